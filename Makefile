@@ -1,0 +1,49 @@
+# The two commands of a fresh machine: `make run` and `make test`. Both install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .make-stamps
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test install install-test fonts bench lint schema clean
+
+run: install
+	$(BIN)/pilu serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+install: $(STAMPS)/system $(STAMPS)/venv fonts
+
+install-test: install $(STAMPS)/system-test $(STAMPS)/venv-test
+
+fonts:
+	@bash scripts/install-fonts.sh
+
+$(STAMPS)/system: scripts/install-system.sh
+	bash scripts/install-system.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/system-test: scripts/install-system.sh
+	bash scripts/install-system.sh --test
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv-test: pyproject.toml $(STAMPS)/venv
+	$(BIN)/pip install -q -e '.[test]'
+	@mkdir -p $(STAMPS) && touch $@
+
+schema: install
+	$(BIN)/pilu schema > docs/payload.schema.json
+
+bench: install-test
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(STAMPS) fonts/build

@@ -1,0 +1,223 @@
+"""Load house-style profiles from ``templates/house-styles/*.toml``.
+
+A profile may ``extends`` another; tables merge key by key, so a company file lists only what
+differs from GB/T 9704. Sizes accept points or the Chinese size names (三号 = 16 pt).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from service import FONTS_DIR, TEMPLATES_DIR
+
+HOUSE_STYLES_DIR = TEMPLATES_DIR / "house-styles"
+DEFAULT_HOUSE_STYLE = "gbt9704"
+MM_PER_PT = 25.4 / 72
+
+CHINESE_SIZES_PT: dict[str, float] = {
+    "初号": 42, "小初": 36, "一号": 26, "小一": 24, "二号": 22, "小二": 18,
+    "三号": 16, "小三": 15, "四号": 14, "小四": 12, "五号": 10.5, "小五": 9,
+    "六号": 7.5, "小六": 6.5, "七号": 5.5, "八号": 5,
+}  # fmt: skip
+
+ROLES = (
+    "title", "lead", "body", "heading1", "heading2", "heading3", "heading4",
+    "caption", "table", "note", "signature", "page_number",
+)  # fmt: skip
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FontFace(_Frozen):
+    """One shipped font file. ``family`` is the name the face is registered under."""
+
+    key: str
+    family: str
+    file: str
+    sha256: str
+    role_name: str
+
+    @property
+    def path(self) -> Path:
+        return FONTS_DIR / self.file
+
+
+class RoleStyle(_Frozen):
+    """The look of one kind of text. Sizes and pitches in pt."""
+
+    face: str
+    latin: str | None = None
+    size_pt: float = Field(alias="size")
+    align: Literal["left", "center", "right", "justify"] = "justify"
+    line_pitch_pt: float | None = None
+    """Exact line pitch; ``None`` means the page's line pitch."""
+    first_line_indent_chars: float = 0
+    right_indent_chars: float = 0
+
+    @field_validator("size_pt", mode="before")
+    @classmethod
+    def _size_name(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in CHINESE_SIZES_PT:
+            return CHINESE_SIZES_PT[value]
+        if isinstance(value, str):
+            raise ValueError(f"unknown size {value!r}: give pt or one of {', '.join(CHINESE_SIZES_PT)}")
+        return value
+
+    @property
+    def first_line_indent_pt(self) -> float:
+        return self.first_line_indent_chars * self.size_pt
+
+
+class PageStyle(_Frozen):
+    """A page and its text block, in mm; the line pitch in pt."""
+
+    width_mm: float
+    height_mm: float
+    margin_top_mm: float
+    margin_bottom_mm: float
+    margin_left_mm: float
+    margin_right_mm: float
+    line_pitch_pt: float
+    chars_per_line: int
+
+    @property
+    def text_width_mm(self) -> float:
+        return self.width_mm - self.margin_left_mm - self.margin_right_mm
+
+    @property
+    def text_height_mm(self) -> float:
+        return self.height_mm - self.margin_top_mm - self.margin_bottom_mm
+
+
+class PageNumberStyle(_Frozen):
+    role: str
+    format: str
+    below_text_mm: float
+    odd_side: Literal["left", "right", "center"]
+    even_side: Literal["left", "right", "center"]
+    inset_chars: float
+
+    def text(self, n: int) -> str:
+        return self.format.replace("{n}", str(n))
+
+
+class TableStyle(_Frozen):
+    border_pt: float
+    header_face_role: str
+    cell_padding_pt: float
+
+
+class DocxOptions(_Frozen):
+    embed_fonts: Literal["editable", "used", "full", "none"] = "editable"
+
+
+class HouseStyle(_Frozen):
+    name: str
+    description: str = ""
+    page: PageStyle
+    page_number: PageNumberStyle
+    faces: dict[str, FontFace]
+    """Faces by the short names the roles use (``fangsong``, ``hei`` …)."""
+    roles: dict[str, RoleStyle]
+    table: TableStyle
+    docx: DocxOptions = DocxOptions()
+    version: str = ""
+    """SHA-256 of the merged profile, so a manifest can tell which look a document was made with."""
+
+    def role(self, name: str) -> RoleStyle:
+        return self.roles[name]
+
+    def face_of(self, role: str) -> FontFace:
+        return self.faces[self.roles[role].face]
+
+    def latin_face_of(self, role: str) -> FontFace:
+        r = self.roles[role]
+        return self.faces[r.latin or r.face]
+
+    def line_pitch_of(self, role: str) -> float:
+        return self.roles[role].line_pitch_pt or self.page.line_pitch_pt
+
+    def used_faces(self) -> list[FontFace]:
+        """Every face some role uses, each once, in a stable order."""
+        keys: list[str] = []
+        for role in self.roles.values():
+            for key in (role.face, role.latin or role.face):
+                if key not in keys:
+                    keys.append(key)
+        return [self.faces[k] for k in keys]
+
+
+def list_house_styles() -> list[str]:
+    return sorted(p.stem for p in HOUSE_STYLES_DIR.glob("*.toml"))
+
+
+@cache
+def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
+    """The merged profile ``name`` (a file stem under ``templates/house-styles``).
+
+    Raises ``KeyError`` for an unknown name and ``ValueError`` for a profile that does not parse.
+    """
+    raw = _merged_profile(name, seen=())
+    catalogue = _font_catalogue()
+    faces = {}
+    for key, face_name in raw.pop("faces").items():
+        if face_name not in catalogue:
+            raise ValueError(f"house style {name}: face {key} names unknown font {face_name!r}")
+        faces[key] = FontFace(key=key, **catalogue[face_name])
+    missing = [r for r in ROLES if r not in raw.get("roles", {})]
+    if missing:
+        raise ValueError(f"house style {name}: roles missing: {', '.join(missing)}")
+    for role_name, role in raw["roles"].items():
+        for face_key in (role.get("face"), role.get("latin")):
+            if face_key is not None and face_key not in faces:
+                raise ValueError(f"house style {name}: role {role_name} uses unknown face {face_key!r}")
+    raw.pop("extends", None)
+    digest = hashlib.sha256(repr(sorted(_flatten(raw))).encode()).hexdigest()[:16]
+    return HouseStyle(faces=faces, version=digest, **raw)
+
+
+def _merged_profile(name: str, seen: tuple[str, ...]) -> dict[str, Any]:
+    if name in seen:
+        raise ValueError(f"house style {name}: circular extends ({' -> '.join(seen + (name,))})")
+    path = HOUSE_STYLES_DIR / f"{name}.toml"
+    if "/" in name or not path.is_file():
+        raise KeyError(name)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    return _deep_merge(_merged_profile(parent, seen + (name,)), data)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _deep_merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            items += _flatten(value, f"{prefix}{key}.")
+        else:
+            items.append((f"{prefix}{key}", repr(value)))
+    return items
+
+
+@cache
+def _font_catalogue() -> dict[str, dict[str, str]]:
+    data = tomllib.loads((FONTS_DIR / "catalogue.toml").read_text(encoding="utf-8"))
+    return dict(data["faces"])
