@@ -1,0 +1,119 @@
+"""The ``pilu`` command line: validate and render payloads, list templates, serve the API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.errors import MalformedJSON, PayloadInvalid, PiluError
+
+app = typer.Typer(
+    name="pilu",
+    help="Consumer-protection disclosures (消费者权益保护工作重大信息披露) as official DOCX and PDF.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+PayloadArg = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Payload JSON file.")
+]
+
+
+def _print_errors(exc: PiluError) -> None:
+    if isinstance(exc, PayloadInvalid):
+        table = Table(title=exc.message, show_lines=False)
+        table.add_column("位置 (JSON path)", style="cyan", no_wrap=True)
+        table.add_column("代码", style="magenta")
+        table.add_column("说明")
+        for e in exc.errors:
+            table.add_row(e.path, e.code, e.message)
+        err_console.print(table)
+    else:
+        err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
+
+
+@app.command()
+def validate(payload: PayloadArg) -> None:
+    """Check a payload and print every error; exit 1 when there is any."""
+    from service import pipeline
+
+    try:
+        preview = pipeline.preview(payload.read_bytes())
+    except (PayloadInvalid, MalformedJSON) as exc:
+        _print_errors(exc)
+        raise typer.Exit(1) from None
+    console.print(f"[green]OK[/green] {preview['title']} ({preview['template_version']})")
+
+
+@app.command()
+def render(
+    payload: PayloadArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the documents into.")] = Path("."),
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Comma-separated formats: pdf, docx.")
+    ] = "pdf,docx",
+) -> None:
+    """Render a payload to PDF and/or DOCX, named by company, year and report."""
+    from service import pipeline
+
+    formats = tuple(f.strip() for f in format.split(",") if f.strip())
+    unknown = [f for f in formats if f not in pipeline.FORMATS]
+    if unknown or not formats:
+        err_console.print(f"[red]unknown format[/red]: {', '.join(unknown) or '(none)'}; use pdf, docx")
+        raise typer.Exit(2)
+    try:
+        parsed, document = pipeline.build(payload.read_bytes())
+        outputs = pipeline.render_document(document, formats)
+    except PiluError as exc:
+        _print_errors(exc)
+        raise typer.Exit(1) from None
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt, data in outputs.items():
+        target = out / pipeline.output_filename(parsed, fmt)
+        target.write_bytes(data)
+        console.print(f"{target}  [dim]{len(data):,} bytes[/dim]")
+
+
+@app.command()
+def schema() -> None:
+    """Print the payload JSON Schema (as published in docs/payload.schema.json)."""
+    from service.payload import payload_json_schema
+
+    typer.echo(json.dumps(payload_json_schema(), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def templates() -> None:
+    """List report templates, their versions and the report years each covers."""
+    from service.report import template_versions
+    from service.report.versions import TEMPLATES_DIR
+
+    table = Table(title="Report templates")
+    for column in ("kind", "version", "years", "regulator", "rules cited"):
+        table.add_column(column)
+    for versions_file in sorted(TEMPLATES_DIR.glob("*/versions.toml")):
+        for v in template_versions(versions_file.parent.name):
+            table.add_row(v.kind, v.id, v.years, v.regulator, "\n".join(v.rules))
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default from PILU_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from PILU_PORT, 8080).")] = None,
+) -> None:
+    """Start the HTTP API."""
+    from service.api.server import serve as run_server
+
+    run_server(host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,77 @@
+"""Pydantic's validation errors in the words of a compliance officer, with JSON paths.
+
+Codes are pydantic's error types (stable across its versions) except that every length or count
+limit becomes ``limit_exceeded``, so a caller can tell "too big" from "wrong".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import ErrorDetails
+
+from service.errors import FieldError
+
+UNION_TAGS = frozenset({"paragraph", "generated"})
+"""Branch names pydantic puts into an error location inside a content block (not JSON keys)."""
+
+_LIMIT_TYPES = {"string_too_long", "too_long"}
+
+_MESSAGES: dict[str, str] = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不允许的字段（请检查拼写）",
+    "int_type": "须为整数",
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数，不能有小数",
+    "decimal_type": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_max_digits": "数字位数过多",
+    "decimal_max_places": "小数位数过多（最多{decimal_places}位）",
+    "greater_than_equal": "不得小于{ge}",
+    "less_than_equal": "不得大于{le}",
+    "string_type": "须为文字",
+    "string_too_short": "不得为空",
+    "string_too_long": "超过长度上限：最多{max_length}个字符",
+    "string_pattern_mismatch": "格式不符合要求",
+    "too_short": "至少需要{min_length}项",
+    "too_long": "超过数量上限：最多{max_length}项",
+    "list_type": "须为数组",
+    "model_type": "须为对象",
+    "dict_type": "须为对象",
+    "literal_error": "取值须为以下之一：{expected}",
+    "date_type": "须为日期，格式为YYYY-MM-DD",
+    "date_parsing": "须为日期，格式为YYYY-MM-DD",
+    "date_from_datetime_parsing": "须为日期，格式为YYYY-MM-DD",
+    "date_from_datetime_inexact": "须为日期，不能带时间",
+    "bool_type": "须为true或false",
+    "union_tag_invalid": "须为一段文字，或形如 {\"insert\": \"…\"} 的生成内容",
+    "union_tag_not_found": "须为一段文字，或形如 {\"insert\": \"…\"} 的生成内容",
+}
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    """``("sections", 0, "title")`` -> ``$.sections[0].title``; union branch names are dropped."""
+    path = "$"
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in UNION_TAGS:
+            continue
+        else:
+            path += f".{part}"
+    return path
+
+
+def field_error_from_pydantic(error: ErrorDetails) -> FieldError:
+    kind = error["type"]
+    template = _MESSAGES.get(kind)
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if template is None:
+        message = f"取值无效：{error['msg']}"
+    else:
+        try:
+            message = template.format(**ctx)
+        except (KeyError, IndexError):
+            message = template
+    code = "limit_exceeded" if kind in _LIMIT_TYPES else kind
+    return FieldError(json_path(tuple(error["loc"])), code, message)

@@ -1,0 +1,188 @@
+"""Rules beyond types: sums, ranges and dates that a schema cannot say.
+
+Each rule returns :class:`FieldError` s rather than raising, so one pass reports every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from service.errors import FieldError
+from service.payload.schema import (
+    FORBIDDEN_CHARS,
+    MAX_SECTIONS,
+    MAX_TOTAL_CHARS,
+    ComplaintSource,
+    Payload,
+    Section,
+)
+
+HIGHEST_LADDER_LEVEL = 4
+
+
+def check_rules(payload: Payload) -> list[FieldError]:
+    errors: list[FieldError] = []
+    errors += _publish_date(payload)
+    errors += _review(payload)
+    errors += _training(payload)
+    for name in ("regulator", "direct"):
+        source = getattr(payload.figures.complaints, name)
+        if source is not None:
+            errors += _complaint_source(source, f"$.figures.complaints.{name}")
+    errors += _ladder_and_limits(payload)
+    errors += _forbidden_characters(payload)
+    return errors
+
+
+def _publish_date(payload: Payload) -> Iterator[FieldError]:
+    if payload.publish_date.year <= payload.report_year:
+        yield FieldError(
+            "$.publish_date",
+            "publish_date_not_after_report_year",
+            f"发布日期{payload.publish_date.isoformat()}须晚于报告年度{payload.report_year}年末",
+        )
+
+
+def _review(payload: Payload) -> Iterator[FieldError]:
+    review = payload.figures.review
+    if review and review.total is not None and review.total != review.product + review.service:
+        yield FieldError(
+            "$.figures.review.total",
+            "review_total_mismatch",
+            f"消保审查合计{review.total}次，不等于产品审查{review.product}次与服务审查"
+            f"{review.service}次之和{review.product + review.service}次",
+        )
+
+
+def _training(payload: Payload) -> Iterator[FieldError]:
+    training = payload.figures.training
+    if training and not 0 <= training.coverage <= 100:
+        yield FieldError(
+            "$.figures.training.coverage",
+            "share_out_of_range",
+            f"培训覆盖率{training.coverage}%须在0%到100%之间",
+        )
+
+
+def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError]:
+    if source.closed > source.total:
+        yield FieldError(
+            f"{path}.closed",
+            "closed_exceeds_total",
+            f"已办结{source.closed}件，多于投诉总数{source.total}件",
+        )
+    seen_dimensions: set[str] = set()
+    for i, breakdown in enumerate(source.breakdowns):
+        bpath = f"{path}.breakdowns[{i}]"
+        if breakdown.dimension in seen_dimensions:
+            yield FieldError(
+                f"{bpath}.dimension", "duplicate_breakdown", f"维度{breakdown.dimension}重复出现"
+            )
+        seen_dimensions.add(breakdown.dimension)
+        row_sum = sum(row.count for row in breakdown.rows)
+        if row_sum != source.total:
+            yield FieldError(
+                f"{bpath}.rows",
+                "breakdown_sum_mismatch",
+                f"各项件数之和为{row_sum}件，与投诉总数{source.total}件不符",
+            )
+        labels: set[str] = set()
+        for j, row in enumerate(breakdown.rows):
+            rpath = f"{bpath}.rows[{j}]"
+            if row.label in labels:
+                yield FieldError(f"{rpath}.label", "duplicate_row_label", f"项目“{row.label}”重复")
+            labels.add(row.label)
+            if row.subrows:
+                sub_sum = sum(sub.count for sub in row.subrows)
+                if sub_sum != row.count:
+                    yield FieldError(
+                        f"{rpath}.subrows",
+                        "subrow_sum_mismatch",
+                        f"“{row.label}”的其中各项之和为{sub_sum}件，与该项{row.count}件不符",
+                    )
+
+
+def _ladder_and_limits(payload: Payload) -> Iterator[FieldError]:
+    count = 0
+    chars = sum(len(p) for p in payload.intro)
+    deepest: list[tuple[str, int]] = []
+
+    def walk(sections: list[Section], path: str, depth: int) -> None:
+        nonlocal count, chars
+        for i, section in enumerate(sections):
+            spath = f"{path}[{i}]"
+            count += 1
+            chars += len(section.title) + sum(len(b) for b in section.content if isinstance(b, str))
+            level = payload.ladder_start + depth - 1
+            if level > HIGHEST_LADDER_LEVEL:
+                deepest.append((f"{spath}.title", level))
+            walk(section.sections, f"{spath}.sections", depth + 1)
+
+    walk(payload.sections, "$.sections", 1)
+    for path, level in deepest:
+        yield FieldError(
+            path,
+            "ladder_too_deep",
+            f"标题层级过深：公文标题最多四级（一、（一）1.（1）），此处为第{level}级",
+        )
+    if count > MAX_SECTIONS:
+        yield FieldError(
+            "$.sections", "limit_exceeded", f"标题总数{count}个，超过上限{MAX_SECTIONS}个"
+        )
+    if chars > MAX_TOTAL_CHARS:
+        yield FieldError(
+            "$", "limit_exceeded", f"正文总字数{chars}，超过上限{MAX_TOTAL_CHARS}"
+        )
+
+
+def iter_texts(payload: Payload) -> Iterator[tuple[str, str]]:
+    """Every free text of the payload with its JSON path, in document order."""
+    yield "$.company.full_name", payload.company.full_name
+    yield "$.company.short_name", payload.company.short_name
+    if payload.title:
+        yield "$.title", payload.title
+    if payload.signatory:
+        yield "$.signatory", payload.signatory
+    for i, text in enumerate(payload.intro):
+        yield f"$.intro[{i}]", text
+
+    def walk(sections: list[Section], path: str) -> Iterator[tuple[str, str]]:
+        for i, section in enumerate(sections):
+            spath = f"{path}[{i}]"
+            yield f"{spath}.title", section.title
+            for j, block in enumerate(section.content):
+                if isinstance(block, str):
+                    yield f"{spath}.content[{j}]", block
+            yield from walk(section.sections, f"{spath}.sections")
+
+    yield from walk(payload.sections, "$.sections")
+    complaints = payload.figures.complaints
+    for name in ("regulator", "direct"):
+        source = getattr(complaints, name)
+        if source is None:
+            continue
+        spath = f"$.figures.complaints.{name}"
+        if source.period:
+            yield f"{spath}.period", source.period
+        for i, breakdown in enumerate(source.breakdowns):
+            bpath = f"{spath}.breakdowns[{i}]"
+            if breakdown.title:
+                yield f"{bpath}.title", breakdown.title
+            for j, row in enumerate(breakdown.rows):
+                yield f"{bpath}.rows[{j}].label", row.label
+                for k, sub in enumerate(row.subrows):
+                    yield f"{bpath}.rows[{j}].subrows[{k}].label", sub.label
+    if complaints.group.description:
+        yield "$.figures.complaints.group.description", complaints.group.description
+
+
+def _forbidden_characters(payload: Payload) -> Iterator[FieldError]:
+    for path, text in iter_texts(payload):
+        match = FORBIDDEN_CHARS.search(text)
+        if match:
+            char = match.group()
+            yield FieldError(
+                path,
+                "forbidden_character",
+                f"含有不可用于公文的控制字符或方向控制符 U+{ord(char):04X}（第{match.start() + 1}个字符）",
+            )

@@ -1,0 +1,133 @@
+"""The whole way from payload bytes to documents, as the CLI, the API and the workers use it.
+
+Everything here takes and returns plain bytes and dicts, so it can run in a worker process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.errors import FieldError, PayloadInvalid
+from service.model import Document
+from service.payload import Payload, payload_json_schema
+from service.payload import parse_payload as _parse_schema_and_rules
+from service.payload.parse import decode_json
+from service.report import build_document, template_versions, version_for
+from service.report.checks import report_errors
+from service.style import HouseStyle, list_house_styles, load_house_style
+
+FORMATS = ("pdf", "docx")
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "zip": "application/zip",
+}
+
+__all__ = [
+    "FORMATS",
+    "MEDIA_TYPES",
+    "build",
+    "company_id",
+    "output_filename",
+    "parse_payload",
+    "payload_json_schema",
+    "preview",
+    "render_document",
+    "render_payload",
+    "warm_up",
+]
+
+
+def parse_payload(raw: bytes | str | dict[str, Any]) -> Payload:
+    """A payload that passed the schema, its rules and the report checks; else ``PayloadInvalid``."""
+    return _parse_schema_and_rules(raw, extra_checks=(report_errors,))
+
+
+def company_id(raw: bytes) -> str:
+    """The payload's ``company.id``, read without validating the rest (for access checks)."""
+    obj = decode_json(raw)
+    company = obj.get("company") if isinstance(obj, dict) else None
+    value = company.get("id") if isinstance(company, dict) else None
+    if not isinstance(value, str) or not value:
+        raise PayloadInvalid([FieldError("$.company.id", "missing", "缺少必填项")])
+    return value
+
+
+def build(raw: bytes | str | dict[str, Any]) -> tuple[Payload, Document]:
+    payload = parse_payload(raw)
+    return payload, build_document(payload)
+
+
+def preview(raw: bytes) -> dict[str, Any]:
+    """What will be printed, for a last check: every computed figure and the table totals."""
+    payload, document = build(raw)
+    return {
+        "company": payload.company.model_dump(),
+        "report_year": payload.report_year,
+        "template_version": document.meta.template_version,
+        "house_style": document.meta.house_style,
+        "title": document.title,
+        "figures": dict(document.figures),
+        "headings": [h.full_text for h in document.headings],
+        "tables": [
+            {"caption": t.caption, "columns": [c.title for c in t.columns], "rows": [list(r.cells) for r in t.rows]}
+            for t in document.tables
+        ],
+        "filename_stem": filename_stem(payload),
+    }
+
+
+def render_document(document: Document, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
+    style = load_house_style(document.meta.house_style)
+    out: dict[str, bytes] = {}
+    for fmt in formats:
+        out[fmt] = _writer(fmt)(document, style)
+    return out
+
+
+def render_payload(raw: bytes, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
+    """Validate, build and render: ``{"pdf": b"…", "docx": b"…"}`` for the formats asked."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown formats: {unknown}")
+    _, document = build(raw)
+    return render_document(document, formats)
+
+
+def filename_stem(payload: Payload) -> str:
+    version = version_for(payload.kind, payload.report_year)
+    return f"{payload.company.short_name}-{payload.report_year}-{version.report_name}"
+
+
+def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:
+    """``小康人寿-2023-消费者权益保护工作重大信息披露.pdf`` (``fmt`` pdf, docx or zip)."""
+    payload = raw_or_payload if isinstance(raw_or_payload, Payload) else parse_payload(raw_or_payload)
+    return f"{filename_stem(payload)}.{fmt}"
+
+
+def warm_up() -> None:
+    """Load templates, house styles, fonts and CSS once, before the first request pays for them."""
+    for name in list_house_styles():
+        style = load_house_style(name)
+        for fmt in FORMATS:
+            _warm_writer(fmt, style)
+    template_versions("consumer-protection-annual")
+
+
+def _writer(fmt: str) -> Any:
+    if fmt == "pdf":
+        from service.render.pdf import render_pdf
+
+        return render_pdf
+    if fmt == "docx":
+        from service.render.docx import render_docx
+
+        return render_docx
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _warm_writer(fmt: str, style: HouseStyle) -> None:
+    module = __import__(f"service.render.{fmt}", fromlist=["warm_up"])
+    warm = getattr(module, "warm_up", None)
+    if warm is not None:
+        warm(style)

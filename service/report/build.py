@@ -1,0 +1,119 @@
+"""Payload -> document model, through the report template of the payload's kind and year.
+
+The Jinja2 template writes a small XML document (see ``templates/<kind>/report.xml.j2``); this
+module reads it into the frozen :class:`Document`, numbering headings and tables on the way.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from functools import cache
+
+import jinja2
+
+from service import TEMPLATES_DIR
+from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
+from service.model.figures import chinese_date, percent, plain_decimal, share, share_text
+from service.model.numbering import heading_label
+from service.payload.schema import Payload
+from service.report.figures import compute_figures, fill
+from service.report.tables import METRIC_NAMES, METRIC_UNITS, breakdown_table, metrics_table
+from service.report.versions import TemplateVersion, version_for
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["percent"] = percent
+    env.filters["plain"] = plain_decimal
+    env.filters["chinese_date"] = chinese_date
+    env.filters["share"] = lambda pair: share_text(share(*pair))
+    env.globals["metric_names"] = METRIC_NAMES
+    env.globals["metric_units"] = METRIC_UNITS
+    return env
+
+
+def document_title(payload: Payload, version: TemplateVersion) -> str:
+    return payload.title or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
+
+
+def render_template_xml(payload: Payload, version: TemplateVersion, figures: dict[str, str]) -> str:
+    """The template's XML for ``payload`` (exposed for tests and for debugging wording)."""
+    env = _environment()
+    template = env.get_template(f"{version.kind}/{version.template}")
+    return template.render(
+        p=payload,
+        v=version,
+        fig=figures,
+        title=document_title(payload, version),
+        fill=lambda text: fill(text, figures),
+    )
+
+
+def build_document(payload: Payload, house_style: str | None = None) -> Document:
+    """The document model of a valid payload (see :func:`service.payload.parse_payload`)."""
+    version = version_for(payload.kind, payload.report_year)
+    figures = compute_figures(payload)
+    xml = render_template_xml(payload, version, figures)
+    root = ET.fromstring(xml)
+    blocks: list[Heading | Paragraph | Table] = []
+    counters: list[int] = []
+    tables = 0
+    title = ""
+    signature = None
+    for element in root:
+        text = (element.text or "").strip()
+        if element.tag == "title":
+            title = text
+        elif element.tag == "lead":
+            blocks.append(Paragraph(text, role="lead"))
+        elif element.tag == "p":
+            blocks.append(Paragraph(_join_lines(element.text or "")))
+        elif element.tag == "heading":
+            depth = int(element.get("depth", "1"))
+            del counters[depth:]
+            counters.extend([0] * (depth - len(counters)))
+            counters[depth - 1] += 1
+            level = payload.ladder_start + depth - 1
+            number = counters[depth - 1]
+            blocks.append(Heading(level, number, heading_label(level, number), text))  # type: ignore[arg-type]
+        elif element.tag == "table":
+            tables += 1
+            source_name = element.get("source", "")
+            source = getattr(payload.figures.complaints, source_name)
+            breakdown = source.breakdowns[int(element.get("index", "0"))]
+            blocks.append(breakdown_table(tables, source_name, source, breakdown))
+        elif element.tag == "metrics":
+            tables += 1
+            blocks.append(metrics_table(tables, list(payload.figures.complaints.relative_metrics)))
+        elif element.tag == "signature":
+            signature = Signature(element.get("signer", ""), element.get("date", ""))
+        else:
+            raise ValueError(f"report template wrote an unknown element <{element.tag}>")
+    style_name = house_style or payload.house_style
+    meta = DocumentMeta(
+        title=title,
+        author=payload.company.full_name,
+        subject=f"{payload.report_year}年度{version.report_name}",
+        keywords=(payload.company.short_name, f"{payload.report_year}年度", "消费者权益保护", "信息披露"),
+        language="zh-CN",
+        created=payload.publish_date,
+        report_kind=payload.kind,
+        report_year=payload.report_year,
+        company_short_name=payload.company.short_name,
+        template_version=f"{version.kind}/{version.id}",
+        house_style=style_name,
+    )
+    return Document(meta=meta, title=title, blocks=tuple(blocks), signature=signature, figures=figures)
+
+
+def _join_lines(text: str) -> str:
+    """Template lines are joined without a separator: Chinese prose has no spaces between lines."""
+    return "".join(line.strip() for line in text.splitlines())
+

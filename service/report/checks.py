@@ -1,0 +1,78 @@
+"""Checks of a payload that need the report stage: template year, house style, figure references,
+inserts without figures, and characters no shipped font can draw."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from service.errors import FieldError, UnknownTemplate
+from service.payload.rules import iter_texts
+from service.payload.schema import Insert, Payload, Section
+from service.report.figures import compute_figures, placeholder_errors
+from service.report.versions import version_for
+from service.style import load_house_style
+from service.style.coverage import uncovered_characters
+
+
+def report_errors(payload: Payload) -> list[FieldError]:
+    return list(_report_errors(payload))
+
+
+def _report_errors(payload: Payload) -> Iterator[FieldError]:
+    try:
+        version_for(payload.kind, payload.report_year)
+    except UnknownTemplate as exc:
+        yield FieldError("$.report_year", "no_template_for_year", exc.message)
+    figures = compute_figures(payload)
+    for path, text in _narrative(payload):
+        yield from placeholder_errors(path, text, figures)
+    yield from _insert_errors(payload)
+    try:
+        style = load_house_style(payload.house_style)
+    except KeyError:
+        yield FieldError("$.house_style", "unknown_house_style", f"没有名为“{payload.house_style}”的版式方案")
+        return
+    for path, text in iter_texts(payload):
+        missing = uncovered_characters(text, style)
+        if missing:
+            shown = "、".join(f"“{c}”(U+{ord(c):04X})" for c in missing[:10])
+            yield FieldError(path, "glyph_not_covered", f"字体无法显示以下字符：{shown}，请改用常用字符")
+
+
+def _narrative(payload: Payload) -> Iterator[tuple[str, str]]:
+    for i, text in enumerate(payload.intro):
+        yield f"$.intro[{i}]", text
+    for path, section in _walk(payload.sections, "$.sections"):
+        for j, block in enumerate(section.content):
+            if isinstance(block, str):
+                yield f"{path}.content[{j}]", block
+
+
+def _walk(sections: list[Section], path: str) -> Iterator[tuple[str, Section]]:
+    for i, section in enumerate(sections):
+        yield f"{path}[{i}]", section
+        yield from _walk(section.sections, f"{path}[{i}].sections")
+
+
+def _insert_errors(payload: Payload) -> Iterator[FieldError]:
+    f = payload.figures
+    available = {
+        "review": f.review is not None,
+        "training": f.training is not None,
+        "outreach": f.outreach is not None,
+        "complaints.regulator.summary": f.complaints.regulator is not None,
+        "complaints.regulator.tables": bool(f.complaints.regulator and f.complaints.regulator.breakdowns),
+        "complaints.direct.summary": f.complaints.direct is not None,
+        "complaints.direct.tables": bool(f.complaints.direct and f.complaints.direct.breakdowns),
+        "complaints.relative_metrics": bool(f.complaints.relative_metrics),
+        "complaints.group": True,
+        "basis": True,
+    }
+    for path, section in _walk(payload.sections, "$.sections"):
+        for j, block in enumerate(section.content):
+            if isinstance(block, Insert) and not available[block.insert]:
+                yield FieldError(
+                    f"{path}.content[{j}].insert",
+                    "insert_without_figures",
+                    f"“{block.insert}”需要的数据未在 figures 中提供",
+                )
