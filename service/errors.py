@@ -69,3 +69,102 @@ class RenderFailed(PiluError):
 class UnknownTemplate(PiluError):
     status = 422
     code = "unknown_template"
+
+
+# --- Errors of the HTTP layer and the worker pool -------------------------------------------
+# A class may carry ``headers``: response headers the API adds when it reports the error.
+
+
+class InternalError(PiluError):
+    """An unexpected failure. The message is generic on purpose: internals go to the log only."""
+
+    status = 500
+    code = "internal_error"
+
+
+class Unauthorized(PiluError):
+    """No API key, or a key the service does not know."""
+
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="pilu"'}
+
+
+class Forbidden(PiluError):
+    """A known key that is not allowed the company named in the payload."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(PiluError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(PiluError):
+    """``details["allowed"]`` lists the methods the path accepts."""
+
+    status = 405
+    code = "method_not_allowed"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        allowed = (self.details or {}).get("allowed", [])
+        return {"Allow": ", ".join(allowed)}
+
+
+class NotAcceptable(PiluError):
+    """The asked output format (``?format=`` or ``Accept``) is not one the service writes."""
+
+    status = 406
+    code = "not_acceptable"
+
+
+class PayloadTooLarge(PiluError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Overloaded(PiluError):
+    """Every worker is busy and the queue in front of them is full; try again later."""
+
+    status = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, details: Any = None, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class ShuttingDown(PiluError):
+    """The service is draining for a restart and takes no new renders."""
+
+    status = 503
+    code = "shutting_down"
+    headers = {"Retry-After": "5"}
+
+
+class NotReady(PiluError):
+    """No warm worker yet (starting up) or the service is draining."""
+
+    status = 503
+    code = "not_ready"
+
+
+class RenderTimeout(PiluError):
+    """A render ran past the time limit; its worker was killed and replaced."""
+
+    status = 504
+    code = "render_timeout"
+
+
+class WorkerCrashed(PiluError):
+    """The worker process died during a render (for example killed for memory)."""
+
+    status = 500
+    code = "worker_crashed"

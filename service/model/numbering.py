@@ -15,14 +15,11 @@ def chinese_numeral(n: int) -> str:
     if not 0 < n < 10**8:
         raise ValueError(f"chinese_numeral takes 1..99999999, got {n}")
     high, low = divmod(n, 10_000)
-    if high:
-        text = _four_digits(high) + "万"
-        if low:
-            text += ("零" if low < 1000 else "") + _four_digits(low)
-        return text
     text = _four_digits(low)
-    if 10 <= n < 20:
-        text = text[1:]  # 一十一 -> 十一
+    if high:
+        text = _four_digits(high) + "万" + (("零" if low < 1000 else "") + text if low else "")
+    if text.startswith("一十"):
+        text = text[1:]  # a leading 一十 is said 十: 十一, 十万
     return text
 
 

@@ -1,0 +1,38 @@
+"""Document model -> HTML text for WeasyPrint (``templates/pdf/document.html.j2``, autoescaped).
+
+The HTML holds text and structure only. Heading markers are not in it: each heading sets its
+CSS counter from the model's ``number`` and the stylesheet draws 一、（一）1.（1）.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from service import __version__
+from service.model.document import Block, Document, Heading, Paragraph, Table
+from service.render.pdf.css import counter_name
+from service.render.pdf.templating import template
+
+BlockKind = Literal["heading", "paragraph", "table"]
+
+
+def _kind(block: Block) -> BlockKind:
+    if isinstance(block, Heading):
+        return "heading"
+    if isinstance(block, Paragraph):
+        return "paragraph"
+    if isinstance(block, Table):
+        return "table"
+    raise TypeError(f"unknown block {type(block).__name__}")
+
+
+def build_html(document: Document) -> str:
+    """The HTML of ``document``; the same document always gives the same text."""
+    return template("document.html.j2").render(
+        meta=document.meta,
+        title=document.title,
+        blocks=[(_kind(block), block) for block in document.blocks],
+        signature=document.signature,
+        generator=f"Pilu {__version__}",
+        counter_name=counter_name,
+    )

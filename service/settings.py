@@ -1,0 +1,205 @@
+"""One settings object for the service, read from the environment in one place.
+
+Every setting is an environment variable ``PILU_<NAME>`` (``PILU_RENDER_TIMEOUT_S``). When
+``PILU_SETTINGS_FILE`` names a file, it is read first as ``KEY=value`` lines (dotenv format);
+real environment variables win over it, and keyword arguments to :meth:`Settings.load` win over
+both. ``docs/configuration.md`` lists every setting; a test fails when one is missing there, and
+:func:`settings_markdown` prints the table to paste.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "PILU_"
+SETTINGS_FILE_VAR = "PILU_SETTINGS_FILE"
+
+
+class ApiKey(BaseModel):
+    """One API key and the company ids it may render for; ``"*"`` in ``companies`` means all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    secret: SecretStr
+    companies: frozenset[str]
+
+    @property
+    def fingerprint(self) -> str:
+        """A short, non-reversible tag for telling keys apart in config dumps (never the key)."""
+        return hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:8]
+
+
+def parse_api_keys(value: Any) -> tuple[ApiKey, ...]:
+    """Read ``api_keys`` from JSON or from the compact form ``key:company1,company2;key2:*``.
+
+    JSON may be an object ``{"key": ["company1"], "key2": "*"}``. Empty text means no keys.
+    Raises ``ValueError`` on a key without companies, an empty key, or a repeated key.
+    """
+    if isinstance(value, tuple) and all(isinstance(v, ApiKey) for v in value):
+        return value
+    pairs: list[tuple[str, list[str]]] = []
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return ()
+        if text.startswith("{"):
+            items = json.loads(text).items()
+        else:
+            items = []
+            for entry in filter(None, (e.strip() for e in text.split(";"))):
+                key, sep, companies = entry.partition(":")
+                if not sep:
+                    raise ValueError("每个密钥须写成 key:company1,company2 或 key:*")
+                items.append((key, companies.split(",")))
+    else:
+        raise ValueError("api_keys must be JSON or key:company1,company2;key2:*")
+    for key, companies in items:
+        names = [companies] if isinstance(companies, str) else list(companies)
+        cleaned = [c.strip() for c in names if c.strip()]
+        if not key.strip() or not cleaned:
+            raise ValueError("API key entries need a non-empty key and at least one company id")
+        pairs.append((key.strip(), cleaned))
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("an API key is listed twice")
+    return tuple(ApiKey(secret=SecretStr(k), companies=frozenset(c)) for k, c in pairs)
+
+
+class Settings(BaseSettings):
+    """The service's settings. Units are in the names: ``_s`` seconds, ``_bytes`` bytes."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_file_encoding="utf-8"
+    )
+
+    host: str = Field("127.0.0.1", description="Address `pilu serve` binds to.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port `pilu serve` listens on.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        description=(
+            "Render worker processes (default: the CPU count). 0 renders inside the server "
+            "process, blocking it, with no time limit: for tests and debugging only."
+        ),
+    )
+    worker_start_method: Literal["spawn", "forkserver"] = Field(
+        "spawn",
+        description=(
+            "How worker processes start. Never `fork`: WeasyPrint and its libraries are not "
+            "safe to use after a fork of a process that loaded them."
+        ),
+    )
+    worker_start_timeout_s: float = Field(
+        60.0, gt=0, description="Longest a worker may take to start and warm up (fonts, templates)."
+    )
+    max_tasks_per_child: int = Field(
+        200, ge=1, description="Renders a worker does before it is replaced (bounds leaks)."
+    )
+    render_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "Longest one render may run; past it the worker is killed and replaced and the "
+            "caller gets 504. Time spent waiting in the queue does not count."
+        ),
+    )
+    queue_limit: int = Field(
+        16,
+        ge=0,
+        description=(
+            "Requests that may wait for a busy worker; past it the service answers 503 with "
+            "Retry-After. With `max_body_bytes` it bounds memory held by waiting requests."
+        ),
+    )
+    retry_after_s: int = Field(
+        2, ge=0, description="Seconds sent in `Retry-After` when the queue is full."
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1, description="Largest request body accepted; larger gets 413."
+    )
+    api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
+        (),
+        description=(
+            "API keys and the company ids each may use: `key1:company1,company2;key2:*` or "
+            'JSON `{"key1": ["company1"], "key2": "*"}`. `*` allows every company.'
+        ),
+    )
+    local_dev_key: bool = Field(
+        True,
+        description=(
+            "When `api_keys` is empty and `host` is a loopback address, `pilu serve` creates a "
+            "key allowed every company in `<data_dir>/dev-api-key` (mode 0600, kept across "
+            "restarts) and prints a curl line that reads it. With this off, or on any other "
+            "host, an empty `api_keys` stops the server from starting."
+        ),
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM or SIGINT, how long in-flight requests may run before they are cut.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level written (JSON lines on stderr)."
+    )
+    data_dir: Path = Field(
+        Path("var"),
+        description="Directory for state the service keeps (the local dev key; later the archive).",
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: Any) -> tuple[ApiKey, ...]:
+        return parse_api_keys(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read the settings: ``overrides`` > environment > ``PILU_SETTINGS_FILE`` > defaults.
+
+        ``environ`` defaults to ``os.environ`` and is only consulted for ``PILU_SETTINGS_FILE``;
+        pydantic-settings itself reads ``os.environ``.
+        """
+        env = os.environ if environ is None else environ
+        settings_file = env.get(SETTINGS_FILE_VAR)
+        if settings_file and not Path(settings_file).is_file():
+            raise FileNotFoundError(f"{SETTINGS_FILE_VAR} names a missing file: {settings_file}")
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return cls(_env_file=settings_file or None, **clean)
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """``(environment variable, default as text, help)`` for every setting, in declared order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "CPU count" if name == "workers" else "(computed)"
+        elif isinstance(field.default, tuple) and not field.default:
+            default = "(empty)"
+        else:
+            default = str(field.default)
+        rows.append((ENV_PREFIX + name.upper(), default, field.description or ""))
+    return rows
+
+
+def settings_markdown() -> str:
+    """The settings table of ``docs/configuration.md``."""
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for env, default, help_text in documented_settings():
+        lines.append(f"| `{env}` | `{default}` | {help_text} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_markdown())

@@ -1,0 +1,30 @@
+"""Shared fixtures: the example payloads as bytes and as dicts."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+REFERENCE = ROOT.parent / "shared" / "reference" / "xiaokang-life-2023-disclosure.txt"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
+
+
+@pytest.fixture(scope="session")
+def reference_example_bytes() -> bytes:
+    return (EXAMPLES / "xiaokang-life-2023.json").read_bytes()
+
+
+@pytest.fixture
+def reference_example() -> dict[str, Any]:
+    """A fresh, mutable copy of the reference example payload."""
+    return copy.deepcopy(_load("xiaokang-life-2023.json"))
+
+
+def _load(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))

@@ -1,0 +1,76 @@
+"""Rules beyond types: one row per rule, each proven to fire and to name its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.errors import PayloadInvalid
+from service.pipeline import parse_payload
+from tests.payload.test_schema import _set
+
+REG = "figures.complaints.regulator"
+DIR = "figures.complaints.direct"
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "code"),
+    [
+        ({"publish_date": "2023-12-31"}, "$.publish_date", "publish_date_not_after_report_year"),
+        ({"figures.review.total": 236}, "$.figures.review.total", "review_total_mismatch"),
+        ({"figures.training.coverage": 100.5}, "$.figures.training.coverage", "share_out_of_range"),
+        ({f"{REG}.closed": 4}, f"$.{REG}.closed", "closed_exceeds_total"),
+        ({f"{REG}.total": 4, f"{REG}.closed": 3}, f"$.{REG}.breakdowns[0].rows", "breakdown_sum_mismatch"),
+        ({f"{DIR}.breakdowns.0.rows.0.subrows.0.count": 5}, f"$.{DIR}.breakdowns[0].rows[0].subrows",
+         "subrow_sum_mismatch"),
+        ({f"{DIR}.breakdowns.1.rows.1.label": "经代"}, f"$.{DIR}.breakdowns[1].rows[1].label", "duplicate_row_label"),
+        ({f"{DIR}.breakdowns.2.dimension": "channel"}, f"$.{DIR}.breakdowns[2].dimension", "duplicate_breakdown"),
+        ({"ladder_start": 2, "sections.1.sections.1.sections.0.sections": [{"title": "太深"}]},
+         "$.sections[1].sections[1].sections[0].sections[0].title", "ladder_too_deep"),
+        ({"intro.0": "正文\u202e反向"}, "$.intro[0]", "forbidden_character"),
+        ({"intro.0": "控制\x07字符"}, "$.intro[0]", "forbidden_character"),
+        ({"sections.0.title": "连字\u2011符"}, "$.sections[0].title", "glyph_not_covered"),
+        ({"intro.0": "表情😀"}, "$.intro[0]", "glyph_not_covered"),
+        ({"intro.0": "生僻𠀀字"}, "$.intro[0]", "glyph_not_covered"),
+        ({"intro.0": "引用{review.nothing}"}, "$.intro[0]", "unknown_figure"),
+        ({"intro.0": "单个{花括号"}, "$.intro[0]", "unmatched_brace"),
+        ({"figures.outreach": None, "intro.0": "{outreach.reach}"}, "$.intro[0]", "unknown_figure"),
+        ({f"{REG}": None}, "$.sections[1].sections[1].sections[0].content[0].insert", "insert_without_figures"),
+        ({"house_style": "nobody"}, "$.house_style", "unknown_house_style"),
+        ({"report_year": 2101}, "$.report_year", "less_than_equal"),
+    ],
+)  # fmt: skip
+def test_rule(reference_example: dict[str, Any], changes: dict[str, Any], path: str, code: str) -> None:
+    for field, value in changes.items():
+        _set(reference_example, field, value)
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    found = [(e.path, e.code) for e in info.value.errors]
+    assert (path, code) in found, found
+
+
+def test_glyph_error_names_the_character(reference_example: dict[str, Any]) -> None:
+    _set(reference_example, "sections.0.title", "非断行\u2011连字符")
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    (error,) = info.value.errors
+    assert "U+2011" in error.message
+
+
+def test_rule_errors_are_all_reported_together(reference_example: dict[str, Any]) -> None:
+    _set(reference_example, "publish_date", "2023-06-01")
+    _set(reference_example, f"{REG}.closed", 9)
+    _set(reference_example, "intro.0", "{nothing}")
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    assert {e.code for e in info.value.errors} >= {
+        "publish_date_not_after_report_year",
+        "closed_exceeds_total",
+        "unknown_figure",
+    }
+
+
+def test_literal_braces_are_allowed(reference_example: dict[str, Any]) -> None:
+    _set(reference_example, "intro.0", "集合{{甲，乙}}")
+    parse_payload(reference_example)
