@@ -29,9 +29,9 @@ PayloadArg = Annotated[
 def _print_errors(exc: PiluError) -> None:
     if isinstance(exc, PayloadInvalid):
         table = Table(title=exc.message, show_lines=False)
-        table.add_column("位置 (JSON path)", style="cyan", no_wrap=True)
-        table.add_column("代码", style="magenta")
-        table.add_column("说明")
+        table.add_column("位置 (JSON path)", style="cyan", overflow="fold")
+        table.add_column("代码", style="magenta", overflow="fold")
+        table.add_column("说明", overflow="fold")
         for e in exc.errors:
             table.add_row(e.path, e.code, e.message)
         err_console.print(table)
@@ -97,7 +97,7 @@ def templates() -> None:
 
     table = Table(title="Report templates")
     for column in ("kind", "version", "years", "regulator", "rules cited"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for versions_file in sorted(TEMPLATES_DIR.glob("*/versions.toml")):
         for v in template_versions(versions_file.parent.name):
             table.add_row(v.kind, v.id, v.years, v.regulator, "\n".join(v.rules))
