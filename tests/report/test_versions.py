@@ -56,3 +56,20 @@ def test_document_text_names_the_regulator_of_its_year(reference_example: dict[s
     if year == 2019:
         assert "保监会令2013年第8号" in text and "银保监会令2020年第3号" not in text
     assert document.meta.template_version == f"{KIND}/{version_for(KIND, year).id}"
+
+
+def test_six_year_example_batch_names_the_regulator_of_each_year() -> None:
+    from tests.conftest import EXAMPLES
+
+    lines = (EXAMPLES / "batch" / "xiaokang-life-2019-2024.ndjson").read_bytes().splitlines()
+    years = []
+    for line in lines:
+        payload, document = build(line)
+        years.append(payload.report_year)
+        text = document.plain_text()
+        expected, other = (
+            ("中国银保监会", "国家金融监督管理总局") if payload.report_year < 2023 else ("国家金融监督管理总局", "中国银保监会")
+        )
+        assert expected in text and other not in text, payload.report_year
+        assert f"截至{payload.report_year}年12月底" in text
+    assert years == list(range(2019, 2025))

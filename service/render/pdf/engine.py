@@ -2,8 +2,8 @@
 
 Per process (a render worker) we keep one :class:`FontConfiguration` (a new one per document
 costs ~100 ms and makes memory swing by hundreds of MiB) and one compiled stylesheet per house
-style (parsing the @font-face rules copies the font files once). Templates are compiled once by
-:mod:`.templating`. None of this is thread-safe: a worker renders one document at a time.
+style (parsing its @font-face rules copies the font files once). Templates are compiled once by
+:mod:`.templating`. None of this is meant for threads: a worker renders one document at a time.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from weasyprint import CSS, HTML
 from weasyprint.css.counters import CounterStyle
@@ -21,7 +22,18 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from service.errors import RenderFailed
-from service.model.document import Document, Heading, Paragraph
+from service.model.document import (
+    Document,
+    DocumentMeta,
+    Heading,
+    Paragraph,
+    Signature,
+    Table,
+    TableColumn,
+    TableRow,
+)
+from service.model.numbering import heading_label
+from service.render.pdf.coverage import check_coverage
 from service.render.pdf.css import CHINESE_COUNTER_MAX, HEADING_MARKERS, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.html import build_html
@@ -29,6 +41,8 @@ from service.render.pdf.templating import PDF_TEMPLATES_DIR, template
 from service.style.house_style import HouseStyle
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
+BASE_URL = PDF_TEMPLATES_DIR.as_uri() + "/"
+"""Relative URLs in the HTML and CSS resolve inside ``templates/pdf/``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +53,7 @@ class CompiledStyle:
     css: CSS
     counter_style: CounterStyle
     families: frozenset[str]
-    """The ``font-family`` names of our faces: the only fonts a PDF may contain."""
+    """The ``font-family`` names of the style's faces: the only fonts a PDF may contain."""
 
 
 _lock = threading.Lock()
@@ -48,7 +62,7 @@ _compiled: dict[tuple[str, str], CompiledStyle] = {}
 
 
 def font_config() -> FontConfiguration:
-    """The process's one font configuration (created on first use)."""
+    """The process's one font configuration, created on first use."""
     global _font_config
     with _lock:
         if _font_config is None:
@@ -57,32 +71,32 @@ def font_config() -> FontConfiguration:
 
 
 def compiled_style(style: HouseStyle) -> CompiledStyle:
-    """``style`` compiled for WeasyPrint, once per process and house style (name, version)."""
+    """``style`` compiled for WeasyPrint, once per process and (name, version) of the style."""
     key = (style.name, style.version)
-    if key in _compiled:
-        return _compiled[key]
+    if (found := _compiled.get(key)) is not None:
+        return found
     fonts = font_config()
     with _lock:
         if key not in _compiled:
             css_text = build_css(style)
             counter_style = CounterStyle()
-            with warnings_as_errors(f"house style {style.name}"):
+            with guarded(f"house style {style.name}"):
                 css = CSS(
                     string=css_text,
-                    base_url=PDF_TEMPLATES_DIR.as_uri() + "/",
+                    base_url=BASE_URL,
                     url_fetcher=ClosedURLFetcher(),
                     font_config=fonts,
                     counter_style=counter_style,
                 )
-            families = frozenset(family_name(key) for key in style.faces)
+            families = frozenset(family_name(face) for face in style.faces)
             _compiled[key] = CompiledStyle(css_text, css, counter_style, families)
         return _compiled[key]
 
 
 def warm_up(style: HouseStyle) -> None:
-    """Load templates, fonts and ``style``'s stylesheet now, and lay out one line per role.
+    """Load templates, fonts and ``style``'s stylesheet now, and lay out a line in every role.
 
-    For a worker's initializer: afterwards the first document renders as fast as the next.
+    For a worker's initializer: afterwards the first real document renders as fast as the next.
     """
     template("document.html.j2")
     compiled_style(style)
@@ -90,8 +104,8 @@ def warm_up(style: HouseStyle) -> None:
 
 
 @contextmanager
-def warnings_as_errors(subject: str) -> Iterator[None]:
-    """Raise :class:`RenderFailed` if WeasyPrint logs a warning or error inside the block.
+def guarded(subject: str) -> Iterator[None]:
+    """Turn WeasyPrint's logged warnings and errors, and refused URLs, into :class:`RenderFailed`.
 
     WeasyPrint logs instead of raising (a missing glyph, an unreadable font, bad CSS); a document
     must never ship with such a fault. Only records of the calling thread are collected.
@@ -111,11 +125,13 @@ def warnings_as_errors(subject: str) -> Iterator[None]:
     WEASYPRINT_LOGGER.addHandler(handler)
     try:
         yield
+    except FatalURLFetchingError as exc:
+        raise RenderFailed(f"PDF of {subject}: {exc}: {exc.__cause__}") from exc
     finally:
         WEASYPRINT_LOGGER.removeHandler(handler)
         WEASYPRINT_LOGGER.setLevel(old_level)
     if records:
-        messages = [r.getMessage() for r in records]
+        messages = [record.getMessage() for record in records]
         raise RenderFailed(f"PDF of {subject}: WeasyPrint: {messages[0]}", details=messages)
 
 
@@ -124,36 +140,30 @@ def render_pdf(document: Document, style: HouseStyle) -> bytes:
 
     The same document and style give the same bytes: the creation date is ``meta.created``, no
     modification date is written and the file identifier is a hash of the input.
-    Raises :class:`RenderFailed` on any WeasyPrint warning, a refused URL, a heading number the
-    Chinese counter style cannot draw, or a font in the PDF that is not one of the style's faces.
+    Raises :class:`RenderFailed` for a character the style's fonts lack, a heading number the
+    Chinese counter style cannot draw, any WeasyPrint warning, a refused URL, or a font in the
+    PDF that is not one of the style's faces.
     """
     _check_heading_numbers(document)
+    check_coverage(document, style)
     compiled = compiled_style(style)
     html_text = build_html(document)
     identifier = hashlib.sha256(
         "\0".join((style.name, style.version, compiled.css_text, html_text)).encode()
     ).hexdigest()[:32]
     subject = repr(document.meta.title)
-    try:
-        with warnings_as_errors(subject):
-            html = HTML(
-                string=html_text,
-                base_url=PDF_TEMPLATES_DIR.as_uri() + "/",
-                url_fetcher=ClosedURLFetcher(),
-            )
-            rendered = html.render(
-                font_config=font_config(),
-                counter_style=compiled.counter_style,
-                stylesheets=[compiled.css],
-            )
-            pdf = rendered.write_pdf(pdf_identifier=identifier.encode())
-    except FatalURLFetchingError as exc:
-        raise RenderFailed(f"PDF of {subject}: {exc}: {exc.__cause__}") from exc
+    with guarded(subject):
+        html = HTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
+        rendered = html.render(
+            font_config=font_config(),
+            counter_style=compiled.counter_style,
+            stylesheets=[compiled.css],
+        )
+        pdf = rendered.write_pdf(pdf_identifier=identifier.encode())
     foreign = sorted({font.family for font in rendered.fonts.values()} - compiled.families)
     if foreign:
         raise RenderFailed(
-            f"PDF of {subject}: text fell back to fonts outside the house style: "
-            + ", ".join(foreign),
+            f"PDF of {subject}: fonts outside the house style: {', '.join(foreign)}",
             details=foreign,
         )
     assert isinstance(pdf, bytes)
@@ -165,28 +175,28 @@ def _check_heading_numbers(document: Document) -> None:
         chinese = HEADING_MARKERS[heading.level].counter_style != "decimal"
         if heading.number < 1 or (chinese and heading.number > CHINESE_COUNTER_MAX):
             raise RenderFailed(
-                f"heading {heading.label}{heading.text[:20]}: number {heading.number} "
+                f"heading {heading.full_text[:30]!r}: number {heading.number} "
                 f"outside 1..{CHINESE_COUNTER_MAX}"
             )
 
 
 def _warm_up_document() -> Document:
     """A one-page document with a line in every role, laid out by :func:`warm_up`."""
-    from datetime import date
-
-    from service.model.document import DocumentMeta, Signature, Table, TableColumn, TableRow
-
     meta = DocumentMeta(
         title="预热", author="Pilu", subject="预热", keywords=("预热",), language="zh-CN",
         created=date(2024, 1, 1), report_kind="warm-up", report_year=2024,
         company_short_name="Pilu", template_version="0", house_style="",
     )  # fmt: skip
+    headings = [Heading(level, 1, heading_label(level, 1), "标题") for level in (1, 2, 3, 4)]
+    table = Table(
+        1, "表1 预热", (TableColumn("项目", "left"), TableColumn("件数", "right")),
+        (TableRow(("合计", "1,234"), "total"),),
+    )  # fmt: skip
     blocks = (
         Paragraph("发布时间：2024年1月1日", role="lead"),
-        *(Heading(level, 1, "", "标题") for level in (1, 2, 3, 4)),  # type: ignore[arg-type]
+        *headings,
         Paragraph("正文，2023年。"),
-        Table(1, "表1 预热", (TableColumn("项目", "left"), TableColumn("件数", "right")),
-              (TableRow(("合计", "1,234"), "total"),)),  # fmt: skip
+        table,
         Paragraph("注：预热。", role="note"),
     )
     return Document(meta, "预热", blocks, Signature("Pilu", "2024年1月1日"))

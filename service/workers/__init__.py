@@ -1,0 +1,44 @@
+"""Where renders run: a pool of warm worker processes, or the server process itself (0 workers).
+
+Bytes in, bytes out: a task is a module-level function and picklable arguments; see
+:mod:`service.workers.jobs` for the functions the API submits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from service.settings import Settings
+from service.workers.base import Pool, PoolStats
+from service.workers.inline import InlinePool
+from service.workers.pool import ProcessPool, RestartReason, WorkerStartFailed
+
+__all__ = [
+    "InlinePool",
+    "Pool",
+    "PoolStats",
+    "ProcessPool",
+    "RestartReason",
+    "WorkerStartFailed",
+    "make_pool",
+]
+
+
+def make_pool(
+    settings: Settings,
+    initializer: Callable[[], None] | None,
+    on_restart: Callable[[RestartReason], None] | None = None,
+) -> Pool:
+    """The pool the settings ask for (not started)."""
+    if settings.workers == 0:
+        return InlinePool(initializer=initializer)
+    return ProcessPool(
+        size=settings.workers,
+        initializer=initializer,
+        max_tasks_per_child=settings.max_tasks_per_child,
+        queue_limit=settings.queue_limit,
+        start_method=settings.worker_start_method,
+        start_timeout_s=settings.worker_start_timeout_s,
+        retry_after_s=settings.retry_after_s,
+        on_restart=on_restart,
+    )

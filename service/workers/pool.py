@@ -1,0 +1,314 @@
+"""A small pool of worker processes that can kill one stuck task.
+
+``concurrent.futures.ProcessPoolExecutor`` cannot stop one running task, so each worker here is a
+``multiprocessing`` process with its own socket pair; the server side is an asyncio stream, so
+waiting for a worker never blocks the event loop. A task past its time limit is killed with its
+worker (SIGKILL) and a new worker is started in the background; the caller gets
+:class:`~service.errors.RenderTimeout` at once, without waiting for the replacement.
+
+Bounds: at most ``size`` tasks run and ``queue_limit`` wait; the next caller gets
+:class:`~service.errors.Overloaded`. Memory held by waiting work is therefore at most
+``(size + queue_limit)`` argument sets. A worker is replaced after ``max_tasks_per_child`` tasks.
+
+What it cannot do: enforce the time limit on time spent queueing (only on running), or
+preempt a replacement's warm-up (a slow warm-up leaves the pool one worker short until done).
+Functions and arguments cross by pickle, so ``fn`` must be importable by module and name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import multiprocessing
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from typing import Any, Literal, TypeVar
+
+from service.errors import InternalError, Overloaded, RenderTimeout, ShuttingDown, WorkerCrashed
+from service.workers import protocol
+from service.workers.base import PoolStats
+from service.workers.child import worker_main
+
+T = TypeVar("T")
+RestartReason = Literal["timeout", "crash", "recycle"]
+
+log = logging.getLogger("pilu.workers")
+
+
+class WorkerStartFailed(RuntimeError):
+    """A worker did not come up: its warm-up raised, it died, or it passed the start timeout."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    tasks_done: int = 0
+
+    async def call(self, frame: bytes) -> Any:
+        self.writer.write(frame)
+        await self.writer.drain()
+        return await protocol.read_frame(self.reader)
+
+    async def kill(self) -> None:
+        """SIGKILL, then reap. Safe to call on a worker that already exited."""
+        if self.process.is_alive():
+            self.process.kill()
+        await self._close_stream()
+        await asyncio.to_thread(self.process.join, 5)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Ask the worker to exit after its current task; kill it if it has not within ``timeout``."""
+        try:
+            self.writer.write(protocol.encode(("stop",)))
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError):
+            pass
+        await asyncio.to_thread(self.process.join, timeout)
+        await self.kill()
+
+    async def _close_stream(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+@dataclass(eq=False)
+class ProcessPool:
+    """``size`` warm worker processes behind a bounded queue. Use from one event loop only."""
+
+    size: int
+    initializer: Callable[[], None] | None = None
+    max_tasks_per_child: int = 200
+    queue_limit: int = 16
+    start_method: Literal["spawn", "forkserver"] = "spawn"
+    start_timeout_s: float = 60.0
+    retry_after_s: int = 2
+    on_restart: Callable[[RestartReason], None] | None = None
+
+    _idle: asyncio.Queue[_Worker | None] = field(init=False, default_factory=asyncio.Queue)
+    _warm: set[_Worker] = field(init=False, default_factory=set)
+    _processes: set[_Worker] = field(init=False, default_factory=set)
+    _inflight: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+    _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+    _busy: int = field(init=False, default=0)
+    _queued: int = field(init=False, default=0)
+    _restarts: int = field(init=False, default=0)
+    _accepting: bool = field(init=False, default=False)
+    _closed: bool = field(init=False, default=False)
+    _names: itertools.count[int] = field(init=False, default_factory=lambda: itertools.count(1))
+    _start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("a process pool needs at least one worker; use InlinePool for none")
+        self._ctx = multiprocessing.get_context(self.start_method)
+
+    async def start(self) -> None:
+        """Start and warm every worker; raises WorkerStartFailed (after cleaning up) if one fails."""
+        results = await asyncio.gather(
+            *(self._spawn() for _ in range(self.size)), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            await self._kill_all()
+            raise failed[0]
+        for worker in results:
+            assert isinstance(worker, _Worker)
+            self._warm.add(worker)
+            self._idle.put_nowait(worker)
+        self._accepting = True
+
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+        """``fn(*args)`` in a worker. ``timeout`` (seconds) counts from when a worker takes it.
+
+        Raises what ``fn`` raised if it is a PiluError; InternalError for anything else (the
+        traceback is logged); RenderTimeout, WorkerCrashed, Overloaded, ShuttingDown.
+        If the caller is cancelled, the task still finishes and its worker returns to the pool.
+        """
+        if not self._accepting:
+            raise ShuttingDown("服务正在停止，不再接受新的请求")
+        frame = protocol.encode(("call", fn, args))
+        if self._idle.empty() and self._queued >= self.queue_limit:
+            raise Overloaded(
+                "渲染进程都在忙且等候队列已满，请稍后重试",
+                details={"queue_limit": self.queue_limit},
+                retry_after_s=self.retry_after_s,
+            )
+        self._queued += 1
+        try:
+            worker = await self._idle.get()
+        finally:
+            self._queued -= 1
+        if worker is None:
+            raise ShuttingDown("服务正在停止，不再接受新的请求")
+        task = asyncio.create_task(self._exchange(worker, frame, timeout))
+        self._inflight.add(task)
+        task.add_done_callback(self._forget_inflight)
+        return await asyncio.shield(task)  # type: ignore[no-any-return]
+
+    def drain(self) -> None:
+        """Refuse new work; queued and running tasks still finish."""
+        self._accepting = False
+
+    async def close(self) -> None:
+        """Stop at once: cancel what runs (killing its workers), stop idle workers, reap all."""
+        self._accepting = False
+        self._closed = True
+        for _ in range(self._queued):
+            self._idle.put_nowait(None)
+        for task in list(self._inflight):
+            task.cancel()
+        await asyncio.gather(*self._inflight, return_exceptions=True)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        idle = []
+        while not self._idle.empty():
+            worker = self._idle.get_nowait()
+            if worker is not None:
+                idle.append(worker)
+        await asyncio.gather(*(self._reap(w, graceful=True) for w in idle))
+        await self._kill_all()
+
+    def stats(self) -> PoolStats:
+        return PoolStats(
+            size=self.size,
+            warm=len(self._warm),
+            busy=self._busy,
+            queued=self._queued,
+            restarts=self._restarts,
+            accepting=self._accepting,
+        )
+
+    async def _exchange(self, worker: _Worker, frame: bytes, timeout: float) -> Any:
+        self._busy += 1
+        retire: RestartReason | None = "crash"
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    reply = await worker.call(frame)
+            except TimeoutError:
+                retire = "timeout"
+                log.warning("render passed %.1f s; killing worker %s", timeout, worker.process.pid)
+                raise RenderTimeout(
+                    f"渲染超过{timeout:g}秒未完成，已终止", details={"timeout_s": timeout}
+                ) from None
+            except (asyncio.IncompleteReadError, OSError) as exc:
+                log.error(
+                    "worker %s died during a task (exit code %s): %r",
+                    worker.process.pid, worker.process.exitcode, exc,
+                )
+                raise WorkerCrashed("渲染进程意外退出，请重试或联系运维") from None
+            worker.tasks_done += 1
+            retire = "recycle" if worker.tasks_done >= self.max_tasks_per_child else None
+        finally:
+            self._busy -= 1
+            if retire is None:
+                self._idle.put_nowait(worker)
+            else:
+                self._retire(worker, retire)
+        return self._unwrap(reply)
+
+    @staticmethod
+    def _unwrap(reply: tuple[Any, ...]) -> Any:
+        kind = reply[0]
+        if kind == "ok":
+            return reply[1]
+        if kind == "raise":
+            raise protocol.rebuild_error(reply[1], reply[2], reply[3])
+        log.error("task failed in a worker with %s:\n%s", reply[1], reply[2])
+        raise InternalError("内部错误")
+
+    def _retire(self, worker: _Worker, reason: RestartReason) -> None:
+        self._warm.discard(worker)
+        if self._closed:
+            self._in_background(self._reap(worker, graceful=False))
+            return
+        self._restarts += 1
+        if self.on_restart is not None:
+            self.on_restart(reason)
+        self._in_background(self._replace(worker, graceful=reason == "recycle"))
+
+    async def _replace(self, old: _Worker, *, graceful: bool) -> None:
+        await self._reap(old, graceful=graceful)
+        delay = 0.5
+        while not self._closed:
+            try:
+                new = await self._spawn()
+            except WorkerStartFailed as exc:
+                log.error("could not start a replacement worker, retrying in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if self._closed:
+                await self._reap(new, graceful=True)
+            else:
+                self._warm.add(new)
+                self._idle.put_nowait(new)
+            return
+
+    async def _spawn(self) -> _Worker:
+        parent_sock, child_sock = socket.socketpair()
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(child_sock, self.initializer),
+            name=f"pilu-worker-{next(self._names)}",
+            daemon=True,
+        )
+        try:
+            async with self._start_lock:
+                await asyncio.to_thread(process.start)
+        except BaseException:
+            parent_sock.close()
+            raise
+        finally:
+            child_sock.close()
+        reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
+        worker = _Worker(process, reader, writer)
+        self._processes.add(worker)
+        try:
+            async with asyncio.timeout(self.start_timeout_s):
+                reply = await protocol.read_frame(reader)
+        except (TimeoutError, asyncio.IncompleteReadError) as exc:
+            await self._reap(worker, graceful=False)
+            raise WorkerStartFailed(
+                f"{process.name} did not become ready within {self.start_timeout_s:g} s "
+                f"(exit code {process.exitcode}): {exc!r}"
+            ) from None
+        except BaseException:
+            await self._reap(worker, graceful=False)
+            raise
+        if reply[0] != "ready":
+            await self._reap(worker, graceful=False)
+            raise WorkerStartFailed(f"{process.name} failed to warm up:\n{reply[1]}")
+        return worker
+
+    async def _reap(self, worker: _Worker, *, graceful: bool) -> None:
+        try:
+            if graceful:
+                await worker.stop()
+            else:
+                await worker.kill()
+        finally:
+            self._processes.discard(worker)
+            self._warm.discard(worker)
+
+    async def _kill_all(self) -> None:
+        await asyncio.gather(*(self._reap(w, graceful=False) for w in list(self._processes)))
+
+    def _in_background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _forget_inflight(self, task: asyncio.Task[Any]) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved, so an abandoned caller's error is not reported twice
