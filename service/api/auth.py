@@ -1,0 +1,76 @@
+"""API keys: who is calling, and may they use this company's payload.
+
+Keys are compared as SHA-256 digests with ``hmac.compare_digest`` against every configured key,
+so the time taken does not depend on which key (or how much of one) matched. Keys never reach a
+log line or an error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from service.errors import Forbidden, Unauthorized
+from service.settings import ApiKey
+
+ALL_COMPANIES = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A caller with a known key; ``companies`` holds company ids, or ``*`` for all."""
+
+    companies: frozenset[str]
+
+    def may_access(self, company_id: str) -> bool:
+        return ALL_COMPANIES in self.companies or company_id in self.companies
+
+    def check(self, company_id: str) -> None:
+        """Raises Forbidden unless this caller may use ``company_id``."""
+        if not self.may_access(company_id):
+            raise Forbidden("此API密钥无权处理该公司的数据", details={"company_id": company_id})
+
+
+class KeyRing:
+    def __init__(self, keys: Iterable[ApiKey]) -> None:
+        self._entries = tuple((_digest(k.secret.get_secret_value()), k.companies) for k in keys)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def identify(self, presented: str) -> Principal | None:
+        digest = _digest(presented)
+        found: Principal | None = None
+        for known, companies in self._entries:
+            if hmac.compare_digest(known, digest) and found is None:
+                found = Principal(companies)
+        return found
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller named by ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
+
+        ``Authorization`` wins when both are sent. Raises Unauthorized for no key, a malformed
+        ``Authorization`` header, or an unknown key (one message for all, so nothing leaks).
+        """
+        presented = presented_key(headers)
+        principal = self.identify(presented) if presented else None
+        if principal is None:
+            raise Unauthorized("缺少API密钥或密钥无效：请用 Authorization: Bearer <密钥> 或 X-API-Key")
+        return principal
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("Authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
+    key = headers.get("X-API-Key")
+    return key.strip() if key and key.strip() else None
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()

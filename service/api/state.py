@@ -1,0 +1,29 @@
+"""Typed keys for what the application and each request carry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.api.auth import KeyRing, Principal
+    from service.api.backend import Backend
+    from service.api.metrics import Metrics
+    from service.workers import Pool
+
+SETTINGS = web.AppKey("settings", Settings)
+BACKEND: web.AppKey[Backend] = web.AppKey("backend")
+KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+POOL: web.AppKey[Pool] = web.AppKey("pool")
+OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+DOCS_HTML = web.AppKey("docs_html", str)
+PAYLOAD_SCHEMA: web.AppKey[dict[str, Any]] = web.AppKey("payload_schema")
+
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
+ERROR_CODE = web.RequestKey("error_code", str)
+"""Set by the error middleware so the access log line names the error without its message."""
