@@ -168,3 +168,51 @@ class WorkerCrashed(PiluError):
 
     status = 500
     code = "worker_crashed"
+
+
+# --- Errors of the document store and the batch jobs ------------------------------------------
+
+
+class IdempotencyConflict(PiluError):
+    """An ``Idempotency-Key`` already used for a different request (another payload or target)."""
+
+    status = 409
+    code = "idempotency_conflict"
+
+
+class DocumentMismatch(PiluError):
+    """A regenerate whose payload names another company, report year or kind than the document."""
+
+    status = 409
+    code = "document_mismatch"
+
+
+class BatchInvalid(PiluError):
+    """A batch that cannot be accepted: empty, too many items, or lines that are not payloads.
+
+    ``details`` lists ``{"line", "index", "source", "errors": [FieldError…]}`` per bad item.
+    """
+
+    status = 422
+    code = "batch_invalid"
+
+
+class InvalidCursor(PiluError):
+    """A paging cursor this service did not hand out."""
+
+    status = 400
+    code = "invalid_cursor"
+
+
+class StorageCorrupt(PiluError):
+    """A stored file or row whose bytes no longer match their SHA-256 (disk or database damage)."""
+
+    status = 500
+    code = "storage_corrupt"
+
+
+class StoreSchemaTooNew(PiluError):
+    """The database was migrated by a newer Pilu than this one; refuse to touch it."""
+
+    status = 500
+    code = "store_schema_too_new"

@@ -61,7 +61,8 @@ def parse_api_keys(value: Any) -> tuple[ApiKey, ...]:
                     raise ValueError("每个密钥须写成 key:company1,company2 或 key:*")
                 items.append((key, companies.split(",")))
     else:
-        raise ValueError("api_keys must be JSON or key:company1,company2;key2:*")
+        # ValueError, not TypeError: pydantic reports only ValueError as a validation error
+        raise ValueError("api_keys must be JSON or key:company1,company2;key2:*")  # noqa: TRY004
     for key, companies in items:
         names = [companies] if isinstance(companies, str) else list(companies)
         cleaned = [c.strip() for c in names if c.strip()]
@@ -175,8 +176,9 @@ class Settings(BaseSettings):
         settings_file = env.get(SETTINGS_FILE_VAR)
         if settings_file and not Path(settings_file).is_file():
             raise FileNotFoundError(f"{SETTINGS_FILE_VAR} names a missing file: {settings_file}")
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        return cls(_env_file=settings_file or None, **clean)
+        values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        values["_env_file"] = settings_file or None
+        return cls(**values)
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

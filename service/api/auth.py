@@ -57,7 +57,9 @@ class KeyRing:
         presented = presented_key(headers)
         principal = self.identify(presented) if presented else None
         if principal is None:
-            raise Unauthorized("缺少API密钥或密钥无效：请用 Authorization: Bearer <密钥> 或 X-API-Key")
+            raise Unauthorized(
+                "缺少API密钥或密钥无效：请用 Authorization: Bearer <密钥> 或 X-API-Key"
+            )
         return principal
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from service.settings import Settings
 
 if TYPE_CHECKING:
+    from service.api.admission import Admission
     from service.api.auth import KeyRing, Principal
     from service.api.backend import Backend
     from service.api.metrics import Metrics
@@ -19,6 +20,7 @@ BACKEND: web.AppKey[Backend] = web.AppKey("backend")
 KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 POOL: web.AppKey[Pool] = web.AppKey("pool")
+ADMISSION: web.AppKey[Admission] = web.AppKey("admission")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 DOCS_HTML = web.AppKey("docs_html", str)
 PAYLOAD_SCHEMA: web.AppKey[dict[str, Any]] = web.AppKey("payload_schema")

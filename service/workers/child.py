@@ -1,7 +1,10 @@
 """The loop a worker process runs: warm up once, then answer calls until told to stop.
 
-Runs in the child only. It ignores SIGINT so a Ctrl-C in a terminal reaches the server, which
-drains and then stops its workers; the server ends a stuck worker with SIGKILL, not a message.
+Runs in the child only. It ignores SIGINT, so a Ctrl-C in a terminal (sent to the whole process
+group) reaches only the server, which drains and then stops its workers. SIGTERM keeps its
+default: a supervisor that signals every process of the service at once (systemd's default
+``KillMode=control-group``) cuts running renders; use ``KillMode=mixed``. The server ends a
+stuck worker with SIGKILL. A worker whose server died exits within a second, even mid-task.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import os
 import pickle
 import signal
 import socket
+import threading
+import time
 import traceback
 from collections.abc import Callable
 
@@ -20,10 +25,11 @@ from service.workers import protocol
 def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> None:
     """Entry point of a worker process (the ``target`` of ``multiprocessing.Process``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(os.getppid())
     try:
         if initializer is not None:
             initializer()
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - whatever stops warm-up, the server must hear why
         protocol.send_sync(sock, ("init_failed", traceback.format_exc()))
         return
     protocol.send_sync(sock, ("ready", os.getpid()))
@@ -33,7 +39,7 @@ def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> 
             return
         try:
             message = pickle.loads(data)
-        except Exception as exc:  # the server sent a function this process cannot import
+        except Exception as exc:  # noqa: BLE001 - a function this process cannot import
             protocol.send_sync(sock, ("fail", type(exc).__name__, traceback.format_exc()))
             continue
         if message[0] == "stop":
@@ -43,9 +49,22 @@ def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> 
             reply: tuple[object, ...] = ("ok", fn(*args))
         except PiluError as exc:
             reply = protocol.error_message(exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported to the server, which logs it
             reply = ("fail", type(exc).__name__, traceback.format_exc())
         try:
             protocol.send_sync(sock, reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             protocol.send_sync(sock, ("fail", type(exc).__name__, traceback.format_exc()))
+
+
+def _exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:
+    """Exit this process once its parent is gone (for example SIGKILLed), so a worker stuck
+    in a long task is not left behind; an idle worker already exits on end of stream."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="pilu-parent-watch", daemon=True).start()

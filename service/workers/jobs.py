@@ -20,11 +20,13 @@ _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
     """The document in ``fmt`` (one of :data:`OUTPUT_FORMATS`) and its file name (Chinese)."""
+    formats = pipeline.FORMATS if fmt == "zip" else (fmt,)
+    documents = pipeline.render_payload(raw, formats)
+    payload = pipeline.parse_payload(raw)  # valid: render_payload has just accepted it
     if fmt == "zip":
-        documents = pipeline.render_payload(raw, pipeline.FORMATS)
-        members = {pipeline.output_filename(raw, f): documents[f] for f in pipeline.FORMATS}
-        return deterministic_zip(members), pipeline.output_filename(raw, "zip")
-    return pipeline.render_payload(raw, (fmt,))[fmt], pipeline.output_filename(raw, fmt)
+        members = {pipeline.output_filename(payload, f): documents[f] for f in formats}
+        return deterministic_zip(members), pipeline.output_filename(payload, "zip")
+    return documents[fmt], pipeline.output_filename(payload, fmt)
 
 
 def preview(raw: bytes) -> dict[str, Any]:

@@ -24,8 +24,9 @@ import multiprocessing
 import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from service.errors import InternalError, Overloaded, RenderTimeout, ShuttingDown, WorkerCrashed
 from service.workers import protocol
@@ -108,7 +109,9 @@ class ProcessPool:
     def __post_init__(self) -> None:
         if self.size < 1:
             raise ValueError("a process pool needs at least one worker; use InlinePool for none")
-        self._ctx = multiprocessing.get_context(self.start_method)
+        self._ctx = cast(
+            "SpawnContext | ForkServerContext", multiprocessing.get_context(self.start_method)
+        )
 
     async def start(self) -> None:
         """Start and warm every worker; raises WorkerStartFailed (after cleaning up) if one fails."""
@@ -151,7 +154,8 @@ class ProcessPool:
         task = asyncio.create_task(self._exchange(worker, frame, timeout))
         self._inflight.add(task)
         task.add_done_callback(self._forget_inflight)
-        return await asyncio.shield(task)  # type: ignore[no-any-return]
+        result: T = await asyncio.shield(task)
+        return result
 
     def drain(self) -> None:
         """Refuse new work; queued and running tasks still finish."""
@@ -203,7 +207,9 @@ class ProcessPool:
             except (asyncio.IncompleteReadError, OSError) as exc:
                 log.error(
                     "worker %s died during a task (exit code %s): %r",
-                    worker.process.pid, worker.process.exitcode, exc,
+                    worker.process.pid,
+                    worker.process.exitcode,
+                    exc,
                 )
                 raise WorkerCrashed("渲染进程意外退出，请重试或联系运维") from None
             worker.tasks_done += 1
@@ -243,7 +249,9 @@ class ProcessPool:
             try:
                 new = await self._spawn()
             except WorkerStartFailed as exc:
-                log.error("could not start a replacement worker, retrying in %.1f s: %s", delay, exc)
+                log.error(
+                    "could not start a replacement worker, retrying in %.1f s: %s", delay, exc
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
@@ -276,11 +284,16 @@ class ProcessPool:
         try:
             async with asyncio.timeout(self.start_timeout_s):
                 reply = await protocol.read_frame(reader)
-        except (TimeoutError, asyncio.IncompleteReadError) as exc:
+        except TimeoutError:
             await self._reap(worker, graceful=False)
             raise WorkerStartFailed(
-                f"{process.name} did not become ready within {self.start_timeout_s:g} s "
-                f"(exit code {process.exitcode}): {exc!r}"
+                f"{process.name} did not warm up within {self.start_timeout_s:g} s"
+            ) from None
+        except asyncio.IncompleteReadError:
+            await self._reap(worker, graceful=False)
+            raise WorkerStartFailed(
+                f"{process.name} exited while starting (exit code {process.exitcode}); "
+                "its stderr has the reason"
             ) from None
         except BaseException:
             await self._reap(worker, graceful=False)

@@ -65,7 +65,7 @@ def error_message(exc: PiluError) -> tuple[str, str, str, dict[str, Any]]:
     state = dict(vars(exc))
     try:
         pickle.dumps(state)
-    except Exception:  # an attribute we cannot ship: keep what every PiluError has
+    except (pickle.PicklingError, TypeError, AttributeError):  # keep what every PiluError has
         state = {"message": exc.message, "details": None}
     return ("raise", cls.__module__, cls.__qualname__, state)
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from service.model.document import HeadingLevel
 from service.render.pdf.templating import template
 from service.style.house_style import MM_PER_PT, FontFace, HouseStyle
 
-CHINESE_COUNTER_STYLE = "pilu-chinese"
+CHINESE_COUNTER_STYLE: Final = "pilu-chinese"
 CHINESE_COUNTER_MAX = 999
 """Largest number the Chinese counter style draws; the writer refuses larger heading numbers."""
 
@@ -109,6 +109,16 @@ def char_width_pt(style: HouseStyle, role: str) -> float:
     return grid_advance_pt(style) if size == style.role("body").size_pt else size
 
 
+def text_align(align: str) -> str:
+    """The CSS ``text-align`` for a role's ``align``; ``justify`` is set flush left.
+
+    WeasyPrint justifies by stretching spaces only. Chinese lines have no spaces, and the grid
+    already fills a line of full-width characters, so justification would do nothing but widen
+    the odd space around a Latin word or number (截至 2023 年 -> 截至    2023    年).
+    """
+    return "left" if align == "justify" else align
+
+
 def page_number_parts(style: HouseStyle) -> tuple[str, str]:
     """The page-number format split around ``{n}``: ``("— ", " —")`` for ``— {n} —``."""
     before, sep, after = style.page_number.format.partition("{n}")
@@ -118,6 +128,11 @@ def page_number_parts(style: HouseStyle) -> tuple[str, str]:
 
 
 def _role_context(style: HouseStyle, name: str) -> dict[str, object]:
+    """What the template needs of role ``name``; lengths in pt.
+
+    ``families`` lists the Latin face first, so letters and digits take it and Chinese falls
+    through to the role's face; with no ``latin`` face it is the role's face alone.
+    """
     role = style.role(name)
     faces = [family_name(role.latin or role.face), family_name(role.face)]
     char = char_width_pt(style, name)
@@ -126,7 +141,7 @@ def _role_context(style: HouseStyle, name: str) -> dict[str, object]:
         "weight": face_weight(style.face_of(name)),
         "size_pt": role.size_pt,
         "line_pitch_pt": style.line_pitch_of(name),
-        "align": role.align,
+        "align": text_align(role.align),
         "letter_spacing_pt": char - role.size_pt,
         "indent_pt": role.first_line_indent_chars * char,
         "right_indent_pt": role.right_indent_chars * char,
@@ -138,6 +153,7 @@ def build_css(style: HouseStyle) -> str:
     """The whole stylesheet for ``style`` as text (deterministic: same style, same text)."""
     before, after = page_number_parts(style)
     number = style.page_number
+    roles = {name: _role_context(style, name) for name in style.roles}
     return template("document.css.j2").render(
         style=style,
         page=style.page,
@@ -145,16 +161,14 @@ def build_css(style: HouseStyle) -> str:
             {"family": family_name(key), "url": face.path.as_uri(), "weight": face_weight(face)}
             for key, face in style.faces.items()
         ],
-        roles={name: _role_context(style, name) for name in style.roles},
+        roles=roles,
         page_number={
-            "role": number.role,
+            "font": {**roles[number.role], "line_pitch_pt": style.role(number.role).size_pt},
             "before": before,
             "after": after,
-            "odd_box": f"bottom-{number.odd_side}",
-            "even_box": f"bottom-{number.even_side}",
             "odd_side": number.odd_side,
             "even_side": number.even_side,
-            "inset_pt": number.inset_chars * style.role(number.role).size_pt,
+            "inset_pt": number.inset_chars * char_width_pt(style, number.role),
             "below_mm": number.below_text_mm,
         },
         chinese_style=CHINESE_COUNTER_STYLE,

@@ -23,6 +23,7 @@ from weasyprint.urls import FatalURLFetchingError
 
 from service.errors import RenderFailed
 from service.model.document import (
+    Block,
     Document,
     DocumentMeta,
     Heading,
@@ -37,7 +38,7 @@ from service.render.pdf.coverage import check_coverage
 from service.render.pdf.css import CHINESE_COUNTER_MAX, HEADING_MARKERS, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.html import build_html
-from service.render.pdf.templating import PDF_TEMPLATES_DIR, template
+from service.render.pdf.templating import PDF_TEMPLATES_DIR
 from service.style.house_style import HouseStyle
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
@@ -98,8 +99,6 @@ def warm_up(style: HouseStyle) -> None:
 
     For a worker's initializer: afterwards the first real document renders as fast as the next.
     """
-    template("document.html.j2")
-    compiled_style(style)
     render_pdf(_warm_up_document(), style)
 
 
@@ -148,9 +147,7 @@ def render_pdf(document: Document, style: HouseStyle) -> bytes:
     check_coverage(document, style)
     compiled = compiled_style(style)
     html_text = build_html(document)
-    identifier = hashlib.sha256(
-        "\0".join((style.name, style.version, compiled.css_text, html_text)).encode()
-    ).hexdigest()[:32]
+    identifier = _identifier(style.name, style.version, compiled.css_text, html_text)
     subject = repr(document.meta.title)
     with guarded(subject):
         html = HTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
@@ -159,7 +156,7 @@ def render_pdf(document: Document, style: HouseStyle) -> bytes:
             counter_style=compiled.counter_style,
             stylesheets=[compiled.css],
         )
-        pdf = rendered.write_pdf(pdf_identifier=identifier.encode())
+        pdf = rendered.write_pdf(pdf_identifier=identifier)
     foreign = sorted({font.family for font in rendered.fonts.values()} - compiled.families)
     if foreign:
         raise RenderFailed(
@@ -168,6 +165,14 @@ def render_pdf(document: Document, style: HouseStyle) -> bytes:
         )
     assert isinstance(pdf, bytes)
     return pdf
+
+
+def _identifier(*parts: str) -> bytes:
+    """The PDF file identifier: a hash of everything the bytes depend on (32 hex digits)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:32].encode()
 
 
 def _check_heading_numbers(document: Document) -> None:
@@ -192,7 +197,7 @@ def _warm_up_document() -> Document:
         1, "表1 预热", (TableColumn("项目", "left"), TableColumn("件数", "right")),
         (TableRow(("合计", "1,234"), "total"),),
     )  # fmt: skip
-    blocks = (
+    blocks: tuple[Block, ...] = (
         Paragraph("发布时间：2024年1月1日", role="lead"),
         *headings,
         Paragraph("正文，2023年。"),

@@ -23,7 +23,7 @@ class URLRefused(ValueError):
     """A URL the document may not reach."""
 
 
-class ClosedURLFetcher(URLFetcher):
+class ClosedURLFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
     """Serve files under ``roots`` only; ``roots`` default to the templates and fonts folders."""
 
     def __init__(self, roots: Iterable[Path] = (TEMPLATES_DIR, FONTS_DIR)) -> None:

@@ -1,0 +1,82 @@
+"""Prometheus metrics, in a registry of the application's own (tests build many apps).
+
+Route labels are route templates (``/v1/render``) or ``unmatched``, never raw paths, so a scan
+of random URLs cannot grow the label set.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from service.workers import Pool, PoolStats, RestartReason
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_RENDER_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._pool: Pool | None = None
+        self.requests = Counter(
+            "pilu_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "pilu_http_request_duration_seconds",
+            "Time from request received to response ready, by method and route template.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.render_seconds = Histogram(
+            "pilu_render_duration_seconds",
+            "Time of successful renders in a worker, queueing excluded, by output format.",
+            ["format"],
+            buckets=_RENDER_BUCKETS,
+            registry=self.registry,
+        )
+        self.renders = Counter(
+            "pilu_renders",
+            "Renders finished, by output format and outcome (ok or the error code).",
+            ["format", "outcome"],
+            registry=self.registry,
+        )
+        self.worker_restarts = Counter(
+            "pilu_worker_restarts",
+            "Workers replaced, by reason: timeout, crash or recycle (max_tasks_per_child).",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("timeout", "crash", "recycle"):
+            self.worker_restarts.labels(reason)
+        self._gauge("pilu_render_queue_depth", "Requests waiting for a free worker.", "queued")
+        self._gauge("pilu_workers_busy", "Workers running a task.", "busy")
+        self._gauge("pilu_workers_warm", "Live, warmed workers (busy ones included).", "warm")
+
+    def bind_pool(self, pool: Pool) -> None:
+        self._pool = pool
+
+    def count_restart(self, reason: RestartReason) -> None:
+        self.worker_restarts.labels(reason).inc()
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def _gauge(self, name: str, documentation: str, stat: str) -> None:
+        gauge = Gauge(name, documentation, registry=self.registry)
+        gauge.set_function(lambda: float(getattr(self._stats(), stat)))
+
+    def _stats(self) -> PoolStats:
+        if self._pool is None:
+            return PoolStats(0, 0, 0, 0, 0, False)
+        return self._pool.stats()

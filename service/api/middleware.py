@@ -1,0 +1,150 @@
+"""The three middlewares, outermost first: request context, errors, access control.
+
+* ``context``: request id (kept from ``X-Request-ID`` when well-formed, else generated), one
+  access-log line and the request metrics, whatever happened.
+* ``errors``: every failure becomes ``{"error": {"code", "message", "details"}}`` with the
+  status of its :class:`~service.errors.PiluError`; aiohttp's own 404/405/413 are translated;
+  anything else is a 500 whose body names only the request id.
+* ``access``: routes not in :data:`PUBLIC_ROUTES` need an API key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from service.api.logs import access_log
+from service.api.state import ERROR_CODE, KEYRING, METRICS, PRINCIPAL, REQUEST_ID, SETTINGS
+from service.errors import (
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PiluError,
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+PUBLIC_ROUTES = frozenset({"healthz", "readyz", "metrics", "openapi", "docs", "schema"})
+"""Route names that need no API key. Every other route does, including ones added later."""
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+log = logging.getLogger("pilu.api")
+json_dumps = partial(json.dumps, ensure_ascii=False)
+
+
+def route_label(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def request_id_for(header: str | None) -> str:
+    """The caller's request id if it is 1–128 of ``A-Z a-z 0-9 . _ : -``, else a new one."""
+    if header is not None and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+@web.middleware
+async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER))
+    request[REQUEST_ID] = request_id
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    finally:
+        seconds = time.perf_counter() - started
+        route = route_label(request)
+        request.app[METRICS].observe_request(request.method, route, status, seconds)
+        access_log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "error_code": request.get(ERROR_CODE),
+                }
+            },
+        )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except PiluError as exc:
+        return error_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(request, _from_http_exception(request, exc))
+    except Exception:
+        log.exception(
+            "unhandled error",
+            extra={"fields": {"request_id": request[REQUEST_ID], "route": route_label(request)}},
+        )
+        return error_response(
+            request, InternalError("内部错误", details={"request_id": request[REQUEST_ID]})
+        )
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    match = request.match_info
+    if match.http_exception is None and match.route.name not in PUBLIC_ROUTES:
+        request[PRINCIPAL] = request.app[KEYRING].authenticate(request.headers)
+    return await handler(request)
+
+
+def error_response(request: web.Request, exc: PiluError) -> web.Response:
+    request[ERROR_CODE] = exc.code
+    if exc.status >= 500:
+        log.warning(
+            "request failed: %s",
+            exc.code,
+            extra={"fields": {"request_id": request.get(REQUEST_ID), "error_code": exc.code}},
+        )
+    headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
+    return web.json_response(exc.as_dict(), status=exc.status, headers=headers, dumps=json_dumps)
+
+
+def _from_http_exception(request: web.Request, exc: web.HTTPException) -> PiluError:
+    if isinstance(exc, web.HTTPNotFound):
+        return NotFound("没有这个地址", details={"path": request.path[:200]})
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = sorted(exc.allowed_methods)
+        return MethodNotAllowed(
+            f"此地址不支持 {request.method} 方法",
+            details={"method": request.method, "allowed": allowed},
+        )
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        limit = request.app[SETTINGS].max_body_bytes
+        return PayloadTooLarge("请求体超过上限", details={"max_bytes": limit})
+    return _GenericHttpError(exc.status, exc.reason)
+
+
+class _GenericHttpError(PiluError):
+    """Any other HTTP error aiohttp raises (rare: for example 400 on a broken multipart)."""
+
+    code = "http_error"
+
+    def __init__(self, status: int, reason: str, details: Any = None) -> None:
+        super().__init__(reason, details)
+        self.status = status

@@ -1,0 +1,31 @@
+"""Batches and the job runner, on top of :mod:`service.store`.
+
+- :mod:`.parse`: batch input (JSON array, NDJSON, a folder) → items, with per-line errors;
+- :mod:`.render`: :func:`~.render.render_item`, the function a worker process runs per item;
+- :mod:`.runner`: :func:`~.runner.run_worker`, the asyncio loop that leases, renders, stores;
+- :mod:`.webhook`: the signed completion call;
+- :mod:`.archive`: a batch as a streamed ZIP with a CSV and JSON manifest;
+- :mod:`.batch_cli`: ``pilu batch`` (:func:`~.batch_cli.run_batch`).
+"""
+
+from service.jobs.archive import iter_archive
+from service.jobs.parse import ParsedBatch, item_from_bytes, parse_batch, parse_folder
+from service.jobs.render import RenderFn, RenderOutcome, executor_render, pool_render, render_item
+from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
+
+__all__ = [
+    "ITEM_SCOPE",
+    "ParsedBatch",
+    "RenderFn",
+    "RenderOutcome",
+    "RenderPoolBroken",
+    "WorkerStats",
+    "executor_render",
+    "item_from_bytes",
+    "iter_archive",
+    "parse_batch",
+    "parse_folder",
+    "pool_render",
+    "render_item",
+    "run_worker",
+]

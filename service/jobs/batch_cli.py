@@ -1,0 +1,274 @@
+"""``pilu batch INPUT --out DIR [--workers N]``: render many payloads, resumably.
+
+INPUT is a folder of ``*.json`` payloads or one NDJSON / JSON-array file. The run keeps its state
+in ``DIR/.pilu`` (an embedded store: SQLite and content-addressed files) and writes the outputs
+and ``manifest.csv``/``manifest.json`` into ``DIR`` under their Chinese names.
+
+Resuming: the batch is keyed by its input (names and payload hashes), so running the same
+command again continues the same batch: finished items are not redone, items that a killed run
+left half-done are taken up again at once (the run holds ``DIR/.pilu/lock`` so it knows no one
+else works on them). Each item's document is keyed by its payload's hash, so after editing a few
+files only those are rendered again. Output files whose hash already matches are not rewritten.
+To force a fresh render (new templates or fonts), delete ``DIR/.pilu``.
+
+Exit status: 0 every item rendered, 1 some item failed (listed in the summary and the
+manifest), 2 the input could not be read or another run holds the lock, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from service import pipeline
+from service.errors import BatchInvalid
+from service.jobs.archive import ArchiveEntry, archive_entries, manifest_csv, manifest_json, manifest_rows
+from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
+from service.jobs.render import RenderFn, executor_render
+from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
+from service.store import BatchItemInput, BatchStatus, Store, open_store
+from service.store.files import write_atomic
+from service.store.models import sha256_hex
+
+STATE_DIR = ".pilu"
+CLI_SCOPE = "cli"
+EXIT_OK, EXIT_FAILED_ITEMS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("—/s" if speed is None else f"{speed:.2f} 份/s", style="progress.data.speed")
+
+
+def run_batch(
+    input: Path,  # noqa: A002 (the CLI's own word)
+    out: Path,
+    workers: int,
+    *,
+    render: RenderFn | None = None,
+    lease_seconds: float = 60.0,
+    console: Console | None = None,
+) -> int:
+    """Render every payload of ``input`` into ``out`` with ``workers`` processes; the exit status.
+
+    ``render`` replaces the process pool (tests); ``console`` where the summary goes (stdout);
+    the progress bar goes to stderr.
+    """
+    console = console or Console()
+    try:
+        return asyncio.run(_run_batch(input, out, workers, render, lease_seconds, console))
+    except KeyboardInterrupt:
+        console.print("[yellow]已中断；再次运行同一命令可继续。[/yellow]")
+        return EXIT_INTERRUPTED
+
+
+async def _run_batch(
+    input: Path,  # noqa: A002
+    out: Path,
+    workers: int,
+    render: RenderFn | None,
+    lease_seconds: float,
+    console: Console,
+) -> int:
+    if workers < 1:
+        console.print("[red]--workers 至少为 1[/red]")
+        return EXIT_UNUSABLE
+    try:
+        parsed = _read_input(input)
+    except (BatchInvalid, OSError) as exc:
+        console.print(f"[red]无法读取输入 {input}：{getattr(exc, 'message', exc)}[/red]")
+        return EXIT_UNUSABLE
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / STATE_DIR
+    state.mkdir(exist_ok=True)
+    try:
+        lock = _exclusive_lock(state / "lock")
+        lock.__enter__()
+    except BlockingIOError:
+        console.print(f"[red]另一个 pilu batch 正在使用 {out}[/red]")
+        return EXIT_UNUSABLE
+    try:
+        async with await open_store(None, state) as store:
+            return await _run_in_store(store, parsed, out, workers, render, lease_seconds, console)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _read_input(input: Path) -> ParsedBatch:  # noqa: A002
+    parsed = parse_folder(input) if input.is_dir() else parse_batch(input.read_bytes())
+    items = [
+        BatchItemInput(i.raw, i.source, i.company_id, i.errors, f"sha256:{sha256_hex(i.raw)}")
+        for i in parsed.items
+    ]
+    return ParsedBatch(items=items, lines=parsed.lines)
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+async def _run_in_store(
+    store: Store,
+    parsed: ParsedBatch,
+    out: Path,
+    workers: int,
+    render: RenderFn | None,
+    lease_seconds: float,
+    console: Console,
+) -> int:
+    digest = sha256_hex("\n".join(f"{i.source}\0{i.idempotency_key}" for i in parsed.items).encode())
+    created = await store.batches.create(parsed.items, scope=CLI_SCOPE, idempotency_key=f"input:{digest}")
+    batch = created.batch
+    if created.replayed:
+        await store.batches.expire_leases(batch.id)
+    started = time.monotonic()
+    stats = WorkerStats()
+    if batch.state != "finished":
+        stats = await _work(store, batch, workers, render, lease_seconds)
+    elapsed = time.monotonic() - started
+    status, entries = await archive_entries(store, batch.id)
+    written = await _export(store, out, status, entries)
+    _summary(console, status, entries, stats, elapsed, written, resumed=created.replayed)
+    return EXIT_FAILED_ITEMS if status.failed else EXIT_OK
+
+
+async def _work(
+    store: Store, batch: BatchStatus, workers: int, render: RenderFn | None, lease_seconds: float
+) -> WorkerStats:
+    executor: ProcessPoolExecutor | None = None
+    if render is None:
+        executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=pipeline.warm_up,
+        )
+        render = executor_render(executor)
+    progress = Progress(
+        TextColumn("[bold]渲染"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("剩余"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = progress.add_task("batch", total=batch.total, completed=batch.done + batch.failed)
+    try:
+        with progress:
+            return await run_worker(
+                store,
+                render,
+                concurrency=workers,
+                lease_seconds=lease_seconds,
+                batch_id=batch.id,
+                stop_when_finished=True,
+                webhooks=False,
+                on_finished=lambda _item, _state: progress.advance(task),
+            )
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _export(store: Store, out: Path, status: BatchStatus, entries: list[ArchiveEntry]) -> int:
+    """Write the outputs and manifests into ``out`` (atomically, skipping files whose hash
+    already matches); how many output files were written."""
+    written = 0
+    for entry in entries:
+        if entry.document is None:
+            continue
+        for fmt, name in entry.names.items():
+            info = entry.document.version.manifest.outputs[fmt]
+            target = out / name
+            if await asyncio.to_thread(_has_hash, target, info.sha256):
+                continue
+            data, _ = await store.documents.read_output(
+                entry.document.id, fmt, version=entry.document.version.version
+            )
+            await asyncio.to_thread(write_atomic, target, data)
+            written += 1
+    rows = manifest_rows(entries)
+    await asyncio.to_thread(write_atomic, out / "manifest.csv", manifest_csv(rows))
+    await asyncio.to_thread(write_atomic, out / "manifest.json", manifest_json(status, rows))
+    return written
+
+
+def _has_hash(path: Path, sha256: str) -> bool:
+    try:
+        return sha256_hex(path.read_bytes()) == sha256
+    except FileNotFoundError:
+        return False
+
+
+def _summary(
+    console: Console,
+    status: BatchStatus,
+    entries: list[ArchiveEntry],
+    stats: WorkerStats,
+    elapsed: float,
+    written: int,
+    *,
+    resumed: bool,
+) -> None:
+    table = Table(title="批量渲染结果", show_header=True)
+    table.add_column("项目")
+    table.add_column("数量", justify="right")
+    rendered_now = stats.done - stats.reused
+    table.add_row("报送数据", str(status.total))
+    table.add_row("成功", f"[green]{status.done}[/green]")
+    table.add_row("失败", f"[red]{status.failed}[/red]" if status.failed else "0")
+    table.add_row("本次渲染", str(rendered_now))
+    table.add_row("沿用已有结果", str(status.done - rendered_now))
+    table.add_row("写入文件", str(written))
+    rate = rendered_now / elapsed if elapsed > 0 and rendered_now else 0.0
+    table.add_row("用时", f"{elapsed:.1f} s" + (f"（{rate:.2f} 份/s）" if rate else ""))
+    if resumed:
+        table.caption = "续跑：沿用了上次运行的批次"
+    console.print(table)
+    failed = [e for e in entries if e.item.state == "failed"]
+    if failed:
+        errors = Table(title="失败的报送数据", show_header=True)
+        errors.add_column("来源")
+        errors.add_column("错误")
+        for entry in failed[:20]:
+            first = entry.item.errors[0] if entry.item.errors else None
+            more = f"（另有{len(entry.item.errors) - 1}处）" if len(entry.item.errors) > 1 else ""
+            errors.add_row(entry.item.source, f"{first.path} {first.message}{more}" if first else "")
+        if len(failed) > 20:
+            errors.caption = f"另有{len(failed) - 20}项，见 manifest.csv"
+        console.print(errors)

@@ -1,0 +1,107 @@
+"""Rendering for the store: the function a worker process runs, and ways to call it.
+
+:func:`render_item` is module-level so a process pool can import it by name; it takes payload
+bytes and returns a :class:`RenderOutcome` (picklable, no exceptions for payload problems), so a
+bad payload never looks like a crashed worker. The adapters turn an executor or the API's pool
+into the :data:`RenderFn` that :func:`service.jobs.runner.run_worker` takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from typing import Any, Protocol, TypeVar
+
+from service import pipeline
+from service.errors import FieldError, PayloadInvalid, PiluError
+from service.store.models import Rendered
+from service.style import load_house_style
+
+T = TypeVar("T")
+
+LIBRARIES = ("weasyprint", "python-docx", "pydantic", "fonttools")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOutcome:
+    """Either ``rendered`` or the ``errors`` that stopped it (never both)."""
+
+    rendered: Rendered | None
+    errors: tuple[FieldError, ...] = ()
+
+
+RenderFn = Callable[[bytes], Awaitable[RenderOutcome]]
+"""What the runner calls per item: payload bytes in, outcome out. Raising means the render
+itself broke (worker crash, timeout) rather than the payload."""
+
+
+@cache
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape the output, as installed in this process."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def render_item(raw: bytes) -> RenderOutcome:
+    """Validate, build and render ``raw`` to every format, with the facts for the manifest.
+
+    Payload and template problems come back as ``errors`` (the same FieldErrors the API
+    reports); a writer failure as one error with the writer's code (``render_failed``).
+    """
+    try:
+        payload, document = pipeline.build(raw)
+        outputs = pipeline.render_document(document, pipeline.FORMATS)
+    except PayloadInvalid as exc:
+        return RenderOutcome(None, tuple(exc.errors))
+    except PiluError as exc:
+        return RenderOutcome(None, (FieldError("$", exc.code, exc.message),))
+    style = load_house_style(document.meta.house_style)
+    rendered = Rendered(
+        company_id=payload.company.id,
+        report_year=payload.report_year,
+        kind=payload.kind,
+        outputs=outputs,
+        filenames={fmt: pipeline.output_filename(payload, fmt) for fmt in outputs},
+        template_version=document.meta.template_version,
+        house_style=style.name,
+        house_style_version=style.version,
+        fonts={face.file: face.sha256 for face in style.used_faces()},
+        libraries=library_versions(),
+    )
+    return RenderOutcome(rendered)
+
+
+def executor_render(executor: Executor) -> RenderFn:
+    """Run :func:`render_item` in ``executor`` (a ``ProcessPoolExecutor``, or a one-thread
+    ``ThreadPoolExecutor`` in tests; WeasyPrint is not known to be thread-safe, so not more)."""
+
+    async def render(raw: bytes) -> RenderOutcome:
+        return await asyncio.get_running_loop().run_in_executor(executor, render_item, raw)
+
+    return render
+
+
+class _PoolLike(Protocol):
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
+
+
+def pool_render(pool: _PoolLike, timeout_s: float) -> RenderFn:
+    """Run :func:`render_item` on the API's worker pool (:class:`service.workers.Pool`).
+
+    The pool's ``RenderTimeout`` and ``WorkerCrashed`` fail the item; ``Overloaded``,
+    ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner)."""
+
+    async def render(raw: bytes) -> RenderOutcome:
+        return await pool.run(render_item, raw, timeout=timeout_s)
+
+    return render

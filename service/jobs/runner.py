@@ -1,0 +1,293 @@
+"""The job runner: an asyncio loop that leases batch items, renders them, stores the documents
+and marks the items finished; it also sends the webhooks of finished batches.
+
+Any number of runners (tasks, processes, nodes) may share one store. Per item:
+
+1. lease it (:meth:`BatchStore.claim`); a background task renews every lease it holds each
+   ``lease_seconds / 3``, so a render may take longer than one lease;
+2. if a document already exists under the item's idempotency key (an earlier runner rendered
+   and stored it, then died before step 4), skip to step 4 with it;
+3. render (the injected :data:`~service.jobs.render.RenderFn`), then store the document under the
+   item's idempotency key;
+4. complete the item, or fail it with the render's errors. Both only succeed while this runner
+   still owns the lease; a runner that lost it drops its result (the document it stored is the
+   one the new owner will find in step 2, so no duplicate exists).
+
+What a runner does not do: kill a render that hangs (the render function's timeout must, as the
+API's pool does), or recover when its database is gone: store errors are logged and the item is
+left to its lease, which another runner (or this one, later) takes over when it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass
+
+import aiohttp
+
+from service.errors import FieldError, IdempotencyConflict, NotReady, Overloaded, PiluError, ShuttingDown
+from service.jobs.render import RenderFn
+from service.jobs.webhook import body_of, deliver
+from service.store import ClaimedItem, Store
+
+log = logging.getLogger("pilu.jobs.runner")
+
+ITEM_SCOPE = "jobs"
+"""The idempotency scope batch items store their documents under."""
+
+_GIVE_BACK = (Overloaded, ShuttingDown, NotReady)
+
+
+@dataclass
+class WorkerStats:
+    """What one :func:`run_worker` call did. ``reused``: items finished with a document already
+    stored under their key (no render); ``lost``: results dropped because the lease was lost."""
+
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    reused: int = 0
+    released: int = 0
+    lost: int = 0
+    abandoned: int = 0
+    webhooks_sent: int = 0
+    webhooks_failed: int = 0
+
+
+class RenderPoolBroken(RuntimeError):
+    """The render executor died (a process killed under it); the runner stopped claiming."""
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+async def run_worker(
+    store: Store,
+    render: RenderFn,
+    concurrency: int = 2,
+    lease_seconds: float = 30.0,
+    stop_event: asyncio.Event | None = None,
+    *,
+    worker_id: str | None = None,
+    batch_id: str | None = None,
+    stop_when_finished: bool = False,
+    poll_interval_s: float = 0.5,
+    max_attempts: int = 3,
+    webhooks: bool = True,
+    on_finished: Callable[[ClaimedItem, str], None] | None = None,
+) -> WorkerStats:
+    """Work until ``stop_event`` is set (then finish the renders in flight and return).
+
+    ``concurrency``: items in flight at once (match it to the render pool's size).
+    ``lease_seconds``: how long a dead runner's items stay untouched (database clock).
+    ``batch_id``: only take items of that batch; with ``stop_when_finished`` also return once it
+    is finished (every item done or failed, by any runner). ``on_finished(item, state)`` is
+    called after each item this runner finishes (``done``/``failed``), for progress displays.
+    Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke; cancelling the
+    call gives the leases back.
+    """
+    if stop_when_finished and batch_id is None:
+        raise ValueError("stop_when_finished needs a batch_id")
+    worker = _Runner(store, render, worker_id or default_worker_id(), lease_seconds, max_attempts,
+                     on_finished)  # fmt: skip
+    stop = stop_event or asyncio.Event()
+    async with aiohttp.ClientSession() as http:
+        renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
+        webhook_task: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set() and worker.broken is None:
+                claimed = await worker.claim_more(concurrency, batch_id)
+                if webhooks and (webhook_task is None or webhook_task.done()):
+                    webhook_task = asyncio.create_task(worker.send_webhooks(http))
+                if stop_when_finished and not worker.inflight and not claimed:
+                    assert batch_id is not None
+                    if (await store.batches.get(batch_id)).state == "finished":
+                        break
+                if claimed and len(worker.inflight) < concurrency:
+                    continue
+                await worker.wait(stop, poll_interval_s)
+            if worker.inflight:
+                await asyncio.gather(*worker.inflight.values(), return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in worker.inflight.values():
+                task.cancel()
+            await asyncio.gather(*worker.inflight.values(), return_exceptions=True)
+            raise
+        finally:
+            renewer.cancel()
+            if webhook_task is not None:
+                if not webhook_task.done() and stop.is_set():
+                    await asyncio.wait({webhook_task}, timeout=5)
+                webhook_task.cancel()
+            await asyncio.gather(renewer, *(t for t in [webhook_task] if t), return_exceptions=True)
+    if worker.broken is not None:
+        raise RenderPoolBroken(str(worker.broken)) from worker.broken
+    return worker.stats
+
+
+class _Runner:
+    def __init__(
+        self,
+        store: Store,
+        render: RenderFn,
+        worker_id: str,
+        lease_seconds: float,
+        max_attempts: int,
+        on_finished: Callable[[ClaimedItem, str], None] | None,
+    ) -> None:
+        self.store = store
+        self.render = render
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.on_finished = on_finished
+        self.inflight: dict[int, asyncio.Task[None]] = {}
+        self.stats = WorkerStats()
+        self.broken: BaseException | None = None
+        self._changed = asyncio.Event()
+
+    async def claim_more(self, concurrency: int, batch_id: str | None) -> list[ClaimedItem]:
+        free = concurrency - len(self.inflight)
+        if free <= 0:
+            return []
+        try:
+            claimed = await self.store.batches.claim(
+                self.worker_id, free, self.lease_seconds, batch_id=batch_id, max_attempts=self.max_attempts
+            )
+        except Exception:
+            log.exception("claim failed; retrying after the poll interval")
+            return []
+        for item in claimed:
+            self.stats.claimed += 1
+            task = asyncio.create_task(self.process(item), name=f"pilu-item-{item.batch_id}-{item.index}")
+            self.inflight[item.id] = task
+            task.add_done_callback(lambda _t, item_id=item.id: self._forget(item_id))
+        return claimed
+
+    def _forget(self, item_id: int) -> None:
+        self.inflight.pop(item_id, None)
+        self._changed.set()
+
+    async def wait(self, stop: asyncio.Event, timeout: float) -> None:
+        self._changed.clear()
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self._changed.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def renew_forever(self) -> None:
+        interval = max(self.lease_seconds / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            held = set(self.inflight)
+            if not held:
+                continue
+            try:
+                renewed = await self.store.batches.renew(self.worker_id, held, self.lease_seconds)
+            except Exception:
+                log.exception("lease renewal failed")
+                continue
+            for item_id in held - renewed:
+                if item_id in self.inflight:
+                    log.warning("lease of item %s lost; its result will be dropped", item_id)
+
+    async def process(self, item: ClaimedItem) -> None:
+        try:
+            await self._process(item)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release(item))
+            raise
+        except Exception:
+            # A store error: leave the item to its lease (another runner, or this one, retries).
+            self.stats.abandoned += 1
+            log.exception("item %s:%s abandoned to its lease", item.batch_id, item.index)
+
+    async def _process(self, item: ClaimedItem) -> None:
+        documents = self.store.documents
+        try:
+            existing = await documents.find_replay(ITEM_SCOPE, item.idempotency_key, item.raw)
+        except IdempotencyConflict as exc:
+            await self._fail(item, (FieldError("$", exc.code, exc.message),))
+            return
+        if existing is not None:
+            self.stats.reused += 1
+            await self._complete(item, existing.id, existing.version.version)
+            return
+        try:
+            outcome = await self.render(item.raw)
+        except _GIVE_BACK:
+            await self._release(item)
+            return
+        except BrokenExecutor as exc:
+            # The pool is gone: leave the item to its lease, stop claiming, report to the caller.
+            self.broken = exc
+            self._changed.set()
+            return
+        except PiluError as exc:
+            await self._fail(item, (FieldError("$", exc.code, exc.message),))
+            return
+        except Exception:
+            log.exception("render of item %s:%s raised", item.batch_id, item.index)
+            await self._fail(item, (FieldError("$", "internal_error", "渲染时发生内部错误"),))
+            return
+        if outcome.rendered is None:
+            await self._fail(item, outcome.errors)
+            return
+        result = await documents.create(
+            item.raw, outcome.rendered, idempotency_key=item.idempotency_key, scope=ITEM_SCOPE
+        )
+        await self._complete(item, result.document.id, result.document.version.version)
+
+    async def _complete(self, item: ClaimedItem, document_id: str, version: int) -> None:
+        if await self.store.batches.complete(item.id, self.worker_id, document_id, version):
+            self.stats.done += 1
+            self._notify(item, "done")
+        else:
+            self.stats.lost += 1
+            log.warning("item %s:%s finished elsewhere; result dropped", item.batch_id, item.index)
+
+    async def _fail(self, item: ClaimedItem, errors: tuple[FieldError, ...]) -> None:
+        if await self.store.batches.fail(item.id, self.worker_id, errors):
+            self.stats.failed += 1
+            self._notify(item, "failed")
+        else:
+            self.stats.lost += 1
+
+    async def _release(self, item: ClaimedItem) -> None:
+        try:
+            if await self.store.batches.release(item.id, self.worker_id):
+                self.stats.released += 1
+        except Exception:
+            log.exception("release of item %s:%s failed; its lease will expire", item.batch_id, item.index)
+
+    def _notify(self, item: ClaimedItem, state: str) -> None:
+        if self.on_finished is not None:
+            self.on_finished(item, state)
+
+    async def send_webhooks(self, http: aiohttp.ClientSession) -> None:
+        try:
+            due = await self.store.batches.claim_webhooks(self.worker_id, lease_seconds=max(60.0, self.lease_seconds))
+        except Exception:
+            log.exception("webhook claim failed")
+            return
+        for webhook in due:
+            error = await deliver(
+                http, webhook.url, webhook.secret, body_of(webhook.status),
+                delivery_id=webhook.batch_id,
+            )  # fmt: skip
+            if error is None:
+                self.stats.webhooks_sent += 1
+            else:
+                self.stats.webhooks_failed += 1
+            await self.store.batches.finish_webhook(
+                webhook.batch_id, self.worker_id, delivered=error is None, error=error
+            )

@@ -1,0 +1,489 @@
+"""Every piece of raw WordprocessingML the DOCX writer needs and python-docx does not model.
+
+python-docx keeps its own ``oxml`` element classes apart from the friendly proxy API; this module
+is our counterpart: East Asian fonts and language, character-unit indents, snap-to-grid, style
+numbering links, ``numbering.xml``, settings, the font table with embedded fonts, the theme's
+East Asian fonts, PAGE fields, table geometry and header rows, the section's document grid.
+Nothing else in the writer builds XML by hand.
+
+Units, as WordprocessingML uses them: lengths in **twips** (1/20 pt, 1/1440 in); font sizes in
+**half-points** (三号 16 pt = 32); borders in **eighths of a point**; character units in
+**hundredths of a character** (``w:firstLineChars="200"`` = two characters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from lxml import etree
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+
+OBFUSCATED_FONT_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
+FONT_TABLE_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml"
+EXTENDED_PROPERTIES_CONTENT_TYPE = (
+    "application/vnd.openxmlformats-officedocument.extended-properties+xml"
+)
+
+# Child order of the elements we add children to (ECMA-376 Part 1, the complex types named).
+_PPR_ORDER = (
+    "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+    "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+    "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+    "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+    "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr",
+    "sectPr", "pPrChange",
+)  # fmt: skip  CT_PPr
+_RPR_ORDER = (
+    "rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike",
+    "outline", "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden",
+    "color", "spacing", "w", "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr",
+    "shd", "fitText", "vertAlign", "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish",
+    "oMath",
+)  # fmt: skip  CT_RPr
+_STYLE_ORDER = (
+    "name", "aliases", "basedOn", "next", "link", "autoRedefine", "hidden", "uiPriority",
+    "semiHidden", "unhideWhenUsed", "qFormat", "locked", "personal", "personalCompose",
+    "personalReply", "rsid", "pPr", "rPr", "tblPr", "trPr", "tcPr", "tblStylePr",
+)  # fmt: skip  CT_Style
+_TBLPR_ORDER = (
+    "tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize",
+    "tblStyleColBandSize", "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd",
+    "tblLayout", "tblCellMar", "tblLook", "tblCaption", "tblDescription",
+)  # fmt: skip  CT_TblPr
+_SECTPR_ORDER = (
+    "headerReference", "footerReference", "footnotePr", "endnotePr", "type", "pgSz", "pgMar",
+    "paperSrc", "pgBorders", "lnNumType", "pgNumType", "cols", "formProt", "vAlign", "noEndnote",
+    "titlePg", "textDirection", "bidi", "rtlGutter", "docGrid", "printerSettings",
+)  # fmt: skip  CT_SectPr
+_TCPR_ORDER = (
+    "cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap", "tcMar",
+    "textDirection", "tcFitText", "vAlign", "hideMark",
+)  # fmt: skip  CT_TcPr
+
+
+def _child(parent: etree._Element, name: str, order: Sequence[str]) -> etree._Element:
+    """The ``w:name`` child of ``parent``, created at its schema position if missing."""
+    tag = qn(f"w:{name}")
+    found = parent.find(tag)
+    if found is not None:
+        return found
+    element = OxmlElement(f"w:{name}")
+    later = {qn(f"w:{n}") for n in order[order.index(name) + 1 :]}
+    for i, sibling in enumerate(parent):
+        if sibling.tag in later:
+            parent.insert(i, element)
+            return element
+    parent.append(element)
+    return element
+
+
+def _set(element: etree._Element, **attrs: str | int) -> etree._Element:
+    for key, value in attrs.items():
+        element.set(qn(f"w:{key}"), str(value))
+    return element
+
+
+def _remove_children(parent: etree._Element, *names: str) -> None:
+    for name in names:
+        for child in parent.findall(qn(f"w:{name}")):
+            parent.remove(child)
+
+
+# --- run and paragraph properties of a style ------------------------------------------------
+
+
+def style_rpr(style: etree._Element) -> etree._Element:
+    return _child(style, "rPr", _STYLE_ORDER)
+
+
+def style_ppr(style: etree._Element) -> etree._Element:
+    return _child(style, "pPr", _STYLE_ORDER)
+
+
+def set_fonts(rpr: etree._Element, east_asian: str, latin: str) -> None:
+    """``w:rFonts`` naming the East Asian face and the Latin face (ASCII, high ANSI, complex).
+
+    python-docx's ``Font.name`` writes only ``w:ascii``/``w:hAnsi``: Chinese text would then take
+    the theme's East Asian font (Japanese in python-docx's template). Theme attributes win over
+    explicit names in Word, so they are removed.
+    """
+    fonts = _child(rpr, "rFonts", _RPR_ORDER)
+    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+        fonts.attrib.pop(qn(f"w:{attr}"), None)
+    _set(fonts, ascii=latin, hAnsi=latin, eastAsia=east_asian, cs=latin, hint="eastAsia")
+
+
+def set_language(rpr: etree._Element, east_asian: str, latin: str = "en-US") -> None:
+    """``w:lang``: the East Asian language (``zh-CN``) decides Chinese line breaking and fonts."""
+    _set(_child(rpr, "lang", _RPR_ORDER), val=latin, eastAsia=east_asian, bidi="ar-SA")
+
+
+def set_character_spacing(rpr: etree._Element, twips: int) -> None:
+    """``w:spacing`` of a run: extra space after each character in twips (negative condenses)."""
+    if twips:
+        _set(_child(rpr, "spacing", _RPR_ORDER), val=twips)
+
+
+def set_plain(rpr: etree._Element) -> None:
+    """No bold, italic or colour: Fandol has no bold faces to fall back on (emphasis is 黑体)."""
+    for name in ("b", "bCs", "i", "iCs"):
+        _set(_child(rpr, name, _RPR_ORDER), val=0)
+    _set(_child(rpr, "color", _RPR_ORDER), val="000000")
+
+
+def set_indent(
+    ppr: etree._Element,
+    *,
+    first_line_twips: int = 0,
+    first_line_chars: int = 0,
+    left_twips: int = 0,
+    left_chars: int = 0,
+    right_twips: int = 0,
+    right_chars: int = 0,
+) -> None:
+    """``w:ind`` with both the character form and the absolute form of every indent.
+
+    Word prefers ``*Chars`` (hundredths of a character, so an indent follows the font size);
+    LibreOffice ignores them unless an absolute twips value stands beside them.
+    """
+    ind = _child(ppr, "ind", _PPR_ORDER)
+    ind.attrib.clear()
+    _set(ind, left=left_twips, right=right_twips, firstLine=first_line_twips)
+    if left_chars:
+        _set(ind, leftChars=left_chars)
+    if right_chars:
+        _set(ind, rightChars=right_chars)
+    if first_line_chars:
+        _set(ind, firstLineChars=first_line_chars)
+
+
+def set_snap_to_grid(ppr: etree._Element, snap: bool) -> None:
+    """Off for paragraphs whose line pitch is not the page's: LibreOffice would otherwise round
+    their lines up to whole grid lines (Word ignores the grid for exact spacing anyway)."""
+    _set(_child(ppr, "snapToGrid", _PPR_ORDER), val=int(snap))
+
+
+def set_overflow_punctuation(ppr: etree._Element) -> None:
+    """``w:overflowPunct=1`` (Word's own default), written out for LibreOffice's sake.
+
+    LibreOffice reads this flag inverted (writerfilter: ``IsHangingPunctuation = val == 0``) and
+    hangs punctuation when it is absent; LibreOffice 7.4 then *drops* a comma that would hang at
+    the end of a justified full line. Written as 1, Word still may hang it in the margin (its
+    default), LibreOffice moves it to the next line with the character before it, as the PDF
+    writer does. Found by converting the reference example without CJK system fonts.
+    """
+    _set(_child(ppr, "overflowPunct", _PPR_ORDER), val=1)
+
+
+def set_contextual_spacing(ppr: etree._Element) -> None:
+    """No space between consecutive paragraphs of the same style (several lead lines)."""
+    _child(ppr, "contextualSpacing", _PPR_ORDER)
+
+
+def set_outline_level(ppr: etree._Element, level: int) -> None:
+    """``w:outlineLvl`` (0-based): the navigation pane and a TOC list the paragraph."""
+    _set(_child(ppr, "outlineLvl", _PPR_ORDER), val=level)
+
+
+def set_style_numbering(ppr: etree._Element, num_id: int, ilvl: int) -> None:
+    """Link a paragraph style to a list level: every paragraph of the style is numbered."""
+    numpr = _child(ppr, "numPr", _PPR_ORDER)
+    numpr.clear()
+    numpr.append(_set(OxmlElement("w:ilvl"), val=ilvl))
+    numpr.append(_set(OxmlElement("w:numId"), val=num_id))
+
+
+# --- styles part ----------------------------------------------------------------------------
+
+
+def clear_style(style: etree._Element) -> None:
+    """Drop a template style's formatting, links and revision ids, keeping name and basedOn."""
+    _remove_children(style, "pPr", "rPr", "tblPr", "trPr", "tcPr", "tblStylePr", "link", "rsid")
+
+
+def prune_styles(styles: etree._Element, keep: Iterable[str]) -> None:
+    """Remove every style whose id is not in ``keep`` (python-docx's template defines ~160)."""
+    keep_ids = set(keep)
+    for style in styles.findall(qn("w:style")):
+        if style.get(qn("w:styleId")) not in keep_ids:
+            styles.remove(style)
+
+
+def set_doc_defaults(
+    styles: etree._Element, *, east_asian: str, latin: str, size_half_points: int, language: str
+) -> None:
+    """Document defaults: our faces, size and language instead of the template's theme fonts,
+    11 pt, ``en-US`` and 10 pt space after every paragraph."""
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is not None:
+        styles.remove(defaults)
+    defaults = parse_xml(
+        f"<w:docDefaults {nsdecls('w')}><w:rPrDefault><w:rPr/></w:rPrDefault>"
+        f"<w:pPrDefault><w:pPr><w:spacing w:before=\"0\" w:after=\"0\"/></w:pPr></w:pPrDefault>"
+        "</w:docDefaults>"
+    )
+    rpr = defaults[0][0]
+    set_fonts(rpr, east_asian, latin)
+    _set(_child(rpr, "sz", _RPR_ORDER), val=size_half_points)
+    _set(_child(rpr, "szCs", _RPR_ORDER), val=size_half_points)
+    set_language(rpr, language)
+    styles.insert(0, defaults)
+
+
+def set_table_style_properties(
+    style: etree._Element, *, border_eighths: int, cell_margin_twips: int
+) -> None:
+    """A table style: single borders all round and inside, cell margins, cells centred vertically."""
+    tblpr = _child(style, "tblPr", _STYLE_ORDER)
+    borders = _child(tblpr, "tblBorders", _TBLPR_ORDER)
+    borders.clear()
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        borders.append(
+            _set(OxmlElement(f"w:{side}"), val="single", sz=border_eighths, space=0, color="000000")
+        )
+    margins = _child(tblpr, "tblCellMar", _TBLPR_ORDER)
+    margins.clear()
+    for side in ("top", "left", "bottom", "right"):
+        margins.append(_set(OxmlElement(f"w:{side}"), w=cell_margin_twips, type="dxa"))
+    _set(_child(_child(style, "tcPr", _STYLE_ORDER), "vAlign", _TCPR_ORDER), val="center")
+
+
+# --- numbering part -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListLevel:
+    """One level of the heading list: ``%1、`` in ``chineseCounting`` linked to ``Heading1``."""
+
+    number_format: str
+    text: str
+    style_id: str
+    first_line_twips: int
+    first_line_chars: int
+
+
+def fill_numbering(numbering: etree._Element, levels: Sequence[ListLevel], num_id: int) -> None:
+    """Replace the template's list definitions with one multilevel heading list.
+
+    Each level names its paragraph style (``w:pStyle``) and the style names the list back
+    (:func:`set_style_numbering`): the link Word's "multilevel list linked to headings" makes,
+    so a heading a user adds in Word takes the next number. ``w:suff="nothing"``: the text follows
+    the marker directly, with no tab. The level's indent repeats the style's, because numbering
+    indents override style indents in both Word and LibreOffice.
+    """
+    for child in list(numbering):
+        numbering.remove(child)
+    abstract = _set(OxmlElement("w:abstractNum"), abstractNumId=0)
+    abstract.append(_set(OxmlElement("w:nsid"), val="50494C55"))  # fixed: "PILU"
+    abstract.append(_set(OxmlElement("w:multiLevelType"), val="multilevel"))
+    abstract.append(_set(OxmlElement("w:tmpl"), val="50494C55"))
+    for ilvl, level in enumerate(levels):
+        lvl = _set(OxmlElement("w:lvl"), ilvl=ilvl)
+        for name, value in (
+            ("start", "1"), ("numFmt", level.number_format), ("pStyle", level.style_id),
+            ("suff", "nothing"), ("lvlText", level.text), ("lvlJc", "left"),
+        ):  # fmt: skip
+            lvl.append(_set(OxmlElement(f"w:{name}"), val=value))
+        ppr = OxmlElement("w:pPr")
+        set_indent(
+            ppr, first_line_twips=level.first_line_twips, first_line_chars=level.first_line_chars
+        )
+        lvl.append(ppr)
+        abstract.append(lvl)
+    numbering.append(abstract)
+    num = _set(OxmlElement("w:num"), numId=num_id)
+    num.append(_set(OxmlElement("w:abstractNumId"), val=0))
+    numbering.append(num)
+
+
+# --- settings part --------------------------------------------------------------------------
+
+
+def fill_settings(
+    settings: etree._Element,
+    *,
+    embed_fonts: bool,
+    subset_fonts: bool,
+    default_tab_twips: int,
+    east_asian_language: str,
+) -> None:
+    """Replace the template's settings (revision ids, a Word 2010 document id, a preview picture,
+    ``ja-JP`` theme language) with ours, in schema order. Odd/even footers are switched on
+    afterwards through python-docx."""
+    color_map = settings.find(qn("w:clrSchemeMapping"))
+    for child in list(settings):
+        settings.remove(child)
+    settings.append(_set(OxmlElement("w:zoom"), percent=100))
+    if embed_fonts:
+        settings.append(OxmlElement("w:embedTrueTypeFonts"))
+        if subset_fonts:
+            settings.append(OxmlElement("w:saveSubsetFonts"))
+    settings.append(_set(OxmlElement("w:defaultTabStop"), val=default_tab_twips))
+    settings.append(_set(OxmlElement("w:characterSpacingControl"), val="doNotCompress"))
+    compat = OxmlElement("w:compat")
+    compat.append(OxmlElement("w:useFELayout"))
+    compat.append(
+        _set(
+            OxmlElement("w:compatSetting"),
+            name="compatibilityMode", uri="http://schemas.microsoft.com/office/word", val=15,
+        )  # fmt: skip
+    )
+    settings.append(compat)
+    settings.append(_set(OxmlElement("w:themeFontLang"), val="en-US", eastAsia=east_asian_language))
+    if color_map is not None:
+        settings.append(color_map)
+    settings.append(_set(OxmlElement("w:decimalSymbol"), val="."))
+    settings.append(_set(OxmlElement("w:listSeparator"), val=","))
+
+
+# --- font table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FontTableEntry:
+    """One ``w:font``. ``embed_rid``/``font_key`` are ``None`` when the face is not embedded."""
+
+    name: str
+    alt_name: str
+    embed_rid: str | None = None
+    font_key: str | None = None
+    subsetted: bool = False
+
+
+def font_table(entries: Sequence[FontTableEntry]) -> etree._Element:
+    """``word/fontTable.xml``: our faces, charset GB2312 (``86``), each with its embedded part.
+
+    ``w:altName`` carries the Chinese role name (仿宋, 黑体 …): Word tries it when neither the
+    named face nor its embedded copy can be used.
+    """
+    root = parse_xml(f"<w:fonts {nsdecls('w', 'r')}/>")
+    for entry in entries:
+        font = _set(OxmlElement("w:font"), name=entry.name)
+        font.append(_set(OxmlElement("w:altName"), val=entry.alt_name))
+        font.append(_set(OxmlElement("w:charset"), val="86"))
+        font.append(_set(OxmlElement("w:family"), val="auto"))
+        font.append(_set(OxmlElement("w:pitch"), val="variable"))
+        if entry.embed_rid and entry.font_key:
+            embed = _set(OxmlElement("w:embedRegular"), fontKey=entry.font_key)
+            embed.set(f"{{{R_NS}}}id", entry.embed_rid)
+            if entry.subsetted:
+                _set(embed, subsetted=1)
+            font.append(embed)
+        root.append(font)
+    return root
+
+
+# --- theme and extended properties ----------------------------------------------------------
+
+
+def theme_with_fonts(theme_xml: bytes, major: tuple[str, str], minor: tuple[str, str]) -> bytes:
+    """The theme with our faces as its major (headings) and minor (body) fonts.
+
+    ``major``/``minor`` are ``(east_asian, latin)``. The East Asian slot and the Simplified
+    Chinese script entry (``Hans``) are set, so text that falls back on theme fonts is never set
+    in the template's Japanese faces.
+    """
+    root = etree.fromstring(theme_xml)
+    for slot, (east_asian, latin) in (("majorFont", major), ("minorFont", minor)):
+        for font_list in root.iter(f"{{{A_NS}}}{slot}"):
+            for child in font_list:
+                tag = etree.QName(child).localname
+                if tag == "latin":
+                    child.set("typeface", latin)
+                elif tag == "ea" or (tag == "font" and child.get("script") == "Hans"):
+                    child.set("typeface", east_asian)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def extended_properties(application: str, company: str) -> bytes:
+    """``docProps/app.xml`` without the template's page and word counts (which would be wrong)."""
+    ns = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+    root = etree.Element(f"{{{ns}}}Properties", nsmap={None: ns})
+    for name, value in (("Application", application), ("DocSecurity", "0"), ("Company", company)):
+        etree.SubElement(root, f"{{{ns}}}{name}").text = value
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+# --- section, fields, tables ----------------------------------------------------------------
+
+
+def set_document_grid(sect_pr: etree._Element, line_pitch_twips: int) -> None:
+    """``w:docGrid type="lines"``: Word lays out ``text height / pitch`` lines per page (22)."""
+    grid = _child(sect_pr, "docGrid", _SECTPR_ORDER)
+    grid.attrib.clear()
+    _set(grid, type="lines", linePitch=line_pitch_twips)
+
+
+def append_page_field(paragraph: etree._Element) -> None:
+    """A complex ``PAGE`` field (begin, instruction, separator, cached result "1", end).
+
+    The complex form, not ``w:fldSimple``, because it is what Word writes and every reader
+    updates it on layout.
+    """
+    def run(*children: etree._Element) -> None:
+        r = OxmlElement("w:r")
+        for child in children:
+            r.append(child)
+        paragraph.append(r)
+
+    run(_set(OxmlElement("w:fldChar"), fldCharType="begin"))
+    instr = OxmlElement("w:instrText")
+    instr.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    instr.text = " PAGE "
+    run(instr)
+    run(_set(OxmlElement("w:fldChar"), fldCharType="separate"))
+    cached = OxmlElement("w:t")
+    cached.text = "1"
+    run(cached)
+    run(_set(OxmlElement("w:fldChar"), fldCharType="end"))
+
+
+def set_table_geometry(tbl: etree._Element, column_twips: Sequence[int]) -> None:
+    """A fixed-layout table as wide as its columns: ``w:tblW``, grid columns and cell widths."""
+    tblpr = tbl.find(qn("w:tblPr"))
+    _set(_child(tblpr, "tblW", _TBLPR_ORDER), w=sum(column_twips), type="dxa")
+    _set(_child(tblpr, "tblLayout", _TBLPR_ORDER), type="fixed")
+    for grid_col, width in zip(tbl.find(qn("w:tblGrid")).findall(qn("w:gridCol")), column_twips):
+        _set(grid_col, w=width)
+    for tr in tbl.findall(qn("w:tr")):
+        for tc, width in zip(tr.findall(qn("w:tc")), column_twips):
+            tcpr = tc.find(qn("w:tcPr"))
+            if tcpr is None:
+                tcpr = OxmlElement("w:tcPr")
+                tc.insert(0, tcpr)
+            _set(_child(tcpr, "tcW", _TCPR_ORDER), w=width, type="dxa")
+
+
+def set_row_flags(tr: etree._Element, *, header: bool) -> None:
+    """``w:cantSplit`` on every row; ``w:tblHeader`` on the header row, repeated on each page."""
+    trpr = tr.find(qn("w:trPr"))
+    if trpr is None:
+        trpr = OxmlElement("w:trPr")
+        tblpr_ex = tr.find(qn("w:tblPrEx"))
+        tr.insert(1 if tblpr_ex is not None else 0, trpr)
+    trpr.append(OxmlElement("w:cantSplit"))
+    if header:
+        trpr.append(OxmlElement("w:tblHeader"))
+
+
+def space_after(paragraph: etree._Element, twips: int) -> None:
+    """Direct spacing after one paragraph: only where no style can say it (the title when no
+    lead line follows it)."""
+    ppr = paragraph.find(qn("w:pPr"))
+    if ppr is None:
+        ppr = OxmlElement("w:pPr")
+        paragraph.insert(0, ppr)
+    _set(_child(ppr, "spacing", _PPR_ORDER), after=twips)
+
+
+def strip_revision_ids(root: etree._Element) -> None:
+    """Remove ``w:rsid*`` attributes (template leftovers; Word writes fresh ones per session)."""
+    for element in root.iter():
+        for attr in [a for a in element.attrib if a.startswith(f"{{{W_NS}}}rsid")]:
+            del element.attrib[attr]

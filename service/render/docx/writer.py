@@ -1,0 +1,370 @@
+"""Document model + house style -> DOCX bytes.
+
+In: a frozen :class:`~service.model.Document` and a :class:`~service.style.HouseStyle`. Out: the
+bytes of a Word document whose look lives in styles (see :mod:`.styles`), whose heading numbers
+are live Word numbering agreeing with the model's labels, with odd/even page-number footers,
+embedded fonts (see :mod:`.fonts`) and reproducible bytes (see :mod:`.package`).
+
+python-docx does the friendly parts (paragraphs, runs, tables, sections, core properties); raw XML
+is in :mod:`.oxml` only.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, time
+
+import docx
+from docx.document import Document as DocxDocument
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part, XmlPart
+from docx.shared import Twips
+
+from service import __version__
+from service.errors import RenderFailed
+from service.model.document import Document, Heading, Paragraph, Table
+from service.model.numbering import heading_label
+from service.render.docx import oxml
+from service.render.docx.fonts import EmbeddedFont, embed_face
+from service.render.docx.package import repack
+from service.render.docx.styles import (
+    COLUMN_STYLE,
+    HEADING_STYLE_IDS,
+    PARAGRAPH_STYLE_OF_ROLE,
+    TABLE_STYLE,
+    define_styles,
+    heading_indent,
+)
+from service.render.docx.units import (
+    char_twips,
+    text_width_twips,
+    twips_from_mm,
+    twips_from_pt,
+)
+from service.style.house_style import FontFace, HouseStyle
+
+HEADING_LIST_ID = 1
+"""``w:numId`` of the heading list."""
+
+LADDER: dict[int, tuple[str, str]] = {
+    1: ("chineseCounting", "%1、"),
+    2: ("chineseCounting", "（%2）"),
+    3: ("decimal", "%3."),
+    4: ("decimal", "（%4）"),
+}
+"""Word number format and level text per ladder level: 一、 （一） 1. （1）."""
+
+_STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
+class NumberingMismatch(RenderFailed):
+    """A heading's number or label is not what Word's list numbering would show for it."""
+
+    code = "docx_numbering_mismatch"
+
+
+def render_docx(document: Document, style: HouseStyle) -> bytes:
+    """The DOCX of ``document`` in house style ``style``; the same input gives the same bytes.
+
+    Raises :class:`NumberingMismatch` when the model's heading numbers do not follow the
+    ladder's sequence (Word would print other numbers), and
+    :class:`~service.render.docx.fonts.FontEmbeddingForbidden` for a face that may not be
+    embedded.
+    """
+    check_heading_numbers(document.headings)
+    doc = docx.Document()
+    _drop_template_extras(doc)
+    language = document.meta.language
+    define_styles(doc, style, language, HEADING_LIST_ID)
+    _fill_numbering(doc, style)
+    mode = style.docx.embed_fonts
+    oxml.fill_settings(
+        doc.settings.element,
+        embed_fonts=mode != "none",
+        subset_fonts=mode == "used",
+        default_tab_twips=2 * char_twips(style, "body"),
+        east_asian_language=language,
+    )
+    _page_setup(doc, style)
+    _write_body(doc, document, style)
+    _set_properties(doc, document)
+    _set_theme(doc, style)
+    fonts = _embed_fonts(doc, document, style)
+    oxml.strip_revision_ids(doc.element)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return repack(buffer.getvalue(), fonts, document.meta.created)
+
+
+def check_heading_numbers(headings: Iterable[Heading]) -> None:
+    """Check each heading's number and label against Word's list sequence.
+
+    Word counts each level and restarts it after any heading of a higher rung, which is how the
+    model numbers headings within their parent. A heading that disagrees would print a number
+    other than the model's, so the writer refuses rather than ship a wrong label.
+    """
+    counters = [0] * (len(LADDER) + 1)
+    for heading in headings:
+        counters[heading.level] += 1
+        for deeper in range(heading.level + 1, len(counters)):
+            counters[deeper] = 0
+        expected = counters[heading.level]
+        if heading.number != expected or heading.label != heading_label(heading.level, expected):
+            raise NumberingMismatch(
+                f"标题“{heading.full_text}”的编号与Word自动编号不一致（应为"
+                f"{heading_label(heading.level, expected)}）",
+                details={"heading": heading.full_text, "expected": heading_label(heading.level, expected)},
+            )
+
+
+# --- package parts --------------------------------------------------------------------------
+
+
+def _drop_template_extras(doc: DocxDocument) -> None:
+    """Drop python-docx template parts that say nothing true of our document: a thumbnail of an
+    empty page, a custom XML item, Word 2010 style effects and web settings."""
+    package = doc.part.package
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            del package.rels[rid]
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype in (RT.CUSTOM_XML, RT.WEB_SETTINGS, _STYLES_WITH_EFFECTS):
+            del doc.part.rels[rid]
+
+
+def _replace_part(owner_rels_owner: object, reltype: str, part: Part) -> None:
+    """Point ``reltype`` of the document part (or package) at ``part`` instead of the template's."""
+    rels = owner_rels_owner.rels  # type: ignore[attr-defined]
+    for rid, rel in list(rels.items()):
+        if rel.reltype == reltype:
+            del rels[rid]
+    owner_rels_owner.relate_to(part, reltype)  # type: ignore[attr-defined]
+
+
+def _fill_numbering(doc: DocxDocument, style: HouseStyle) -> None:
+    levels = []
+    for level, (number_format, text) in LADDER.items():
+        twips, chars = heading_indent(style, level)
+        levels.append(oxml.ListLevel(number_format, text, HEADING_STYLE_IDS[level], twips, chars))
+    oxml.fill_numbering(doc.part.numbering_part.element, levels, HEADING_LIST_ID)
+
+
+def _set_theme(doc: DocxDocument, style: HouseStyle) -> None:
+    theme = doc.part.part_related_by(RT.THEME)
+    blob = oxml.theme_with_fonts(
+        theme.blob,
+        major=(style.face_of("heading1").family, style.latin_face_of("heading1").family),
+        minor=(style.face_of("body").family, style.latin_face_of("body").family),
+    )
+    new = Part(theme.partname, theme.content_type, blob, doc.part.package)
+    _replace_part(doc.part, RT.THEME, new)
+
+
+def _set_properties(doc: DocxDocument, document: Document) -> None:
+    """Core properties from the model's meta; modified = created so a re-render is identical."""
+    meta = document.meta
+    props = doc.core_properties
+    stamp = datetime.combine(meta.created, time())
+    props.title = meta.title
+    props.author = meta.author
+    props.subject = meta.subject
+    props.keywords = ", ".join(meta.keywords)
+    props.language = meta.language
+    props.category = meta.report_kind
+    props.comments = ""
+    props.last_modified_by = meta.author
+    props.revision = 1
+    props.created = stamp
+    props.modified = stamp
+    package = doc.part.package
+    app = Part(
+        PackURI("/docProps/app.xml"),
+        CT.OFC_EXTENDED_PROPERTIES,
+        oxml.extended_properties(f"Pilu {__version__}", meta.author),
+        package,
+    )
+    _replace_part(package, RT.EXTENDED_PROPERTIES, app)
+
+
+# --- page -----------------------------------------------------------------------------------
+
+
+def _page_setup(doc: DocxDocument, style: HouseStyle) -> None:
+    """A4 and margins from the house style, the line grid, odd/even page-number footers.
+
+    The footer distance puts the top of the page number's line (one line of its own size) the
+    house style's ``below_text_mm`` under the text block, as GB/T 9704 measures it.
+    """
+    page, number = style.page, style.page_number
+    section = doc.sections[0]
+    section.page_width = Twips(twips_from_mm(page.width_mm))
+    section.page_height = Twips(twips_from_mm(page.height_mm))
+    section.top_margin = Twips(twips_from_mm(page.margin_top_mm))
+    section.bottom_margin = Twips(twips_from_mm(page.margin_bottom_mm))
+    section.left_margin = Twips(twips_from_mm(page.margin_left_mm))
+    section.right_margin = Twips(twips_from_mm(page.margin_right_mm))
+    number_line = twips_from_pt(style.role(number.role).size_pt)
+    section.footer_distance = Twips(
+        twips_from_mm(page.margin_bottom_mm - number.below_text_mm) - number_line
+    )
+    section.gutter = Twips(0)
+    oxml.set_document_grid(doc.element.body.sectPr, twips_from_pt(page.line_pitch_pt))
+
+    doc.settings.odd_and_even_pages_header_footer = True
+    before, _, after = number.format.partition("{n}")
+    for footer, style_name in ((section.footer, "Footer"), (section.even_page_footer, "Footer Even")):
+        footer.is_linked_to_previous = False
+        paragraph = footer.paragraphs[0]
+        paragraph.style = doc.styles[style_name]
+        if before:
+            paragraph.add_run(before)
+        oxml.append_page_field(paragraph._p)
+        if after:
+            paragraph.add_run(after)
+
+
+# --- body -----------------------------------------------------------------------------------
+
+
+def _write_body(doc: DocxDocument, document: Document, style: HouseStyle) -> None:
+    body_pitch = twips_from_pt(style.line_pitch_of("body"))
+    title = doc.add_paragraph(document.title, style="Title")
+    first = document.blocks[0] if document.blocks else None
+    if not (isinstance(first, Paragraph) and first.role == "lead"):
+        oxml.space_after(title._p, body_pitch)
+    for block in document.blocks:
+        if isinstance(block, Heading):
+            # The label is not typed: the heading style's list numbering draws it.
+            doc.add_paragraph(block.text, style=f"Heading {block.level}")
+        elif isinstance(block, Paragraph):
+            doc.add_paragraph(block.text, style=PARAGRAPH_STYLE_OF_ROLE[block.role])
+        else:
+            _write_table(doc, block, style)
+    if document.signature:
+        doc.add_paragraph(document.signature.signer, style="Signature")
+        doc.add_paragraph(document.signature.date_text, style="Date")
+
+
+def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
+    doc.add_paragraph(table.caption, style="Caption")
+    grid = doc.add_table(rows=1 + len(table.rows), cols=len(table.columns))
+    grid.style = doc.styles[TABLE_STYLE]
+    rows = grid.rows
+    for cell, column in zip(rows[0].cells, table.columns):
+        _fill_cell(cell, column.title, "Table Heading")
+    for row, data in zip(rows[1:], table.rows):
+        for i, (cell, text) in enumerate(zip(row.cells, data.cells)):
+            name = COLUMN_STYLE[table.columns[i].align]
+            if data.kind == "sub" and i == 0:
+                name = "Table Text Sub"
+            _fill_cell(cell, text, name)
+    oxml.set_table_geometry(grid._tbl, column_widths(table, style))
+    for i, row in enumerate(rows):
+        oxml.set_row_flags(row._tr, header=i == 0)
+
+
+def _fill_cell(cell: object, text: str, style_name: str) -> None:
+    paragraph = cell.paragraphs[0]  # type: ignore[attr-defined]
+    paragraph.style = style_name
+    paragraph.add_run(text)
+
+
+def column_widths(table: Table, style: HouseStyle) -> list[int]:
+    """Column widths in twips summing to the text width, shared in proportion to content.
+
+    A column needs its widest cell (full-width characters count one em of table text, others
+    0.55 em) plus the cell margins; what is left of the text width is shared in proportion to
+    need, and too little is taken back in proportion.
+    """
+    total = text_width_twips(style)
+    em = twips_from_pt(style.role("table").size_pt)
+    padding = 2 * twips_from_pt(style.table.cell_padding_pt)
+    needs = []
+    for i, column in enumerate(table.columns):
+        texts = [column.title, *(row.cells[i] for row in table.rows)]
+        widest = max(_display_width(t) for t in texts)
+        indent = 1 if i == 0 and any(r.kind == "sub" for r in table.rows) else 0
+        needs.append(max(2.0, widest + indent) * em + padding)
+    scale = total / sum(needs)
+    widths = [int(n * scale) for n in needs]
+    widths[-1] += total - sum(widths)
+    return widths
+
+
+def _display_width(text: str) -> float:
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+
+
+# --- fonts ----------------------------------------------------------------------------------
+
+
+def characters_by_face(document: Document, style: HouseStyle) -> dict[str, set[str]]:
+    """The characters each face family sets in ``document`` (East Asian and Latin faces alike).
+
+    Heading labels count for their heading's faces (Word draws them in the heading style), the
+    page-number format and all ten digits for the page-number face.
+    """
+    by_role: dict[str, set[str]] = defaultdict(set)
+    by_role["title"].update(document.title)
+    for block in document.blocks:
+        if isinstance(block, Heading):
+            by_role[f"heading{block.level}"].update(block.text + block.label)
+        elif isinstance(block, Paragraph):
+            by_role[block.role].update(block.text)
+        else:
+            by_role["caption"].update(block.caption)
+            for column in block.columns:
+                by_role[style.table.header_face_role].update(column.title)
+            for row in block.rows:
+                for cell in row.cells:
+                    by_role["table"].update(cell)
+    if document.signature:
+        by_role["signature"].update(document.signature.signer + document.signature.date_text)
+    by_role[style.page_number.role].update(style.page_number.format.replace("{n}", "0123456789"))
+    by_face: dict[str, set[str]] = defaultdict(set)
+    for role, chars in by_role.items():
+        chars.discard("\n")
+        for face in (style.face_of(role), style.latin_face_of(role)):
+            by_face[face.family] |= chars | {" "}
+    return dict(by_face)
+
+
+def _unique_faces(style: HouseStyle) -> list[FontFace]:
+    return list({face.family: face for face in style.used_faces()}.values())
+
+
+def _embed_fonts(doc: DocxDocument, document: Document, style: HouseStyle) -> dict[str, EmbeddedFont]:
+    """The font table, with a placeholder part per embedded font; returns the fonts by ZIP name.
+
+    The placeholders are empty: :func:`~service.render.docx.package.repack` writes each font's
+    pre-deflated bytes in their place, so python-docx never compresses font data.
+    """
+    package = doc.part.package
+    mode = style.docx.embed_fonts
+    chars = characters_by_face(document, style)
+    root = oxml.font_table([])
+    table_part = XmlPart(PackURI("/word/fontTable.xml"), CT.WML_FONT_TABLE, root, package)
+    _replace_part(doc.part, RT.FONT_TABLE, table_part)
+    entries: list[oxml.FontTableEntry] = []
+    members: dict[str, EmbeddedFont] = {}
+    for face in _unique_faces(style):
+        used = chars.get(face.family, set())
+        if mode == "none" or (mode == "used" and not used):
+            entries.append(oxml.FontTableEntry(face.family, face.role_name))
+            continue
+        font = embed_face(face, used, mode)
+        partname = PackURI(f"/word/fonts/font{len(members) + 1}.odttf")
+        part = Part(partname, oxml.OBFUSCATED_FONT_CONTENT_TYPE, b"", package)
+        rid = table_part.relate_to(part, RT.FONT)
+        members[partname.membername] = font
+        entries.append(
+            oxml.FontTableEntry(face.family, face.role_name, rid, font.font_key, font.subsetted and mode == "used")
+        )
+    for element in list(oxml.font_table(entries)):
+        root.append(element)
+    return members

@@ -1,0 +1,308 @@
+"""Parity of the two writers: the DOCX and the PDF of one document must say the same thing.
+
+In: the DOCX bytes and the PDF bytes of one document. Out: a :class:`ParityReport` listing every
+difference in text, heading numbers and table cells.
+
+The DOCX is read as a reader sees it, not as the writer meant it: heading labels are computed
+from ``numbering.xml`` (level formats, level texts, restarts) through the paragraph's or its
+style's ``w:numPr``, the way Word and LibreOffice number paragraphs; table rows are read cell by
+cell. The PDF is read with pypdf in content order. Both sides are compared as one character
+stream without whitespace (line breaks, justification and the space LibreOffice puts between
+Chinese and Latin text are layout, not content), after removing the page numbers; a table header
+row that the PDF repeats on a new page is not a difference. Punctuation is compared exactly:
+（一） and (一) differ.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lxml import etree
+
+from service.model.numbering import chinese_numeral
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_SPACE = re.compile(r"\s+")
+
+ItemKind = Literal["title", "heading", "paragraph", "caption", "row", "header_row"]
+DifferenceKind = Literal["missing", "extra", "changed", "heading_label"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocxItem:
+    """One paragraph or table row of the DOCX in reading order, as a reader sees it."""
+
+    kind: ItemKind
+    text: str
+    label: str = ""
+    """A numbered paragraph's marker (一、 （一） …), computed from the numbering definitions."""
+    level: int | None = None
+    """1-based list level of a numbered paragraph."""
+    cells: tuple[str, ...] = ()
+
+    @property
+    def printed(self) -> str:
+        return self.label + self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    kind: DifferenceKind
+    where: str
+    """The DOCX paragraph or row the difference is in (or follows, for extra PDF text)."""
+    docx: str
+    pdf: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} at “{_short(self.where)}”: DOCX “{self.docx}” / PDF “{self.pdf}”"
+
+
+@dataclass(frozen=True, slots=True)
+class ParityReport:
+    differences: tuple[Difference, ...]
+    items: tuple[DocxItem, ...] = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    @property
+    def headings(self) -> tuple[DocxItem, ...]:
+        return tuple(i for i in self.items if i.kind == "heading")
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"DOCX and PDF agree ({len(self.items)} paragraphs and rows)"
+        return "\n".join(str(d) for d in self.differences)
+
+
+def compare_docx_pdf(docx: bytes, pdf: bytes, *, page_number_format: str = "— {n} —") -> ParityReport:
+    """Every difference between the text of ``docx`` and of ``pdf``.
+
+    ``page_number_format`` is the house style's (``{n}`` for the number): page numbers are
+    removed from the PDF text before comparing.
+    """
+    items = tuple(read_docx(docx))
+    return compare_items(items, read_pdf_text(pdf, page_number_format))
+
+
+def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
+    """Compare DOCX items with a PDF's normalised text (see :func:`read_pdf_text`)."""
+    spans: list[tuple[int, int, DocxItem]] = []
+    parts: list[str] = []
+    pos = 0
+    for item in items:
+        text = normalise(item.printed)
+        spans.append((pos, pos + len(text), item))
+        parts.append(text)
+        pos += len(text)
+    stream = "".join(parts)
+    repeated = {normalise(i.printed) for i in items if i.kind == "header_row"}
+    differences: list[Difference] = []
+    matcher = difflib.SequenceMatcher(None, stream, pdf_text, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        docx_part, pdf_part = stream[i1:i2], pdf_text[j1:j2]
+        if op == "insert" and _only_repeats(pdf_part, repeated):
+            continue
+        item, start = _item_at(spans, i1)
+        kind: DifferenceKind = {"delete": "missing", "insert": "extra", "replace": "changed"}[op]  # type: ignore[assignment]
+        if item.kind == "heading" and i1 < start + len(normalise(item.label)):
+            kind = "heading_label"
+        differences.append(Difference(kind, item.printed, docx_part, pdf_part))
+    return ParityReport(tuple(differences), items)
+
+
+def normalise(text: str) -> str:
+    """``text`` without whitespace of any kind."""
+    return _SPACE.sub("", text)
+
+
+def read_pdf_text(pdf: bytes, page_number_format: str = "— {n} —") -> str:
+    """The PDF's text in content order, normalised, page numbers removed."""
+    from pypdf import PdfReader  # a test-time dependency; parity is a checking tool
+
+    before, _, after = page_number_format.partition("{n}")
+    number = re.compile(re.escape(normalise(before)) + r"\d+" + re.escape(normalise(after)))
+    pages = [normalise(page.extract_text() or "") for page in PdfReader(io.BytesIO(pdf)).pages]
+    return "".join(number.sub("", page) for page in pages)
+
+
+def _only_repeats(text: str, repeated: set[str]) -> bool:
+    while text:
+        for row in repeated:
+            if row and text.startswith(row):
+                text = text[len(row) :]
+                break
+        else:
+            return False
+    return True
+
+
+def _item_at(spans: list[tuple[int, int, DocxItem]], pos: int) -> tuple[DocxItem, int]:
+    for start, end, item in spans:
+        if pos < end or (start == end == pos):
+            return item, start
+    start, _, item = spans[-1]
+    return item, start
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- reading the DOCX -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Numbering:
+    """Numbering definitions and the running counters, the way Word applies them."""
+
+    formats: dict[str, dict[int, tuple[int, str, str]]]
+    """abstractNumId -> ilvl -> (start, numFmt, lvlText)."""
+    abstract_of: dict[str, str]
+    counters: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def label(self, num_id: str, ilvl: int) -> str:
+        abstract = self.abstract_of.get(num_id)
+        if abstract is None or ilvl not in self.formats.get(abstract, {}):
+            return ""
+        levels = self.formats[abstract]
+        counters = self.counters.setdefault(abstract, {})
+        counters[ilvl] = counters.get(ilvl, levels[ilvl][0] - 1) + 1
+        for deeper in [k for k in counters if k > ilvl]:
+            del counters[deeper]
+        text = levels[ilvl][2]
+        for k in range(ilvl + 1):
+            if k in levels:
+                value = counters.get(k, levels[k][0])
+                text = text.replace(f"%{k + 1}", _format_number(value, levels[k][1]))
+        return text
+
+
+def _format_number(value: int, number_format: str) -> str:
+    if number_format in ("chineseCounting", "chineseCountingThousand"):
+        return chinese_numeral(value)
+    return str(value)
+
+
+def read_docx(docx: bytes) -> Iterator[DocxItem]:
+    """The DOCX's body in reading order: paragraphs (with computed labels) and table rows."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        document = etree.fromstring(package.read("word/document.xml"))
+        styles = etree.fromstring(package.read("word/styles.xml"))
+        names = set(package.namelist())
+        numbering_xml = (
+            etree.fromstring(package.read("word/numbering.xml"))
+            if "word/numbering.xml" in names
+            else None
+        )
+    style_info = _styles(styles)
+    numbering = _numbering(numbering_xml)
+    body = document.find(f"{W}body")
+    for element in body:
+        if element.tag == f"{W}p":
+            yield _paragraph_item(element, style_info, numbering)
+        elif element.tag == f"{W}tbl":
+            for row in element.iter(f"{W}tr"):
+                cells = tuple(
+                    "".join(_text(p) for p in tc.iter(f"{W}p")) for tc in row.findall(f"{W}tc")
+                )
+                trpr = row.find(f"{W}trPr")
+                header = trpr is not None and trpr.find(f"{W}tblHeader") is not None
+                yield DocxItem("header_row" if header else "row", "".join(cells), cells=cells)
+
+
+def _styles(styles: etree._Element) -> dict[str, tuple[str, str | None, tuple[str, int] | None]]:
+    """styleId -> (name, basedOn, numPr); the default paragraph style under key ``""``."""
+    info: dict[str, tuple[str, str | None, tuple[str, int] | None]] = {}
+    for style in styles.iter(f"{W}style"):
+        sid = style.get(f"{W}styleId")
+        name = style.find(f"{W}name")
+        based = style.find(f"{W}basedOn")
+        info[sid] = (
+            name.get(f"{W}val") if name is not None else sid,
+            based.get(f"{W}val") if based is not None else None,
+            _num_pr(style.find(f"{W}pPr")),
+        )
+        if style.get(f"{W}type") == "paragraph" and style.get(f"{W}default") in ("1", "true"):
+            info[""] = info[sid]
+    return info
+
+
+def _num_pr(ppr: etree._Element | None) -> tuple[str, int] | None:
+    if ppr is None:
+        return None
+    numpr = ppr.find(f"{W}numPr")
+    if numpr is None:
+        return None
+    num_id = numpr.find(f"{W}numId")
+    ilvl = numpr.find(f"{W}ilvl")
+    return (
+        num_id.get(f"{W}val") if num_id is not None else "0",
+        int(ilvl.get(f"{W}val")) if ilvl is not None else 0,
+    )
+
+
+def _numbering(root: etree._Element | None) -> _Numbering:
+    formats: dict[str, dict[int, tuple[int, str, str]]] = {}
+    abstract_of: dict[str, str] = {}
+    if root is None:
+        return _Numbering(formats, abstract_of)
+    for abstract in root.iter(f"{W}abstractNum"):
+        levels = {}
+        for lvl in abstract.findall(f"{W}lvl"):
+            def val(tag: str, default: str) -> str:
+                el = lvl.find(f"{W}{tag}")
+                return el.get(f"{W}val", default) if el is not None else default
+
+            levels[int(lvl.get(f"{W}ilvl"))] = (int(val("start", "1")), val("numFmt", "decimal"), val("lvlText", ""))
+        formats[abstract.get(f"{W}abstractNumId")] = levels
+    for num in root.iter(f"{W}num"):
+        ref = num.find(f"{W}abstractNumId")
+        if ref is not None:
+            abstract_of[num.get(f"{W}numId")] = ref.get(f"{W}val")
+    return _Numbering(formats, abstract_of)
+
+
+def _paragraph_item(p: etree._Element, styles: dict, numbering: _Numbering) -> DocxItem:  # type: ignore[type-arg]
+    ppr = p.find(f"{W}pPr")
+    style_el = ppr.find(f"{W}pStyle") if ppr is not None else None
+    style_id = style_el.get(f"{W}val") if style_el is not None else ""
+    num_pr = _num_pr(ppr)
+    sid: str | None = style_id
+    seen: set[str] = set()
+    while num_pr is None and sid is not None and sid in styles and sid not in seen:
+        seen.add(sid)
+        num_pr = styles[sid][2]
+        sid = styles[sid][1]
+    name = styles.get(style_id, (style_id, None, None))[0].lower()
+    label, level = "", None
+    if num_pr is not None and num_pr[0] != "0":
+        label = numbering.label(*num_pr)
+        level = num_pr[1] + 1
+    kind: ItemKind = "paragraph"
+    if name == "title":
+        kind = "title"
+    elif name.startswith("heading"):
+        kind = "heading"
+    elif name == "caption":
+        kind = "caption"
+    return DocxItem(kind, _text(p), label, level)
+
+
+def _text(p: etree._Element) -> str:
+    out: list[str] = []
+    for element in p.iter(f"{W}t", f"{W}tab", f"{W}br"):
+        if element.tag == f"{W}t":
+            out.append(element.text or "")
+        else:
+            out.append("\t" if element.tag == f"{W}tab" else "\n")
+    return "".join(out)

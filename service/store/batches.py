@@ -1,0 +1,572 @@
+"""The batch store: batches, their items, leases, and the webhook outbox.
+
+Durability: :meth:`BatchStore.create` writes the batch and every item (payload bytes included)
+in one transaction and returns only after it committed; the caller may hand out the id.
+
+Leases: a worker :meth:`~BatchStore.claim`\\ s items (``running``, ``lease_owner``,
+``lease_expires_at`` on the database clock). A lease that expires makes the item claimable
+again, so a dead node's items are picked up by another node ``lease_seconds`` later. PostgreSQL
+claims with ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so concurrent claimers
+never wait for nor take the same row; SQLite runs the same statement (without the locking
+clause, which it does not have) inside ``BEGIN IMMEDIATE``, which serialises writers.
+
+Exactly once: :meth:`~BatchStore.complete` and :meth:`~BatchStore.fail` only act when the
+caller still owns the item (``state = 'running' AND lease_owner = me``) and move it to a final
+state no claim ever selects. A worker that lost its lease (paused past expiry while another took
+over) gets ``False`` and must drop its result. Rendering may therefore run twice for one item
+(the slow node and its successor); the *document* is stored once because workers store it under
+the item's idempotency key. An item whose lease expired ``max_attempts`` times (a payload that
+kills its worker) fails with ``worker_lost`` instead of being retried forever.
+
+Counters: ``done_count``/``failed_count`` on the batch row change in the same transaction as
+the item, by an ``UPDATE`` that locks the batch row; two workers finishing the last two items at
+once cannot both miss that the batch finished. Which caller may see a batch: only one whose
+allowed companies include every company its items name (a batch for A and B is hidden from a
+key for A alone, since its archive holds B's documents).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.errors import BatchInvalid, FieldError, IdempotencyConflict, NotFound
+from service.store.db import Database, epoch_now
+from service.store.documents import decode_cursor, encode_cursor, new_id
+from service.store.models import (
+    BatchCreated,
+    BatchItemInput,
+    BatchStatus,
+    ClaimedItem,
+    ItemStatus,
+    Page,
+    Webhook,
+    WebhookDue,
+    from_epoch,
+    sha256_hex,
+)
+from service.store.schema import batch_companies, batch_items, batches
+
+ITEM_FINAL_STATES = ("done", "failed")
+UNKNOWN_COMPANY = ""
+"""Stored in ``batch_companies`` for an item whose company id could not be read."""
+
+
+def worker_lost_error(attempts: int) -> FieldError:
+    return FieldError("$", "worker_lost", f"处理该项的进程{attempts}次未能完成（进程退出或租约过期）")
+
+
+def errors_json(errors: Iterable[FieldError]) -> str:
+    return json.dumps([e.as_dict() for e in errors], ensure_ascii=False)
+
+
+def errors_from_json(text: str | None) -> tuple[FieldError, ...]:
+    if not text:
+        return ()
+    return tuple(FieldError(**e) for e in json.loads(text))
+
+
+def _request_sha(items: Sequence[BatchItemInput], webhook: Webhook | None) -> str:
+    lines = [f"webhook\0{webhook.url if webhook else ''}"]
+    for item in items:
+        lines.append(f"{item.source}\0{sha256_hex(item.raw)}\0{item.idempotency_key or ''}")
+    return sha256_hex("\n".join(lines).encode())
+
+
+class BatchStore:
+    """Batches and items in a :class:`Database`; see the module docstring for the guarantees."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- creating and reading -------------------------------------------------------------
+
+    async def create(
+        self,
+        items: Sequence[BatchItemInput],
+        *,
+        webhook: Webhook | None = None,
+        scope: str = "",
+        idempotency_key: str | None = None,
+    ) -> BatchCreated:
+        """Record a batch and all its items durably; items with ``errors`` start ``failed``.
+
+        With ``idempotency_key`` (within ``scope``), a retried create of the same items answers
+        the first batch (``replayed``); other items under the same key raise
+        ``IdempotencyConflict``. Raises ``BatchInvalid`` for an empty batch.
+        """
+        if not items:
+            raise BatchInvalid("批次中没有任何报送数据", details=[])
+        request_sha = _request_sha(items, webhook)
+        if idempotency_key is not None:
+            earlier = await self._replay(scope, idempotency_key, request_sha)
+            if earlier is not None:
+                return BatchCreated(earlier, replayed=True)
+        batch_id = new_id("bat")
+        failed = sum(1 for item in items if item.errors)
+        finished = failed == len(items)
+        try:
+            async with self.db.write() as conn:
+                now = await _now(conn)
+                await conn.execute(
+                    insert(batches).values(
+                        id=batch_id,
+                        scope=scope,
+                        idempotency_key=idempotency_key,
+                        request_sha256=request_sha,
+                        created_at=now,
+                        finished_at=now if finished else None,
+                        total=len(items),
+                        done_count=0,
+                        failed_count=failed,
+                        webhook_url=webhook.url if webhook else None,
+                        webhook_secret=webhook.secret if webhook else None,
+                        webhook_state="none" if webhook is None else ("pending" if finished else "waiting"),
+                        webhook_attempts=0,
+                    )
+                )
+                companies = sorted({item.company_id or UNKNOWN_COMPANY for item in items})
+                await conn.execute(
+                    insert(batch_companies), [{"batch_id": batch_id, "company_id": c} for c in companies]
+                )
+                await conn.execute(
+                    insert(batch_items),
+                    [
+                        {
+                            "batch_id": batch_id,
+                            "idx": index,
+                            "source": item.source,
+                            "company_id": item.company_id,
+                            "payload": item.raw,
+                            "payload_sha256": sha256_hex(item.raw),
+                            "idempotency_key": item.idempotency_key or f"{batch_id}:{index}",
+                            "state": "failed" if item.errors else "pending",
+                            "attempts": 0,
+                            "errors": errors_json(item.errors) if item.errors else None,
+                            "finished_at": now if item.errors else None,
+                        }
+                        for index, item in enumerate(items)
+                    ],
+                )
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = await self._replay(scope, idempotency_key, request_sha)
+            if earlier is None:
+                raise
+            return BatchCreated(earlier, replayed=True)
+        return BatchCreated(await self.get(batch_id), replayed=False)
+
+    async def get(self, batch_id: str, *, allowed_companies: Collection[str] | None = None) -> BatchStatus:
+        """Status and counts; ``NotFound`` if absent or not visible to ``allowed_companies``."""
+        stmt = _batch_visible(_status_select().where(batches.c.id == batch_id), allowed_companies)
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            raise NotFound("批次不存在", details={"batch_id": batch_id})
+        return _status(row)
+
+    async def list(
+        self,
+        *,
+        allowed_companies: Collection[str] | None = None,
+        scope: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[BatchStatus]:
+        """Batches newest first (keyset paging as :meth:`DocumentStore.list`)."""
+        limit = max(1, min(limit, 200))
+        stmt = _status_select().order_by(batches.c.seq.desc()).limit(limit + 1)
+        if scope is not None:
+            stmt = stmt.where(batches.c.scope == scope)
+        if cursor is not None:
+            stmt = stmt.where(batches.c.seq < decode_cursor(cursor))
+        stmt = _batch_visible(stmt, allowed_companies)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        next_cursor = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
+        return Page(items=[_status(r) for r in rows[:limit]], next_cursor=next_cursor)
+
+    async def items(
+        self,
+        batch_id: str,
+        *,
+        allowed_companies: Collection[str] | None = None,
+        states: Collection[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[ItemStatus]:
+        """Items in index order (payload bytes left out); ``NotFound`` as :meth:`get`."""
+        await self.get(batch_id, allowed_companies=allowed_companies)
+        cols = [c for c in batch_items.c if c.name != "payload"]
+        stmt = select(*cols).where(batch_items.c.batch_id == batch_id).order_by(batch_items.c.idx)
+        if states is not None:
+            stmt = stmt.where(batch_items.c.state.in_(sorted(states)))
+        if offset:
+            stmt = stmt.offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_item(r) for r in rows]
+
+    async def payload(self, batch_id: str, index: int) -> bytes:
+        """The payload bytes of one item, exactly as received (no access check: internal)."""
+        async with self.db.read() as conn:
+            data = (
+                await conn.execute(
+                    select(batch_items.c.payload).where(
+                        batch_items.c.batch_id == batch_id, batch_items.c.idx == index
+                    )
+                )
+            ).scalar()
+        if data is None:
+            raise NotFound("批次项不存在", details={"batch_id": batch_id, "index": index})
+        return bytes(data)
+
+    # --- leases ---------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        *,
+        batch_id: str | None = None,
+        max_attempts: int = 3,
+    ) -> list[ClaimedItem]:
+        """Lease up to ``limit`` claimable items (pending, or running with an expired lease),
+        oldest first; only from ``batch_id`` when given. Items whose lease expired
+        ``max_attempts`` times fail with ``worker_lost`` here instead of being claimed."""
+        if limit <= 0:
+            return []
+        now = epoch_now()
+        expired = and_(batch_items.c.state == "running", batch_items.c.lease_expires_at < now)
+        scoped = (batch_items.c.batch_id == batch_id) if batch_id is not None else true()
+        async with self.db.write() as conn:
+            poisoned = (
+                select(batch_items.c.id)
+                .where(expired, batch_items.c.attempts >= max_attempts, scoped)
+                .order_by(batch_items.c.id)
+                .limit(100)
+                .with_for_update(skip_locked=True)
+            )
+            lost = (
+                await conn.execute(
+                    update(batch_items)
+                    .where(batch_items.c.id.in_(poisoned))
+                    .values(
+                        state="failed",
+                        errors=errors_json([worker_lost_error(max_attempts)]),
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        finished_at=now,
+                    )
+                    .returning(batch_items.c.batch_id)
+                )
+            ).scalars().all()
+            for lost_batch, count in sorted(Counter(lost).items()):
+                await _bump(conn, lost_batch, failed=count)
+            candidates = (
+                select(batch_items.c.id)
+                .where(or_(batch_items.c.state == "pending", expired), scoped)
+                .order_by(batch_items.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (
+                await conn.execute(
+                    update(batch_items)
+                    .where(batch_items.c.id.in_(candidates))
+                    .values(
+                        state="running",
+                        lease_owner=worker_id,
+                        lease_expires_at=now + lease_seconds,
+                        attempts=batch_items.c.attempts + 1,
+                        started_at=func.coalesce(batch_items.c.started_at, now),
+                    )
+                    .returning(
+                        batch_items.c.id,
+                        batch_items.c.batch_id,
+                        batch_items.c.idx,
+                        batch_items.c.payload,
+                        batch_items.c.attempts,
+                        batch_items.c.idempotency_key,
+                    )
+                )
+            ).all()
+        claimed = [
+            ClaimedItem(id=r.id, batch_id=r.batch_id, index=r.idx, raw=bytes(r.payload),
+                        attempts=r.attempts, idempotency_key=r.idempotency_key)
+            for r in rows
+        ]  # fmt: skip
+        return sorted(claimed, key=lambda c: c.id)
+
+    async def renew(self, worker_id: str, item_ids: Collection[int], lease_seconds: float) -> set[int]:
+        """Extend the leases ``worker_id`` still holds among ``item_ids``; the ids renewed."""
+        if not item_ids:
+            return set()
+        async with self.db.write() as conn:
+            rows = await conn.execute(
+                update(batch_items)
+                .where(
+                    batch_items.c.id.in_(sorted(item_ids)),
+                    batch_items.c.state == "running",
+                    batch_items.c.lease_owner == worker_id,
+                )
+                .values(lease_expires_at=epoch_now() + lease_seconds)
+                .returning(batch_items.c.id)
+            )
+            return set(rows.scalars().all())
+
+    async def complete(self, item_id: int, worker_id: str, document_id: str, version: int) -> bool:
+        """Mark the item done with its document; ``False`` if ``worker_id`` no longer owns it."""
+        return await self._finish(
+            item_id, worker_id, state="done", document_id=document_id, version=version, errors=None
+        )
+
+    async def fail(self, item_id: int, worker_id: str, errors: Sequence[FieldError]) -> bool:
+        """Mark the item failed with ``errors``; ``False`` if ``worker_id`` no longer owns it."""
+        return await self._finish(
+            item_id, worker_id, state="failed", document_id=None, version=None, errors=errors_json(errors)
+        )
+
+    async def release(self, item_id: int, worker_id: str) -> bool:
+        """Give an item back unfinished (shutting down, pool overloaded): it is claimable at
+        once and the attempt does not count."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(batch_items)
+                .where(
+                    batch_items.c.id == item_id,
+                    batch_items.c.state == "running",
+                    batch_items.c.lease_owner == worker_id,
+                )
+                .values(
+                    state="pending",
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempts=batch_items.c.attempts - 1,
+                )
+                .returning(batch_items.c.id)
+            )
+            return result.first() is not None
+
+    async def expire_leases(self, batch_id: str) -> int:
+        """Expire every lease in ``batch_id`` now (the attempt still counts). Only for a caller
+        that knows no one else works on the batch, like the CLI under its lock file after a
+        crash; with live workers this would let two of them render the same item."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(batch_items)
+                .where(batch_items.c.batch_id == batch_id, batch_items.c.state == "running")
+                .values(lease_expires_at=0.0)
+                .returning(batch_items.c.id)
+            )
+            return len(result.all())
+
+    async def _finish(
+        self,
+        item_id: int,
+        worker_id: str,
+        *,
+        state: str,
+        document_id: str | None,
+        version: int | None,
+        errors: str | None,
+    ) -> bool:
+        async with self.db.write() as conn:
+            batch_id = (
+                await conn.execute(
+                    update(batch_items)
+                    .where(
+                        batch_items.c.id == item_id,
+                        batch_items.c.state == "running",
+                        batch_items.c.lease_owner == worker_id,
+                    )
+                    .values(
+                        state=state,
+                        document_id=document_id,
+                        version=version,
+                        errors=errors,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        finished_at=epoch_now(),
+                    )
+                    .returning(batch_items.c.batch_id)
+                )
+            ).scalar()
+            if batch_id is None:
+                return False
+            await _bump(conn, batch_id, done=int(state == "done"), failed=int(state == "failed"))
+            return True
+
+    # --- webhook outbox -------------------------------------------------------------------
+
+    async def claim_webhooks(
+        self, worker_id: str, lease_seconds: float, *, limit: int = 5, max_attempts: int = 3
+    ) -> list[WebhookDue]:
+        """Lease finished batches whose webhook is due; those past ``max_attempts`` become
+        ``failed``. At-least-once: a node that dies after sending but before
+        :meth:`finish_webhook` lets another node send again after the lease."""
+        now = epoch_now()
+        due = or_(
+            batches.c.webhook_state == "pending",
+            and_(batches.c.webhook_state == "delivering", batches.c.webhook_lease_expires_at < now),
+        )
+        async with self.db.read() as conn:
+            if not (await conn.execute(select(exists().where(due)))).scalar():
+                return []
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(batches)
+                .where(due, batches.c.webhook_attempts >= max_attempts)
+                .values(webhook_state="failed", webhook_lease_owner=None, webhook_lease_expires_at=None)
+            )
+            candidates = (
+                select(batches.c.id).where(due).order_by(batches.c.seq).limit(limit)
+                .with_for_update(skip_locked=True)
+            )  # fmt: skip
+            rows = (
+                await conn.execute(
+                    update(batches)
+                    .where(batches.c.id.in_(candidates))
+                    .values(
+                        webhook_state="delivering",
+                        webhook_lease_owner=worker_id,
+                        webhook_lease_expires_at=now + lease_seconds,
+                        webhook_attempts=batches.c.webhook_attempts + 1,
+                    )
+                    .returning(batches.c.id)
+                )
+            ).scalars().all()
+            if not rows:
+                return []
+            statuses = (
+                await conn.execute(_status_select().where(batches.c.id.in_(rows)).order_by(batches.c.seq))
+            ).mappings().all()
+        return [
+            WebhookDue(batch_id=r["id"], url=r["webhook_url"], secret=r["webhook_secret"],
+                       attempt=r["webhook_attempts"], status=_status(r))
+            for r in statuses
+        ]  # fmt: skip
+
+    async def finish_webhook(
+        self, batch_id: str, worker_id: str, *, delivered: bool, error: str | None = None,
+        retry_after_s: float = 30.0,
+    ) -> None:  # fmt: skip
+        """Record a delivery: ``delivered``, or a failure retried by any node after
+        ``retry_after_s`` (until :meth:`claim_webhooks` gives up)."""
+        values: dict[str, Any]
+        if delivered:
+            values = {"webhook_state": "delivered", "webhook_lease_expires_at": None}
+        else:
+            values = {"webhook_state": "delivering", "webhook_lease_expires_at": epoch_now() + retry_after_s}
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id, batches.c.webhook_lease_owner == worker_id,
+                       batches.c.webhook_state == "delivering")
+                .values(webhook_lease_owner=None, webhook_last_error=error, **values)
+            )  # fmt: skip
+
+    async def _replay(self, scope: str, key: str, request_sha: str) -> BatchStatus | None:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(batches.c.id, batches.c.request_sha256).where(
+                        batches.c.scope == scope, batches.c.idempotency_key == key
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.request_sha256 != request_sha:
+            raise IdempotencyConflict("该幂等键已用于另一个批次", details={"idempotency_key": key})
+        return await self.get(row.id)
+
+
+async def _now(conn: AsyncConnection) -> float:
+    return float((await conn.execute(select(epoch_now()))).scalar_one())
+
+
+async def _bump(conn: AsyncConnection, batch_id: str, *, done: int = 0, failed: int = 0) -> None:
+    finished = (batches.c.done_count + done + batches.c.failed_count + failed) >= batches.c.total
+    await conn.execute(
+        update(batches)
+        .where(batches.c.id == batch_id)
+        .values(
+            done_count=batches.c.done_count + done,
+            failed_count=batches.c.failed_count + failed,
+            finished_at=case((finished, func.coalesce(batches.c.finished_at, epoch_now())), else_=None),
+            webhook_state=case(
+                (and_(finished, batches.c.webhook_state == "waiting"), "pending"),
+                else_=batches.c.webhook_state,
+            ),
+        )
+    )
+
+
+def _status_select() -> Select[Any]:
+    running = (
+        select(func.count())
+        .where(batch_items.c.batch_id == batches.c.id, batch_items.c.state == "running")
+        .correlate(batches)
+        .scalar_subquery()
+    )
+    return select(batches, running.label("running"))
+
+
+def _batch_visible(stmt: Select[Any], allowed_companies: Collection[str] | None) -> Select[Any]:
+    if allowed_companies is None:
+        return stmt
+    foreign = exists().where(
+        batch_companies.c.batch_id == batches.c.id,
+        batch_companies.c.company_id.not_in(sorted(allowed_companies)),
+    )
+    return stmt.where(~foreign)
+
+
+def _dt(seconds: float | None) -> datetime | None:
+    return from_epoch(seconds)
+
+
+def _status(row: Any) -> BatchStatus:
+    created = from_epoch(row["created_at"])
+    assert created is not None
+    running = int(row["running"])
+    return BatchStatus(
+        id=row["id"],
+        created_at=created,
+        finished_at=_dt(row["finished_at"]),
+        total=row["total"],
+        pending=row["total"] - row["done_count"] - row["failed_count"] - running,
+        running=running,
+        done=row["done_count"],
+        failed=row["failed_count"],
+        webhook_state=row["webhook_state"],
+    )
+
+
+def _item(row: Any) -> ItemStatus:
+    return ItemStatus(
+        batch_id=row["batch_id"],
+        index=row["idx"],
+        source=row["source"],
+        state=row["state"],
+        company_id=row["company_id"],
+        payload_sha256=row["payload_sha256"],
+        attempts=row["attempts"],
+        document_id=row["document_id"],
+        version=row["version"],
+        errors=errors_from_json(row["errors"]),
+        started_at=_dt(row["started_at"]),
+        finished_at=_dt(row["finished_at"]),
+    )

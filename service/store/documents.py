@@ -1,0 +1,414 @@
+"""The document store: documents, their versions, manifests, outputs and idempotency keys.
+
+A document has a stable id and versions 1, 2, …; a regenerate adds a version and never changes
+an earlier one. Each version records the payload (by hash), a :class:`~service.store.models.Manifest`
+and the outputs (by hash, in the artifact store). Writes are one transaction each; the bytes
+are made durable before it commits (files) or inside it (database), so a version that can be
+read always has all of its bytes.
+
+Idempotency keys live in a ``scope`` (the API passes its key's fingerprint, the batch runner
+``jobs``), so two callers cannot collide or learn of each other's keys. A key remembers a hash of
+the request: the same key with the same request answers the first result (``replayed``), with
+another request raises :class:`~service.errors.IdempotencyConflict`. Keys never expire.
+
+Access: every read takes ``allowed_companies``; ``None`` means every company (an admin key), a
+set means only documents of those companies exist for the caller: others raise ``NotFound``,
+exactly as a document that does not exist (the filter is in the query, not after it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.errors import DocumentMismatch, IdempotencyConflict, InvalidCursor, NotFound
+from service.store.artifacts import ArtifactStore
+from service.store.db import Database, epoch_now
+from service.store.models import (
+    DocumentSummary,
+    DocumentVersion,
+    Manifest,
+    OutputInfo,
+    Page,
+    Rendered,
+    StoredDocument,
+    WriteResult,
+    from_epoch,
+    sha256_hex,
+)
+from service.store.schema import document_versions, documents, idempotency_keys
+
+MAX_PAGE_SIZE = 200
+
+
+def new_id(prefix: str) -> str:
+    """``doc_`` or ``bat_`` and 20 random hex digits (80 bits): unguessable, not secret."""
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def _create_request_sha(payload_sha: str) -> str:
+    return sha256_hex(f"create\0{payload_sha}".encode())
+
+
+def _regenerate_request_sha(document_id: str, payload_sha: str) -> str:
+    return sha256_hex(f"regenerate\0{document_id}\0{payload_sha}".encode())
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        tag, _, number = text.partition(":")
+        if tag != "seq" or not number.isdigit():
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("无效的分页游标", details={"cursor": cursor}) from exc
+
+
+class DocumentStore:
+    """Documents in a :class:`Database`, their bytes in an :class:`ArtifactStore`."""
+
+    def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
+        self.db = db
+        self.artifacts = artifacts
+
+    # --- writes ---------------------------------------------------------------------------
+
+    async def find_replay(self, scope: str, key: str, payload: bytes) -> StoredDocument | None:
+        """The document an earlier create with ``key`` and this payload made, else ``None``;
+        ``IdempotencyConflict`` if ``key`` was used for another request. Lets a caller skip the
+        render of a retried request."""
+        return await self._replay(scope, key, _create_request_sha(sha256_hex(payload)))
+
+    async def create(
+        self, payload: bytes, rendered: Rendered, *, idempotency_key: str | None = None, scope: str = ""
+    ) -> WriteResult:
+        """Store a new document (version 1) from ``payload`` and what it rendered to."""
+        payload_sha = sha256_hex(payload)
+        request_sha = _create_request_sha(payload_sha)
+        if idempotency_key is not None:
+            earlier = await self._replay(scope, idempotency_key, request_sha)
+            if earlier is not None:
+                return WriteResult(earlier, replayed=True)
+        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered)
+        await self.artifacts.prepare(blobs)
+        document_id = new_id("doc")
+        try:
+            async with self.db.write() as conn:
+                await self.artifacts.put(conn, blobs)
+                now = await _now(conn)
+                await conn.execute(
+                    insert(documents).values(
+                        id=document_id,
+                        company_id=rendered.company_id,
+                        report_year=rendered.report_year,
+                        kind=rendered.kind,
+                        latest_version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                await self._insert_version(conn, document_id, 1, now, manifest)
+                if idempotency_key is not None:
+                    await self._insert_key(conn, scope, idempotency_key, request_sha, document_id, 1, now)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = await self._replay(scope, idempotency_key, request_sha)
+            if earlier is None:
+                raise
+            return WriteResult(earlier, replayed=True)
+        return WriteResult(await self.get(document_id), replayed=False)
+
+    async def regenerate(
+        self,
+        document_id: str,
+        payload: bytes,
+        rendered: Rendered,
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
+        allowed_companies: Collection[str] | None = None,
+    ) -> WriteResult:
+        """Add version N+1 to ``document_id``; earlier versions stay as they were.
+
+        ``payload`` may be the stored one (a re-render with today's templates and style) or a
+        corrected one, but it must be for the same company, report year and kind
+        (``DocumentMismatch`` otherwise).
+        """
+        payload_sha = sha256_hex(payload)
+        request_sha = _regenerate_request_sha(document_id, payload_sha)
+        if idempotency_key is not None:
+            earlier = await self._replay(scope, idempotency_key, request_sha)
+            if earlier is not None:
+                return WriteResult(earlier, replayed=True)
+        current = await self.get(document_id, allowed_companies=allowed_companies)
+        if (current.company_id, current.report_year, current.kind) != (
+            rendered.company_id,
+            rendered.report_year,
+            rendered.kind,
+        ):
+            raise DocumentMismatch(
+                "新报送数据与原文档的公司、报告年度或类型不一致",
+                details={
+                    "document": [current.company_id, current.report_year, current.kind],
+                    "payload": [rendered.company_id, rendered.report_year, rendered.kind],
+                },
+            )
+        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered)
+        await self.artifacts.prepare(blobs)
+        try:
+            async with self.db.write() as conn:
+                await self.artifacts.put(conn, blobs)
+                now = await _now(conn)
+                version = (
+                    await conn.execute(
+                        update(documents)
+                        .where(documents.c.id == document_id)
+                        .values(latest_version=documents.c.latest_version + 1, updated_at=now)
+                        .returning(documents.c.latest_version)
+                    )
+                ).scalar_one()
+                await self._insert_version(conn, document_id, version, now, manifest)
+                if idempotency_key is not None:
+                    await self._insert_key(conn, scope, idempotency_key, request_sha, document_id, version, now)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = await self._replay(scope, idempotency_key, request_sha)
+            if earlier is None:
+                raise
+            return WriteResult(earlier, replayed=True)
+        return WriteResult(await self.get(document_id, version=version), replayed=False)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def get(
+        self,
+        document_id: str,
+        *,
+        version: int | None = None,
+        allowed_companies: Collection[str] | None = None,
+    ) -> StoredDocument:
+        """The document with the asked ``version`` (``None``: the latest); ``NotFound`` if it
+        does not exist, is not visible to ``allowed_companies``, or has no such version."""
+        stmt = (
+            select(documents, document_versions.c.version.label("v"),
+                   document_versions.c.created_at.label("v_created_at"), document_versions.c.manifest)
+            .join(document_versions, document_versions.c.document_id == documents.c.id)
+            .where(documents.c.id == document_id)
+        )  # fmt: skip
+        if version is None:
+            stmt = stmt.where(document_versions.c.version == documents.c.latest_version)
+        else:
+            stmt = stmt.where(document_versions.c.version == version)
+        stmt = _visible(stmt, allowed_companies)
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            raise NotFound("文档不存在", details={"document_id": document_id, "version": version})
+        return _stored(row)
+
+    async def versions(
+        self, document_id: str, *, allowed_companies: Collection[str] | None = None
+    ) -> list[DocumentVersion]:
+        """Every version, oldest first; ``NotFound`` as :meth:`get`."""
+        stmt = _visible(
+            select(document_versions)
+            .join(documents, document_versions.c.document_id == documents.c.id)
+            .where(documents.c.id == document_id)
+            .order_by(document_versions.c.version),
+            allowed_companies,
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        if not rows:
+            raise NotFound("文档不存在", details={"document_id": document_id})
+        return [
+            DocumentVersion(
+                document_id=r["document_id"],
+                version=r["version"],
+                created_at=_dt(r["created_at"]),
+                manifest=Manifest.from_dict(json.loads(r["manifest"])),
+            )
+            for r in rows
+        ]
+
+    async def list(
+        self,
+        *,
+        company_id: str | None = None,
+        report_year: int | None = None,
+        kind: str | None = None,
+        allowed_companies: Collection[str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[DocumentSummary]:
+        """Documents matching the filters (``None``: any), newest first, ``limit`` a page
+        (1…200). Pass the previous page's ``next_cursor`` for the next page; a page does not
+        move when newer documents are added meanwhile (keyset paging on insertion order)."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        stmt = select(documents).order_by(documents.c.seq.desc()).limit(limit + 1)
+        if company_id is not None:
+            stmt = stmt.where(documents.c.company_id == company_id)
+        if report_year is not None:
+            stmt = stmt.where(documents.c.report_year == report_year)
+        if kind is not None:
+            stmt = stmt.where(documents.c.kind == kind)
+        if cursor is not None:
+            stmt = stmt.where(documents.c.seq < decode_cursor(cursor))
+        stmt = _visible(stmt, allowed_companies)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        items = [_summary(r) for r in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def read_output(
+        self,
+        document_id: str,
+        fmt: str,
+        *,
+        version: int | None = None,
+        allowed_companies: Collection[str] | None = None,
+    ) -> tuple[bytes, OutputInfo]:
+        """The bytes of one output (``pdf``, ``docx``) and its name and hash; ``NotFound`` for
+        a format the version does not have."""
+        doc = await self.get(document_id, version=version, allowed_companies=allowed_companies)
+        info = doc.version.manifest.outputs.get(fmt)
+        if info is None:
+            raise NotFound("文档没有该格式", details={"document_id": document_id, "format": fmt})
+        return await self.artifacts.get(info.sha256), info
+
+    async def read_payload(
+        self,
+        document_id: str,
+        *,
+        version: int | None = None,
+        allowed_companies: Collection[str] | None = None,
+    ) -> bytes:
+        """The payload bytes exactly as received for that version."""
+        doc = await self.get(document_id, version=version, allowed_companies=allowed_companies)
+        return await self.artifacts.get(doc.version.manifest.payload_sha256)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _manifest_and_blobs(
+        payload: bytes, payload_sha: str, rendered: Rendered
+    ) -> tuple[Manifest, dict[str, bytes]]:
+        manifest = Manifest.of(rendered, payload_sha)
+        blobs = {payload_sha: payload}
+        for fmt, info in manifest.outputs.items():
+            blobs[info.sha256] = rendered.outputs[fmt]
+        return manifest, blobs
+
+    async def _replay(self, scope: str, key: str, request_sha: str) -> StoredDocument | None:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(idempotency_keys).where(
+                        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                    )
+                )
+            ).mappings().first()
+        if row is None:
+            return None
+        if row["request_sha256"] != request_sha:
+            raise IdempotencyConflict(
+                "该幂等键已用于另一个请求", details={"idempotency_key": key}
+            )
+        return await self.get(row["document_id"], version=row["version"])
+
+    @staticmethod
+    async def _insert_version(
+        conn: AsyncConnection, document_id: str, version: int, now: float, manifest: Manifest
+    ) -> None:
+        await conn.execute(
+            insert(document_versions).values(
+                document_id=document_id,
+                version=version,
+                created_at=now,
+                payload_sha256=manifest.payload_sha256,
+                manifest=json.dumps(manifest.as_dict(), ensure_ascii=False, sort_keys=True),
+            )
+        )
+
+    @staticmethod
+    async def _insert_key(
+        conn: AsyncConnection,
+        scope: str,
+        key: str,
+        request_sha: str,
+        document_id: str,
+        version: int,
+        now: float,
+    ) -> None:
+        await conn.execute(
+            insert(idempotency_keys).values(
+                scope=scope,
+                key=key,
+                request_sha256=request_sha,
+                document_id=document_id,
+                version=version,
+                created_at=now,
+            )
+        )
+
+
+async def _now(conn: AsyncConnection) -> float:
+    return float((await conn.execute(select(epoch_now()))).scalar_one())
+
+
+def _visible(stmt: Select[Any], allowed_companies: Collection[str] | None) -> Select[Any]:
+    if allowed_companies is None:
+        return stmt
+    return stmt.where(documents.c.company_id.in_(sorted(allowed_companies)))
+
+
+def _dt(seconds: float) -> Any:
+    value = from_epoch(seconds)
+    assert value is not None
+    return value
+
+
+def _summary(row: Any) -> DocumentSummary:
+    return DocumentSummary(
+        id=row["id"],
+        company_id=row["company_id"],
+        report_year=row["report_year"],
+        kind=row["kind"],
+        latest_version=row["latest_version"],
+        created_at=_dt(row["created_at"]),
+        updated_at=_dt(row["updated_at"]),
+    )
+
+
+def _stored(row: Any) -> StoredDocument:
+    return StoredDocument(
+        id=row["id"],
+        company_id=row["company_id"],
+        report_year=row["report_year"],
+        kind=row["kind"],
+        latest_version=row["latest_version"],
+        created_at=_dt(row["created_at"]),
+        updated_at=_dt(row["updated_at"]),
+        version=DocumentVersion(
+            document_id=row["id"],
+            version=row["v"],
+            created_at=_dt(row["v_created_at"]),
+            manifest=Manifest.from_dict(json.loads(row["manifest"])),
+        ),
+    )

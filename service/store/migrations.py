@@ -1,0 +1,182 @@
+"""Numbered schema migrations, applied in order at start-up, each once, under a lock.
+
+``schema_migrations`` holds one row per applied step. :func:`migrate` takes a lock first
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: ``BEGIN IMMEDIATE``), so several nodes
+starting at once apply each step exactly once; DDL is transactional on both dialects, so a step
+that fails leaves no trace. A database migrated by a newer Pilu (a version this code does not
+know) is refused with :class:`~service.errors.StoreSchemaTooNew` rather than used half-blind.
+
+Rules for the next step: never edit a released step; add ``Migration(N + 1, …)`` and change
+:mod:`service.store.schema` to match. The step's tables are defined inside the step (as step 1
+does) so a later change to ``schema.py`` cannot change what an old step creates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+from service.errors import StoreSchemaTooNew
+from service.store.db import Database, epoch_now
+from service.store.schema import schema_migrations
+
+ADVISORY_LOCK_KEY = 0x70696C75  # "pilu"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+    """Runs inside the migration transaction, on a synchronous connection (``run_sync``)."""
+
+
+def _v1_documents_and_batches(conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "artifacts", md,
+        Column("sha256", Text, primary_key=True),
+        Column("size", Integer, nullable=False),
+        Column("data", LargeBinary, nullable=False),
+        Column("created_at", Double, nullable=False),
+    )  # fmt: skip
+    documents = Table(
+        "documents", md,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("id", Text, nullable=False, unique=True),
+        Column("company_id", Text, nullable=False),
+        Column("report_year", Integer, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("latest_version", Integer, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("updated_at", Double, nullable=False),
+    )  # fmt: skip
+    Index("ix_documents_company_year_kind", documents.c.company_id, documents.c.report_year,
+          documents.c.kind)  # fmt: skip
+    Table(
+        "document_versions", md,
+        Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("payload_sha256", Text, nullable=False),
+        Column("manifest", Text, nullable=False),
+        PrimaryKeyConstraint("document_id", "version"),
+    )  # fmt: skip
+    Table(
+        "idempotency_keys", md,
+        Column("scope", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("request_sha256", Text, nullable=False),
+        Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("created_at", Double, nullable=False),
+        PrimaryKeyConstraint("scope", "key"),
+    )  # fmt: skip
+    batches = Table(
+        "batches", md,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("id", Text, nullable=False, unique=True),
+        Column("scope", Text, nullable=False),
+        Column("idempotency_key", Text, nullable=True),
+        Column("request_sha256", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("finished_at", Double, nullable=True),
+        Column("total", Integer, nullable=False),
+        Column("done_count", Integer, nullable=False),
+        Column("failed_count", Integer, nullable=False),
+        Column("webhook_url", Text, nullable=True),
+        Column("webhook_secret", Text, nullable=True),
+        Column("webhook_state", Text, nullable=False),
+        Column("webhook_attempts", Integer, nullable=False),
+        Column("webhook_lease_owner", Text, nullable=True),
+        Column("webhook_lease_expires_at", Double, nullable=True),
+        Column("webhook_last_error", Text, nullable=True),
+        UniqueConstraint("scope", "idempotency_key", name="uq_batches_scope_key"),
+    )  # fmt: skip
+    Index("ix_batches_webhook_state", batches.c.webhook_state)
+    Table(
+        "batch_companies", md,
+        Column("batch_id", Text, ForeignKey("batches.id"), nullable=False),
+        Column("company_id", Text, nullable=False),
+        PrimaryKeyConstraint("batch_id", "company_id"),
+    )  # fmt: skip
+    items = Table(
+        "batch_items", md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("batch_id", Text, ForeignKey("batches.id"), nullable=False),
+        Column("idx", Integer, nullable=False),
+        Column("source", Text, nullable=False),
+        Column("company_id", Text, nullable=True),
+        Column("payload", LargeBinary, nullable=False),
+        Column("payload_sha256", Text, nullable=False),
+        Column("idempotency_key", Text, nullable=False),
+        Column("state", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("lease_owner", Text, nullable=True),
+        Column("lease_expires_at", Double, nullable=True),
+        Column("document_id", Text, nullable=True),
+        Column("version", Integer, nullable=True),
+        Column("errors", Text, nullable=True),
+        Column("started_at", Double, nullable=True),
+        Column("finished_at", Double, nullable=True),
+        UniqueConstraint("batch_id", "idx", name="uq_batch_items_batch_idx"),
+    )  # fmt: skip
+    Index("ix_batch_items_state_id", items.c.state, items.c.id)
+    md.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches),
+)
+
+
+def latest_version() -> int:
+    return MIGRATIONS[-1].version
+
+
+async def migrate(db: Database) -> list[int]:
+    """Apply every step not yet applied; the versions applied now (empty when up to date)."""
+    applied_now: list[int] = []
+    async with db.write() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        await conn.run_sync(lambda sync: schema_migrations.create(sync, checkfirst=True))
+        current = (await conn.execute(select(func.max(schema_migrations.c.version)))).scalar() or 0
+        if current > latest_version():
+            raise StoreSchemaTooNew(
+                f"database schema is at version {current}, this Pilu knows up to {latest_version()}",
+                details={"database": current, "code": latest_version()},
+            )
+        for step in MIGRATIONS:
+            if step.version <= current:
+                continue
+            await conn.run_sync(step.apply)
+            await conn.execute(
+                insert(schema_migrations).values(version=step.version, name=step.name, applied_at=epoch_now())
+            )
+            applied_now.append(step.version)
+    return applied_now
+
+
+async def current_version(db: Database) -> int:
+    async with db.read() as conn:
+        return (await conn.execute(select(func.max(schema_migrations.c.version)))).scalar() or 0

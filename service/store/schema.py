@@ -1,0 +1,138 @@
+"""The tables as the code reads and writes them today (SQLAlchemy Core).
+
+The database gets its tables from :mod:`service.store.migrations`, never from this module;
+``tests/store/test_migrations.py`` fails when the two disagree. Times are ``DOUBLE`` seconds
+since 1970 from the database's clock (:class:`~service.store.db.epoch_now`); hashes are lowercase
+hex SHA-256; JSON columns are ``TEXT`` holding UTF-8 JSON, the same on both dialects.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("applied_at", Double, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    # Content-addressed bytes on PostgreSQL (outputs and payloads). Unused with SQLite, whose
+    # artifacts are files under <data_dir>/artifacts.
+    Column("sha256", Text, primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("company_id", Text, nullable=False),
+    Column("report_year", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+Index("ix_documents_company_year_kind", documents.c.company_id, documents.c.report_year, documents.c.kind)
+
+document_versions = Table(
+    "document_versions",
+    metadata,
+    Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("payload_sha256", Text, nullable=False),
+    Column("manifest", Text, nullable=False),
+    PrimaryKeyConstraint("document_id", "version"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("request_sha256", Text, nullable=False),
+    Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("scope", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=True),
+    Column("request_sha256", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("finished_at", Double, nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("done_count", Integer, nullable=False),
+    Column("failed_count", Integer, nullable=False),
+    Column("webhook_url", Text, nullable=True),
+    Column("webhook_secret", Text, nullable=True),
+    Column("webhook_state", Text, nullable=False),
+    Column("webhook_attempts", Integer, nullable=False),
+    Column("webhook_lease_owner", Text, nullable=True),
+    Column("webhook_lease_expires_at", Double, nullable=True),
+    Column("webhook_last_error", Text, nullable=True),
+    UniqueConstraint("scope", "idempotency_key", name="uq_batches_scope_key"),
+)
+Index("ix_batches_webhook_state", batches.c.webhook_state)
+
+batch_companies = Table(
+    "batch_companies",
+    metadata,
+    # Every company id a batch's items name; "" for an item whose company could not be read.
+    Column("batch_id", Text, ForeignKey("batches.id"), nullable=False),
+    Column("company_id", Text, nullable=False),
+    PrimaryKeyConstraint("batch_id", "company_id"),
+)
+
+batch_items = Table(
+    "batch_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Text, ForeignKey("batches.id"), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("company_id", Text, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("payload_sha256", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", Text, nullable=True),
+    Column("lease_expires_at", Double, nullable=True),
+    Column("document_id", Text, nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("errors", Text, nullable=True),
+    Column("started_at", Double, nullable=True),
+    Column("finished_at", Double, nullable=True),
+    UniqueConstraint("batch_id", "idx", name="uq_batch_items_batch_idx"),
+)
+Index("ix_batch_items_state_id", batch_items.c.state, batch_items.c.id)

@@ -1,0 +1,112 @@
+"""A stand-in pipeline for API tests: tiny payloads, instant "documents", and switches in the
+payload that make a render sleep, crash its process, or raise an unexpected error.
+
+Module-level functions only, so worker processes can import them by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.errors import FieldError, MalformedJSON, PayloadInvalid
+
+SECRET_IN_TRACEBACK = "do-not-leak-this-internal-detail"
+
+
+class FakeCompany(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    short_name: str = Field(min_length=1)
+
+
+class FakePayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company: FakeCompany
+    report_year: int = Field(ge=2000, le=2100)
+    title: str = Field(min_length=1)
+    sleep_s: float = 0.0
+    crash: bool = False
+    explode: bool = False
+
+
+def payload(company: str = "xiaokang-life", **extra: Any) -> dict[str, Any]:
+    return {
+        "company": {"id": company, "short_name": "小康人寿"},
+        "report_year": 2023,
+        "title": "消费者权益保护工作重大信息披露",
+        **extra,
+    }
+
+
+def payload_bytes(company: str = "xiaokang-life", **extra: Any) -> bytes:
+    return json.dumps(payload(company, **extra), ensure_ascii=False).encode()
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MalformedJSON(
+            "不是UTF-8文本", details={"line": 1, "column": 1, "position": exc.start}
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedJSON(
+            f"JSON格式错误：{exc.msg}",
+            details={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
+        )
+
+
+def parse(raw: bytes) -> FakePayload:
+    try:
+        return FakePayload.model_validate(_decode(raw))
+    except ValidationError as exc:
+        raise PayloadInvalid(
+            [
+                FieldError("$." + ".".join(str(p) for p in e["loc"]), e["type"], e["msg"])
+                for e in exc.errors()
+            ]
+        ) from None
+
+
+def company_id(raw: bytes) -> str:
+    obj = _decode(raw)
+    company = obj.get("company") if isinstance(obj, dict) else None
+    value = company.get("id") if isinstance(company, dict) else None
+    if not isinstance(value, str) or not value:
+        raise PayloadInvalid([FieldError("$.company.id", "missing", "缺少必填项")])
+    return value
+
+
+def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
+    p = parse(raw)
+    if p.sleep_s:
+        time.sleep(p.sleep_s)
+    if p.crash:
+        os._exit(3)
+    if p.explode:
+        raise RuntimeError(SECRET_IN_TRACEBACK)
+    stem = f"{p.company.short_name}-{p.report_year}-{p.title}"
+    return f"{fmt}|{p.title}|{os.getpid()}".encode(), f"{stem}.{fmt}"
+
+
+def preview(raw: bytes) -> dict[str, Any]:
+    p = parse(raw)
+    return {
+        "company": p.company.model_dump(),
+        "report_year": p.report_year,
+        "figures": {"complaints.total": "1,234"},
+        "filename_stem": f"{p.company.short_name}-{p.report_year}-{p.title}",
+    }
+
+
+def payload_schema() -> dict[str, Any]:
+    return FakePayload.model_json_schema()
+
+
+def warm_up() -> None:
+    """Nothing to load; present so the pool's initializer path runs."""

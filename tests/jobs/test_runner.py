@@ -1,0 +1,123 @@
+"""run_worker with an injected render: outcomes, lease renewal, reuse, give-back, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import BrokenExecutor
+
+import pytest
+
+from service.errors import Overloaded
+from service.jobs.parse import item_from_bytes
+from service.jobs.render import RenderOutcome
+from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, run_worker
+from service.store import Store
+from service.store.models import sha256_hex
+from tests.store.fakes import FakeRender, payload, rendered_for
+
+
+async def test_batch_with_failing_items_finishes(store: Store) -> None:
+    raws = [payload(n=0), payload(n=1, fail=True), payload(n=2), payload(n=3, fail=True), payload(n=4)]
+    batch = (await store.batches.create([item_from_bytes(r, f"line {i + 1}") for i, r in enumerate(raws)])).batch
+    render = FakeRender()
+    stats = await run_worker(store, render, concurrency=2, lease_seconds=5, batch_id=batch.id,
+                             stop_when_finished=True, poll_interval_s=0.05)  # fmt: skip
+    assert (stats.done, stats.failed) == (3, 2)
+    status = await store.batches.get(batch.id)
+    assert (status.done, status.failed, status.state) == (3, 2, "finished")
+    items = await store.batches.items(batch.id)
+    assert [i.state for i in items] == ["done", "failed", "done", "failed", "done"]
+    assert items[1].errors[0].code == "breakdown_sum_mismatch"
+    for item in items:
+        if item.state == "done":
+            assert item.document_id is not None
+            doc = await store.documents.get(item.document_id)
+            assert doc.version.manifest.payload_sha256 == item.payload_sha256
+
+
+async def test_slow_render_keeps_its_lease(store: Store) -> None:
+    """Renders three times longer than a lease: renewal keeps a second runner off them."""
+    raws = [payload(n=i, sleep=0.9) for i in range(3)]
+    batch = (await store.batches.create([item_from_bytes(r, str(i)) for i, r in enumerate(raws)])).batch
+    render = FakeRender()
+    kwargs = dict(lease_seconds=0.3, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.05)
+    await asyncio.gather(
+        run_worker(store, render, 2, worker_id="A", **kwargs),  # type: ignore[arg-type]
+        run_worker(store, render, 2, worker_id="B", **kwargs),  # type: ignore[arg-type]
+    )
+    assert sorted(render.calls.values()) == [1, 1, 1], "no item was rendered twice"
+    assert [i.attempts for i in await store.batches.items(batch.id)] == [1, 1, 1]
+
+
+async def test_document_already_stored_is_reused(store: Store) -> None:
+    raw = payload()
+    batch = (await store.batches.create([item_from_bytes(raw, "a")])).batch
+    earlier = await store.documents.create(raw, rendered_for(raw), idempotency_key=f"{batch.id}:0", scope=ITEM_SCOPE)
+    render = FakeRender()
+    stats = await run_worker(store, render, 1, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.05)
+    assert (stats.done, stats.reused, sum(render.calls.values())) == (1, 1, 0)
+    (item,) = await store.batches.items(batch.id)
+    assert item.document_id == earlier.document.id
+
+
+async def test_overloaded_render_gives_the_item_back(store: Store) -> None:
+    batch = (await store.batches.create([item_from_bytes(payload(), "a")])).batch
+    inner = FakeRender()
+    refusals = 2
+
+    async def busy_then_ok(raw: bytes) -> RenderOutcome:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise Overloaded("busy")
+        return await inner(raw)
+
+    stats = await run_worker(store, busy_then_ok, 1, 5, batch_id=batch.id, stop_when_finished=True,
+                             poll_interval_s=0.02)  # fmt: skip
+    assert (stats.released, stats.done) == (2, 1)
+    (item,) = await store.batches.items(batch.id)
+    assert item.attempts == 1
+
+
+async def test_stop_event_lets_renders_in_flight_finish(store: Store) -> None:
+    batch = (await store.batches.create([item_from_bytes(payload(n=i, sleep=0.3), str(i)) for i in range(4)])).batch
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(store, FakeRender(), 2, 5, stop, poll_interval_s=0.02))
+    await asyncio.sleep(0.1)
+    stop.set()
+    stats = await task
+    status = await store.batches.get(batch.id)
+    assert (stats.done, status.done, status.pending, status.running) == (2, 2, 2, 0)
+
+
+async def test_cancel_gives_leases_back(store: Store) -> None:
+    batch = (await store.batches.create([item_from_bytes(payload(n=i, sleep=5), str(i)) for i in range(2)])).batch
+    task = asyncio.create_task(run_worker(store, FakeRender(), 2, 30, poll_interval_s=0.02))
+    await asyncio.sleep(0.2)
+    assert (await store.batches.get(batch.id)).running == 2
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    status = await store.batches.get(batch.id)
+    assert (status.running, status.pending) == (0, 2)
+
+
+async def test_broken_pool_stops_the_runner_and_leaves_the_item(store: Store) -> None:
+    batch = (await store.batches.create([item_from_bytes(payload(), "a")])).batch
+
+    async def broken(raw: bytes) -> RenderOutcome:
+        raise BrokenExecutor("a worker died")
+
+    with pytest.raises(RenderPoolBroken):
+        await run_worker(store, broken, 1, 30, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02)
+    (item,) = await store.batches.items(batch.id)
+    assert (item.state, item.attempts) == ("running", 1), "left to its lease, attempt counted"
+
+
+async def test_same_payload_twice_in_a_batch_makes_two_documents(store: Store) -> None:
+    raw = payload()
+    batch = (await store.batches.create([item_from_bytes(raw, "a"), item_from_bytes(raw, "b")])).batch
+    await run_worker(store, FakeRender(), 2, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02)
+    docs = {i.document_id for i in await store.batches.items(batch.id)}
+    assert len(docs) == 2
+    assert all(i.payload_sha256 == sha256_hex(raw) for i in await store.batches.items(batch.id))

@@ -1,0 +1,51 @@
+"""Migrations: applied once, under a lock, and producing exactly the tables the code uses."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, insert
+
+from service.errors import StoreSchemaTooNew
+from service.store import open_store
+from service.store.migrations import current_version, latest_version, migrate
+from service.store.schema import metadata, schema_migrations
+
+
+async def test_reopening_applies_nothing(fresh_database_url: str | None, data_dir: Path) -> None:
+    async with await open_store(fresh_database_url, data_dir) as store:
+        assert await current_version(store.db) == latest_version()
+        assert await migrate(store.db) == []
+
+
+async def test_migrated_tables_match_schema_module(fresh_database_url: str | None, data_dir: Path) -> None:
+    async with await open_store(fresh_database_url, data_dir) as store:
+        async with store.db.engine.connect() as conn:
+            reflected = await conn.run_sync(
+                lambda sync: {
+                    name: {c["name"]: c["nullable"] for c in inspect(sync).get_columns(name)}
+                    for name in inspect(sync).get_table_names()
+                }
+            )
+    expected = {t.name: {c.name: c.nullable for c in t.columns} for t in metadata.sorted_tables}
+    assert reflected == expected
+
+
+async def test_nodes_starting_together_migrate_once(fresh_database_url: str | None, data_dir: Path) -> None:
+    stores = await asyncio.gather(*(open_store(fresh_database_url, data_dir) for _ in range(4)))
+    try:
+        async with stores[0].db.read() as conn:
+            rows = (await conn.execute(schema_migrations.select())).all()
+        assert [r.version for r in rows] == list(range(1, latest_version() + 1))
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_newer_schema_is_refused(fresh_database_url: str | None, data_dir: Path) -> None:
+    async with await open_store(fresh_database_url, data_dir) as store:
+        async with store.db.write() as conn:
+            await conn.execute(insert(schema_migrations).values(version=latest_version() + 1, name="future", applied_at=0.0))
+    with pytest.raises(StoreSchemaTooNew):
+        await open_store(fresh_database_url, data_dir)
