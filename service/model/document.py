@@ -111,6 +111,7 @@ class Document:
 
     meta: DocumentMeta
     title: str
+    """The printed title; ``\n`` marks a chosen line break (writers break the line there)."""
     blocks: tuple[Block, ...]
     signature: Signature | None = None
     figures: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

@@ -105,15 +105,12 @@ def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
     stream = "".join(parts)
     repeated = {normalise(i.printed) for i in items if i.kind == "header_row"}
     differences: list[Difference] = []
-    matcher = difflib.SequenceMatcher(None, stream, pdf_text, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            continue
+    for i1, i2, j1, j2 in _changes(difflib.SequenceMatcher(None, stream, pdf_text, autojunk=False)):
         docx_part, pdf_part = stream[i1:i2], pdf_text[j1:j2]
-        if op == "insert" and _only_repeats(pdf_part, repeated):
+        if not docx_part and _only_repeats(pdf_part, repeated):
             continue
         item, start = _item_at(spans, i1)
-        kind: DifferenceKind = {"delete": "missing", "insert": "extra", "replace": "changed"}[op]  # type: ignore[assignment]
+        kind: DifferenceKind = "changed" if docx_part and pdf_part else "missing" if docx_part else "extra"
         if item.kind == "heading" and i1 < start + len(normalise(item.label)):
             kind = "heading_label"
         differences.append(Difference(kind, item.printed, docx_part, pdf_part))
@@ -133,6 +130,25 @@ def read_pdf_text(pdf: bytes, page_number_format: str = "— {n} —") -> str:
     number = re.compile(re.escape(normalise(before)) + r"\d+" + re.escape(normalise(after)))
     pages = [normalise(page.extract_text() or "") for page in PdfReader(io.BytesIO(pdf)).pages]
     return "".join(number.sub("", page) for page in pages)
+
+
+def _changes(matcher: difflib.SequenceMatcher[str]) -> Iterator[tuple[int, int, int, int]]:
+    """Changed regions ``(i1, i2, j1, j2)``, with changes that only a short run of equal text
+    (fewer than 3 characters) separates merged into one: 235 -> 253 is one change, not an
+    insertion and a deletion."""
+    current: list[int] | None = None
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            if current is not None and i2 - i1 >= 3:
+                yield current[0], current[1], current[2], current[3]
+                current = None
+            continue
+        if current is None:
+            current = [i1, i2, j1, j2]
+        else:
+            current[1], current[3] = i2, j2
+    if current is not None:
+        yield current[0], current[1], current[2], current[3]
 
 
 def _only_repeats(text: str, repeated: set[str]) -> bool:

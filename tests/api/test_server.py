@@ -127,6 +127,9 @@ def server(
         if process.poll() is None:
             process.kill()
         process.wait(10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 async def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:

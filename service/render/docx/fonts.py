@@ -408,7 +408,7 @@ def _assemble(
     glyphs = [store.glyphs[g] for g in order]
     extra_data = b"".join(g.data for g in glyphs[len(base) :])
     new_id = {old: new for new, old in enumerate(order)}
-    cmap = {cp: new_id[g] for cp, g in store.cmap.items() if g in new_id}
+    cmap = {cp: new_id[g] for cp, g in store.cmap.items() if g and g in new_id}
 
     offsets = array("I", [0])
     for g in glyphs:

@@ -242,7 +242,8 @@ def _write_body(doc: DocxDocument, document: Document, style: HouseStyle) -> Non
             # The label is not typed: the heading style's list numbering draws it.
             doc.add_paragraph(block.text, style=f"Heading {block.level}")
         elif isinstance(block, Paragraph):
-            doc.add_paragraph(block.text, style=PARAGRAPH_STYLE_OF_ROLE[block.role])
+            name = PARAGRAPH_STYLE_OF_ROLE[block.role]
+            doc.add_paragraph(block.text, style=None if name == "Normal" else name)
         else:
             _write_table(doc, block, style)
     if document.signature:

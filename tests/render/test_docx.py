@@ -1,0 +1,467 @@
+"""The DOCX writer, checked on the package it writes: XML parts, python-docx reopening it, fonts.
+
+LibreOffice's reading of the same files is in ``test_docx_libreoffice.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import docx
+import pytest
+from fontTools.ttLib import TTFont
+from lxml import etree
+
+from service.errors import RenderFailed
+from service.model import Document, Heading, Paragraph
+from service.model.numbering import heading_label
+from service.render.docx import (
+    FontEmbeddingForbidden,
+    NumberingMismatch,
+    embed_face,
+    render_docx,
+)
+from service.render.docx import fonts as docx_fonts
+from service.render.docx.fonts import editable_characters, gb2312_characters, obfuscate
+from service.render.docx.writer import characters_by_face
+from service.render.parity import read_docx
+from service.style import load_house_style
+from service.style.house_style import FontFace
+from tests.conftest import EXAMPLES
+from tests.render import docx_fixtures as fx
+from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS = {"w": W, "r": R, "a": "http://schemas.openxmlformats.org/drawingml/2006/main"}
+PKG_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+REFERENCE_JSON = EXAMPLES / "xiaokang-life-2023.json"
+
+
+def w(name: str) -> str:
+    return f"{{{W}}}{name}"
+
+
+class Package:
+    """A rendered DOCX opened as its parts."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.zip = zipfile.ZipFile(io.BytesIO(data))
+
+    def xml(self, name: str) -> etree._Element:
+        return etree.fromstring(self.zip.read(name))
+
+    def style(self, style_id: str) -> etree._Element:
+        found = self.xml("word/styles.xml").find(f"w:style[@w:styleId='{style_id}']", NS)
+        assert found is not None, f"no style {style_id}"
+        return found
+
+    def rels(self, name: str) -> dict[str, tuple[str, str]]:
+        root = self.xml(name)
+        return {r.get("Id"): (r.get("Type"), r.get("Target")) for r in root.iter(PKG_RELS)}
+
+
+@pytest.fixture(scope="module")
+def sample() -> Document:
+    return fx.sample_document()
+
+
+@pytest.fixture(scope="module")
+def sample_docx(sample: Document) -> Package:
+    return Package(render_docx(sample, fx.GBT))
+
+
+@pytest.fixture(scope="module")
+def reference_document() -> Document:
+    if not REFERENCE_JSON.exists():
+        pytest.skip("reference example not present")
+    from service.payload import parse_payload
+    from service.report import build_document
+
+    return build_document(parse_payload(REFERENCE_JSON.read_bytes()))
+
+
+# --- python-docx reopens it -----------------------------------------------------------------
+
+
+def test_python_docx_reopens_with_heading_styles_and_numbering(sample: Document, sample_docx: Package) -> None:
+    reopened = docx.Document(io.BytesIO(sample_docx.data))
+    headings = [p for p in reopened.paragraphs if p.style.name.startswith("Heading")]
+    model = sample.headings
+    assert [p.style.name for p in headings] == [f"Heading {h.level}" for h in model]
+    assert [p.text for p in headings] == [h.text for h in model], "labels must not be typed as text"
+    for paragraph, heading in zip(headings, model):
+        numpr = paragraph.style.element.find("w:pPr/w:numPr", NS)
+        assert numpr is not None, f"{paragraph.style.name} carries no numbering"
+        assert numpr.find("w:ilvl", NS).get(w("val")) == str(heading.level - 1)
+        assert numpr.find("w:numId", NS).get(w("val")) == "1"
+        assert paragraph.style.element.find("w:pPr/w:outlineLvl", NS).get(w("val")) == str(heading.level - 1)
+
+
+@pytest.mark.parametrize(
+    "make", [fx.sample_document, lambda: fx.sample_document(2), fx.numbering_document], ids=["from-1", "from-2", "1-120"]
+)
+def test_numbering_shown_is_the_models_labels(make: object) -> None:
+    document = make()  # type: ignore[operator]
+    items = [i for i in read_docx(render_docx(document, fx.GBT)) if i.kind == "heading"]
+    assert [i.label for i in items] == [h.label for h in document.headings]
+    assert [i.level for i in items] == [h.level for h in document.headings]
+
+
+def test_ladder_starting_at_level_two_uses_heading_2() -> None:
+    items = [i for i in read_docx(render_docx(fx.sample_document(2), fx.GBT)) if i.kind == "heading"]
+    assert items[0].label == "（一）" and items[0].level == 2
+    assert all(i.level != 1 for i in items)
+
+
+def test_numbering_definitions(sample_docx: Package) -> None:
+    numbering = sample_docx.xml("word/numbering.xml")
+    levels = numbering.findall("w:abstractNum/w:lvl", NS)
+    got = [
+        (
+            lvl.find("w:numFmt", NS).get(w("val")),
+            lvl.find("w:lvlText", NS).get(w("val")),
+            lvl.find("w:pStyle", NS).get(w("val")),
+            lvl.find("w:suff", NS).get(w("val")),
+        )
+        for lvl in levels
+    ]
+    assert got == [
+        ("chineseCounting", "%1、", "Heading1", "nothing"),
+        ("chineseCounting", "（%2）", "Heading2", "nothing"),
+        ("decimal", "%3.", "Heading3", "nothing"),
+        ("decimal", "（%4）", "Heading4", "nothing"),
+    ]
+    num = numbering.find("w:num", NS)
+    assert num.get(w("numId")) == "1" and num.find("w:abstractNumId", NS).get(w("val")) == "0"
+    for n, lvl in enumerate(levels, start=1):  # the level's marker agrees with the model's ladder
+        text = lvl.find("w:lvlText", NS).get(w("val"))
+        fmt = lvl.find("w:numFmt", NS).get(w("val"))
+        shown = text.replace(f"%{n}", "十一" if fmt == "chineseCounting" else "11")
+        assert shown == heading_label(n, 11)
+
+
+def test_numbers_that_word_would_not_show_are_refused() -> None:
+    skipped = fx.document([fx.heading(1, 1), fx.heading(1, 3)])
+    with pytest.raises(NumberingMismatch) as error:
+        render_docx(skipped, fx.GBT)
+    assert isinstance(error.value, RenderFailed) and error.value.code == "docx_numbering_mismatch"
+    wrong_label = fx.document([Heading(2, 1, "(一)", "half-width parentheses")])
+    with pytest.raises(NumberingMismatch):
+        render_docx(wrong_label, fx.GBT)
+
+
+# --- styles ---------------------------------------------------------------------------------
+
+
+PARAGRAPH_STYLES = {
+    "Normal": "body", "Title": "title", "Subtitle": "lead", "Heading1": "heading1",
+    "Heading2": "heading2", "Heading3": "heading3", "Heading4": "heading4", "Caption": "caption",
+    "Note": "note", "TableText": "table", "TableTextRight": "table", "TableTextSub": "table",
+    "TableHeading": "table", "Signature": "signature", "Date": "signature",
+    "Footer": "page_number", "FooterEven": "page_number",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("style_id, role", PARAGRAPH_STYLES.items())
+def test_every_style_names_east_asian_and_latin_faces(sample_docx: Package, style_id: str, role: str) -> None:
+    style = sample_docx.style(style_id)
+    fonts = style.find("w:rPr/w:rFonts", NS)
+    assert fonts.get(w("eastAsia")) == fx.GBT.face_of(role).family
+    assert fonts.get(w("ascii")) == fonts.get(w("hAnsi")) == fx.GBT.latin_face_of(role).family
+    assert not any("Theme" in a or "theme" in a for a in fonts.attrib)
+    assert style.find("w:rPr/w:lang", NS).get(w("eastAsia")) == "zh-CN"
+    size = fx.GBT.role(role).size_pt
+    assert style.find("w:rPr/w:sz", NS).get(w("val")) == str(round(size * 2))
+
+
+@pytest.mark.parametrize(
+    "style_id, line_twips, align",
+    [("Normal", 579, "both"), ("Title", 700, "center"), ("Heading1", 579, "both"),
+     ("Caption", 480, "center"), ("TableText", 400, "left"), ("TableTextRight", 400, "right"),
+     ("Footer", 280, "right"), ("FooterEven", 280, "left")],
+)  # fmt: skip
+def test_exact_line_pitch_and_alignment(sample_docx: Package, style_id: str, line_twips: int, align: str) -> None:
+    ppr = sample_docx.style(style_id).find("w:pPr", NS)
+    spacing = ppr.find("w:spacing", NS)
+    assert spacing.get(w("lineRule")) == "exact" and spacing.get(w("line")) == str(line_twips)
+    assert ppr.find("w:jc", NS).get(w("val")) == align
+
+
+def test_body_indent_in_characters_and_twips(sample_docx: Package) -> None:
+    ind = sample_docx.style("Normal").find("w:pPr/w:ind", NS)
+    assert ind.get(w("firstLineChars")) == "200"
+    assert ind.get(w("firstLine")) == "630", "two grid characters of 15.75 pt"
+    heading_ind = sample_docx.style("Heading2").find("w:pPr/w:ind", NS)
+    assert heading_ind.get(w("firstLineChars")) == "200" and heading_ind.get(w("firstLine")) == "630"
+    assert sample_docx.style("Title").find("w:pPr/w:ind", NS).get(w("firstLine")) == "0"
+
+
+def test_grid_of_28_characters(sample_docx: Package) -> None:
+    """Body-size text is condensed so 28 characters fill the 156 mm line (twips: 315 x 28 <= 8845)."""
+    spacing = sample_docx.style("Normal").find("w:rPr/w:spacing", NS)
+    assert spacing.get(w("val")) == "-5"
+    assert sample_docx.style("TableText").find("w:rPr/w:spacing", NS) is None
+
+
+def test_footer_insets_one_character(sample_docx: Package) -> None:
+    odd = sample_docx.style("Footer").find("w:pPr/w:ind", NS)
+    even = sample_docx.style("FooterEven").find("w:pPr/w:ind", NS)
+    assert odd.get(w("right")) == "280" and odd.get(w("rightChars")) == "100"
+    assert even.get(w("left")) == "280" and even.get(w("leftChars")) == "100"
+
+
+def test_theme_and_settings_are_chinese_not_japanese(sample_docx: Package) -> None:
+    settings = sample_docx.xml("word/settings.xml")
+    assert settings.find("w:themeFontLang", NS).get(w("eastAsia")) == "zh-CN"
+    theme = sample_docx.zip.read("word/theme/theme1.xml").decode()
+    assert "ＭＳ" not in etree.tostring(etree.fromstring(theme.encode()).find(".//a:majorFont/a:ea", NS)).decode()
+    for slot, role in (("majorFont", "heading1"), ("minorFont", "body")):
+        ea = etree.fromstring(theme.encode()).find(f".//a:{slot}/a:ea", NS)
+        assert ea.get("typeface") == fx.GBT.face_of(role).family
+    defaults = sample_docx.xml("word/styles.xml").find("w:docDefaults/w:rPrDefault/w:rPr", NS)
+    assert defaults.find("w:lang", NS).get(w("eastAsia")) == "zh-CN"
+    assert defaults.find("w:rFonts", NS).get(w("eastAsia")) == "FandolFang"
+
+
+def test_no_direct_formatting_in_body(sample_docx: Package) -> None:
+    """Paragraphs carry a style and nothing else (the title's space after is the one exception,
+    when no lead line follows it); runs carry no properties."""
+    body = sample_docx.xml("word/document.xml").find("w:body", NS)
+    for p in body.iter(w("p")):
+        ppr = p.find("w:pPr", NS)
+        assert ppr is None or [etree.QName(c).localname for c in ppr] == ["pStyle"]
+        assert p.find("w:r/w:rPr", NS) is None
+
+
+def test_title_spacing_depends_on_lead() -> None:
+    with_lead = Package(render_docx(fx.sample_document(), fx.GBT))
+    without = Package(render_docx(fx.long_document(2), fx.GBT))
+    assert with_lead.xml("word/document.xml").find(".//w:p/w:pPr/w:spacing", NS) is None
+    spacing = without.xml("word/document.xml").find(".//w:p/w:pPr/w:spacing", NS)
+    assert spacing.get(w("after")) == "579"
+    assert with_lead.style("Subtitle").find("w:pPr/w:contextualSpacing", NS) is not None
+
+
+# --- page -----------------------------------------------------------------------------------
+
+
+def test_page_setup_and_grid(sample_docx: Package) -> None:
+    sect = sample_docx.xml("word/document.xml").find("w:body/w:sectPr", NS)
+    size, margins = sect.find("w:pgSz", NS), sect.find("w:pgMar", NS)
+    assert (size.get(w("w")), size.get(w("h"))) == ("11906", "16838")
+    got = {k: margins.get(w(k)) for k in ("top", "bottom", "left", "right", "footer")}
+    # 37, 35, 28, 26 mm; footer: (35 - 7) mm minus one 14 pt line
+    assert got == {"top": "2098", "bottom": "1984", "left": "1587", "right": "1474", "footer": "1307"}
+    grid = sect.find("w:docGrid", NS)
+    assert grid.get(w("type")) == "lines" and grid.get(w("linePitch")) == "579"
+    assert not [a for e in sect.iter() for a in e.attrib if "rsid" in a]
+
+
+def test_odd_and_even_footers_with_page_field(sample_docx: Package) -> None:
+    assert sample_docx.xml("word/settings.xml").find("w:evenAndOddHeaders", NS) is not None
+    sect = sample_docx.xml("word/document.xml").find("w:body/w:sectPr", NS)
+    refs = {r.get(w("type")): r.get(f"{{{R}}}id") for r in sect.findall("w:footerReference", NS)}
+    assert set(refs) == {"default", "even"}
+    rels = sample_docx.rels("word/_rels/document.xml.rels")
+    for kind, style_id in (("default", "Footer"), ("even", "FooterEven")):
+        footer = sample_docx.xml("word/" + rels[refs[kind]][1])
+        p = footer.find("w:p", NS)
+        assert p.find("w:pPr/w:pStyle", NS).get(w("val")) == style_id
+        assert "".join(t.text for t in p.iter(w("instrText"))).strip() == "PAGE"
+        texts = [t.text for t in p.iter(w("t"))]
+        assert texts == ["— ", "1", " —"]
+        assert [f.get(w("fldCharType")) for f in p.iter(w("fldChar"))] == ["begin", "separate", "end"]
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def test_table_caption_above_header_repeated_rows_unsplit(sample: Document, sample_docx: Package) -> None:
+    body = sample_docx.xml("word/document.xml").find("w:body", NS)
+    children = list(body)
+    tables = [i for i, el in enumerate(children) if el.tag == w("tbl")]
+    assert len(tables) == len(sample.tables)
+    for index, model in zip(tables, sample.tables):
+        caption = children[index - 1]
+        assert caption.find("w:pPr/w:pStyle", NS).get(w("val")) == "Caption"
+        assert "".join(t.text for t in caption.iter(w("t"))) == model.caption
+        rows = children[index].findall("w:tr", NS)
+        assert len(rows) == 1 + len(model.rows)
+        assert rows[0].find("w:trPr/w:tblHeader", NS) is not None
+        assert all(r.find("w:trPr/w:tblHeader", NS) is None for r in rows[1:])
+        assert all(r.find("w:trPr/w:cantSplit", NS) is not None for r in rows)
+        styles = [[c.find("w:p/w:pPr/w:pStyle", NS).get(w("val")) for c in r.findall("w:tc", NS)] for r in rows]
+        assert styles[0] == ["TableHeading"] * 3
+        for row, model_row in zip(styles[1:], model.rows):
+            first = "TableTextSub" if model_row.kind == "sub" else "TableText"
+            assert row == [first, "TableTextRight", "TableTextRight"]
+        widths = [int(g.get(w("w"))) for g in children[index].findall("w:tblGrid/w:gridCol", NS)]
+        assert sum(widths) == 8845
+    assert sample_docx.style("Caption").find("w:pPr/w:keepNext", NS) is not None
+
+
+def test_table_style_borders(sample_docx: Package) -> None:
+    borders = sample_docx.style("StatisticsTable").find("w:tblPr/w:tblBorders", NS)
+    assert {etree.QName(b).localname: (b.get(w("val")), b.get(w("sz"))) for b in borders} == {
+        side: ("single", "6") for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+    }
+    indent = sample_docx.style("TableTextSub").find("w:pPr/w:ind", NS)
+    assert indent.get(w("left")) == "240" and indent.get(w("leftChars")) == "100"
+
+
+# --- properties and reproducibility ---------------------------------------------------------
+
+
+def test_core_properties(sample: Document, sample_docx: Package) -> None:
+    props = docx.Document(io.BytesIO(sample_docx.data)).core_properties
+    meta = sample.meta
+    assert (props.title, props.author, props.subject) == (meta.title, meta.author, meta.subject)
+    assert props.keywords == ", ".join(meta.keywords)
+    assert props.language == "zh-CN"
+    assert props.created == props.modified == datetime(2024, 1, 12, tzinfo=timezone.utc)
+    assert props.comments == "" and props.revision == 1
+    assert b"python-docx" not in sample_docx.zip.read("docProps/core.xml")
+
+
+def test_same_document_same_bytes(sample: Document, sample_docx: Package) -> None:
+    assert render_docx(sample, fx.GBT) == sample_docx.data
+    for info in sample_docx.zip.infolist():
+        assert info.date_time == (2024, 1, 12, 0, 0, 0)
+    assert sample_docx.zip.namelist()[0] == "[Content_Types].xml"
+    for name in sample_docx.zip.namelist():
+        if name.endswith(".xml"):
+            assert b"w:rsid" not in sample_docx.zip.read(name), name
+
+
+def test_template_leftovers_are_gone(sample_docx: Package) -> None:
+    names = set(sample_docx.zip.namelist())
+    assert not {n for n in names if "thumbnail" in n or "customXml" in n or "stylesWithEffects" in n}
+    assert len(sample_docx.xml("word/styles.xml").findall("w:style", NS)) < 30
+    assert b"Macintosh" not in sample_docx.zip.read("docProps/app.xml")
+
+
+# --- embedded fonts -------------------------------------------------------------------------
+
+
+def _font_parts(package: Package) -> dict[str, tuple[etree._Element, TTFont]]:
+    table = package.xml("word/fontTable.xml")
+    rels = package.rels("word/_rels/fontTable.xml.rels")
+    out = {}
+    for font in table.findall("w:font", NS):
+        embed = font.find("w:embedRegular", NS)
+        if embed is None:
+            continue
+        rel_type, target = rels[embed.get(f"{{{R}}}id")]
+        assert rel_type.endswith("/relationships/font")
+        data = obfuscate(package.zip.read("word/" + target), embed.get(w("fontKey")))
+        out[font.get(w("name"))] = (font, TTFont(io.BytesIO(data)))
+    return out
+
+
+def test_fonts_embedded_obfuscated_as_truetype(sample_docx: Package) -> None:
+    parts = _font_parts(sample_docx)
+    assert set(parts) == {f.family for f in fx.GBT.used_faces()}
+    settings = sample_docx.xml("word/settings.xml")
+    assert settings.find("w:embedTrueTypeFonts", NS) is not None
+    assert settings.find("w:saveSubsetFonts", NS) is None
+    content_types = sample_docx.zip.read("[Content_Types].xml").decode()
+    assert content_types.count("application/vnd.openxmlformats-officedocument.obfuscatedFont") == 5
+    for family, (entry, font) in parts.items():
+        key = entry.find("w:embedRegular", NS).get(w("fontKey"))
+        assert key == key.upper() and len(key) == 38 and key[0] == "{"
+        assert font.sfntVersion == "\x00\x01\x00\x00" and "glyf" in font and "CFF " not in font
+        assert font["name"].getDebugName(1) == family, "Word matches name ID 1"
+        assert font["OS/2"].fsType & 0x0002 == 0
+        assert entry.find("w:charset", NS).get(w("val")) == "86"
+
+
+def test_font_parts_are_stored_deflated_and_valid(sample_docx: Package) -> None:
+    for info in sample_docx.zip.infolist():
+        if info.filename.endswith(".odttf"):
+            assert info.compress_type == zipfile.ZIP_DEFLATED
+            data = sample_docx.zip.read(info)  # checks the CRC
+            assert zlib.crc32(data) == info.CRC
+
+
+@pytest.mark.parametrize("role", ["body", "title", "heading2", "page_number"])
+def test_editable_subset_holds_gb2312_level1_and_the_text(sample: Document, sample_docx: Package, role: str) -> None:
+    family = fx.GBT.face_of(role).family
+    cmap = _font_parts(sample_docx)[family][1].getBestCmap()
+    level1 = gb2312_characters(tuple(range(0xB0, 0xD8)))
+    assert len(level1) == 3755 and all(ord(c) in cmap for c in level1)
+    used = characters_by_face(sample, fx.GBT)[family]
+    assert all(ord(c) in cmap for c in used)
+    assert all(ord(c) in cmap for c in "０１２。，、“”《》（）—…")
+
+
+def test_used_subset_holds_only_the_text(sample: Document) -> None:
+    package = Package(render_docx(sample, fx.style_with("used")))
+    used = characters_by_face(sample, fx.GBT)
+    for family, (entry, font) in _font_parts(package).items():
+        cmap = font.getBestCmap()
+        # A glyph may serve several code points (人 and the radical ⼈): compare glyphs.
+        assert set(cmap.values()) == {cmap[ord(c)] for c in used[family] if ord(c) in cmap}
+        assert entry.find("w:embedRegular", NS).get(w("subsetted")) == "1"
+    assert package.xml("word/settings.xml").find("w:saveSubsetFonts", NS) is not None
+    assert len(package.data) < 1_500_000
+
+
+def test_mode_none_embeds_nothing(sample: Document) -> None:
+    package = Package(render_docx(sample, fx.style_with("none")))
+    assert not [n for n in package.zip.namelist() if n.endswith(".odttf")]
+    assert package.xml("word/settings.xml").find("w:embedTrueTypeFonts", NS) is None
+    assert {f.get(w("name")) for f in package.xml("word/fontTable.xml")} == {f.family for f in fx.GBT.used_faces()}
+
+
+def test_obfuscation_follows_ecma_376() -> None:
+    """Part 1 §17.8.1: XOR the first 32 bytes with the key GUID's bytes in reverse order."""
+    key = "{62E79491-959F-41E9-B76B-6B32631DEA5C}"
+    reversed_key = bytes.fromhex("5CEA1D63326B6BB7E9419F959194E762")
+    assert obfuscate(bytes(40), key) == reversed_key * 2 + bytes(8)
+    data = bytes(range(64))
+    assert obfuscate(obfuscate(data, key), key) == data
+    assert docx_fonts.font_key_for(b"x") == docx_fonts.font_key_for(b"x").upper()
+
+
+def test_restricted_font_is_refused(tmp_path: Path) -> None:
+    source = fx.GBT.faces["song"]
+    data = bytearray(source.path.read_bytes())
+    font = TTFont(io.BytesIO(bytes(data)), lazy=True)
+    offset = font.reader.tables["OS/2"].offset
+    data[offset + 8 : offset + 10] = (0x0002).to_bytes(2, "big")
+    restricted = tmp_path / "Restricted.otf"
+    restricted.write_bytes(bytes(data))
+    face = FontFace(key="r", family="Restricted Song", file=str(restricted), sha256="", role_name="宋体")
+    with pytest.raises(FontEmbeddingForbidden) as error:
+        embed_face(face, "宋体", "used")
+    assert isinstance(error.value, RenderFailed)
+    assert error.value.code == "font_embedding_forbidden" and "fsType" in error.value.message
+
+
+def test_editable_characters_cover_what_was_asked() -> None:
+    chars = editable_characters()
+    assert {"、", "。", "“", "”", "《", "》", "（", "）", "—", "…", "A", "z", "0", "%"} <= chars
+    assert gb2312_characters((0xD7,)) and "\u9f44" not in gb2312_characters((0xD7,))
+
+
+# --- the reference example ------------------------------------------------------------------
+
+
+def test_reference_example_sizes_and_warm_time(reference_document: Document) -> None:
+    style = load_house_style(reference_document.meta.house_style)
+    editable = render_docx(reference_document, style)
+    used = render_docx(reference_document, fx.style_with("used", style))
+    assert len(editable) < 10_000_000
+    assert len(used) < 1_500_000
+    start = time.perf_counter()
+    assert render_docx(reference_document, style) == editable
+    assert time.perf_counter() - start < 1.5
