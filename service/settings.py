@@ -58,7 +58,7 @@ def parse_api_keys(value: Any) -> tuple[ApiKey, ...]:
             for entry in filter(None, (e.strip() for e in text.split(";"))):
                 key, sep, companies = entry.partition(":")
                 if not sep:
-                    raise ValueError("每个密钥须写成 key:company1,company2 或 key:*")
+                    raise ValueError("each API key entry must be key:company1,company2 or key:*")
                 items.append((key, companies.split(",")))
     else:
         # ValueError, not TypeError: pydantic reports only ValueError as a validation error
@@ -78,7 +78,11 @@ class Settings(BaseSettings):
     """The service's settings. Units are in the names: ``_s`` seconds, ``_bytes`` bytes."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_file_encoding="utf-8"
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        frozen=True,
+        env_file_encoding="utf-8",
+        hide_input_in_errors=True,  # a malformed PILU_API_KEYS must not print the keys
     )
 
     host: str = Field("127.0.0.1", description="Address `pilu serve` binds to.")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from service.api.app import create_app
 from service.api.backend import Backend
@@ -27,7 +27,10 @@ def serve(
     host: str | None = None, port: int | None = None, *, backend: Backend | None = None
 ) -> None:
     """Run the API until stopped. ``host``/``port`` override the settings when not ``None``."""
-    settings = Settings.load(host=host, port=port)
+    try:
+        settings = Settings.load(host=host, port=port)
+    except (ValidationError, FileNotFoundError) as exc:
+        sys.exit(f"pilu: bad settings (see docs/configuration.md):\n{exc}")
     configure_logging(settings.log_level)
     settings, hints = with_local_dev_key(settings)
     app = create_app(settings, backend=backend)

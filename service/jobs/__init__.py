@@ -8,7 +8,7 @@
 - :mod:`.batch_cli`: ``pilu batch`` (:func:`~.batch_cli.run_batch`).
 """
 
-from service.jobs.archive import iter_archive
+from service.jobs.archive import archive_filename, iter_archive, open_archive
 from service.jobs.parse import ParsedBatch, item_from_bytes, parse_batch, parse_folder
 from service.jobs.render import RenderFn, RenderOutcome, executor_render, pool_render, render_item
 from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
@@ -20,9 +20,11 @@ __all__ = [
     "RenderOutcome",
     "RenderPoolBroken",
     "WorkerStats",
+    "archive_filename",
     "executor_render",
     "item_from_bytes",
     "iter_archive",
+    "open_archive",
     "parse_batch",
     "parse_folder",
     "pool_render",

@@ -120,17 +120,41 @@ def manifest_csv(rows: list[dict[str, Any]]) -> bytes:
             file = row["files"].get(fmt)
             flat[f"{fmt}_file"] = file["name"] if file else None
             flat[f"{fmt}_sha256"] = file["sha256"] if file else None
-        flat["errors"] = "; ".join(f"{e['path']} {e['code']}: {e['message']}" for e in row["errors"])
+        flat["errors"] = "; ".join(
+            f"{e['path']} {e['code']}: {e['message']}" for e in row["errors"]
+        )
         writer.writerow(flat)
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+async def open_archive(
+    store: Store, batch_id: str, *, allowed_companies: Collection[str] | None = None
+) -> AsyncIterator[bytes]:
+    """The ZIP of ``batch_id`` as chunks for a streaming response.
+
+    Awaiting this looks the batch up first, so ``NotFound`` (absent or not visible) is raised
+    here, before a response has started; iterating then only reads stored bytes (a
+    ``StorageCorrupt`` midway can only cut the stream short).
+    """
+    status, entries = await archive_entries(store, batch_id, allowed_companies=allowed_companies)
+    return _stream(store, status, entries)
 
 
 async def iter_archive(
     store: Store, batch_id: str, *, allowed_companies: Collection[str] | None = None
 ) -> AsyncIterator[bytes]:
-    """The ZIP of ``batch_id`` in chunks, for a streaming response. ``NotFound`` (raised before
-    the first chunk) when the batch does not exist or is not visible."""
-    status, entries = await archive_entries(store, batch_id, allowed_companies=allowed_companies)
+    """:func:`open_archive` as one async generator (``NotFound`` at the first chunk)."""
+    async for chunk in await open_archive(store, batch_id, allowed_companies=allowed_companies):
+        yield chunk
+
+
+def archive_filename(batch_id: str) -> str:
+    return f"批量披露-{batch_id}.zip"
+
+
+async def _stream(
+    store: Store, status: BatchStatus, entries: list[ArchiveEntry]
+) -> AsyncIterator[bytes]:
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         for entry in entries:

@@ -43,10 +43,16 @@ from rich.text import Text
 
 from service import pipeline
 from service.errors import BatchInvalid
-from service.jobs.archive import ArchiveEntry, archive_entries, manifest_csv, manifest_json, manifest_rows
+from service.jobs.archive import (
+    ArchiveEntry,
+    archive_entries,
+    manifest_csv,
+    manifest_json,
+    manifest_rows,
+)
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import RenderFn, executor_render
-from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
+from service.jobs.runner import WorkerStats, run_worker
 from service.store import BatchItemInput, BatchStatus, Store, open_store
 from service.store.files import write_atomic
 from service.store.models import sha256_hex
@@ -63,7 +69,7 @@ class _RateColumn(ProgressColumn):
 
 
 def run_batch(
-    input: Path,  # noqa: A002 (the CLI's own word)
+    input: Path,
     out: Path,
     workers: int,
     *,
@@ -85,7 +91,7 @@ def run_batch(
 
 
 async def _run_batch(
-    input: Path,  # noqa: A002
+    input: Path,
     out: Path,
     workers: int,
     render: RenderFn | None,
@@ -116,7 +122,7 @@ async def _run_batch(
         lock.__exit__(None, None, None)
 
 
-def _read_input(input: Path) -> ParsedBatch:  # noqa: A002
+def _read_input(input: Path) -> ParsedBatch:
     parsed = parse_folder(input) if input.is_dir() else parse_batch(input.read_bytes())
     items = [
         BatchItemInput(i.raw, i.source, i.company_id, i.errors, f"sha256:{sha256_hex(i.raw)}")
@@ -149,8 +155,12 @@ async def _run_in_store(
     lease_seconds: float,
     console: Console,
 ) -> int:
-    digest = sha256_hex("\n".join(f"{i.source}\0{i.idempotency_key}" for i in parsed.items).encode())
-    created = await store.batches.create(parsed.items, scope=CLI_SCOPE, idempotency_key=f"input:{digest}")
+    digest = sha256_hex(
+        "\n".join(f"{i.source}\0{i.idempotency_key}" for i in parsed.items).encode()
+    )
+    created = await store.batches.create(
+        parsed.items, scope=CLI_SCOPE, idempotency_key=f"input:{digest}"
+    )
     batch = created.batch
     if created.replayed:
         await store.batches.expire_leases(batch.id)
@@ -257,9 +267,9 @@ def _summary(
     table.add_row("写入文件", str(written))
     rate = rendered_now / elapsed if elapsed > 0 and rendered_now else 0.0
     table.add_row("用时", f"{elapsed:.1f} s" + (f"（{rate:.2f} 份/s）" if rate else ""))
-    if resumed:
-        table.caption = "续跑：沿用了上次运行的批次"
     console.print(table)
+    if resumed:
+        console.print("续跑：沿用了上次运行的批次（同一输入）。")
     failed = [e for e in entries if e.item.state == "failed"]
     if failed:
         errors = Table(title="失败的报送数据", show_header=True)
@@ -268,7 +278,9 @@ def _summary(
         for entry in failed[:20]:
             first = entry.item.errors[0] if entry.item.errors else None
             more = f"（另有{len(entry.item.errors) - 1}处）" if len(entry.item.errors) > 1 else ""
-            errors.add_row(entry.item.source, f"{first.path} {first.message}{more}" if first else "")
+            errors.add_row(
+                entry.item.source, f"{first.path} {first.message}{more}" if first else ""
+            )
         if len(failed) > 20:
             errors.caption = f"另有{len(failed) - 20}项，见 manifest.csv"
         console.print(errors)

@@ -55,16 +55,22 @@ class ParsedBatch:
             raise BatchInvalid(f"批次中有{len(problems)}项无法读取", details=problems)
 
 
-def item_from_bytes(raw: bytes, source: str, *, idempotency_key: str | None = None) -> BatchItemInput:
+def item_from_bytes(
+    raw: bytes, source: str, *, idempotency_key: str | None = None
+) -> BatchItemInput:
     """One item; ``errors`` tell why it cannot be a payload (bad JSON, no ``company.id``)."""
     try:
         obj = decode_json(raw)
     except MalformedJSON as exc:
-        return BatchItemInput(raw, source, None, (FieldError("$", exc.code, exc.message),), idempotency_key)
+        return BatchItemInput(
+            raw, source, None, (FieldError("$", exc.code, exc.message),), idempotency_key
+        )
     return _item_from_object(raw, obj, source, idempotency_key)
 
 
-def _item_from_object(raw: bytes, obj: Any, source: str, idempotency_key: str | None) -> BatchItemInput:
+def _item_from_object(
+    raw: bytes, obj: Any, source: str, idempotency_key: str | None
+) -> BatchItemInput:
     if not isinstance(obj, dict):
         error = FieldError("$", "model_type", "报送数据须为JSON对象")
         return BatchItemInput(raw, source, None, (error,), idempotency_key)
@@ -82,8 +88,7 @@ def parse_batch(data: bytes, *, max_items: int = MAX_ITEMS) -> ParsedBatch:
     Raises ``BatchInvalid`` when the input as a whole is unusable: an array that is not valid
     JSON, no items, or more than ``max_items``. Bad items are returned with their errors.
     """
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
+    data = data.removeprefix(_BOM)
     if data.lstrip()[:1] == b"[":
         parsed = _parse_array(data)
     else:
@@ -145,7 +150,9 @@ def _parse_ndjson(data: bytes) -> ParsedBatch:
             column = (exc.details or {}).get("column")
             where = f"第{number}行第{column}列" if column else f"第{number}行"
             message = exc.message.split("，", 1)[-1] if column else exc.message
-            item = BatchItemInput(line, source, None, (FieldError("$", exc.code, f"{where}：{message}"),))
+            item = BatchItemInput(
+                line, source, None, (FieldError("$", exc.code, f"{where}：{message}"),)
+            )
         else:
             item = _item_from_object(line, obj, source, None)
         items.append(item)
@@ -178,11 +185,13 @@ def _check_count(count: int, max_items: int) -> None:
     if count == 0:
         raise BatchInvalid("批次中没有任何报送数据", details=[])
     if count > max_items:
-        raise BatchInvalid(f"批次最多{max_items}项，收到{count}项", details={"max_items": max_items})
+        raise BatchInvalid(
+            f"批次最多{max_items}项，收到{count}项", details={"max_items": max_items}
+        )
 
 
 def _strip_bom(data: bytes) -> bytes:
-    return data[len(_BOM) :] if data.startswith(_BOM) else data
+    return data.removeprefix(_BOM)
 
 
 __all__ = ["MAX_ITEMS", "ParsedBatch", "item_from_bytes", "parse_batch", "parse_folder"]

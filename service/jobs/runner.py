@@ -21,6 +21,7 @@ left to its lease, which another runner (or this one, later) takes over when it 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -31,7 +32,14 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from service.errors import FieldError, IdempotencyConflict, NotReady, Overloaded, PiluError, ShuttingDown
+from service.errors import (
+    FieldError,
+    IdempotencyConflict,
+    NotReady,
+    Overloaded,
+    PiluError,
+    ShuttingDown,
+)
 from service.jobs.render import RenderFn
 from service.jobs.webhook import body_of, deliver
 from service.store import ClaimedItem, Store
@@ -81,6 +89,7 @@ async def run_worker(
     poll_interval_s: float = 0.5,
     max_attempts: int = 3,
     webhooks: bool = True,
+    webhook_grace_s: float = 30.0,
     on_finished: Callable[[ClaimedItem, str], None] | None = None,
 ) -> WorkerStats:
     """Work until ``stop_event`` is set (then finish the renders in flight and return).
@@ -90,8 +99,11 @@ async def run_worker(
     ``batch_id``: only take items of that batch; with ``stop_when_finished`` also return once it
     is finished (every item done or failed, by any runner). ``on_finished(item, state)`` is
     called after each item this runner finishes (``done``/``failed``), for progress displays.
+    ``webhooks``: also send the webhooks of finished batches (any batch, not only ``batch_id``);
+    on the way out a delivery in progress gets ``webhook_grace_s`` to finish. With
+    ``stop_when_finished`` the batch's own webhook is sent before returning.
     Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke; cancelling the
-    call gives the leases back.
+    call gives the leases back (items and webhooks).
     """
     if stop_when_finished and batch_id is None:
         raise ValueError("stop_when_finished needs a batch_id")
@@ -101,6 +113,7 @@ async def run_worker(
     async with aiohttp.ClientSession() as http:
         renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
         webhook_task: asyncio.Task[None] | None = None
+        cancelled = False
         try:
             while not stop.is_set() and worker.broken is None:
                 claimed = await worker.claim_more(concurrency, batch_id)
@@ -115,16 +128,21 @@ async def run_worker(
                 await worker.wait(stop, poll_interval_s)
             if worker.inflight:
                 await asyncio.gather(*worker.inflight.values(), return_exceptions=True)
+            if webhooks and stop_when_finished and worker.broken is None:
+                if webhook_task is not None:
+                    await asyncio.wait({webhook_task}, timeout=webhook_grace_s)
+                webhook_task = asyncio.create_task(worker.send_webhooks(http))
         except asyncio.CancelledError:
+            cancelled = True
             for task in worker.inflight.values():
                 task.cancel()
             await asyncio.gather(*worker.inflight.values(), return_exceptions=True)
             raise
         finally:
             renewer.cancel()
-            if webhook_task is not None:
-                if not webhook_task.done() and stop.is_set():
-                    await asyncio.wait({webhook_task}, timeout=5)
+            if webhook_task is not None and not webhook_task.done():
+                if not cancelled:
+                    await asyncio.wait({webhook_task}, timeout=webhook_grace_s)
                 webhook_task.cancel()
             await asyncio.gather(renewer, *(t for t in [webhook_task] if t), return_exceptions=True)
     if worker.broken is not None:
@@ -159,19 +177,25 @@ class _Runner:
             return []
         try:
             claimed = await self.store.batches.claim(
-                self.worker_id, free, self.lease_seconds, batch_id=batch_id, max_attempts=self.max_attempts
+                self.worker_id,
+                free,
+                self.lease_seconds,
+                batch_id=batch_id,
+                max_attempts=self.max_attempts,
             )
         except Exception:
             log.exception("claim failed; retrying after the poll interval")
             return []
         for item in claimed:
             self.stats.claimed += 1
-            task = asyncio.create_task(self.process(item), name=f"pilu-item-{item.batch_id}-{item.index}")
+            task = asyncio.create_task(
+                self.process(item), name=f"pilu-item-{item.batch_id}-{item.index}"
+            )
             self.inflight[item.id] = task
-            task.add_done_callback(lambda _t, item_id=item.id: self._forget(item_id))
+            task.add_done_callback(functools.partial(self._forget, item.id))
         return claimed
 
-    def _forget(self, item_id: int) -> None:
+    def _forget(self, item_id: int, _task: asyncio.Task[None]) -> None:
         self.inflight.pop(item_id, None)
         self._changed.set()
 
@@ -267,7 +291,9 @@ class _Runner:
             if await self.store.batches.release(item.id, self.worker_id):
                 self.stats.released += 1
         except Exception:
-            log.exception("release of item %s:%s failed; its lease will expire", item.batch_id, item.index)
+            log.exception(
+                "release of item %s:%s failed; its lease will expire", item.batch_id, item.index
+            )
 
     def _notify(self, item: ClaimedItem, state: str) -> None:
         if self.on_finished is not None:
@@ -275,15 +301,29 @@ class _Runner:
 
     async def send_webhooks(self, http: aiohttp.ClientSession) -> None:
         try:
-            due = await self.store.batches.claim_webhooks(self.worker_id, lease_seconds=max(60.0, self.lease_seconds))
+            due = await self.store.batches.claim_webhooks(
+                self.worker_id, lease_seconds=max(60.0, self.lease_seconds)
+            )
         except Exception:
             log.exception("webhook claim failed")
             return
         for webhook in due:
-            error = await deliver(
-                http, webhook.url, webhook.secret, body_of(webhook.status),
-                delivery_id=webhook.batch_id,
-            )  # fmt: skip
+            try:
+                error = await deliver(
+                    http, webhook.url, webhook.secret, body_of(webhook.status),
+                    delivery_id=webhook.batch_id,
+                )  # fmt: skip
+            except asyncio.CancelledError:
+                await asyncio.shield(
+                    self.store.batches.finish_webhook(
+                        webhook.batch_id,
+                        self.worker_id,
+                        delivered=False,
+                        error="cancelled",
+                        retry_after_s=0,
+                    )
+                )
+                raise
             if error is None:
                 self.stats.webhooks_sent += 1
             else:

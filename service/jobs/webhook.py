@@ -92,7 +92,7 @@ async def deliver(
                 if 200 <= response.status < 300:
                     return None
                 error = f"HTTP {response.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         log.warning("webhook %s try %d failed: %s", delivery_id, attempt + 1, error)
     return error

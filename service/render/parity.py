@@ -82,7 +82,9 @@ class ParityReport:
         return "\n".join(str(d) for d in self.differences)
 
 
-def compare_docx_pdf(docx: bytes, pdf: bytes, *, page_number_format: str = "— {n} —") -> ParityReport:
+def compare_docx_pdf(
+    docx: bytes, pdf: bytes, *, page_number_format: str = "— {n} —"
+) -> ParityReport:
     """Every difference between the text of ``docx`` and of ``pdf``.
 
     ``page_number_format`` is the house style's (``{n}`` for the number): page numbers are
@@ -110,7 +112,9 @@ def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
         if not docx_part and _only_repeats(pdf_part, repeated):
             continue
         item, start = _item_at(spans, i1)
-        kind: DifferenceKind = "changed" if docx_part and pdf_part else "missing" if docx_part else "extra"
+        kind: DifferenceKind = (
+            "changed" if docx_part and pdf_part else "missing" if docx_part else "extra"
+        )
         if item.kind == "heading" and i1 < start + len(normalise(item.label)):
             kind = "heading_label"
         differences.append(Difference(kind, item.printed, docx_part, pdf_part))
@@ -275,17 +279,22 @@ def _numbering(root: etree._Element | None) -> _Numbering:
     for abstract in root.iter(f"{W}abstractNum"):
         levels = {}
         for lvl in abstract.findall(f"{W}lvl"):
-            def val(tag: str, default: str) -> str:
-                el = lvl.find(f"{W}{tag}")
-                return el.get(f"{W}val", default) if el is not None else default
-
-            levels[int(lvl.get(f"{W}ilvl"))] = (int(val("start", "1")), val("numFmt", "decimal"), val("lvlText", ""))
+            levels[int(lvl.get(f"{W}ilvl"))] = (
+                int(_val(lvl, "start", "1")),
+                _val(lvl, "numFmt", "decimal"),
+                _val(lvl, "lvlText", ""),
+            )
         formats[abstract.get(f"{W}abstractNumId")] = levels
     for num in root.iter(f"{W}num"):
         ref = num.find(f"{W}abstractNumId")
         if ref is not None:
             abstract_of[num.get(f"{W}numId")] = ref.get(f"{W}val")
     return _Numbering(formats, abstract_of)
+
+
+def _val(parent: etree._Element, tag: str, default: str) -> str:
+    element = parent.find(f"{W}{tag}")
+    return element.get(f"{W}val", default) if element is not None else default
 
 
 def _paragraph_item(p: etree._Element, styles: dict, numbering: _Numbering) -> DocxItem:  # type: ignore[type-arg]

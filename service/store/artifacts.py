@@ -47,7 +47,9 @@ def _check(sha256: str, data: bytes | None, where: str) -> bytes:
     if data is None:
         raise StorageCorrupt("存储的文件缺失", details={"sha256": sha256, "where": where})
     if sha256_hex(data) != sha256:
-        raise StorageCorrupt("存储的文件已损坏（哈希不符）", details={"sha256": sha256, "where": where})
+        raise StorageCorrupt(
+            "存储的文件已损坏（哈希不符）", details={"sha256": sha256, "where": where}
+        )
     return data
 
 
@@ -101,10 +103,15 @@ class DatabaseArtifacts:
         now = (await conn.execute(select(epoch_now()))).scalar_one()
         await conn.execute(
             insert_ignore(artifacts, self.db.dialect),
-            [{"sha256": sha, "size": len(data), "data": data, "created_at": now} for sha, data in blobs.items()],
+            [
+                {"sha256": sha, "size": len(data), "data": data, "created_at": now}
+                for sha, data in blobs.items()
+            ],
         )
 
     async def get(self, sha256: str) -> bytes:
         async with self.db.read() as conn:
-            data = (await conn.execute(select(artifacts.c.data).where(artifacts.c.sha256 == sha256))).scalar()
+            data = (
+                await conn.execute(select(artifacts.c.data).where(artifacts.c.sha256 == sha256))
+            ).scalar()
         return _check(sha256, None if data is None else bytes(data), "database")

@@ -27,6 +27,7 @@ key for A alone, since its archive holds B's documents).
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -60,7 +61,9 @@ UNKNOWN_COMPANY = ""
 
 
 def worker_lost_error(attempts: int) -> FieldError:
-    return FieldError("$", "worker_lost", f"处理该项的进程{attempts}次未能完成（进程退出或租约过期）")
+    return FieldError(
+        "$", "worker_lost", f"处理该项的进程{attempts}次未能完成（进程退出或租约过期）"
+    )
 
 
 def errors_json(errors: Iterable[FieldError]) -> str:
@@ -128,13 +131,16 @@ class BatchStore:
                         failed_count=failed,
                         webhook_url=webhook.url if webhook else None,
                         webhook_secret=webhook.secret if webhook else None,
-                        webhook_state="none" if webhook is None else ("pending" if finished else "waiting"),
+                        webhook_state="none"
+                        if webhook is None
+                        else ("pending" if finished else "waiting"),
                         webhook_attempts=0,
                     )
                 )
                 companies = sorted({item.company_id or UNKNOWN_COMPANY for item in items})
                 await conn.execute(
-                    insert(batch_companies), [{"batch_id": batch_id, "company_id": c} for c in companies]
+                    insert(batch_companies),
+                    [{"batch_id": batch_id, "company_id": c} for c in companies],
                 )
                 await conn.execute(
                     insert(batch_items),
@@ -164,7 +170,9 @@ class BatchStore:
             return BatchCreated(earlier, replayed=True)
         return BatchCreated(await self.get(batch_id), replayed=False)
 
-    async def get(self, batch_id: str, *, allowed_companies: Collection[str] | None = None) -> BatchStatus:
+    async def get(
+        self, batch_id: str, *, allowed_companies: Collection[str] | None = None
+    ) -> BatchStatus:
         """Status and counts; ``NotFound`` if absent or not visible to ``allowed_companies``."""
         stmt = _batch_visible(_status_select().where(batches.c.id == batch_id), allowed_companies)
         async with self.db.read() as conn:
@@ -202,7 +210,7 @@ class BatchStore:
         states: Collection[str] | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> list[ItemStatus]:
+    ) -> builtins.list[ItemStatus]:
         """Items in index order (payload bytes left out); ``NotFound`` as :meth:`get`."""
         await self.get(batch_id, allowed_companies=allowed_companies)
         cols = [c for c in batch_items.c if c.name != "payload"]
@@ -241,7 +249,7 @@ class BatchStore:
         *,
         batch_id: str | None = None,
         max_attempts: int = 3,
-    ) -> list[ClaimedItem]:
+    ) -> builtins.list[ClaimedItem]:
         """Lease up to ``limit`` claimable items (pending, or running with an expired lease),
         oldest first; only from ``batch_id`` when given. Items whose lease expired
         ``max_attempts`` times fail with ``worker_lost`` here instead of being claimed."""
@@ -259,19 +267,23 @@ class BatchStore:
                 .with_for_update(skip_locked=True)
             )
             lost = (
-                await conn.execute(
-                    update(batch_items)
-                    .where(batch_items.c.id.in_(poisoned))
-                    .values(
-                        state="failed",
-                        errors=errors_json([worker_lost_error(max_attempts)]),
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        finished_at=now,
+                (
+                    await conn.execute(
+                        update(batch_items)
+                        .where(batch_items.c.id.in_(poisoned))
+                        .values(
+                            state="failed",
+                            errors=errors_json([worker_lost_error(max_attempts)]),
+                            lease_owner=None,
+                            lease_expires_at=None,
+                            finished_at=now,
+                        )
+                        .returning(batch_items.c.batch_id)
                     )
-                    .returning(batch_items.c.batch_id)
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             for lost_batch, count in sorted(Counter(lost).items()):
                 await _bump(conn, lost_batch, failed=count)
             candidates = (
@@ -309,7 +321,9 @@ class BatchStore:
         ]  # fmt: skip
         return sorted(claimed, key=lambda c: c.id)
 
-    async def renew(self, worker_id: str, item_ids: Collection[int], lease_seconds: float) -> set[int]:
+    async def renew(
+        self, worker_id: str, item_ids: Collection[int], lease_seconds: float
+    ) -> set[int]:
         """Extend the leases ``worker_id`` still holds among ``item_ids``; the ids renewed."""
         if not item_ids:
             return set()
@@ -335,7 +349,12 @@ class BatchStore:
     async def fail(self, item_id: int, worker_id: str, errors: Sequence[FieldError]) -> bool:
         """Mark the item failed with ``errors``; ``False`` if ``worker_id`` no longer owns it."""
         return await self._finish(
-            item_id, worker_id, state="failed", document_id=None, version=None, errors=errors_json(errors)
+            item_id,
+            worker_id,
+            state="failed",
+            document_id=None,
+            version=None,
+            errors=errors_json(errors),
         )
 
     async def release(self, item_id: int, worker_id: str) -> bool:
@@ -412,7 +431,7 @@ class BatchStore:
 
     async def claim_webhooks(
         self, worker_id: str, lease_seconds: float, *, limit: int = 5, max_attempts: int = 3
-    ) -> list[WebhookDue]:
+    ) -> builtins.list[WebhookDue]:
         """Lease finished batches whose webhook is due; those past ``max_attempts`` become
         ``failed``. At-least-once: a node that dies after sending but before
         :meth:`finish_webhook` lets another node send again after the lease."""
@@ -428,30 +447,42 @@ class BatchStore:
             await conn.execute(
                 update(batches)
                 .where(due, batches.c.webhook_attempts >= max_attempts)
-                .values(webhook_state="failed", webhook_lease_owner=None, webhook_lease_expires_at=None)
+                .values(
+                    webhook_state="failed", webhook_lease_owner=None, webhook_lease_expires_at=None
+                )
             )
             candidates = (
                 select(batches.c.id).where(due).order_by(batches.c.seq).limit(limit)
                 .with_for_update(skip_locked=True)
             )  # fmt: skip
             rows = (
-                await conn.execute(
-                    update(batches)
-                    .where(batches.c.id.in_(candidates))
-                    .values(
-                        webhook_state="delivering",
-                        webhook_lease_owner=worker_id,
-                        webhook_lease_expires_at=now + lease_seconds,
-                        webhook_attempts=batches.c.webhook_attempts + 1,
+                (
+                    await conn.execute(
+                        update(batches)
+                        .where(batches.c.id.in_(candidates))
+                        .values(
+                            webhook_state="delivering",
+                            webhook_lease_owner=worker_id,
+                            webhook_lease_expires_at=now + lease_seconds,
+                            webhook_attempts=batches.c.webhook_attempts + 1,
+                        )
+                        .returning(batches.c.id)
                     )
-                    .returning(batches.c.id)
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if not rows:
                 return []
             statuses = (
-                await conn.execute(_status_select().where(batches.c.id.in_(rows)).order_by(batches.c.seq))
-            ).mappings().all()
+                (
+                    await conn.execute(
+                        _status_select().where(batches.c.id.in_(rows)).order_by(batches.c.seq)
+                    )
+                )
+                .mappings()
+                .all()
+            )
         return [
             WebhookDue(batch_id=r["id"], url=r["webhook_url"], secret=r["webhook_secret"],
                        attempt=r["webhook_attempts"], status=_status(r))
@@ -468,7 +499,10 @@ class BatchStore:
         if delivered:
             values = {"webhook_state": "delivered", "webhook_lease_expires_at": None}
         else:
-            values = {"webhook_state": "delivering", "webhook_lease_expires_at": epoch_now() + retry_after_s}
+            values = {
+                "webhook_state": "delivering",
+                "webhook_lease_expires_at": epoch_now() + retry_after_s,
+            }
         async with self.db.write() as conn:
             await conn.execute(
                 update(batches)
@@ -505,7 +539,9 @@ async def _bump(conn: AsyncConnection, batch_id: str, *, done: int = 0, failed: 
         .values(
             done_count=batches.c.done_count + done,
             failed_count=batches.c.failed_count + failed,
-            finished_at=case((finished, func.coalesce(batches.c.finished_at, epoch_now())), else_=None),
+            finished_at=case(
+                (finished, func.coalesce(batches.c.finished_at, epoch_now())), else_=None
+            ),
             webhook_state=case(
                 (and_(finished, batches.c.webhook_state == "waiting"), "pending"),
                 else_=batches.c.webhook_state,

@@ -39,7 +39,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "pilu_write"
 
 
-class epoch_now(FunctionElement[float]):  # noqa: N801 (reads as a SQL function)
+class epoch_now(FunctionElement[float]):
     """The database server's current time in seconds since the Unix epoch (float)."""
 
     type = Double()

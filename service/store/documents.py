@@ -93,7 +93,12 @@ class DocumentStore:
         return await self._replay(scope, key, _create_request_sha(sha256_hex(payload)))
 
     async def create(
-        self, payload: bytes, rendered: Rendered, *, idempotency_key: str | None = None, scope: str = ""
+        self,
+        payload: bytes,
+        rendered: Rendered,
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
     ) -> WriteResult:
         """Store a new document (version 1) from ``payload`` and what it rendered to."""
         payload_sha = sha256_hex(payload)
@@ -122,7 +127,9 @@ class DocumentStore:
                 )
                 await self._insert_version(conn, document_id, 1, now, manifest)
                 if idempotency_key is not None:
-                    await self._insert_key(conn, scope, idempotency_key, request_sha, document_id, 1, now)
+                    await self._insert_key(
+                        conn, scope, idempotency_key, request_sha, document_id, 1, now
+                    )
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -183,7 +190,9 @@ class DocumentStore:
                 ).scalar_one()
                 await self._insert_version(conn, document_id, version, now, manifest)
                 if idempotency_key is not None:
-                    await self._insert_key(conn, scope, idempotency_key, request_sha, document_id, version, now)
+                    await self._insert_key(
+                        conn, scope, idempotency_key, request_sha, document_id, version, now
+                    )
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -318,18 +327,20 @@ class DocumentStore:
     async def _replay(self, scope: str, key: str, request_sha: str) -> StoredDocument | None:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(
-                    select(idempotency_keys).where(
-                        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                (
+                    await conn.execute(
+                        select(idempotency_keys).where(
+                            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                        )
                     )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         if row["request_sha256"] != request_sha:
-            raise IdempotencyConflict(
-                "该幂等键已用于另一个请求", details={"idempotency_key": key}
-            )
+            raise IdempotencyConflict("该幂等键已用于另一个请求", details={"idempotency_key": key})
         return await self.get(row["document_id"], version=row["version"])
 
     @staticmethod

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from sqlalchemy.engine import make_url
 
@@ -59,16 +60,21 @@ class Store:
     async def close(self) -> None:
         await self.db.close()
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close()
 
 
-async def open_store(database_url: str | None, data_dir: Path, *, run_migrations: bool = True) -> Store:
+async def open_store(
+    database_url: str | None, data_dir: Path, *, run_migrations: bool = True
+) -> Store:
     """The store for ``database_url`` (``None`` or ``""``: embedded SQLite in ``data_dir``).
 
     Applies pending migrations unless ``run_migrations`` is false. ``data_dir`` is created for

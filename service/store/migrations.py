@@ -145,7 +145,9 @@ def _v1_documents_and_batches(conn: Connection) -> None:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches),
+    Migration(
+        1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
+    ),
 )
 
 
@@ -158,7 +160,9 @@ async def migrate(db: Database) -> list[int]:
     applied_now: list[int] = []
     async with db.write() as conn:
         if db.dialect == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            )
         await conn.run_sync(lambda sync: schema_migrations.create(sync, checkfirst=True))
         current = (await conn.execute(select(func.max(schema_migrations.c.version)))).scalar() or 0
         if current > latest_version():
@@ -171,7 +175,9 @@ async def migrate(db: Database) -> list[int]:
                 continue
             await conn.run_sync(step.apply)
             await conn.execute(
-                insert(schema_migrations).values(version=step.version, name=step.name, applied_at=epoch_now())
+                insert(schema_migrations).values(
+                    version=step.version, name=step.name, applied_at=epoch_now()
+                )
             )
             applied_now.append(step.version)
     return applied_now

@@ -55,7 +55,12 @@ documents = Table(
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
 )
-Index("ix_documents_company_year_kind", documents.c.company_id, documents.c.report_year, documents.c.kind)
+Index(
+    "ix_documents_company_year_kind",
+    documents.c.company_id,
+    documents.c.report_year,
+    documents.c.kind,
+)
 
 document_versions = Table(
     "document_versions",

@@ -90,3 +90,9 @@ def test_keys_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_out_of_range_values_are_refused(name: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         Settings(**{name: value})
+
+
+def test_a_bad_key_setting_does_not_echo_the_keys() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(api_keys="topsecret-key-without-companies")
+    assert "topsecret" not in str(caught.value)

@@ -67,9 +67,16 @@ async def test_batch_idempotency(store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("allowed", "visible"),
-    [(None, True), ({"xiaokang-life", "anhe-life"}, True), ({"xiaokang-life"}, False), (set(), False)],
+    [
+        (None, True),
+        ({"xiaokang-life", "anhe-life"}, True),
+        ({"xiaokang-life"}, False),
+        (set(), False),
+    ],
 )
-async def test_batch_visible_only_with_every_company(store: Store, allowed: set[str] | None, visible: bool) -> None:
+async def test_batch_visible_only_with_every_company(
+    store: Store, allowed: set[str] | None, visible: bool
+) -> None:
     batch = (await store.batches.create(items(1) + items(1, "anhe-life"))).batch
     listed = [b.id for b in (await store.batches.list(allowed_companies=allowed)).items]
     assert (listed == [batch.id]) == visible
@@ -87,11 +94,21 @@ async def test_claims_are_disjoint_and_complete_once(store: Store) -> None:
     assert [c.index for c in a] == [0, 1, 2] and [c.index for c in b] == [3, 4]
     assert await store.batches.claim("C", 3, 30) == []
     assert await store.batches.complete(a[0].id, "A", "doc_x", 1)
-    assert not await store.batches.complete(a[0].id, "A", "doc_x", 1), "a finished item never finishes again"
-    assert not await store.batches.complete(b[0].id, "A", "doc_x", 1), "only the lease owner finishes"
+    assert not await store.batches.complete(a[0].id, "A", "doc_x", 1), (
+        "a finished item never finishes again"
+    )
+    assert not await store.batches.complete(b[0].id, "A", "doc_x", 1), (
+        "only the lease owner finishes"
+    )
     assert await store.batches.fail(b[0].id, "B", ERR)
     status = await store.batches.get(batch.id)
-    assert (status.done, status.failed, status.running, status.pending, status.state) == (1, 1, 3, 0, "running")
+    assert (status.done, status.failed, status.running, status.pending, status.state) == (
+        1,
+        1,
+        3,
+        0,
+        "running",
+    )
 
 
 async def test_expired_lease_moves_to_another_worker(store: Store) -> None:
@@ -107,7 +124,7 @@ async def test_expired_lease_moves_to_another_worker(store: Store) -> None:
 
 
 async def test_renewed_lease_is_not_taken(store: Store) -> None:
-    (await store.batches.create(items(1))).batch
+    await store.batches.create(items(1))
     claimed = await store.batches.claim("A", 1, 0.5)
     for _ in range(3):
         await asyncio.sleep(0.25)
@@ -128,7 +145,7 @@ async def test_poison_item_fails_after_max_attempts(store: Store) -> None:
 
 
 async def test_release_gives_back_without_counting(store: Store) -> None:
-    (await store.batches.create(items(1))).batch
+    await store.batches.create(items(1))
     (claimed,) = await store.batches.claim("A", 1, 30)
     assert await store.batches.release(claimed.id, "A")
     (again,) = await store.batches.claim("B", 1, 30)
@@ -162,9 +179,28 @@ async def test_concurrent_claimers_never_share(store: Store) -> None:
 
 
 async def test_last_items_finishing_together_finish_the_batch(store: Store) -> None:
-    batch = (await store.batches.create(items(6), webhook=Webhook("http://127.0.0.1:9/h", "s"))).batch
+    batch = (
+        await store.batches.create(items(6), webhook=Webhook("http://127.0.0.1:9/h", "s"))
+    ).batch
     claimed = await store.batches.claim("A", 6, 30)
     assert (await store.batches.get(batch.id)).webhook_state == "waiting"
     await asyncio.gather(*(store.batches.complete(c.id, "A", "doc_x", 1) for c in claimed))
     status = await store.batches.get(batch.id)
     assert (status.done, status.state, status.webhook_state) == (6, "finished", "pending")
+
+
+async def test_webhook_outbox_retries_then_gives_up(store: Store) -> None:
+    batch = (
+        await store.batches.create(
+            [BatchItemInput(b"{", "a", None, ERR)], webhook=Webhook("http://x", "s")
+        )
+    ).batch
+    for attempt in (1, 2, 3):
+        (due,) = await store.batches.claim_webhooks("A", 60, max_attempts=3)
+        assert (due.batch_id, due.attempt, due.secret) == (batch.id, attempt, "s")
+        assert await store.batches.claim_webhooks("B", 60) == [], "leased to A"
+        await store.batches.finish_webhook(
+            batch.id, "A", delivered=False, error="HTTP 500", retry_after_s=0
+        )
+    assert await store.batches.claim_webhooks("A", 60, max_attempts=3) == []
+    assert (await store.batches.get(batch.id)).webhook_state == "failed"

@@ -21,11 +21,25 @@ OK = b'{"company": {"id": "xiaokang-life"}, "report_year": 2023}'
         (b"3\n" + OK, [None, "xiaokang-life"], [(1, "model_type")]),
         (b'{"company": {}}\n' + OK, [None, "xiaokang-life"], [(1, "missing")]),
         (b"[" + OK + b",\n  " + OK + b"]", ["xiaokang-life"] * 2, []),
-        (b'[\n{"company": {"id": " "}},\n' + OK + b"\n]", [None, "xiaokang-life"], [(2, "missing")]),
+        (
+            b'[\n{"company": {"id": " "}},\n' + OK + b"\n]",
+            [None, "xiaokang-life"],
+            [(2, "missing")],
+        ),
     ],
-    ids=["ndjson", "bom-crlf-blank", "bad-line", "not-object", "no-company", "array", "array-blank-id"],
+    ids=[
+        "ndjson",
+        "bom-crlf-blank",
+        "bad-line",
+        "not-object",
+        "no-company",
+        "array",
+        "array-blank-id",
+    ],
 )
-def test_items_and_problems(data: bytes, companies: list[str | None], problems: list[tuple[int, str]]) -> None:
+def test_items_and_problems(
+    data: bytes, companies: list[str | None], problems: list[tuple[int, str]]
+) -> None:
     parsed = parse_batch(data)
     assert [i.company_id for i in parsed.items] == companies
     assert [(p["line"], p["errors"][0]["code"]) for p in parsed.problems] == problems
@@ -52,7 +66,15 @@ def test_bad_line_message_names_line_and_column() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"\n\n", b"[]", b"[" + OK, b"[" + OK + b" " + OK + b"]", b"[" + OK + b"] trailing", b"[NaN]"],
+    [
+        b"",
+        b"\n\n",
+        b"[]",
+        b"[" + OK,
+        b"[" + OK + b" " + OK + b"]",
+        b"[" + OK + b"] trailing",
+        b"[NaN]",
+    ],
     ids=["empty", "blank", "empty-array", "unclosed", "no-comma", "trailing", "nan"],
 )
 def test_unusable_input(data: bytes) -> None:

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from concurrent.futures import BrokenExecutor
+from typing import Any
 
 import pytest
 
 from service.errors import Overloaded
 from service.jobs.parse import item_from_bytes
 from service.jobs.render import RenderOutcome
-from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, run_worker
+from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
 from service.store import Store
 from service.store.models import sha256_hex
 from tests.store.fakes import FakeRender, payload, rendered_for
 
 
 async def test_batch_with_failing_items_finishes(store: Store) -> None:
-    raws = [payload(n=0), payload(n=1, fail=True), payload(n=2), payload(n=3, fail=True), payload(n=4)]
-    batch = (await store.batches.create([item_from_bytes(r, f"line {i + 1}") for i, r in enumerate(raws)])).batch
+    raws = [
+        payload(n=0),
+        payload(n=1, fail=True),
+        payload(n=2),
+        payload(n=3, fail=True),
+        payload(n=4),
+    ]
+    batch = (
+        await store.batches.create(
+            [item_from_bytes(r, f"line {i + 1}") for i, r in enumerate(raws)]
+        )
+    ).batch
     render = FakeRender()
     stats = await run_worker(store, render, concurrency=2, lease_seconds=5, batch_id=batch.id,
                              stop_when_finished=True, poll_interval_s=0.05)  # fmt: skip
@@ -38,13 +50,16 @@ async def test_batch_with_failing_items_finishes(store: Store) -> None:
 async def test_slow_render_keeps_its_lease(store: Store) -> None:
     """Renders three times longer than a lease: renewal keeps a second runner off them."""
     raws = [payload(n=i, sleep=0.9) for i in range(3)]
-    batch = (await store.batches.create([item_from_bytes(r, str(i)) for i, r in enumerate(raws)])).batch
+    batch = (
+        await store.batches.create([item_from_bytes(r, str(i)) for i, r in enumerate(raws)])
+    ).batch
     render = FakeRender()
-    kwargs = dict(lease_seconds=0.3, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.05)
-    await asyncio.gather(
-        run_worker(store, render, 2, worker_id="A", **kwargs),  # type: ignore[arg-type]
-        run_worker(store, render, 2, worker_id="B", **kwargs),  # type: ignore[arg-type]
-    )
+
+    def runner(name: str) -> Coroutine[Any, Any, WorkerStats]:
+        return run_worker(store, render, 2, 0.3, worker_id=name, batch_id=batch.id,
+                          stop_when_finished=True, poll_interval_s=0.05)  # fmt: skip
+
+    await asyncio.gather(runner("A"), runner("B"))
     assert sorted(render.calls.values()) == [1, 1, 1], "no item was rendered twice"
     assert [i.attempts for i in await store.batches.items(batch.id)] == [1, 1, 1]
 
@@ -52,9 +67,13 @@ async def test_slow_render_keeps_its_lease(store: Store) -> None:
 async def test_document_already_stored_is_reused(store: Store) -> None:
     raw = payload()
     batch = (await store.batches.create([item_from_bytes(raw, "a")])).batch
-    earlier = await store.documents.create(raw, rendered_for(raw), idempotency_key=f"{batch.id}:0", scope=ITEM_SCOPE)
+    earlier = await store.documents.create(
+        raw, rendered_for(raw), idempotency_key=f"{batch.id}:0", scope=ITEM_SCOPE
+    )
     render = FakeRender()
-    stats = await run_worker(store, render, 1, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.05)
+    stats = await run_worker(
+        store, render, 1, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.05
+    )
     assert (stats.done, stats.reused, sum(render.calls.values())) == (1, 1, 0)
     (item,) = await store.batches.items(batch.id)
     assert item.document_id == earlier.document.id
@@ -80,7 +99,11 @@ async def test_overloaded_render_gives_the_item_back(store: Store) -> None:
 
 
 async def test_stop_event_lets_renders_in_flight_finish(store: Store) -> None:
-    batch = (await store.batches.create([item_from_bytes(payload(n=i, sleep=0.3), str(i)) for i in range(4)])).batch
+    batch = (
+        await store.batches.create(
+            [item_from_bytes(payload(n=i, sleep=0.3), str(i)) for i in range(4)]
+        )
+    ).batch
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(store, FakeRender(), 2, 5, stop, poll_interval_s=0.02))
     await asyncio.sleep(0.1)
@@ -91,7 +114,11 @@ async def test_stop_event_lets_renders_in_flight_finish(store: Store) -> None:
 
 
 async def test_cancel_gives_leases_back(store: Store) -> None:
-    batch = (await store.batches.create([item_from_bytes(payload(n=i, sleep=5), str(i)) for i in range(2)])).batch
+    batch = (
+        await store.batches.create(
+            [item_from_bytes(payload(n=i, sleep=5), str(i)) for i in range(2)]
+        )
+    ).batch
     task = asyncio.create_task(run_worker(store, FakeRender(), 2, 30, poll_interval_s=0.02))
     await asyncio.sleep(0.2)
     assert (await store.batches.get(batch.id)).running == 2
@@ -109,15 +136,21 @@ async def test_broken_pool_stops_the_runner_and_leaves_the_item(store: Store) ->
         raise BrokenExecutor("a worker died")
 
     with pytest.raises(RenderPoolBroken):
-        await run_worker(store, broken, 1, 30, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02)
+        await run_worker(
+            store, broken, 1, 30, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02
+        )
     (item,) = await store.batches.items(batch.id)
     assert (item.state, item.attempts) == ("running", 1), "left to its lease, attempt counted"
 
 
 async def test_same_payload_twice_in_a_batch_makes_two_documents(store: Store) -> None:
     raw = payload()
-    batch = (await store.batches.create([item_from_bytes(raw, "a"), item_from_bytes(raw, "b")])).batch
-    await run_worker(store, FakeRender(), 2, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02)
+    batch = (
+        await store.batches.create([item_from_bytes(raw, "a"), item_from_bytes(raw, "b")])
+    ).batch
+    await run_worker(
+        store, FakeRender(), 2, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02
+    )
     docs = {i.document_id for i in await store.batches.items(batch.id)}
     assert len(docs) == 2
     assert all(i.payload_sha256 == sha256_hex(raw) for i in await store.batches.items(batch.id))

@@ -36,7 +36,9 @@ LEAD = "发布时间：2024年1月12日"
 GBT = load_house_style("gbt9704")
 
 
-def style_with(mode: Literal["editable", "used", "full", "none"], base: HouseStyle = GBT) -> HouseStyle:
+def style_with(
+    mode: Literal["editable", "used", "full", "none"], base: HouseStyle = GBT
+) -> HouseStyle:
     """``base`` with another ``docx.embed_fonts`` mode."""
     return base.model_copy(update={"docx": base.docx.model_copy(update={"embed_fonts": mode})})
 
@@ -77,9 +79,16 @@ def table(number: int, rows: int = 4, *, sub_rows: int = 2) -> Table:
     for i in range(1, rows + 1):
         body.append(TableRow((f"渠道{i}", f"{1234 * i:,}", f"{i * 1.25:.2f}%")))
         if i == 1:
-            body += [TableRow((f"其中：来电{k}", f"{k * 11:,}", "0.50%"), "sub") for k in range(1, sub_rows + 1)]
+            body += [
+                TableRow((f"其中：来电{k}", f"{k * 11:,}", "0.50%"), "sub")
+                for k in range(1, sub_rows + 1)
+            ]
     body.append(TableRow(("合计", f"{1234 * rows * (rows + 1) // 2:,}", "100.00%"), "total"))
-    columns = (TableColumn("业务渠道", "left"), TableColumn("件数", "right"), TableColumn("占比", "right"))
+    columns = (
+        TableColumn("业务渠道", "left"),
+        TableColumn("件数", "right"),
+        TableColumn("占比", "right"),
+    )
     return Table(number, f"表{number} 公司自收投诉业务渠道分布", columns, tuple(body))
 
 
@@ -90,7 +99,13 @@ def sample_document(ladder_start: HeadingLevel = 1) -> Document:
     levels = [lv for lv in (1, 2, 3, 4) if lv >= ladder_start]
     for n in (1, 2):
         for depth, level in enumerate(levels):
-            blocks.append(heading(level, n if depth == 0 else 1, ("重要政策", "重大举措", "消保审查", "员工培训")[level - 1]))
+            blocks.append(
+                heading(
+                    level,
+                    n if depth == 0 else 1,
+                    ("重要政策", "重大举措", "消保审查", "员工培训")[level - 1],
+                )
+            )
             blocks.append(Paragraph(SENTENCE if depth % 2 else MIXED + SENTENCE))
         blocks += [table(n), Paragraph("注：数据来源于公司内部统计。", "note")]
     return document(blocks, signature=Signature(SIGNER, SIGN_DATE))
@@ -99,7 +114,9 @@ def sample_document(ladder_start: HeadingLevel = 1) -> Document:
 def numbering_document(count: int = 120) -> Document:
     """Headings 1..``count`` on each of the four levels, each level in its own run, then twelve
     （一）…（十二） under 一、 to show sub-levels restart."""
-    blocks: list[Block] = [heading(level, n, "标题") for level in (1, 2, 3, 4) for n in range(1, count + 1)]
+    blocks: list[Block] = [
+        heading(level, n, "标题") for level in (1, 2, 3, 4) for n in range(1, count + 1)
+    ]
     blocks.append(heading(1, count + 1, "标题"))
     blocks += [heading(2, n, "分项") for n in range(1, 13)]
     return document(blocks, title="编号测试")

@@ -29,7 +29,9 @@ _LATIN_FONT_CANDIDATES = (
 
 
 def available() -> bool:
-    return all(shutil.which(tool) for tool in ("soffice", "pdffonts", "pdftotext", "pdftoppm", "fc-list"))
+    return all(
+        shutil.which(tool) for tool in ("soffice", "pdffonts", "pdftotext", "pdftoppm", "fc-list")
+    )
 
 
 def latin_font() -> Path | None:
@@ -70,7 +72,12 @@ class Sandbox:
     def fonts_for(self, lang: str) -> list[str]:
         """What fontconfig in the sandbox offers for ``lang`` (``zh`` must give nothing)."""
         out = subprocess.run(
-            ["fc-list", f":lang={lang}", "family"], env=self.env, capture_output=True, text=True, timeout=60
+            ["fc-list", f":lang={lang}", "family"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         return [line for line in out.stdout.splitlines() if line.strip()]
 
@@ -94,7 +101,9 @@ class Sandbox:
 
 def pdf_fonts(pdf: Path) -> list[str]:
     """Base font names (``ABCDEF+FandolFang``) that ``pdffonts`` lists."""
-    out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, text=True, check=True, timeout=60
+    )
     return [line.split()[0] for line in out.stdout.splitlines()[2:] if line.strip()]
 
 
@@ -123,16 +132,19 @@ class Page:
         return [sorted(rows[y], key=lambda w: w.x0) for y in sorted(rows)]
 
 
-_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.DOTALL)
 _WORD = re.compile(
-    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', re.S
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', re.DOTALL
 )
 
 
 def pages(pdf: Path) -> list[Page]:
     """Every page with its words, from ``pdftotext -bbox``."""
     out = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-bbox", str(pdf), "-"], capture_output=True, check=True, timeout=60
+        ["pdftotext", "-enc", "UTF-8", "-bbox", str(pdf), "-"],
+        capture_output=True,
+        check=True,
+        timeout=60,
     ).stdout.decode("utf-8")
     result = []
     for n, match in enumerate(_PAGE.finditer(out), start=1):

@@ -6,10 +6,11 @@ LibreOffice's reading of the same files is in ``test_docx_libreoffice.py``.
 from __future__ import annotations
 
 import io
+import struct
 import time
 import zipfile
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
@@ -18,7 +19,7 @@ from fontTools.ttLib import TTFont
 from lxml import etree
 
 from service.errors import RenderFailed
-from service.model import Document, Heading, Paragraph
+from service.model import Document, Heading
 from service.model.numbering import heading_label
 from service.render.docx import (
     FontEmbeddingForbidden,
@@ -92,7 +93,9 @@ def reference_document() -> Document:
 # --- python-docx reopens it -----------------------------------------------------------------
 
 
-def test_python_docx_reopens_with_heading_styles_and_numbering(sample: Document, sample_docx: Package) -> None:
+def test_python_docx_reopens_with_heading_styles_and_numbering(
+    sample: Document, sample_docx: Package
+) -> None:
     reopened = docx.Document(io.BytesIO(sample_docx.data))
     headings = [p for p in reopened.paragraphs if p.style.name.startswith("Heading")]
     model = sample.headings
@@ -103,11 +106,15 @@ def test_python_docx_reopens_with_heading_styles_and_numbering(sample: Document,
         assert numpr is not None, f"{paragraph.style.name} carries no numbering"
         assert numpr.find("w:ilvl", NS).get(w("val")) == str(heading.level - 1)
         assert numpr.find("w:numId", NS).get(w("val")) == "1"
-        assert paragraph.style.element.find("w:pPr/w:outlineLvl", NS).get(w("val")) == str(heading.level - 1)
+        assert paragraph.style.element.find("w:pPr/w:outlineLvl", NS).get(w("val")) == str(
+            heading.level - 1
+        )
 
 
 @pytest.mark.parametrize(
-    "make", [fx.sample_document, lambda: fx.sample_document(2), fx.numbering_document], ids=["from-1", "from-2", "1-120"]
+    "make",
+    [fx.sample_document, lambda: fx.sample_document(2), fx.numbering_document],
+    ids=["from-1", "from-2", "1-120"],
 )
 def test_numbering_shown_is_the_models_labels(make: object) -> None:
     document = make()  # type: ignore[operator]
@@ -117,7 +124,9 @@ def test_numbering_shown_is_the_models_labels(make: object) -> None:
 
 
 def test_ladder_starting_at_level_two_uses_heading_2() -> None:
-    items = [i for i in read_docx(render_docx(fx.sample_document(2), fx.GBT)) if i.kind == "heading"]
+    items = [
+        i for i in read_docx(render_docx(fx.sample_document(2), fx.GBT)) if i.kind == "heading"
+    ]
     assert items[0].label == "（一）" and items[0].level == 2
     assert all(i.level != 1 for i in items)
 
@@ -163,16 +172,30 @@ def test_numbers_that_word_would_not_show_are_refused() -> None:
 
 
 PARAGRAPH_STYLES = {
-    "Normal": "body", "Title": "title", "Subtitle": "lead", "Heading1": "heading1",
-    "Heading2": "heading2", "Heading3": "heading3", "Heading4": "heading4", "Caption": "caption",
-    "Note": "note", "TableText": "table", "TableTextRight": "table", "TableTextSub": "table",
-    "TableHeading": "table", "Signature": "signature", "Date": "signature",
-    "Footer": "page_number", "FooterEven": "page_number",
-}  # fmt: skip
+    "Normal": "body",
+    "Title": "title",
+    "Subtitle": "lead",
+    "Heading1": "heading1",
+    "Heading2": "heading2",
+    "Heading3": "heading3",
+    "Heading4": "heading4",
+    "Caption": "caption",
+    "Note": "note",
+    "TableText": "table",
+    "TableTextRight": "table",
+    "TableTextSub": "table",
+    "TableHeading": "table",
+    "Signature": "signature",
+    "Date": "signature",
+    "Footer": "page_number",
+    "FooterEven": "page_number",
+}
 
 
 @pytest.mark.parametrize("style_id, role", PARAGRAPH_STYLES.items())
-def test_every_style_names_east_asian_and_latin_faces(sample_docx: Package, style_id: str, role: str) -> None:
+def test_every_style_names_east_asian_and_latin_faces(
+    sample_docx: Package, style_id: str, role: str
+) -> None:
     style = sample_docx.style(style_id)
     fonts = style.find("w:rPr/w:rFonts", NS)
     assert fonts.get(w("eastAsia")) == fx.GBT.face_of(role).family
@@ -185,11 +208,20 @@ def test_every_style_names_east_asian_and_latin_faces(sample_docx: Package, styl
 
 @pytest.mark.parametrize(
     "style_id, line_twips, align",
-    [("Normal", 579, "both"), ("Title", 700, "center"), ("Heading1", 579, "both"),
-     ("Caption", 480, "center"), ("TableText", 400, "left"), ("TableTextRight", 400, "right"),
-     ("Footer", 280, "right"), ("FooterEven", 280, "left")],
-)  # fmt: skip
-def test_exact_line_pitch_and_alignment(sample_docx: Package, style_id: str, line_twips: int, align: str) -> None:
+    [
+        ("Normal", 579, "both"),
+        ("Title", 700, "center"),
+        ("Heading1", 579, "both"),
+        ("Caption", 480, "center"),
+        ("TableText", 400, "left"),
+        ("TableTextRight", 400, "right"),
+        ("Footer", 280, "right"),
+        ("FooterEven", 280, "left"),
+    ],
+)
+def test_exact_line_pitch_and_alignment(
+    sample_docx: Package, style_id: str, line_twips: int, align: str
+) -> None:
     ppr = sample_docx.style(style_id).find("w:pPr", NS)
     spacing = ppr.find("w:spacing", NS)
     assert spacing.get(w("lineRule")) == "exact" and spacing.get(w("line")) == str(line_twips)
@@ -201,7 +233,9 @@ def test_body_indent_in_characters_and_twips(sample_docx: Package) -> None:
     assert ind.get(w("firstLineChars")) == "200"
     assert ind.get(w("firstLine")) == "630", "two grid characters of 15.75 pt"
     heading_ind = sample_docx.style("Heading2").find("w:pPr/w:ind", NS)
-    assert heading_ind.get(w("firstLineChars")) == "200" and heading_ind.get(w("firstLine")) == "630"
+    assert (
+        heading_ind.get(w("firstLineChars")) == "200" and heading_ind.get(w("firstLine")) == "630"
+    )
     assert sample_docx.style("Title").find("w:pPr/w:ind", NS).get(w("firstLine")) == "0"
 
 
@@ -223,7 +257,12 @@ def test_theme_and_settings_are_chinese_not_japanese(sample_docx: Package) -> No
     settings = sample_docx.xml("word/settings.xml")
     assert settings.find("w:themeFontLang", NS).get(w("eastAsia")) == "zh-CN"
     theme = sample_docx.zip.read("word/theme/theme1.xml").decode()
-    assert "ＭＳ" not in etree.tostring(etree.fromstring(theme.encode()).find(".//a:majorFont/a:ea", NS)).decode()
+    assert (
+        "ＭＳ"
+        not in etree.tostring(
+            etree.fromstring(theme.encode()).find(".//a:majorFont/a:ea", NS)
+        ).decode()
+    )
     for slot, role in (("majorFont", "heading1"), ("minorFont", "body")):
         ea = etree.fromstring(theme.encode()).find(f".//a:{slot}/a:ea", NS)
         assert ea.get("typeface") == fx.GBT.face_of(role).family
@@ -260,7 +299,13 @@ def test_page_setup_and_grid(sample_docx: Package) -> None:
     assert (size.get(w("w")), size.get(w("h"))) == ("11906", "16838")
     got = {k: margins.get(w(k)) for k in ("top", "bottom", "left", "right", "footer")}
     # 37, 35, 28, 26 mm; footer: (35 - 7) mm minus one 14 pt line
-    assert got == {"top": "2098", "bottom": "1984", "left": "1587", "right": "1474", "footer": "1307"}
+    assert got == {
+        "top": "2098",
+        "bottom": "1984",
+        "left": "1587",
+        "right": "1474",
+        "footer": "1307",
+    }
     grid = sect.find("w:docGrid", NS)
     assert grid.get(w("type")) == "lines" and grid.get(w("linePitch")) == "579"
     assert not [a for e in sect.iter() for a in e.attrib if "rsid" in a]
@@ -279,13 +324,19 @@ def test_odd_and_even_footers_with_page_field(sample_docx: Package) -> None:
         assert "".join(t.text for t in p.iter(w("instrText"))).strip() == "PAGE"
         texts = [t.text for t in p.iter(w("t"))]
         assert texts == ["— ", "1", " —"]
-        assert [f.get(w("fldCharType")) for f in p.iter(w("fldChar"))] == ["begin", "separate", "end"]
+        assert [f.get(w("fldCharType")) for f in p.iter(w("fldChar"))] == [
+            "begin",
+            "separate",
+            "end",
+        ]
 
 
 # --- tables ---------------------------------------------------------------------------------
 
 
-def test_table_caption_above_header_repeated_rows_unsplit(sample: Document, sample_docx: Package) -> None:
+def test_table_caption_above_header_repeated_rows_unsplit(
+    sample: Document, sample_docx: Package
+) -> None:
     body = sample_docx.xml("word/document.xml").find("w:body", NS)
     children = list(body)
     tables = [i for i, el in enumerate(children) if el.tag == w("tbl")]
@@ -299,7 +350,10 @@ def test_table_caption_above_header_repeated_rows_unsplit(sample: Document, samp
         assert rows[0].find("w:trPr/w:tblHeader", NS) is not None
         assert all(r.find("w:trPr/w:tblHeader", NS) is None for r in rows[1:])
         assert all(r.find("w:trPr/w:cantSplit", NS) is not None for r in rows)
-        styles = [[c.find("w:p/w:pPr/w:pStyle", NS).get(w("val")) for c in r.findall("w:tc", NS)] for r in rows]
+        styles = [
+            [c.find("w:p/w:pPr/w:pStyle", NS).get(w("val")) for c in r.findall("w:tc", NS)]
+            for r in rows
+        ]
         assert styles[0] == ["TableHeading"] * 3
         for row, model_row in zip(styles[1:], model.rows):
             first = "TableTextSub" if model_row.kind == "sub" else "TableText"
@@ -327,7 +381,7 @@ def test_core_properties(sample: Document, sample_docx: Package) -> None:
     assert (props.title, props.author, props.subject) == (meta.title, meta.author, meta.subject)
     assert props.keywords == ", ".join(meta.keywords)
     assert props.language == "zh-CN"
-    assert props.created == props.modified == datetime(2024, 1, 12, tzinfo=timezone.utc)
+    assert props.created == props.modified == datetime(2024, 1, 12, tzinfo=UTC)
     assert props.comments == "" and props.revision == 1
     assert b"python-docx" not in sample_docx.zip.read("docProps/core.xml")
 
@@ -344,7 +398,9 @@ def test_same_document_same_bytes(sample: Document, sample_docx: Package) -> Non
 
 def test_template_leftovers_are_gone(sample_docx: Package) -> None:
     names = set(sample_docx.zip.namelist())
-    assert not {n for n in names if "thumbnail" in n or "customXml" in n or "stylesWithEffects" in n}
+    assert not {
+        n for n in names if "thumbnail" in n or "customXml" in n or "stylesWithEffects" in n
+    }
     assert len(sample_docx.xml("word/styles.xml").findall("w:style", NS)) < 30
     assert b"Macintosh" not in sample_docx.zip.read("docProps/app.xml")
 
@@ -363,7 +419,9 @@ def _font_parts(package: Package) -> dict[str, tuple[etree._Element, TTFont]]:
         rel_type, target = rels[embed.get(f"{{{R}}}id")]
         assert rel_type.endswith("/relationships/font")
         data = obfuscate(package.zip.read("word/" + target), embed.get(w("fontKey")))
-        out[font.get(w("name"))] = (font, TTFont(io.BytesIO(data)))
+        out[font.get(w("name"))] = (font, TTFont(io.BytesIO(data), checkChecksums=2))
+        padded = data + bytes(-len(data) % 4)
+        assert sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF == 0xB1B0AFBA
     return out
 
 
@@ -393,7 +451,9 @@ def test_font_parts_are_stored_deflated_and_valid(sample_docx: Package) -> None:
 
 
 @pytest.mark.parametrize("role", ["body", "title", "heading2", "page_number"])
-def test_editable_subset_holds_gb2312_level1_and_the_text(sample: Document, sample_docx: Package, role: str) -> None:
+def test_editable_subset_holds_gb2312_level1_and_the_text(
+    sample: Document, sample_docx: Package, role: str
+) -> None:
     family = fx.GBT.face_of(role).family
     cmap = _font_parts(sample_docx)[family][1].getBestCmap()
     level1 = gb2312_characters(tuple(range(0xB0, 0xD8)))
@@ -419,7 +479,9 @@ def test_mode_none_embeds_nothing(sample: Document) -> None:
     package = Package(render_docx(sample, fx.style_with("none")))
     assert not [n for n in package.zip.namelist() if n.endswith(".odttf")]
     assert package.xml("word/settings.xml").find("w:embedTrueTypeFonts", NS) is None
-    assert {f.get(w("name")) for f in package.xml("word/fontTable.xml")} == {f.family for f in fx.GBT.used_faces()}
+    assert {f.get(w("name")) for f in package.xml("word/fontTable.xml")} == {
+        f.family for f in fx.GBT.used_faces()
+    }
 
 
 def test_obfuscation_follows_ecma_376() -> None:
@@ -440,7 +502,9 @@ def test_restricted_font_is_refused(tmp_path: Path) -> None:
     data[offset + 8 : offset + 10] = (0x0002).to_bytes(2, "big")
     restricted = tmp_path / "Restricted.otf"
     restricted.write_bytes(bytes(data))
-    face = FontFace(key="r", family="Restricted Song", file=str(restricted), sha256="", role_name="宋体")
+    face = FontFace(
+        key="r", family="Restricted Song", file=str(restricted), sha256="", role_name="宋体"
+    )
     with pytest.raises(FontEmbeddingForbidden) as error:
         embed_face(face, "宋体", "used")
     assert isinstance(error.value, RenderFailed)
@@ -465,3 +529,55 @@ def test_reference_example_sizes_and_warm_time(reference_document: Document) -> 
     start = time.perf_counter()
     assert render_docx(reference_document, style) == editable
     assert time.perf_counter() - start < 1.5
+
+
+def _tiny_cff_font(path: Path) -> None:
+    """A four-glyph CFF font: cubic outlines, like the Fandol faces, small enough to convert whole."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    names = [".notdef", "A", "uni4E00", "uni4E8C"]
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({0x41: "A", 0x4E00: "uni4E00", 0x4E8C: "uni4E8C"})
+    charstrings = {}
+    for i, name in enumerate(names):
+        pen = T2CharStringPen(1000, None)
+        pen.moveTo((100 + i, 0))
+        pen.curveTo((100, 500), (500, 800), (900, 0))
+        pen.closePath()
+        charstrings[name] = pen.getCharString()
+    builder.setupCFF("Tiny-Regular", {"FullName": "Tiny"}, charstrings, {})
+    builder.setupHorizontalMetrics({name: (1000, 100) for name in names})
+    builder.setupHorizontalHeader(ascent=880, descent=-120)
+    builder.setupNameTable({"familyName": "Tiny", "styleName": "Regular"})
+    builder.setupOS2(fsType=0, sTypoAscender=880, usWinAscent=880, usWinDescent=120)
+    builder.setupPost()
+    builder.save(str(path))
+
+
+@pytest.mark.parametrize(
+    "mode, glyphs, chars",
+    [("full", 4, {"A", "一", "二"}), ("used", 2, {"A"}), ("editable", 4, {"A", "一", "二"})],
+)
+def test_cff_outlines_become_truetype(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, glyphs: int, chars: set[str]
+) -> None:
+    monkeypatch.setattr(docx_fonts, "CACHE_DIR", tmp_path / "cache")
+    source = tmp_path / "Tiny.otf"
+    _tiny_cff_font(source)
+    face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
+    embedded = embed_face(face, "A", mode)  # type: ignore[arg-type]
+    font = TTFont(io.BytesIO(docx_fonts.truetype_font(embedded)))
+    assert len(font.getGlyphOrder()) == glyphs == embedded.glyph_count
+    assert {chr(c) for c in font.getBestCmap()} == chars
+    assert font["name"].getDebugName(1) == "Tiny Face" and font["name"].getDebugName(2) == "Regular"
+    name = font.getBestCmap()[0x41]
+    glyph = font["glyf"][name]
+    _, _, flags = glyph.getCoordinates(font["glyf"])
+    assert glyph.numberOfContours == 1 and not all(f & 1 for f in flags), (
+        "quadratic off-curve points"
+    )
+    assert font["hmtx"][name][1] == glyph.xMin, "left side bearing follows the converted outline"
+    assert embedded.subsetted == (mode != "full")
+    assert list((tmp_path / "cache").glob("Tiny-*.glyphs")), "converted glyphs kept on disk"

@@ -53,11 +53,17 @@ def test_writers_agree_on_fixtures(name: str) -> None:
 def test_writers_agree_on_examples(path: Path) -> None:
     document = _example(path)
     docx, pdf = _both(document)
-    report = compare_docx_pdf(docx, pdf, page_number_format=load_house_style(document.meta.house_style).page_number.format)
+    report = compare_docx_pdf(
+        docx, pdf, page_number_format=load_house_style(document.meta.house_style).page_number.format
+    )
     assert report.ok, str(report)
     assert [h.printed for h in report.headings] == [h.full_text for h in document.headings]
     rows = [i.cells for i in report.items if i.kind in ("row", "header_row")]
-    expected = [c for t in document.tables for c in ((*(col.title for col in t.columns),), *(r.cells for r in t.rows))]
+    expected = [
+        c
+        for t in document.tables
+        for c in ((*(col.title for col in t.columns),), *(r.cells for r in t.rows))
+    ]
     assert rows == expected
 
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from service.store import Store, open_store
@@ -35,7 +35,7 @@ BACKENDS = ("sqlite", "postgresql")
 async def _can_connect() -> bool:
     try:
         conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True
@@ -146,7 +146,9 @@ async def database_url(backend: str, request: pytest.FixtureRequest) -> AsyncIte
 
 
 @pytest.fixture
-async def fresh_database_url(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+async def fresh_database_url(
+    backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[str | None]:
     """``None`` (SQLite) or a PostgreSQL database of its own, never migrated, dropped after."""
     if backend == "sqlite":
         yield None
@@ -176,5 +178,3 @@ async def store(database_url: str | None, data_dir: Path) -> AsyncIterator[Store
         yield s
     finally:
         await s.close()
-
-

@@ -13,7 +13,9 @@ from service.store import Rendered
 from service.store.models import sha256_hex
 
 KIND = "consumer-protection-annual"
-FONTS = {"FandolFang-Regular.otf": "d838ad32ce2244d8144f408c37fe71065aba6fbbc80759a4d2aa2033948d5bc9"}
+FONTS = {
+    "FandolFang-Regular.otf": "d838ad32ce2244d8144f408c37fe71065aba6fbbc80759a4d2aa2033948d5bc9"
+}
 
 
 def payload(company: str = "xiaokang-life", year: int = 2023, n: int = 0, **extra: Any) -> bytes:
@@ -31,7 +33,10 @@ def rendered_for(raw: bytes) -> Rendered:
         company_id=company,
         report_year=year,
         kind=KIND,
-        outputs={"pdf": b"%PDF-1.7 fake " + digest.encode(), "docx": b"PK\x03\x04 fake " + digest.encode()},
+        outputs={
+            "pdf": b"%PDF-1.7 fake " + digest.encode(),
+            "docx": b"PK\x03\x04 fake " + digest.encode(),
+        },
         filenames={"pdf": f"{stem}.pdf", "docx": f"{stem}.docx"},
         template_version=f"{KIND}/{year}",
         house_style="gbt9704",
@@ -54,5 +59,7 @@ class FakeRender:
         obj = json.loads(raw)
         await asyncio.sleep(obj.get("sleep", self.delay_s))
         if obj.get("fail"):
-            return RenderOutcome(None, (FieldError("$.figures", "breakdown_sum_mismatch", "分项合计与总数不符"),))
+            return RenderOutcome(
+                None, (FieldError("$.figures", "breakdown_sum_mismatch", "分项合计与总数不符"),)
+            )
         return RenderOutcome(rendered_for(raw))

@@ -26,7 +26,9 @@ def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
     assert oct(target.stat().st_mode & 0o777) == oct(0o644)
 
 
-def test_crash_before_rename_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_before_rename_leaves_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "out.pdf"
     write_atomic(target, b"old")
 
@@ -89,6 +91,8 @@ async def test_damaged_row_is_reported(pg_url: str, tmp_path: Path) -> None:
         doc = (await store.documents.create(raw, rendered_for(raw))).document
         sha = doc.version.manifest.outputs["pdf"].sha256
         async with store.db.write() as conn:
-            await conn.execute(update(artifacts).where(artifacts.c.sha256 == sha).values(data=b"rot"))
+            await conn.execute(
+                update(artifacts).where(artifacts.c.sha256 == sha).values(data=b"rot")
+            )
         with pytest.raises(StorageCorrupt):
             await store.documents.read_output(doc.id, "pdf")

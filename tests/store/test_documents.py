@@ -7,12 +7,14 @@ import asyncio
 import pytest
 
 from service.errors import DocumentMismatch, IdempotencyConflict, InvalidCursor, NotFound
-from service.store import Store
+from service.store import Store, WriteResult
 from service.store.models import sha256_hex
 from tests.store.fakes import FONTS, payload, rendered_for
 
 
-async def create(store: Store, raw: bytes, key: str | None = None, scope: str = "k1"):
+async def create(
+    store: Store, raw: bytes, key: str | None = None, scope: str = "k1"
+) -> WriteResult:
     return await store.documents.create(raw, rendered_for(raw), idempotency_key=key, scope=scope)
 
 
@@ -29,7 +31,13 @@ async def test_create_records_manifest_and_outputs(store: Store) -> None:
     assert manifest.template_version == "consumer-protection-annual/2023"
     assert manifest.house_style_version == "0123456789abcdef"
     assert dict(manifest.fonts) == FONTS
-    assert set(manifest.libraries) == {"python", "weasyprint", "python-docx", "pydantic", "fonttools"}
+    assert set(manifest.libraries) == {
+        "python",
+        "weasyprint",
+        "python-docx",
+        "pydantic",
+        "fonttools",
+    }
     for fmt in ("pdf", "docx"):
         data, info = await store.documents.read_output(doc.id, fmt)
         assert sha256_hex(data) == info.sha256 == manifest.outputs[fmt].sha256
@@ -47,7 +55,9 @@ async def test_create_records_manifest_and_outputs(store: Store) -> None:
     ],
     ids=["same-key-same-payload", "same-key-other-payload", "same-key-other-scope"],
 )
-async def test_idempotency_keys(store: Store, second_payload: bytes, second_scope: str, outcome: str) -> None:
+async def test_idempotency_keys(
+    store: Store, second_payload: bytes, second_scope: str, outcome: str
+) -> None:
     first = await create(store, payload(), key="abc")
     if outcome == "conflict":
         with pytest.raises(IdempotencyConflict):
@@ -84,8 +94,12 @@ async def test_regenerate_keeps_earlier_versions(store: Store) -> None:
 async def test_regenerate_replay_and_mismatch(store: Store) -> None:
     doc = (await create(store, payload())).document
     again = payload(n=5)
-    a = await store.documents.regenerate(doc.id, again, rendered_for(again), idempotency_key="r", scope="s")
-    b = await store.documents.regenerate(doc.id, again, rendered_for(again), idempotency_key="r", scope="s")
+    a = await store.documents.regenerate(
+        doc.id, again, rendered_for(again), idempotency_key="r", scope="s"
+    )
+    b = await store.documents.regenerate(
+        doc.id, again, rendered_for(again), idempotency_key="r", scope="s"
+    )
     assert (a.replayed, b.replayed) == (False, True)
     assert a.document.version.version == b.document.version.version == 2
     other_year = payload(year=2022)
@@ -97,14 +111,21 @@ async def test_regenerate_replay_and_mismatch(store: Store) -> None:
 async def test_list_filters_pages_newest_first(store: Store) -> None:
     ids = []
     for n, (company, year) in enumerate(
-        [("xiaokang-life", 2022), ("xiaokang-life", 2023), ("anhe-life", 2023), ("xiaokang-life", 2023)]
+        [
+            ("xiaokang-life", 2022),
+            ("xiaokang-life", 2023),
+            ("anhe-life", 2023),
+            ("xiaokang-life", 2023),
+        ]
     ):
         ids.append((await create(store, payload(company, year, n))).document.id)
     everything = await store.documents.list()
     assert [d.id for d in everything.items] == ids[::-1]
     assert everything.next_cursor is None
     page1 = await store.documents.list(company_id="xiaokang-life", limit=2)
-    page2 = await store.documents.list(company_id="xiaokang-life", limit=2, cursor=page1.next_cursor)
+    page2 = await store.documents.list(
+        company_id="xiaokang-life", limit=2, cursor=page1.next_cursor
+    )
     assert [d.id for d in page1.items] == [ids[3], ids[1]]
     assert [d.id for d in page2.items] == [ids[0]] and page2.next_cursor is None
     assert [d.id for d in (await store.documents.list(report_year=2023, kind="consumer-protection-annual")).items] == [
@@ -118,7 +139,9 @@ async def test_list_filters_pages_newest_first(store: Store) -> None:
     ("allowed", "visible"),
     [(None, True), ({"xiaokang-life"}, True), ({"anhe-life"}, False), (set(), False)],
 )
-async def test_allowed_companies_hide_other_documents(store: Store, allowed: set[str] | None, visible: bool) -> None:
+async def test_allowed_companies_hide_other_documents(
+    store: Store, allowed: set[str] | None, visible: bool
+) -> None:
     doc = (await create(store, payload("xiaokang-life"))).document
     listed = await store.documents.list(allowed_companies=allowed)
     assert ([d.id for d in listed.items] == [doc.id]) == visible
@@ -134,7 +157,9 @@ async def test_allowed_companies_hide_other_documents(store: Store, allowed: set
             await call
     again = payload(n=9)
     with pytest.raises(NotFound):
-        await store.documents.regenerate(doc.id, again, rendered_for(again), allowed_companies=allowed)
+        await store.documents.regenerate(
+            doc.id, again, rendered_for(again), allowed_companies=allowed
+        )
 
 
 async def test_unknown_document_version_and_format(store: Store) -> None:

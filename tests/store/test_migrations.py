@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, insert
+from sqlalchemy import insert, inspect
 
 from service.errors import StoreSchemaTooNew
 from service.store import open_store
@@ -20,20 +20,32 @@ async def test_reopening_applies_nothing(fresh_database_url: str | None, data_di
         assert await migrate(store.db) == []
 
 
-async def test_migrated_tables_match_schema_module(fresh_database_url: str | None, data_dir: Path) -> None:
-    async with await open_store(fresh_database_url, data_dir) as store:
-        async with store.db.engine.connect() as conn:
-            reflected = await conn.run_sync(
-                lambda sync: {
-                    name: {c["name"]: c["nullable"] for c in inspect(sync).get_columns(name)}
-                    for name in inspect(sync).get_table_names()
-                }
-            )
-    expected = {t.name: {c.name: c.nullable for c in t.columns} for t in metadata.sorted_tables}
+async def test_migrated_tables_match_schema_module(
+    fresh_database_url: str | None, data_dir: Path
+) -> None:
+    async with (
+        await open_store(fresh_database_url, data_dir) as store,
+        store.db.engine.connect() as conn,
+    ):
+        reflected = await conn.run_sync(
+            lambda sync: {
+                name: (
+                    {c["name"]: c["nullable"] for c in inspect(sync).get_columns(name)},
+                    sorted(i["name"] for i in inspect(sync).get_indexes(name) if i["name"]),
+                )
+                for name in inspect(sync).get_table_names()
+            }
+        )
+    expected = {
+        t.name: ({c.name: c.nullable for c in t.columns}, sorted(str(i.name) for i in t.indexes))
+        for t in metadata.sorted_tables
+    }
     assert reflected == expected
 
 
-async def test_nodes_starting_together_migrate_once(fresh_database_url: str | None, data_dir: Path) -> None:
+async def test_nodes_starting_together_migrate_once(
+    fresh_database_url: str | None, data_dir: Path
+) -> None:
     stores = await asyncio.gather(*(open_store(fresh_database_url, data_dir) for _ in range(4)))
     try:
         async with stores[0].db.read() as conn:
@@ -44,8 +56,14 @@ async def test_nodes_starting_together_migrate_once(fresh_database_url: str | No
 
 
 async def test_newer_schema_is_refused(fresh_database_url: str | None, data_dir: Path) -> None:
-    async with await open_store(fresh_database_url, data_dir) as store:
-        async with store.db.write() as conn:
-            await conn.execute(insert(schema_migrations).values(version=latest_version() + 1, name="future", applied_at=0.0))
+    async with (
+        await open_store(fresh_database_url, data_dir) as store,
+        store.db.write() as conn,
+    ):
+        await conn.execute(
+            insert(schema_migrations).values(
+                version=latest_version() + 1, name="future", applied_at=0.0
+            )
+        )
     with pytest.raises(StoreSchemaTooNew):
         await open_store(fresh_database_url, data_dir)

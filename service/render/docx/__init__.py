@@ -10,7 +10,7 @@ Modules, in the order a render runs through them:
 """
 
 from service.render.docx.fonts import EmbeddedFont, FontEmbeddingForbidden, embed_face, warm_cache
-from service.render.docx.writer import NumberingMismatch, render_docx
+from service.render.docx.writer import NumberingMismatch, render_docx, warm_up
 
 __all__ = [
     "EmbeddedFont",
@@ -19,4 +19,5 @@ __all__ = [
     "embed_face",
     "render_docx",
     "warm_cache",
+    "warm_up",
 ]

@@ -25,46 +25,50 @@ R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
 
 OBFUSCATED_FONT_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
-FONT_TABLE_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml"
-EXTENDED_PROPERTIES_CONTENT_TYPE = (
-    "application/vnd.openxmlformats-officedocument.extended-properties+xml"
-)
 
-# Child order of the elements we add children to (ECMA-376 Part 1, the complex types named).
-_PPR_ORDER = (
-    "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
-    "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
-    "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
-    "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
-    "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr",
-    "sectPr", "pPrChange",
-)  # fmt: skip  CT_PPr
-_RPR_ORDER = (
-    "rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike",
-    "outline", "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden",
-    "color", "spacing", "w", "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr",
-    "shd", "fitText", "vertAlign", "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish",
-    "oMath",
-)  # fmt: skip  CT_RPr
-_STYLE_ORDER = (
-    "name", "aliases", "basedOn", "next", "link", "autoRedefine", "hidden", "uiPriority",
-    "semiHidden", "unhideWhenUsed", "qFormat", "locked", "personal", "personalCompose",
-    "personalReply", "rsid", "pPr", "rPr", "tblPr", "trPr", "tcPr", "tblStylePr",
-)  # fmt: skip  CT_Style
-_TBLPR_ORDER = (
-    "tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize",
-    "tblStyleColBandSize", "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd",
-    "tblLayout", "tblCellMar", "tblLook", "tblCaption", "tblDescription",
-)  # fmt: skip  CT_TblPr
-_SECTPR_ORDER = (
-    "headerReference", "footerReference", "footnotePr", "endnotePr", "type", "pgSz", "pgMar",
-    "paperSrc", "pgBorders", "lnNumType", "pgNumType", "cols", "formProt", "vAlign", "noEndnote",
-    "titlePg", "textDirection", "bidi", "rtlGutter", "docGrid", "printerSettings",
-)  # fmt: skip  CT_SectPr
-_TCPR_ORDER = (
-    "cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap", "tcMar",
-    "textDirection", "tcFitText", "vAlign", "hideMark",
-)  # fmt: skip  CT_TcPr
+
+def _order(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+# Child order of the elements we add children to (ECMA-376 Part 1).
+_PPR_ORDER = _order(
+    "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr suppressLineNumbers "
+    "pBdr shd tabs suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE "
+    "autoSpaceDN bidi adjustRightInd snapToGrid spacing ind contextualSpacing mirrorIndents "
+    "suppressOverlap jc textDirection textAlignment textboxTightWrap outlineLvl divId cnfStyle "
+    "rPr sectPr pPrChange"
+)
+"""Child order of ``CT_PPr``."""
+_RPR_ORDER = _order(
+    "rStyle rFonts b bCs i iCs caps smallCaps strike dstrike outline shadow emboss imprint "
+    "noProof snapToGrid vanish webHidden color spacing w kern position sz szCs highlight u "
+    "effect bdr shd fitText vertAlign rtl cs em lang eastAsianLayout specVanish oMath"
+)
+"""Child order of ``CT_RPr``."""
+_STYLE_ORDER = _order(
+    "name aliases basedOn next link autoRedefine hidden uiPriority semiHidden unhideWhenUsed "
+    "qFormat locked personal personalCompose personalReply rsid pPr rPr tblPr trPr tcPr "
+    "tblStylePr"
+)
+"""Child order of ``CT_Style``."""
+_TBLPR_ORDER = _order(
+    "tblStyle tblpPr tblOverlap bidiVisual tblStyleRowBandSize tblStyleColBandSize tblW jc "
+    "tblCellSpacing tblInd tblBorders shd tblLayout tblCellMar tblLook tblCaption "
+    "tblDescription"
+)
+"""Child order of ``CT_TblPr``."""
+_SECTPR_ORDER = _order(
+    "headerReference footerReference footnotePr endnotePr type pgSz pgMar paperSrc pgBorders "
+    "lnNumType pgNumType cols formProt vAlign noEndnote titlePg textDirection bidi rtlGutter "
+    "docGrid printerSettings"
+)
+"""Child order of ``CT_SectPr``."""
+_TCPR_ORDER = _order(
+    "cnfStyle tcW gridSpan hMerge vMerge tcBorders shd noWrap tcMar textDirection tcFitText "
+    "vAlign hideMark"
+)
+"""Child order of ``CT_TcPr``."""
 
 
 def _child(parent: etree._Element, name: str, order: Sequence[str]) -> etree._Element:
@@ -225,7 +229,7 @@ def set_doc_defaults(
         styles.remove(defaults)
     defaults = parse_xml(
         f"<w:docDefaults {nsdecls('w')}><w:rPrDefault><w:rPr/></w:rPrDefault>"
-        f"<w:pPrDefault><w:pPr><w:spacing w:before=\"0\" w:after=\"0\"/></w:pPr></w:pPrDefault>"
+        f'<w:pPrDefault><w:pPr><w:spacing w:before="0" w:after="0"/></w:pPr></w:pPrDefault>'
         "</w:docDefaults>"
     )
     rpr = defaults[0][0]
@@ -286,9 +290,13 @@ def fill_numbering(numbering: etree._Element, levels: Sequence[ListLevel], num_i
     for ilvl, level in enumerate(levels):
         lvl = _set(OxmlElement("w:lvl"), ilvl=ilvl)
         for name, value in (
-            ("start", "1"), ("numFmt", level.number_format), ("pStyle", level.style_id),
-            ("suff", "nothing"), ("lvlText", level.text), ("lvlJc", "left"),
-        ):  # fmt: skip
+            ("start", "1"),
+            ("numFmt", level.number_format),
+            ("pStyle", level.style_id),
+            ("suff", "nothing"),
+            ("lvlText", level.text),
+            ("lvlJc", "left"),
+        ):
             lvl.append(_set(OxmlElement(f"w:{name}"), val=value))
         ppr = OxmlElement("w:pPr")
         set_indent(
@@ -331,8 +339,10 @@ def fill_settings(
     compat.append(
         _set(
             OxmlElement("w:compatSetting"),
-            name="compatibilityMode", uri="http://schemas.microsoft.com/office/word", val=15,
-        )  # fmt: skip
+            name="compatibilityMode",
+            uri="http://schemas.microsoft.com/office/word",
+            val=15,
+        )
     )
     settings.append(compat)
     settings.append(_set(OxmlElement("w:themeFontLang"), val="en-US", eastAsia=east_asian_language))
@@ -398,7 +408,7 @@ def theme_with_fonts(theme_xml: bytes, major: tuple[str, str], minor: tuple[str,
                     child.set("typeface", latin)
                 elif tag == "ea" or (tag == "font" and child.get("script") == "Hans"):
                     child.set("typeface", east_asian)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
 def extended_properties(application: str, company: str) -> bytes:
@@ -407,7 +417,7 @@ def extended_properties(application: str, company: str) -> bytes:
     root = etree.Element(f"{{{ns}}}Properties", nsmap={None: ns})
     for name, value in (("Application", application), ("DocSecurity", "0"), ("Company", company)):
         etree.SubElement(root, f"{{{ns}}}{name}").text = value
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
 # --- section, fields, tables ----------------------------------------------------------------
@@ -426,6 +436,7 @@ def append_page_field(paragraph: etree._Element) -> None:
     The complex form, not ``w:fldSimple``, because it is what Word writes and every reader
     updates it on layout.
     """
+
     def run(*children: etree._Element) -> None:
         r = OxmlElement("w:r")
         for child in children:
@@ -470,6 +481,12 @@ def set_row_flags(tr: etree._Element, *, header: bool) -> None:
     trpr.append(OxmlElement("w:cantSplit"))
     if header:
         trpr.append(OxmlElement("w:tblHeader"))
+
+
+def set_paragraph_style(paragraph: etree._Element, style_id: str) -> None:
+    """``w:pStyle`` by style id. python-docx's ``Paragraph.style`` resolves a name through every
+    style on each call, which was most of a table's render time."""
+    paragraph.style = style_id
 
 
 def space_after(paragraph: etree._Element, twips: int) -> None:

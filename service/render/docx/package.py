@@ -72,17 +72,43 @@ def _write_zip(entries: list[_Entry], stamp: date) -> bytes:
         offset = out.tell()
         out.write(
             struct.pack(
-                "<IHHHHHIIIHH", 0x04034B50, 20, flags, 8, dos_time, dos_date,
-                entry.crc32, len(entry.deflated), entry.size, len(name), 0,
-            )  # fmt: skip
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                flags,
+                8,
+                dos_time,
+                dos_date,
+                entry.crc32,
+                len(entry.deflated),
+                entry.size,
+                len(name),
+                0,
+            )
         )
         out.write(name)
         out.write(entry.deflated)
         central.append(
             struct.pack(
-                "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, 8, dos_time, dos_date,
-                entry.crc32, len(entry.deflated), entry.size, len(name), 0, 0, 0, 0, 0, offset,
-            )  # fmt: skip
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                flags,
+                8,
+                dos_time,
+                dos_date,
+                entry.crc32,
+                len(entry.deflated),
+                entry.size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
             + name
         )
     directory_offset = out.tell()
@@ -90,8 +116,15 @@ def _write_zip(entries: list[_Entry], stamp: date) -> bytes:
     out.write(directory)
     out.write(
         struct.pack(
-            "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory),
-            directory_offset, 0,
-        )  # fmt: skip
+            "<IHHHHIIH",
+            0x06054B50,
+            0,
+            0,
+            len(entries),
+            len(entries),
+            len(directory),
+            directory_offset,
+            0,
+        )
     )
     return out.getvalue()

@@ -36,6 +36,13 @@ TABLE_STYLE = "Statistics Table"
 PARAGRAPH_STYLE_OF_ROLE = {"body": "Normal", "lead": "Subtitle", "note": "Note"}
 COLUMN_STYLE = {"left": "Table Text", "center": "Table Text Center", "right": "Table Text Right"}
 
+
+
+def style_id(name: str) -> str:
+    """The ``w:styleId`` python-docx gives a style it adds: its name without spaces."""
+    return name.replace(" ", "")
+
+
 _ALIGN = {
     "left": WD_ALIGN_PARAGRAPH.LEFT,
     "center": WD_ALIGN_PARAGRAPH.CENTER,
@@ -43,9 +50,20 @@ _ALIGN = {
     "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
 }
 _KEEP_FROM_TEMPLATE = (
-    "Normal", "DefaultParagraphFont", "TableNormal", "NoList", "Title", "Subtitle", "Caption",
-    "Footer", *HEADING_STYLE_IDS.values(),
-)  # fmt: skip
+    "Normal",
+    "DefaultParagraphFont",
+    "TableNormal",
+    "NoList",
+    "Title",
+    "Subtitle",
+    "Caption",
+    "Footer",
+    *HEADING_STYLE_IDS.values(),
+)
+
+
+Align = Literal["left", "center", "right", "justify"]
+Side = Literal["left", "center", "right"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +73,7 @@ class _Spec:
     name: str
     role: str
     builtin: bool = True
-    align: Literal["left", "center", "right", "justify"] | None = None
+    align: Align | None = None
     """``None``: the role's alignment."""
     left_chars: float = 0
     right_chars: float | None = None
@@ -89,26 +107,35 @@ def _specs(style: HouseStyle) -> list[_Spec]:
         _Spec("Table Text Center", "table", builtin=False, align="center"),
         _Spec("Table Text Right", "table", builtin=False, align="right"),
         _Spec("Table Text Sub", "table", builtin=False, align="left", left_chars=1),
-        _Spec("Table Heading", style.table.header_face_role, builtin=False, align="center",
-              first_line_chars=0, right_chars=0),
-        _Spec("Signature", "signature", space_before_pitches=1, keep_next=True,
-              first_line_chars=0),
+        _Spec(
+            "Table Heading",
+            style.table.header_face_role,
+            builtin=False,
+            align="center",
+            first_line_chars=0,
+            right_chars=0,
+        ),
+        _Spec("Signature", "signature", space_before_pitches=1, keep_next=True, first_line_chars=0),
         _Spec("Date", "signature", first_line_chars=0),
-        _Spec("Footer", number.role, align=number.odd_side, line_is_size=True,
-              **_inset(number.odd_side, number.inset_chars)),
-        _Spec("Footer Even", number.role, builtin=False, align=number.even_side,
-              line_is_size=True, **_inset(number.even_side, number.inset_chars)),
-    ]  # fmt: skip
+        _footer("Footer", number.role, number.odd_side, number.inset_chars, builtin=True),
+        _footer("Footer Even", number.role, number.even_side, number.inset_chars, builtin=False),
+    ]
     return specs
 
 
-def _inset(side: str, chars: float) -> dict[str, float]:
-    """Footer indent: ``chars`` in from the side the number stands on, none when centred."""
-    if side == "left":
-        return {"left_chars": chars, "right_chars": 0, "first_line_chars": 0}
-    if side == "right":
-        return {"right_chars": chars, "first_line_chars": 0}
-    return {"right_chars": 0, "first_line_chars": 0}
+def _footer(name: str, role: str, side: Side, inset_chars: float, builtin: bool) -> _Spec:
+    """A footer style: its own line height, ``inset_chars`` in from the side the number stands
+    on (no inset when centred)."""
+    return _Spec(
+        name,
+        role,
+        builtin=builtin,
+        align=side,
+        line_is_size=True,
+        first_line_chars=0,
+        left_chars=inset_chars if side == "left" else 0,
+        right_chars=inset_chars if side == "right" else 0,
+    )
 
 
 def define_styles(doc: DocxDocument, style: HouseStyle, language: str, num_id: int) -> None:
@@ -181,10 +208,13 @@ def _define(doc: DocxDocument, spec: _Spec, style: HouseStyle, language: str, nu
     right = role.right_indent_chars if spec.right_chars is None else spec.right_chars
     oxml.set_indent(
         ppr,
-        first_line_twips=round(first * char), first_line_chars=round(first * 100),
-        left_twips=round(spec.left_chars * char), left_chars=round(spec.left_chars * 100),
-        right_twips=round(right * char), right_chars=round(right * 100),
-    )  # fmt: skip
+        first_line_twips=round(first * char),
+        first_line_chars=round(first * 100),
+        left_twips=round(spec.left_chars * char),
+        left_chars=round(spec.left_chars * 100),
+        right_twips=round(right * char),
+        right_chars=round(right * 100),
+    )
     on_grid = not spec.line_is_size and style.line_pitch_of(spec.role) == style.page.line_pitch_pt
     oxml.set_snap_to_grid(ppr, on_grid)
     if spec.contextual:

@@ -33,8 +33,10 @@ def eighth_points(pt: float) -> int:
 def text_width_twips(style: HouseStyle) -> int:
     """Width of the text block: the page minus its left and right margins, as Word computes it."""
     page = style.page
-    return twips_from_mm(page.width_mm) - twips_from_mm(page.margin_left_mm) - twips_from_mm(
-        page.margin_right_mm
+    return (
+        twips_from_mm(page.width_mm)
+        - twips_from_mm(page.margin_left_mm)
+        - twips_from_mm(page.margin_right_mm)
     )
 
 

@@ -16,6 +16,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, time
+from typing import Protocol
 
 import docx
 from docx.document import Document as DocxDocument
@@ -23,14 +24,16 @@ from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part, XmlPart
+from docx.opc.rel import Relationships
 from docx.shared import Twips
+from docx.table import _Cell
 
 from service import __version__
 from service.errors import RenderFailed
 from service.model.document import Document, Heading, Paragraph, Table
 from service.model.numbering import heading_label
 from service.render.docx import oxml
-from service.render.docx.fonts import EmbeddedFont, embed_face
+from service.render.docx.fonts import EmbeddedFont, embed_face, warm_cache
 from service.render.docx.package import repack
 from service.render.docx.styles import (
     COLUMN_STYLE,
@@ -39,6 +42,7 @@ from service.render.docx.styles import (
     TABLE_STYLE,
     define_styles,
     heading_indent,
+    style_id,
 )
 from service.render.docx.units import (
     char_twips,
@@ -46,6 +50,7 @@ from service.render.docx.units import (
     twips_from_mm,
     twips_from_pt,
 )
+from service.style.coverage import covered_codepoints, uncovered_characters
 from service.style.house_style import FontFace, HouseStyle
 
 HEADING_LIST_ID = 1
@@ -77,6 +82,7 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     embedded.
     """
     check_heading_numbers(document.headings)
+    _check_coverage(document, style)
     doc = docx.Document()
     _drop_template_extras(doc)
     language = document.meta.language
@@ -118,8 +124,23 @@ def check_heading_numbers(headings: Iterable[Heading]) -> None:
             raise NumberingMismatch(
                 f"标题“{heading.full_text}”的编号与Word自动编号不一致（应为"
                 f"{heading_label(heading.level, expected)}）",
-                details={"heading": heading.full_text, "expected": heading_label(heading.level, expected)},
+                details={
+                    "heading": heading.full_text,
+                    "expected": heading_label(heading.level, expected),
+                },
             )
+
+
+def _check_coverage(document: Document, style: HouseStyle) -> None:
+    """Refuse a character the house style's faces cannot draw: Word and LibreOffice would set it
+    in whatever system font has it (or a box), and the embedded subsets could not hold it."""
+    text = document.plain_text() + style.page_number.format.replace("{n}", "0123456789")
+    missing = uncovered_characters(text, style)
+    if missing:
+        listed = [f"U+{ord(char):04X} {char!r}" for char in missing]
+        raise RenderFailed(
+            "characters the house-style fonts cannot draw: " + ", ".join(listed), details=listed
+        )
 
 
 # --- package parts --------------------------------------------------------------------------
@@ -137,13 +158,23 @@ def _drop_template_extras(doc: DocxDocument) -> None:
             del doc.part.rels[rid]
 
 
-def _replace_part(owner_rels_owner: object, reltype: str, part: Part) -> None:
-    """Point ``reltype`` of the document part (or package) at ``part`` instead of the template's."""
-    rels = owner_rels_owner.rels  # type: ignore[attr-defined]
+class _RelationshipOwner(Protocol):
+    """A python-docx part or the package: both own relationships to parts."""
+
+    @property
+    def rels(self) -> Relationships: ...
+
+    def relate_to(self, target: Part, reltype: str, /) -> str: ...
+
+
+def _replace_part(owner: _RelationshipOwner, reltype: str, part: Part) -> None:
+    """Point ``reltype`` of the document part (or package) at ``part`` instead of the template's
+    (the replaced part is then unreachable and python-docx does not write it)."""
+    rels = owner.rels
     for rid, rel in list(rels.items()):
         if rel.reltype == reltype:
             del rels[rid]
-    owner_rels_owner.relate_to(part, reltype)  # type: ignore[attr-defined]
+    owner.relate_to(part, reltype)
 
 
 def _fill_numbering(doc: DocxDocument, style: HouseStyle) -> None:
@@ -217,7 +248,10 @@ def _page_setup(doc: DocxDocument, style: HouseStyle) -> None:
 
     doc.settings.odd_and_even_pages_header_footer = True
     before, _, after = number.format.partition("{n}")
-    for footer, style_name in ((section.footer, "Footer"), (section.even_page_footer, "Footer Even")):
+    for footer, style_name in (
+        (section.footer, "Footer"),
+        (section.even_page_footer, "Footer Even"),
+    ):
         footer.is_linked_to_previous = False
         paragraph = footer.paragraphs[0]
         paragraph.style = doc.styles[style_name]
@@ -269,9 +303,9 @@ def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
         oxml.set_row_flags(row._tr, header=i == 0)
 
 
-def _fill_cell(cell: object, text: str, style_name: str) -> None:
-    paragraph = cell.paragraphs[0]  # type: ignore[attr-defined]
-    paragraph.style = style_name
+def _fill_cell(cell: _Cell, text: str, style_name: str) -> None:
+    paragraph = cell.paragraphs[0]
+    oxml.set_paragraph_style(paragraph._p, style_id(style_name))
     paragraph.add_run(text)
 
 
@@ -329,7 +363,7 @@ def characters_by_face(document: Document, style: HouseStyle) -> dict[str, set[s
     by_role[style.page_number.role].update(style.page_number.format.replace("{n}", "0123456789"))
     by_face: dict[str, set[str]] = defaultdict(set)
     for role, chars in by_role.items():
-        chars.discard("\n")
+        chars -= {"\n", "\r", "\t"}
         for face in (style.face_of(role), style.latin_face_of(role)):
             by_face[face.family] |= chars | {" "}
     return dict(by_face)
@@ -339,7 +373,9 @@ def _unique_faces(style: HouseStyle) -> list[FontFace]:
     return list({face.family: face for face in style.used_faces()}.values())
 
 
-def _embed_fonts(doc: DocxDocument, document: Document, style: HouseStyle) -> dict[str, EmbeddedFont]:
+def _embed_fonts(
+    doc: DocxDocument, document: Document, style: HouseStyle
+) -> dict[str, EmbeddedFont]:
     """The font table, with a placeholder part per embedded font; returns the fonts by ZIP name.
 
     The placeholders are empty: :func:`~service.render.docx.package.repack` writes each font's
@@ -364,8 +400,17 @@ def _embed_fonts(doc: DocxDocument, document: Document, style: HouseStyle) -> di
         rid = table_part.relate_to(part, RT.FONT)
         members[partname.membername] = font
         entries.append(
-            oxml.FontTableEntry(face.family, face.role_name, rid, font.font_key, font.subsetted and mode == "used")
+            oxml.FontTableEntry(
+                face.family, face.role_name, rid, font.font_key, font.subsetted and mode == "used"
+            )
         )
     for element in list(oxml.font_table(entries)):
         root.append(element)
     return members
+
+
+def warm_up(style: HouseStyle, workers: int = 1) -> None:
+    """Load and prepare ``style``'s fonts for this process (a render worker's initializer), so
+    the first document costs what the others do."""
+    covered_codepoints(style)
+    warm_cache(_unique_faces(style), style.docx.embed_fonts, workers=workers)

@@ -1,0 +1,100 @@
+"""Batch archives: names, duplicates, manifests, and hashes that match the store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+
+from service.errors import NotFound
+from service.jobs.archive import iter_archive, open_archive
+from service.jobs.parse import item_from_bytes
+from service.jobs.runner import run_worker
+from service.store import Store
+from service.store.models import sha256_hex
+from tests.store.fakes import FakeRender, payload
+
+STEM = "消费者权益保护工作重大信息披露"
+
+
+async def finished_batch(store: Store) -> str:
+    raws = [
+        payload("xiaokang-life", 2023, 0),
+        payload("xiaokang-life", 2022, 1),
+        payload("xiaokang-life", 2023, 2),  # same name as the first
+        payload("xiaokang-life", 2023, 3, fail=True),
+        payload("anhe-life", 2023, 4),
+        payload("xiaokang-life", 2023, 5),  # and again
+    ]
+    batch = (
+        await store.batches.create(
+            [item_from_bytes(r, f"line {i + 1}") for i, r in enumerate(raws)]
+        )
+    ).batch
+    await run_worker(
+        store, FakeRender(), 3, 5, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02
+    )
+    return batch.id
+
+
+async def read_zip(store: Store, batch_id: str) -> zipfile.ZipFile:
+    chunks = [chunk async for chunk in iter_archive(store, batch_id)]
+    assert len(chunks) > 1, "streamed, not built whole"
+    return zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
+
+
+async def test_archive_names_and_hashes(store: Store) -> None:
+    batch_id = await finished_batch(store)
+    archive = await read_zip(store, batch_id)
+    assert archive.testzip() is None
+    assert archive.namelist() == [
+        f"小康人寿-2023-{STEM}.pdf", f"小康人寿-2023-{STEM}.docx",
+        f"小康人寿-2022-{STEM}.pdf", f"小康人寿-2022-{STEM}.docx",
+        f"小康人寿-2023-{STEM}-2.pdf", f"小康人寿-2023-{STEM}-2.docx",
+        f"安和人寿-2023-{STEM}.pdf", f"安和人寿-2023-{STEM}.docx",
+        f"小康人寿-2023-{STEM}-3.pdf", f"小康人寿-2023-{STEM}-3.docx",
+        "manifest.csv", "manifest.json",
+    ]  # fmt: skip
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["batch"]["state"] == "finished"
+    assert [row["state"] for row in manifest["items"]] == [
+        "done",
+        "done",
+        "done",
+        "failed",
+        "done",
+        "done",
+    ]
+    assert manifest["items"][3]["errors"][0]["code"] == "breakdown_sum_mismatch"
+    for row in manifest["items"]:
+        for file in row["files"].values():
+            assert sha256_hex(archive.read(file["name"])) == file["sha256"]
+    assert await store.batches.get(batch_id)  # unchanged by reading
+
+
+async def test_manifest_csv_opens_in_excel(store: Store) -> None:
+    batch_id = await finished_batch(store)
+    raw = (await read_zip(store, batch_id)).read("manifest.csv")
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [r["state"] for r in rows] == ["done", "done", "done", "failed", "done", "done"]
+    assert rows[2]["pdf_file"] == f"小康人寿-2023-{STEM}-2.pdf"
+    assert rows[3]["pdf_file"] == "" and "breakdown_sum_mismatch" in rows[3]["errors"]
+
+
+async def test_archive_is_reproducible(store: Store) -> None:
+    batch_id = await finished_batch(store)
+    first = b"".join([c async for c in iter_archive(store, batch_id)])
+    second = b"".join([c async for c in iter_archive(store, batch_id)])
+    assert first == second
+
+
+async def test_archive_of_hidden_batch_fails_before_streaming(store: Store) -> None:
+    batch_id = await finished_batch(store)
+    with pytest.raises(NotFound):
+        await open_archive(store, batch_id, allowed_companies={"xiaokang-life"})  # anhe-life too
+    stream = await open_archive(store, batch_id, allowed_companies={"xiaokang-life", "anhe-life"})
+    assert zipfile.ZipFile(io.BytesIO(b"".join([c async for c in stream]))).testzip() is None
