@@ -1,5 +1,8 @@
 # The two commands of a fresh machine: `make run` and `make test`. Both install what is missing.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# pip's notes about local index folders that do not exist on this machine are noise
+QUIET_PIP := 2>&1 | { grep -v '^WARNING: Location' || true; }
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,8 +22,9 @@ install: $(STAMPS)/system $(STAMPS)/venv fonts
 
 install-test: install $(STAMPS)/system-test $(STAMPS)/venv-test
 
-fonts:
+fonts: $(STAMPS)/venv
 	@bash scripts/install-fonts.sh
+	@$(BIN)/python -m service.render.docx
 
 $(STAMPS)/system: scripts/install-system.sh
 	bash scripts/install-system.sh
@@ -32,11 +36,11 @@ $(STAMPS)/system-test: scripts/install-system.sh
 
 $(STAMPS)/venv: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e . $(QUIET_PIP)
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/venv-test: pyproject.toml $(STAMPS)/venv
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' $(QUIET_PIP)
 	@mkdir -p $(STAMPS) && touch $@
 
 schema: install

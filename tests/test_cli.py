@@ -21,7 +21,9 @@ def test_validate_accepts_the_example() -> None:
     assert "OK" in result.output
 
 
-def test_validate_prints_every_error_and_fails(tmp_path: Path, reference_example: dict[str, Any]) -> None:
+def test_validate_prints_every_error_and_fails(
+    tmp_path: Path, reference_example: dict[str, Any]
+) -> None:
     reference_example["publish_date"] = "2023-05-01"
     reference_example["figures"]["complaints"]["regulator"]["closed"] = 7
     bad = tmp_path / "bad.json"
@@ -41,13 +43,17 @@ def test_validate_reports_malformed_json(tmp_path: Path) -> None:
 
 
 def test_render_rejects_unknown_format(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["render", REFERENCE_EXAMPLE, "--out", str(tmp_path), "--format", "odt"])
+    result = runner.invoke(
+        app, ["render", REFERENCE_EXAMPLE, "--out", str(tmp_path), "--format", "odt"]
+    )
     assert result.exit_code == 2
     assert "odt" in result.output
 
 
 def test_render_writes_named_pdf(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["render", REFERENCE_EXAMPLE, "--out", str(tmp_path), "--format", "pdf"])
+    result = runner.invoke(
+        app, ["render", REFERENCE_EXAMPLE, "--out", str(tmp_path), "--format", "pdf"]
+    )
     assert result.exit_code == 0, result.output
     (pdf,) = tmp_path.iterdir()
     assert pdf.name == "小康人寿-2023-消费者权益保护工作重大信息披露.pdf"

@@ -20,7 +20,15 @@ A4_PT = (595.28, 841.89)
 
 def render_pdf(out: Path) -> Path:
     subprocess.run(
-        [str(PILU), "render", str(EXAMPLES / "xiaokang-life-2023.json"), "--out", str(out), "--format", "pdf"],
+        [
+            str(PILU),
+            "render",
+            str(EXAMPLES / "xiaokang-life-2023.json"),
+            "--out",
+            str(out),
+            "--format",
+            "pdf",
+        ],
         check=True,
         capture_output=True,
     )
@@ -40,7 +48,9 @@ def without_space(text: str) -> str:
 
 def body_text(pdf: Path) -> str:
     """The PDF's text without page numbers ("— n —"), which interrupt a sentence at a page break."""
-    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
     return re.sub(r"—\s*\d+\s*—", "", text)
 
 
@@ -53,7 +63,9 @@ def test_every_reference_sentence_is_in_the_pdf_in_order(reference_pdf: Path) ->
 
 
 def test_every_font_is_an_embedded_subset(reference_pdf: Path) -> None:
-    listing = subprocess.run(["pdffonts", str(reference_pdf)], check=True, capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        ["pdffonts", str(reference_pdf)], check=True, capture_output=True, text=True
+    ).stdout
     rows = listing.splitlines()[2:]
     assert len(rows) >= 4
     for row in rows:

@@ -52,7 +52,7 @@ from service.jobs.archive import (
 )
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import RenderFn, executor_render
-from service.jobs.runner import WorkerStats, run_worker
+from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.store import BatchItemInput, BatchStatus, Store, open_store
 from service.store.files import write_atomic
 from service.store.models import sha256_hex
@@ -167,7 +167,11 @@ async def _run_in_store(
     started = time.monotonic()
     stats = WorkerStats()
     if batch.state != "finished":
-        stats = await _work(store, batch, workers, render, lease_seconds)
+        try:
+            stats = await _work(store, batch, workers, render, lease_seconds)
+        except RenderPoolBroken as exc:
+            console.print(f"[red]渲染进程意外退出（{exc}）；再次运行同一命令可继续。[/red]")
+            return EXIT_FAILED_ITEMS
     elapsed = time.monotonic() - started
     status, entries = await archive_entries(store, batch.id)
     written = await _export(store, out, status, entries)

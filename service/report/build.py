@@ -44,17 +44,18 @@ TITLE_LINE_CHARS = 20
 
 
 def document_title(payload: Payload, version: TemplateVersion) -> str:
-    """The printed title; a line break (``\n``) stands where a long default title divides.
+    """The printed title; a line break (``\n``) stands where a long title divides.
 
     GB/T 9704 asks a multi-line title to break between units of meaning, never inside a word:
-    the default title breaks between the company and year and the report's name.
+    a long title without a break of its own divides after its ``…年度`` (company and year above,
+    the report's name below).
     """
-    if payload.title:
-        return payload.title
-    first = f"{payload.company.full_name}{payload.report_year}年度"
-    if len(first) + len(version.report_name) <= TITLE_LINE_CHARS:
-        return first + version.report_name
-    return f"{first}\n{version.report_name}"
+    title = payload.title or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
+    year_mark = f"{payload.report_year}年度"
+    if "\n" in title or len(title) <= TITLE_LINE_CHARS or year_mark not in title:
+        return title
+    head, _, tail = title.partition(year_mark)
+    return f"{head}{year_mark}\n{tail}" if tail else title
 
 
 def render_template_xml(payload: Payload, version: TemplateVersion, figures: dict[str, str]) -> str:

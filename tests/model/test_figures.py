@@ -15,7 +15,8 @@ from service.model.figures import (
 
 
 @pytest.mark.parametrize(
-    ("n", "text"), [(0, "0"), (999, "999"), (1000, "1,000"), (12345, "12,345"), (1234567, "1,234,567")]
+    ("n", "text"),
+    [(0, "0"), (999, "999"), (1000, "1,000"), (12345, "12,345"), (1234567, "1,234,567")],
 )
 def test_grouped(n: int, text: str) -> None:
     assert grouped(n) == text
@@ -32,7 +33,12 @@ def test_wan(n: int, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(Decimal("11.56"), "11.56%"), (100, "100%"), (Decimal("3896.64"), "3896.64%"), (Decimal("98.5"), "98.5%")],
+    [
+        (Decimal("11.56"), "11.56%"),
+        (100, "100%"),
+        (Decimal("3896.64"), "3896.64%"),
+        (Decimal("98.5"), "98.5%"),
+    ],
 )
 def test_percent_keeps_the_given_digits(value: Decimal, text: str) -> None:
     assert percent(value) == text
@@ -40,7 +46,14 @@ def test_percent_keeps_the_given_digits(value: Decimal, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("part", "whole", "text"),
-    [(2, 3, "66.67%"), (1, 3, "33.33%"), (1, 8, "12.50%"), (0, 5, "0.00%"), (0, 0, "0.00%"), (5, 5, "100.00%")],
+    [
+        (2, 3, "66.67%"),
+        (1, 3, "33.33%"),
+        (1, 8, "12.50%"),
+        (0, 5, "0.00%"),
+        (0, 0, "0.00%"),
+        (5, 5, "100.00%"),
+    ],
 )
 def test_share(part: int, whole: int, text: str) -> None:
     assert share_text(share(part, whole)) == text
@@ -48,7 +61,15 @@ def test_share(part: int, whole: int, text: str) -> None:
 
 @pytest.mark.parametrize(
     "parts",
-    [[1, 1, 1], [2, 1], [1, 1, 1, 1, 1, 1, 1], [8234, 2711, 356, 1044], [1], [0, 3], [7, 7, 7, 7, 7, 7]],
+    [
+        [1, 1, 1],
+        [2, 1],
+        [1, 1, 1, 1, 1, 1, 1],
+        [8234, 2711, 356, 1044],
+        [1],
+        [0, 3],
+        [7, 7, 7, 7, 7, 7],
+    ],
 )
 def test_shares_sum_to_exactly_100(parts: list[int]) -> None:
     shares = shares_summing_to_100(parts)
@@ -64,7 +85,11 @@ def test_shares_of_nothing_are_zero() -> None:
 
 @pytest.mark.parametrize(
     ("d", "text"),
-    [(date(2024, 1, 12), "2024年1月12日"), (date(2023, 10, 1), "2023年10月1日"), (date(2025, 12, 31), "2025年12月31日")],
+    [
+        (date(2024, 1, 12), "2024年1月12日"),
+        (date(2023, 10, 1), "2023年10月1日"),
+        (date(2025, 12, 31), "2025年12月31日"),
+    ],
 )
 def test_chinese_date_has_no_leading_zeros(d: date, text: str) -> None:
     assert chinese_date(d) == text

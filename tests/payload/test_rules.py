@@ -41,7 +41,9 @@ DIR = "figures.complaints.direct"
         ({"report_year": 2101}, "$.report_year", "less_than_equal"),
     ],
 )  # fmt: skip
-def test_rule(reference_example: dict[str, Any], changes: dict[str, Any], path: str, code: str) -> None:
+def test_rule(
+    reference_example: dict[str, Any], changes: dict[str, Any], path: str, code: str
+) -> None:
     for field, value in changes.items():
         _set(reference_example, field, value)
     with pytest.raises(PayloadInvalid) as info:

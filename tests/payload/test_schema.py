@@ -87,9 +87,16 @@ def test_all_schema_errors_are_reported_at_once(reference_example: dict[str, Any
 
 @pytest.mark.parametrize(
     ("raw", "line", "column"),
-    [(b'{"company": ', 1, 13), (b'{\n  "a": 1,\n  "b": ]\n}', 3, 8), (b"[1, 2", 1, 6), (b'{"x": NaN}', None, None)],
+    [
+        (b'{"company": ', 1, 13),
+        (b'{\n  "a": 1,\n  "b": ]\n}', 3, 8),
+        (b"[1, 2", 1, 6),
+        (b'{"x": NaN}', None, None),
+    ],
 )
-def test_malformed_json_names_the_position(raw: bytes, line: int | None, column: int | None) -> None:
+def test_malformed_json_names_the_position(
+    raw: bytes, line: int | None, column: int | None
+) -> None:
     with pytest.raises(MalformedJSON) as info:
         parse_payload(raw)
     if line is not None:

@@ -581,3 +581,20 @@ def test_cff_outlines_become_truetype(
     assert font["hmtx"][name][1] == glyph.xMin, "left side bearing follows the converted outline"
     assert embedded.subsetted == (mode != "full")
     assert list((tmp_path / "cache").glob("Tiny-*.glyphs")), "converted glyphs kept on disk"
+
+
+def test_glyph_cache_appends_and_survives_a_cut_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(docx_fonts, "CACHE_DIR", tmp_path / "cache")
+    source = tmp_path / "Tiny.otf"
+    _tiny_cff_font(source)
+    face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
+    embed_face(face, "A", "used")
+    (cache,) = (tmp_path / "cache").glob("*.glyphs")
+    size = cache.stat().st_size
+    embed_face(face, "一", "used")
+    assert cache.stat().st_size > size, "new glyphs are appended"
+    cache.write_bytes(cache.read_bytes() + b"\x00\x03\x00\x05\x00\x01\x00\x00\x10\x00short")
+    fresh = docx_fonts._FaceStore(source, tmp_path / "cache")
+    assert set(fresh.glyphs) == {0, 1, 2}, ".notdef, A and 一 read back; the cut record ignored"

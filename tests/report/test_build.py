@@ -19,7 +19,9 @@ def reference_sentences() -> list[str]:
 
     The copy's last line, 返回列表, is website navigation, not document text.
     """
-    lines = [line.strip() for line in REFERENCE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [
+        line.strip() for line in REFERENCE.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     assert lines[-1] == "返回列表"
     sentences: list[str] = []
     for line in lines[:-1]:
@@ -46,7 +48,11 @@ def test_reference_sentences_appear_in_order_in_the_model(reference_example_byte
 def test_reference_headings_are_numbered_as_published(reference_example_bytes: bytes) -> None:
     _, document = build(reference_example_bytes)
     labels = [(h.level, h.full_text) for h in document.headings]
-    assert labels[:3] == [(2, "（一）消费者权益保护重大信息"), (3, "1.重要政策"), (4, "（1）消保战略制定情况")]
+    assert labels[:3] == [
+        (2, "（一）消费者权益保护重大信息"),
+        (3, "1.重要政策"),
+        (4, "（1）消保战略制定情况"),
+    ]
     assert (4, "（6）特殊群体关爱情况") in labels
     assert (2, "（二）消费投诉情况") in labels
     assert (3, "2.投诉案件处理情况") in labels
@@ -66,10 +72,15 @@ def test_figures_in_prose_come_from_the_figures(reference_example: dict[str, Any
     ("closed", "sentence"),
     [
         (3, "涉及公司的监管转办投诉案件合计3件，以上案件均已按监管规定时效要求办结。"),
-        (2, "涉及公司的监管转办投诉案件合计3件，其中已办结2件，办结率66.67%，其余案件正按监管规定时效要求处理。"),
+        (
+            2,
+            "涉及公司的监管转办投诉案件合计3件，其中已办结2件，办结率66.67%，其余案件正按监管规定时效要求处理。",
+        ),
     ],
 )
-def test_complaint_sentence_follows_the_figures(reference_example: dict[str, Any], closed: int, sentence: str) -> None:
+def test_complaint_sentence_follows_the_figures(
+    reference_example: dict[str, Any], closed: int, sentence: str
+) -> None:
     reference_example["figures"]["complaints"]["regulator"]["closed"] = closed
     _, document = build(reference_example)
     assert sentence in document.plain_text()
@@ -78,7 +89,11 @@ def test_complaint_sentence_follows_the_figures(reference_example: dict[str, Any
 def test_ladder_starting_at_one(reference_example: dict[str, Any]) -> None:
     reference_example["ladder_start"] = 1
     _, document = build(reference_example)
-    assert [h.full_text for h in document.headings][:3] == ["一、消费者权益保护重大信息", "（一）重要政策", "1.消保战略制定情况"]
+    assert [h.full_text for h in document.headings][:3] == [
+        "一、消费者权益保护重大信息",
+        "（一）重要政策",
+        "1.消保战略制定情况",
+    ]
 
 
 def test_numbers_restart_under_each_parent(reference_example: dict[str, Any]) -> None:
@@ -99,7 +114,10 @@ def test_payload_text_is_never_markup(reference_example: dict[str, Any]) -> None
 def test_signature_and_meta() -> None:
     _, document = build((EXAMPLES / "kangning-property-2022.json").read_bytes())
     assert document.signature is not None
-    assert (document.signature.signer, document.signature.date_text) == ("康宁财产保险股份有限公司", "2023年3月20日")
+    assert (document.signature.signer, document.signature.date_text) == (
+        "康宁财产保险股份有限公司",
+        "2023年3月20日",
+    )
     assert document.meta.author == "康宁财产保险股份有限公司"
     assert document.meta.language == "zh-CN"
     assert document.headings[0].full_text == "一、消费者权益保护工作情况"

@@ -20,7 +20,14 @@ def test_table_rows_shares_and_total() -> None:
                 {
                     "dimension": "source",
                     "rows": [
-                        {"label": "来电", "count": 8234, "subrows": [{"label": "客服热线", "count": 7020}, {"label": "分支机构", "count": 1214}]},
+                        {
+                            "label": "来电",
+                            "count": 8234,
+                            "subrows": [
+                                {"label": "客服热线", "count": 7020},
+                                {"label": "分支机构", "count": 1214},
+                            ],
+                        },
                         {"label": "网络", "count": 2711},
                         {"label": "来信", "count": 356},
                         {"label": "来访", "count": 1044},

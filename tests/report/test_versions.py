@@ -41,7 +41,9 @@ def test_no_template_before_2019() -> None:
 
 
 @pytest.mark.parametrize("year", range(2019, 2025))
-def test_document_text_names_the_regulator_of_its_year(reference_example: dict[str, Any], year: int) -> None:
+def test_document_text_names_the_regulator_of_its_year(
+    reference_example: dict[str, Any], year: int
+) -> None:
     reference_example["report_year"] = year
     reference_example["publish_date"] = f"{year + 1}-01-15"
     reference_example["sections"][0]["content"] = [{"insert": "basis"}]
@@ -68,7 +70,9 @@ def test_six_year_example_batch_names_the_regulator_of_each_year() -> None:
         years.append(payload.report_year)
         text = document.plain_text()
         expected, other = (
-            ("中国银保监会", "国家金融监督管理总局") if payload.report_year < 2023 else ("国家金融监督管理总局", "中国银保监会")
+            ("中国银保监会", "国家金融监督管理总局")
+            if payload.report_year < 2023
+            else ("国家金融监督管理总局", "中国银保监会")
         )
         assert expected in text and other not in text, payload.report_year
         assert f"截至{payload.report_year}年12月底" in text

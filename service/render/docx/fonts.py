@@ -274,7 +274,8 @@ class _FaceStore:
             else None
         )
         self.glyphs: dict[int, _Glyph] = {}
-        self.cache_file = (cache_dir or CACHE_DIR) / f"{path.stem}-{self.sha256[:16]}-g{CONVERTER_VERSION}.glyphs"
+        name = f"{path.stem}-{self.sha256[:16]}-g{CONVERTER_VERSION}.glyphs"
+        self.cache_file = (cache_dir or CACHE_DIR) / name
         self._glyph_set = None
         self._chunks: dict[tuple[int, ...], _Chunk] = {}
         self._lock = threading.Lock()
@@ -317,7 +318,7 @@ class _FaceStore:
                 self._glyph_set = self.font.getGlyphSet()
             for g in missing:
                 self.glyphs[g] = _convert(self._glyph_set, self.order[g])
-            self._save()
+            self._save(missing)
 
     def base_chunk(self, base: tuple[int, ...]) -> _Chunk:
         """The glyph data of ``base`` with its checksum and raw-deflate stream.
@@ -330,7 +331,9 @@ class _FaceStore:
             return chunk
         data = b"".join(self.glyphs[g].data for g in base)
         digest = hashlib.sha256(struct.pack(f">{len(base)}H", *base)).hexdigest()[:16]
-        path = self.cache_file.with_name(f"{self.cache_file.stem}-{digest}-z{DEFLATE_LEVEL}.deflate")
+        path = self.cache_file.with_name(
+            f"{self.cache_file.stem}-{digest}-z{DEFLATE_LEVEL}.deflate"
+        )
         header = struct.pack(">II", zlib.crc32(data), len(data))
         try:
             stored = path.read_bytes()
@@ -358,16 +361,26 @@ class _FaceStore:
             while pos + 10 <= end:
                 gid, points, contours, size = struct.unpack_from(">HHhI", blob, pos)
                 pos += 10
+                if pos + size > end:
+                    break  # a record cut short (a writer died mid-append): ignore it
                 self.glyphs.setdefault(gid, _Glyph(blob[pos : pos + size], points, contours))
                 pos += size
 
-    def _save(self) -> None:
-        out = [self.MAGIC]
-        for gid in sorted(self.glyphs):
-            g = self.glyphs[gid]
-            out.append(struct.pack(">HHhI", gid, g.points, g.contours, len(g.data)))
-            out.append(g.data)
-        _write_atomically(self.cache_file, b"".join(out))
+    def _save(self, new: list[int]) -> None:
+        """Append the ``new`` glyphs' records to the cache file in one write (other processes
+        may append too; a reader keeps the first record of a glyph), or write the whole store
+        when there is no file yet."""
+        records = b"".join(self._record(g) for g in sorted(new))
+        if self.cache_file.exists():
+            with self.cache_file.open("ab") as fh:
+                fh.write(records)
+            return
+        everything = b"".join(self._record(g) for g in sorted(self.glyphs))
+        _write_atomically(self.cache_file, self.MAGIC + everything)
+
+    def _record(self, gid: int) -> bytes:
+        g = self.glyphs[gid]
+        return struct.pack(">HHhI", gid, g.points, g.contours, len(g.data)) + g.data
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

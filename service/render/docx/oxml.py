@@ -185,6 +185,14 @@ def set_overflow_punctuation(ppr: etree._Element) -> None:
     _set(_child(ppr, "overflowPunct", _PPR_ORDER), val=1)
 
 
+def set_no_auto_space(ppr: etree._Element) -> None:
+    """``w:autoSpaceDE=0``, ``w:autoSpaceDN=0``: no extra quarter-em between Chinese and Latin
+    letters or digits. GB/T 9704 text keeps digits on the character grid and the PDF writer adds
+    no such space, so Word lays lines out as the PDF does (LibreOffice ignores both flags)."""
+    _set(_child(ppr, "autoSpaceDE", _PPR_ORDER), val=0)
+    _set(_child(ppr, "autoSpaceDN", _PPR_ORDER), val=0)
+
+
 def set_contextual_spacing(ppr: etree._Element) -> None:
     """No space between consecutive paragraphs of the same style (several lead lines)."""
     _child(ppr, "contextualSpacing", _PPR_ORDER)

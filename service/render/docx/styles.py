@@ -37,7 +37,6 @@ PARAGRAPH_STYLE_OF_ROLE = {"body": "Normal", "lead": "Subtitle", "note": "Note"}
 COLUMN_STYLE = {"left": "Table Text", "center": "Table Text Center", "right": "Table Text Right"}
 
 
-
 def style_id(name: str) -> str:
     """The ``w:styleId`` python-docx gives a style it adds: its name without spaces."""
     return name.replace(" ", "")
@@ -194,6 +193,7 @@ def _define(doc: DocxDocument, spec: _Spec, style: HouseStyle, language: str, nu
         # GB/T 9704 counts 22 lines on every page: no line may move to keep a widow company.
         fmt.widow_control = False
         oxml.set_overflow_punctuation(oxml.style_ppr(element))
+        oxml.set_no_auto_space(oxml.style_ppr(element))
     word_style.font.size = Pt(role.size_pt)
 
     rpr = oxml.style_rpr(element)
