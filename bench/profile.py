@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import payloads  # noqa: E402
+from bench import payloads
 
 
 def self_times(root: Any) -> tuple[dict[tuple[str, str], float], dict[str, float], float]:
@@ -59,10 +59,17 @@ def self_times(root: Any) -> tuple[dict[tuple[str, str], float], dict[str, float
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=20, help="renders per format (default 20)")
-    parser.add_argument("--format", default="pdf,docx", help="formats, comma-separated (default pdf,docx)")
-    parser.add_argument("--end-to-end", action="store_true",
-                        help="profile service.workers.jobs.render (parse, check, build, render) instead of the writer alone")  # fmt: skip
-    parser.add_argument("--interval", type=float, default=0.001, help="sampling interval in seconds")
+    parser.add_argument(
+        "--format", default="pdf,docx", help="formats, comma-separated (default pdf,docx)"
+    )
+    parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="profile service.workers.jobs.render (parse, check, build, render) instead of the writer alone",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=0.001, help="sampling interval in seconds"
+    )
     parser.add_argument("--html", type=Path, help="folder to write pyinstrument HTML profiles into")
     parser.add_argument("--top", type=int, default=20, help="lines of the flat self-time view")
     args = parser.parse_args(argv)
@@ -101,23 +108,34 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.n + 1, 2 * args.n + 1):
             one(i)
         profiler.stop()
-        scope = "jobs.render (parse + check + build + write)" if args.end_to_end else f"render_{fmt}"
+        scope = (
+            "jobs.render (parse + check + build + write)" if args.end_to_end else f"render_{fmt}"
+        )
         print("=" * 100)
-        print(f"{fmt.upper()}: {scope}, mean {mean * 1000:.0f} ms per render unprofiled (n={args.n})")
+        print(
+            f"{fmt.upper()}: {scope}, mean {mean * 1000:.0f} ms per render unprofiled (n={args.n})"
+        )
         print("=" * 100)
         print(
             profiler.output_text(
-                unicode=True, color=False, show_all=False, short_mode=False,
+                unicode=True,
+                color=False,
+                show_all=False,
+                short_mode=False,
                 processor_options={"filter_threshold": 0.015},
             )
-        )  # fmt: skip
+        )
         selfs, packages, total = self_times(profiler.last_session.root_frame())
         print(f"Self time by package ({fmt}, {total:.2f} s sampled):")
         for name, seconds in sorted(packages.items(), key=lambda kv: -kv[1])[:10]:
-            print(f"  {seconds / total * 100:5.1f} %  {seconds / args.n * 1000:7.1f} ms/render  {name}")
+            print(
+                f"  {seconds / total * 100:5.1f} %  {seconds / args.n * 1000:7.1f} ms/render  {name}"
+            )
         print(f"Top {args.top} functions by self time ({fmt}):")
         for (function, where), seconds in sorted(selfs.items(), key=lambda kv: -kv[1])[: args.top]:
-            print(f"  {seconds / total * 100:5.1f} %  {seconds / args.n * 1000:7.1f} ms/render  {function}  {where}")
+            print(
+                f"  {seconds / total * 100:5.1f} %  {seconds / args.n * 1000:7.1f} ms/render  {function}  {where}"
+            )
         print()
         if args.html:
             args.html.mkdir(parents=True, exist_ok=True)

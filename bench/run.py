@@ -33,6 +33,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import importlib.metadata
+import importlib.util
+import io
 import itertools
 import json
 import math
@@ -56,9 +58,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import payloads, procs  # noqa: E402
-from bench.service import Client, Service, session  # noqa: E402
-from bench.stats import Table, mib, ms, p50, p95, ratio, secs  # noqa: E402
+from bench import payloads, procs
+from bench.service import Client, Service, session
+from bench.stats import Table, mib, ms, p50, p95, ratio, secs
 
 
 @dataclass(frozen=True)
@@ -84,17 +86,45 @@ class Plan:
 
 
 FULL = Plan(
-    name="full", cold_starts=3, latency_n=60, latency_warm=2, throughput_clients=(1, 2, 4, 8),
-    throughput_s=12.0, memory_marks=(1, 100, 1000), memory_cap_s=360.0, batch_n=100,
-    chromium_n=25, chromium_cold_n=3, lo_cold_n=4, lo_uno_n=20, lo_pipeline_n=25,
-    lo_throughput_s=12.0, lo_throughput_docs=120, typst_n=40, inproc_n=20,
-)  # fmt: skip
+    name="full",
+    cold_starts=3,
+    latency_n=60,
+    latency_warm=2,
+    throughput_clients=(1, 2, 4, 8),
+    throughput_s=12.0,
+    memory_marks=(1, 100, 1000),
+    memory_cap_s=360.0,
+    batch_n=100,
+    chromium_n=25,
+    chromium_cold_n=3,
+    lo_cold_n=4,
+    lo_uno_n=20,
+    lo_pipeline_n=25,
+    lo_throughput_s=12.0,
+    lo_throughput_docs=120,
+    typst_n=40,
+    inproc_n=20,
+)
 QUICK = Plan(
-    name="quick", cold_starts=1, latency_n=12, latency_warm=2, throughput_clients=(1, 2, 4, 8),
-    throughput_s=3.0, memory_marks=(1, 25, 100), memory_cap_s=90.0, batch_n=24,
-    chromium_n=6, chromium_cold_n=1, lo_cold_n=2, lo_uno_n=5, lo_pipeline_n=6,
-    lo_throughput_s=4.0, lo_throughput_docs=40, typst_n=10, inproc_n=6,
-)  # fmt: skip
+    name="quick",
+    cold_starts=1,
+    latency_n=12,
+    latency_warm=2,
+    throughput_clients=(1, 2, 4, 8),
+    throughput_s=3.0,
+    memory_marks=(1, 25, 100),
+    memory_cap_s=90.0,
+    batch_n=24,
+    chromium_n=6,
+    chromium_cold_n=1,
+    lo_cold_n=2,
+    lo_uno_n=5,
+    lo_pipeline_n=6,
+    lo_throughput_s=4.0,
+    lo_throughput_docs=40,
+    typst_n=10,
+    inproc_n=6,
+)
 
 
 class Variants:
@@ -150,7 +180,11 @@ def machine() -> dict[str, str]:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) * 1024
-    debian = Path("/etc/debian_version").read_text().strip() if Path("/etc/debian_version").exists() else "?"
+    debian = (
+        Path("/etc/debian_version").read_text().strip()
+        if Path("/etc/debian_version").exists()
+        else "?"
+    )
 
     def pkg(name: str) -> str:
         try:
@@ -193,9 +227,14 @@ def cold_starts(plan: Plan, workers: int, res: Results) -> Service:
     res.data["cold_start_s"] = samples
     spread = f"min {min(samples):.2f} s, max {max(samples):.2f} s" if len(samples) > 1 else ""
     res.table.add(
-        "service", "cold start: process start → /readyz 200", secs(p50(samples)), "",
-        str(len(samples)), "", f"{workers} workers spawned and warmed; {spread}".rstrip("; "),
-    )  # fmt: skip
+        "service",
+        "cold start: process start → /readyz 200",
+        secs(p50(samples)),
+        "",
+        str(len(samples)),
+        "",
+        f"{workers} workers spawned and warmed; {spread}".rstrip("; "),
+    )
     return svc
 
 
@@ -203,8 +242,16 @@ def memory_snapshot(svc: Service, label: str, res: Results) -> list[int]:
     pids = svc.worker_pids()
     rss = [procs.rss_bytes(p) for p in pids]
     cpu = [procs.cpu_seconds(p) for p in pids]
+    server = procs.rss_bytes(svc.proc.pid) if svc.proc else 0
     res.data.setdefault("memory", []).append(
-        {"label": label, "tasks": svc.tasks, "pids": pids, "rss": rss, "cpu_s": cpu}
+        {
+            "label": label,
+            "tasks": svc.tasks,
+            "pids": pids,
+            "rss": rss,
+            "cpu_s": cpu,
+            "server_rss": server,
+        }
     )
     log(f"memory {label}: tasks {svc.tasks}, RSS {[round(r / 2**20) for r in rss]} MiB")
     return rss
@@ -231,7 +278,9 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
         for fmt in ("pdf", "docx", "zip"):
             await sequential(client, variants, fmt, plan.latency_warm)
             latency[fmt] = await sequential(client, variants, fmt, plan.latency_n)
-            log(f"latency {fmt}: p50 {p50(latency[fmt]) * 1000:.0f} ms, p95 {p95(latency[fmt]) * 1000:.0f} ms")
+            log(
+                f"latency {fmt}: p50 {p50(latency[fmt]) * 1000:.0f} ms, p95 {p95(latency[fmt]) * 1000:.0f} ms"
+            )
         res.data["latency_s"] = latency
         pad = workers * marks[1] - svc.tasks
         if pad > 0:
@@ -267,24 +316,38 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
     for fmt, label in (("pdf", "PDF"), ("docx", "DOCX"), ("zip", "PDF+DOCX (zip)")):
         values = latency[fmt]
         res.table.add(
-            "service", f"warm latency over HTTP, {label}", ms(p50(values)), ms(p95(values)),
-            str(len(values)), "", "1 client, keep-alive, new payload per request",
-        )  # fmt: skip
+            "service",
+            f"warm latency over HTTP, {label}",
+            ms(p50(values)),
+            ms(p95(values)),
+            str(len(values)),
+            "",
+            "1 client, keep-alive, new payload per request",
+        )
     for clients, t in throughput.items():
         res.table.add(
-            "service", f"throughput, {clients} client{'s' if clients > 1 else ''}",
-            f"{t['pairs_per_s']:.2f} pairs/s", "", str(int(t["pairs"])), "",
+            "service",
+            f"throughput, {clients} client{'s' if clients > 1 else ''}",
+            f"{t['pairs_per_s']:.2f} pairs/s",
+            "",
+            str(int(t["pairs"])),
+            "",
             f"zip requests; latency p50 {ms(t['p50'])}, p95 {ms(t['p95'])}",
-        )  # fmt: skip
+        )
     mem = res.data["memory"]
     for snap in mem:
         per_worker = snap["tasks"] / max(1, len(snap["rss"]))
         res.table.add(
-            "memory", f"worker RSS after {snap['label']} renders each",
-            " / ".join(mib(r) for r in snap["rss"]), "", f"{snap['tasks']}", "",
+            "memory",
+            f"worker RSS after {snap['label']} renders each",
+            " / ".join(mib(r) for r in snap["rss"]),
+            "",
+            f"{snap['tasks']}",
+            "",
             f"≈{per_worker:.0f} renders per worker; worker CPU "
-            + " / ".join(f"{c:.0f} s" for c in snap["cpu_s"]),
-        )  # fmt: skip
+            + " / ".join(f"{c:.0f} s" for c in snap["cpu_s"])
+            + f"; server process {mib(snap['server_rss'])}",
+        )
     if capped:
         res.notes.append(
             f"memory: stopped at the {plan.memory_cap_s:.0f} s cap after {mem[-1]['tasks']} renders "
@@ -293,7 +356,9 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
     res.data["rss_marks"] = {"first": rss_1, "middle": rss_100, "last": rss_last}
 
 
-async def load(svc: Service, http: Any, variants: Variants, clients: int, duration: float) -> dict[str, float]:
+async def load(
+    svc: Service, http: Any, variants: Variants, clients: int, duration: float
+) -> dict[str, float]:
     """``clients`` clients sending zip requests back to back for ``duration`` seconds."""
     client = Client(svc, http)
     times: list[float] = []
@@ -310,8 +375,13 @@ async def load(svc: Service, http: Any, variants: Variants, clients: int, durati
     deadline = started + duration
     await asyncio.gather(*(one() for _ in range(clients)))
     wall = time.perf_counter() - started
-    return {"pairs": len(times), "wall_s": wall, "pairs_per_s": len(times) / wall,
-            "p50": p50(times), "p95": p95(times)}  # fmt: skip
+    return {
+        "pairs": len(times),
+        "wall_s": wall,
+        "pairs_per_s": len(times) / wall,
+        "p50": p50(times),
+        "p95": p95(times),
+    }
 
 
 # --- batch -----------------------------------------------------------------------------------
@@ -319,13 +389,17 @@ async def load(svc: Service, http: Any, variants: Variants, clients: int, durati
 
 def _has_batch_command() -> bool:
     pilu = Path(sys.executable).with_name("pilu")
-    out = subprocess.run([str(pilu), "batch", "--help"], capture_output=True, timeout=60, check=False, cwd=ROOT)
+    out = subprocess.run(
+        [str(pilu), "batch", "--help"], capture_output=True, timeout=60, check=False, cwd=ROOT
+    )
     return out.returncode == 0
 
 
 def _has_run_batch() -> bool:
     code = "from service.jobs.batch_cli import run_batch"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=False, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=60, check=False, cwd=ROOT
+    )
     return out.returncode == 0
 
 
@@ -356,7 +430,9 @@ def batch(plan: Plan, workers: int, res: Results) -> None:
             how = f"`pilu batch --workers {workers}`"
             cmd = [str(pilu), "batch", str(source), "--out", str(out), "--workers", str(workers)]
         elif _has_run_batch():
-            how = f"service.jobs.batch_cli.run_batch(workers={workers}) (no `pilu batch` command yet)"
+            how = (
+                f"service.jobs.batch_cli.run_batch(workers={workers}) (no `pilu batch` command yet)"
+            )
             code = (
                 "import sys; from pathlib import Path; from service.jobs.batch_cli import run_batch; "
                 f"sys.exit(run_batch(Path(sys.argv[1]), Path(sys.argv[2]), {workers}))"
@@ -367,8 +443,14 @@ def batch(plan: Plan, workers: int, res: Results) -> None:
             cmd = [sys.executable, "-c", _POOL_BATCH, str(source), str(out), str(workers)]
         log(f"batch of {plan.batch_n}: {how}")
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             stdout, stderr = proc.communicate(timeout=600)
         except subprocess.TimeoutExpired:
@@ -385,12 +467,24 @@ def batch(plan: Plan, workers: int, res: Results) -> None:
                 f"batch: exit {proc.returncode}, {pdfs} PDF and {docxs} DOCX of {plan.batch_n}: "
                 + (stderr or stdout).decode(errors="replace")[-400:]
             )
-        res.data["batch"] = {"n": plan.batch_n, "wall_s": wall, "how": how, "ok": ok, "pdf": pdfs, "docx": docxs}
+        res.data["batch"] = {
+            "n": plan.batch_n,
+            "wall_s": wall,
+            "how": how,
+            "ok": ok,
+            "pdf": pdfs,
+            "docx": docxs,
+        }
         res.table.add(
-            "batch", f"{plan.batch_n} historical-year payloads, PDF+DOCX", secs(wall), "",
-            str(plan.batch_n), "", f"{how}; wall time incl. start-up; {pdfs} PDF + {docxs} DOCX written"
+            "batch",
+            f"{plan.batch_n} historical-year payloads, PDF+DOCX",
+            secs(wall),
+            "",
+            str(plan.batch_n),
+            "",
+            f"{how}; wall time incl. start-up; {pdfs} PDF + {docxs} DOCX written"
             + ("" if ok else " — INCOMPLETE"),
-        )  # fmt: skip
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -405,10 +499,46 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def pdf_pages(data: bytes) -> int:
-    from pypdf import PdfReader
-    import io
-
+    """Pages of a PDF (pypdf, from the test extra); 0 when pypdf is missing."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return 0
     return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def preflight(skip: set[str]) -> dict[str, str]:
+    """Peers that cannot run here, with the reason: they are skipped, not failed."""
+
+    def importable(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    missing: dict[str, str] = {}
+    if "chromium" not in skip:
+        if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+            missing["chromium"] = "no chromium binary"
+        elif not importable("websockets"):
+            missing["chromium"] = "no websockets module for CDP"
+    if "libreoffice" not in skip:
+        uno = (
+            subprocess.run(
+                ["/usr/bin/python3", "-c", "import uno"],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+            if Path("/usr/bin/python3").exists()
+            else None
+        )
+        if not shutil.which("soffice"):
+            missing["libreoffice"] = "no soffice binary"
+        elif uno is None or uno.returncode != 0:
+            missing["libreoffice"] = "/usr/bin/python3 cannot import uno (python3-uno)"
+        elif not importable("docxtpl"):
+            missing["libreoffice"] = "no docxtpl module"
+    if "typst" not in skip and not importable("typst"):
+        missing["typst"] = "no typst module"
+    return missing
 
 
 def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[str]) -> None:
@@ -433,12 +563,28 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
         docx_t.append(t)
     pages["pilu"] = pdf_pages(pdf)
     res.data["inproc"] = {"pdf": pdf_t, "docx": docx_t}
-    res.table.add("peers", "Pilu in-process render_pdf (model → PDF)", ms(p50(pdf_t)), ms(p95(pdf_t)),
-                  str(len(pdf_t)), "", f"no HTTP; {pages['pilu']} pages")  # fmt: skip
-    res.table.add("peers", "Pilu in-process render_docx (model → DOCX)", ms(p50(docx_t)), ms(p95(docx_t)),
-                  str(len(docx_t)), "", f"fonts embedded ({style.docx.embed_fonts}); {len(docx) / 2**20:.1f} MiB")  # fmt: skip
+    res.table.add(
+        "peers",
+        "Pilu in-process render_pdf (model → PDF)",
+        ms(p50(pdf_t)),
+        ms(p95(pdf_t)),
+        str(len(pdf_t)),
+        "",
+        f"no HTTP; {pages['pilu']} pages",
+    )
+    res.table.add(
+        "peers",
+        "Pilu in-process render_docx (model → DOCX)",
+        ms(p50(docx_t)),
+        ms(p95(docx_t)),
+        str(len(docx_t)),
+        "",
+        f"fonts embedded ({style.docx.embed_fonts}); {len(docx) / 2**20:.1f} MiB",
+    )
     pilu_pdf = p50(res.data["latency_s"]["pdf"]) if "latency_s" in res.data else p50(pdf_t)
-    pilu_pair = p50(res.data["latency_s"]["zip"]) if "latency_s" in res.data else p50(pdf_t) + p50(docx_t)
+    pilu_pair = (
+        p50(res.data["latency_s"]["zip"]) if "latency_s" in res.data else p50(pdf_t) + p50(docx_t)
+    )
 
     # Chromium
     if "chromium" not in skip:
@@ -459,20 +605,35 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
         finally:
             browser.close()
         res.data["chromium_warm"] = {"times": times, "pss": memory}
-        res.table.add("peers", "Chromium headless print, warm (CDP)", ms(p50(times)), ms(p95(times)),
-                      str(len(times)), ratio(pilu_pdf, p50(times)),
-                      f"same HTML+CSS, {fonts} web fonts loaded; {pages['chromium']} pages; tree PSS {mib(memory)}")  # fmt: skip
+        res.table.add(
+            "peers",
+            "Chromium headless print, warm (CDP)",
+            ms(p50(times)),
+            ms(p95(times)),
+            str(len(times)),
+            ratio(pilu_pdf, p50(times)),
+            f"same HTML+CSS, {fonts} web fonts loaded; {pages['chromium']} pages; tree PSS {mib(memory)}",
+        )
         cold = []
         for document in documents[: plan.chromium_cold_n]:
             t, _ = cold_print(style, page_html(document))
             cold.append(t)
         res.data["chromium_cold"] = cold
-        res.table.add("peers", "Chromium, one browser per document", ms(p50(cold)), "", str(len(cold)),
-                      ratio(pilu_pdf, p50(cold)), "start, load, print, quit")  # fmt: skip
+        res.table.add(
+            "peers",
+            "Chromium, one browser per document",
+            ms(p50(cold)),
+            "",
+            str(len(cold)),
+            ratio(pilu_pdf, p50(cold)),
+            "start, load, print, quit",
+        )
 
     # LibreOffice
     if "libreoffice" not in skip:
-        libreoffice_peers(plan, variants, documents, style, workers, res, pilu_pdf, pilu_pair, pages)
+        libreoffice_peers(
+            plan, variants, documents, style, workers, res, pilu_pdf, pilu_pair, pages
+        )
 
     # Typst
     if "typst" not in skip:
@@ -487,14 +648,29 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
             times.append(t)
         pages["typst"] = pdf_pages(pdf)
         res.data["typst"] = times
-        res.table.add("peers", "Typst (PyPI binding), warm compiler", ms(p50(times)), ms(p95(times)),
-                      str(len(times)), ratio(pilu_pdf, p50(times)),
-                      f"equivalent markup from the same model, same fonts; {pages['typst']} pages")  # fmt: skip
+        res.table.add(
+            "peers",
+            "Typst (PyPI binding), warm compiler",
+            ms(p50(times)),
+            ms(p95(times)),
+            str(len(times)),
+            ratio(pilu_pdf, p50(times)),
+            f"equivalent markup from the same model, same fonts; {pages['typst']} pages",
+        )
     res.data["pages"] = pages
 
 
-def libreoffice_peers(plan: Plan, variants: Variants, documents: list[Any], style: Any, workers: int, res: Results,
-                      pilu_pdf: float, pilu_pair: float, pages: dict[str, int]) -> None:  # fmt: skip
+def libreoffice_peers(
+    plan: Plan,
+    variants: Variants,
+    documents: list[Any],
+    style: Any,
+    workers: int,
+    res: Results,
+    pilu_pdf: float,
+    pilu_pair: float,
+    pages: dict[str, int],
+) -> None:
     from bench.peers import libreoffice as lo
     from service.render.docx import render_docx
 
@@ -515,19 +691,35 @@ def libreoffice_peers(plan: Plan, variants: Variants, documents: list[Any], styl
         lo.cold_convert(sources[-1], work, profile, env)  # creates the profile: untimed
         cold = [lo.cold_convert(src, cold_out, profile, env) for src in sources[: plan.lo_cold_n]]
         res.data["lo_cold"] = cold
-        res.table.add("peers", "LibreOffice soffice --convert-to, per document", ms(p50(cold)), "",
-                      str(len(cold)), ratio(pilu_pdf, p50(cold)), "Pilu's DOCX → PDF, one process each")  # fmt: skip
+        res.table.add(
+            "peers",
+            "LibreOffice soffice --convert-to, per document",
+            ms(p50(cold)),
+            "",
+            str(len(cold)),
+            ratio(pilu_pdf, p50(cold)),
+            "Pilu's DOCX → PDF, one process each",
+        )
 
         log("LibreOffice resident (UNO)")
         converters.append(lo.UnoConverter(work, env, "0"))
         uno = converters[0]
         uno.convert(sources[-1], work / "warm.pdf")  # first load: untimed
-        times = [uno.convert(src, work / f"uno-{i}.pdf") for i, src in enumerate(sources[: plan.lo_uno_n])]
+        times = [
+            uno.convert(src, work / f"uno-{i}.pdf")
+            for i, src in enumerate(sources[: plan.lo_uno_n])
+        ]
         pages["libreoffice"] = pdf_pages((work / "uno-0.pdf").read_bytes())
         res.data["lo_uno"] = times
-        res.table.add("peers", "LibreOffice resident soffice over UNO", ms(p50(times)), ms(p95(times)),
-                      str(len(times)), ratio(pilu_pdf, p50(times)),
-                      f"Pilu's DOCX (fonts embedded) → PDF; {pages['libreoffice']} pages")  # fmt: skip
+        res.table.add(
+            "peers",
+            "LibreOffice resident soffice over UNO",
+            ms(p50(times)),
+            ms(p95(times)),
+            str(len(times)),
+            ratio(pilu_pdf, p50(times)),
+            f"Pilu's DOCX (fonts embedded) → PDF; {pages['libreoffice']} pages",
+        )
 
         # the LibreOffice pipeline: docxtpl fill + UNO, one document at a time
         log("LibreOffice pipeline")
@@ -544,10 +736,21 @@ def libreoffice_peers(plan: Plan, variants: Variants, documents: list[Any], styl
                 fills.append(pool.submit(lo.fill_to_file, template, context, str(path)).result())
                 converts.append(uno.convert(path, work / f"fill-{i}.pdf"))
                 totals.append(time.perf_counter() - started)
-        res.data["lo_pipeline"] = {"fill": fills, "convert": converts, "total": totals, "pss": uno.memory_bytes()}
-        res.table.add("peers", "LibreOffice pipeline: docxtpl fill + UNO → DOCX+PDF", ms(p50(totals)),
-                      ms(p95(totals)), str(len(totals)), ratio(pilu_pair, p50(totals)),
-                      f"fill p50 {ms(p50(fills))} + convert p50 {ms(p50(converts))}; soffice PSS {mib(uno.memory_bytes())}")  # fmt: skip
+        res.data["lo_pipeline"] = {
+            "fill": fills,
+            "convert": converts,
+            "total": totals,
+            "pss": uno.memory_bytes(),
+        }
+        res.table.add(
+            "peers",
+            "LibreOffice pipeline: docxtpl fill + UNO → DOCX+PDF",
+            ms(p50(totals)),
+            ms(p95(totals)),
+            str(len(totals)),
+            ratio(pilu_pair, p50(totals)),
+            f"fill p50 {ms(p50(fills))} + convert p50 {ms(p50(converts))}; soffice PSS {mib(uno.memory_bytes())}",
+        )
 
         # throughput: one fill process and one resident soffice per core
         for i in range(1, workers):
@@ -558,9 +761,15 @@ def libreoffice_peers(plan: Plan, variants: Variants, documents: list[Any], styl
         lock = threading.Lock()
         from service import pipeline
 
-        lane_jobs = [fill.template_for(pipeline.build(raw)[1], style) for raw in variants.take(plan.lo_throughput_docs)]
+        lane_jobs = [
+            fill.template_for(pipeline.build(raw)[1], style)
+            for raw in variants.take(plan.lo_throughput_docs)
+        ]
         with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
-            warm = [pool.submit(lo.fill_to_file, *jobs[0], str(work / f"w{k}.docx")) for k in range(workers)]
+            warm = [
+                pool.submit(lo.fill_to_file, *jobs[0], str(work / f"w{k}.docx"))
+                for k in range(workers)
+            ]
             for future in warm:
                 future.result()
             started = time.perf_counter()
@@ -585,12 +794,27 @@ def libreoffice_peers(plan: Plan, variants: Variants, documents: list[Any], styl
             wall = time.perf_counter() - started
         rate = len(done) / wall
         if len(done) > len(lane_jobs):
-            res.notes.append(f"LibreOffice throughput: {len(done)} pairs from {len(lane_jobs)} different payloads (cycled)")
-        res.data["lo_throughput"] = {"pairs": len(done), "wall_s": wall, "pairs_per_s": rate, "lanes": workers}
-        best = max((t["pairs_per_s"] for t in res.data.get("throughput", {}).values()), default=math.nan)
-        res.table.add("peers", f"LibreOffice pipeline throughput, {workers} lanes", f"{rate:.2f} pairs/s", "",
-                      str(len(done)), ratio(best, rate) if best == best else "—",
-                      f"{workers} fill processes + {workers} resident soffice; Pilu ÷ peer = Pilu best ÷ this")  # fmt: skip
+            res.notes.append(
+                f"LibreOffice throughput: {len(done)} pairs from {len(lane_jobs)} different payloads (cycled)"
+            )
+        res.data["lo_throughput"] = {
+            "pairs": len(done),
+            "wall_s": wall,
+            "pairs_per_s": rate,
+            "lanes": workers,
+        }
+        best = max(
+            (t["pairs_per_s"] for t in res.data.get("throughput", {}).values()), default=math.nan
+        )
+        res.table.add(
+            "peers",
+            f"LibreOffice pipeline throughput, {workers} lanes",
+            f"{rate:.2f} pairs/s",
+            "",
+            str(len(done)),
+            ratio(best, rate) if not math.isnan(best) else "—",
+            f"{workers} fill processes + {workers} resident soffice; Pilu ÷ peer = Pilu best ÷ this",
+        )
     finally:
         for conv in converters:
             conv.close()
@@ -609,21 +833,30 @@ def targets(plan: Plan, res: Results) -> None:
 
     if lat and d.get("chromium_warm"):
         r = p50(lat["pdf"]) / p50(d["chromium_warm"]["times"])
-        add("PDF p50 ≤ ½ × warm Chromium p50", r <= 0.5,
-            f"Pilu {ms(p50(lat['pdf']))} vs Chromium {ms(p50(d['chromium_warm']['times']))}: ratio {r:.2f} (target ≤ 0.50)")  # fmt: skip
+        add(
+            "PDF p50 ≤ ½ × warm Chromium p50",
+            r <= 0.5,
+            f"Pilu {ms(p50(lat['pdf']))} vs Chromium {ms(p50(d['chromium_warm']['times']))}: ratio {r:.2f} (target ≤ 0.50)",
+        )
     else:
         add("PDF p50 ≤ ½ × warm Chromium p50", None, "not measured")
     if lat and d.get("lo_pipeline"):
         r = p50(lat["zip"]) / p50(d["lo_pipeline"]["total"])
-        add("DOCX+PDF pair p50 < resident-LibreOffice pipeline p50", r < 1,
-            f"Pilu {ms(p50(lat['zip']))} vs LibreOffice pipeline {ms(p50(d['lo_pipeline']['total']))}: ratio {r:.2f} (target < 1.00)")  # fmt: skip
+        add(
+            "DOCX+PDF pair p50 < resident-LibreOffice pipeline p50",
+            r < 1,
+            f"Pilu {ms(p50(lat['zip']))} vs LibreOffice pipeline {ms(p50(d['lo_pipeline']['total']))}: ratio {r:.2f} (target < 1.00)",
+        )
     else:
         add("DOCX+PDF pair p50 < resident-LibreOffice pipeline p50", None, "not measured")
     if d.get("throughput") and d.get("lo_throughput"):
         best_clients, best = max(d["throughput"].items(), key=lambda kv: kv[1]["pairs_per_s"])
         r = best["pairs_per_s"] / d["lo_throughput"]["pairs_per_s"]
-        add("throughput ≥ 2 × LibreOffice pipeline", r >= 2,
-            f"Pilu {best['pairs_per_s']:.2f} pairs/s ({best_clients} clients) vs {d['lo_throughput']['pairs_per_s']:.2f}: ratio {r:.2f} (target ≥ 2.00)")  # fmt: skip
+        add(
+            "throughput ≥ 2 × LibreOffice pipeline",
+            r >= 2,
+            f"Pilu {best['pairs_per_s']:.2f} pairs/s ({best_clients} clients) vs {d['lo_throughput']['pairs_per_s']:.2f}: ratio {r:.2f} (target ≥ 2.00)",
+        )
     else:
         add("throughput ≥ 2 × LibreOffice pipeline", None, "not measured")
     mem = d.get("memory", [])
@@ -633,15 +866,24 @@ def targets(plan: Plan, res: Results) -> None:
         growth = max((a / b - 1) for a, b in zip(last, middle, strict=False) if b)
         label_last, label_mid = mem[-1]["label"], mem[-2]["label"]
         full = plan.memory_marks == FULL.memory_marks and not d.get("memory_capped")
-        add(f"worker RSS < 250 MiB after {label_last} renders", worst < 250,
-            f"largest {worst:.0f} MiB" + ("" if full else " (short run: not the 1,000 of the target)"))  # fmt: skip
-        add(f"worker RSS growth ≤ 10 % from {label_mid} to {label_last} renders", growth <= 0.10,
-            f"largest growth {growth * 100:+.1f} %")  # fmt: skip
+        add(
+            f"worker RSS < 250 MiB after {label_last} renders",
+            worst < 250,
+            f"largest {worst:.0f} MiB"
+            + ("" if full else " (short run: not the 1,000 of the target)"),
+        )
+        add(
+            f"worker RSS growth ≤ 10 % from {label_mid} to {label_last} renders",
+            growth <= 0.10,
+            f"largest growth {growth * 100:+.1f} %",
+        )
     b = d.get("batch")
     if b:
         scaled = b["wall_s"] * 100 / b["n"]
         ok = b["ok"] and scaled < 15
-        detail = f"{b['wall_s']:.1f} s for {b['n']}" + ("" if b["n"] == 100 else f" (≈{scaled:.1f} s per 100)")
+        detail = f"{b['wall_s']:.1f} s for {b['n']}" + (
+            "" if b["n"] == 100 else f" (≈{scaled:.1f} s per 100)"
+        )
         add("100-document batch < 15 s", ok, detail + ("" if b["ok"] else "; batch incomplete"))
     else:
         add("100-document batch < 15 s", None, "not measured")
@@ -666,19 +908,35 @@ def wait_idle(limit_s: float, threshold: float) -> float:
     return os.getloadavg()[0]
 
 
-def render_report(plan: Plan, info: dict[str, str], res: Results, started: dt.datetime,
-                  load_start: tuple[float, float, float], load_end: tuple[float, float, float],
-                  wall: float, workers: int) -> str:  # fmt: skip
+def render_report(
+    plan: Plan,
+    info: dict[str, str],
+    res: Results,
+    started: dt.datetime,
+    load_start: tuple[float, float, float],
+    load_end: tuple[float, float, float],
+    wall: float,
+    workers: int,
+) -> str:
     lines = [
         f"Pilu benchmark ({plan.name} run) — {started.strftime('%Y-%m-%d %H:%M %Z')}, {wall / 60:.1f} min",
         f"machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; {info['os']}",
-        f"software: Python {info['python']}, WeasyPrint {info['weasyprint']}, python-docx {info['python-docx']}, "
-        f"aiohttp {info['aiohttp']}; {info['chromium']}; {info['libreoffice']}; typst {info['typst']}; docxtpl {info['docxtpl']}",
-        f"service: pilu serve on 127.0.0.1, {workers} workers, worker recycling off (PILU_MAX_TASKS_PER_CHILD=1000000) "
-        "so memory growth shows",
+        (
+            f"software: Python {info['python']}, WeasyPrint {info['weasyprint']}, "
+            f"python-docx {info['python-docx']}, aiohttp {info['aiohttp']}; {info['chromium']}; "
+            f"{info['libreoffice']}; typst {info['typst']}; docxtpl {info['docxtpl']}"
+        ),
+        (
+            f"service: pilu serve on 127.0.0.1, {workers} workers, worker recycling off "
+            "(PILU_MAX_TASKS_PER_CHILD=1000000) so memory growth shows"
+        ),
         f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in load_start)} at start, "
         f"{' '.join(f'{x:.2f}' for x in load_end)} at end"
-        + ("  ⚠ machine busy: numbers are slower than on an idle machine" if load_start[0] > 0.7 else ""),
+        + (
+            "  ⚠ machine busy: numbers are slower than on an idle machine"
+            if load_start[0] > 0.7
+            else ""
+        ),
         "",
         res.table.text(),
         "",
@@ -695,25 +953,46 @@ def render_report(plan: Plan, info: dict[str, str], res: Results, started: dt.da
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (about 3 minutes)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="service workers (default: CPU count)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: service,batch,chromium,libreoffice,typst")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="service workers (default: CPU count)",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated parts to skip: service,batch,chromium,libreoffice,typst",
+    )
     parser.add_argument("--json", type=Path, help="also write every sample as JSON here")
-    parser.add_argument("--markdown", type=Path, help="also write the report (table in Markdown) here")
-    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
-                        help="first wait up to S seconds for the 1-minute load average to fall under 0.5")  # fmt: skip
+    parser.add_argument(
+        "--markdown", type=Path, help="also write the report (table in Markdown) here"
+    )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="first wait up to S seconds for the 1-minute load average to fall under 0.5",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the payload variations")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    missing = preflight(skip)
+    skip |= set(missing)
     if args.wait_idle:
         log(f"waiting up to {args.wait_idle:.0f} s for an idle machine")
         wait_idle(args.wait_idle, 0.5)
     signal.signal(signal.SIGTERM, _on_signal)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     load_start = os.getloadavg()
     info = machine()
     res = Results()
+    for part, why in missing.items():
+        log(f"skipping {part}: {why} (install with: bash scripts/install-bench.sh)")
+        res.notes.append(f"{part} not run: {why}; install with `bash scripts/install-bench.sh`")
     variants = Variants(args.seed)
     svc: Service | None = None
     try:
@@ -733,14 +1012,27 @@ def main(argv: list[str] | None = None) -> int:
             svc.stop()
     targets(plan, res)
     wall = time.perf_counter() - t0
-    report = render_report(plan, info, res, started, load_start, os.getloadavg(), wall, args.workers)
+    report = render_report(
+        plan, info, res, started, load_start, os.getloadavg(), wall, args.workers
+    )
     print(report)
     if args.markdown:
         md = report.replace(res.table.text(), res.table.markdown())
         args.markdown.write_text(md + "\n", encoding="utf-8")
     if args.json:
-        args.json.write_text(json.dumps({"plan": plan.__dict__, "machine": info, "results": res.data,
-                                         "targets": res.targets, "notes": res.notes}, default=str, indent=1))  # fmt: skip
+        args.json.write_text(
+            json.dumps(
+                {
+                    "plan": plan.__dict__,
+                    "machine": info,
+                    "results": res.data,
+                    "targets": res.targets,
+                    "notes": res.notes,
+                },
+                default=str,
+                indent=1,
+            )
+        )
     return 0
 
 

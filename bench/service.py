@@ -80,7 +80,9 @@ class Service:
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"pilu serve exited with {self.proc.returncode}: {self.log_tail()}")
+                raise RuntimeError(
+                    f"pilu serve exited with {self.proc.returncode}: {self.log_tail()}"
+                )
             if self._ready():
                 self.cold_start_s = time.perf_counter() - started
                 return self.cold_start_s
@@ -97,7 +99,9 @@ class Service:
 
     def log_tail(self, lines: int = 20) -> str:
         try:
-            return "\n".join((self.dir / "serve.log").read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                (self.dir / "serve.log").read_text(errors="replace").splitlines()[-lines:]
+            )
         except OSError:
             return ""
 
@@ -124,7 +128,10 @@ class Client:
     def __init__(self, service: Service, session: aiohttp.ClientSession) -> None:
         self.service = service
         self.session = session
-        self.headers = {"Authorization": f"Bearer {service.key}", "Content-Type": "application/json"}
+        self.headers = {
+            "Authorization": f"Bearer {service.key}",
+            "Content-Type": "application/json",
+        }
 
     async def render(self, raw: bytes, fmt: str) -> tuple[float, bytes]:
         started = time.perf_counter()

@@ -20,25 +20,25 @@ def p95(values: Sequence[float]) -> float:
 
 
 def ms(seconds: float) -> str:
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return "—"
     return f"{seconds * 1000:,.0f} ms"
 
 
 def secs(seconds: float) -> str:
-    if seconds != seconds:
+    if math.isnan(seconds):
         return "—"
     return f"{seconds:.2f} s"
 
 
 def mib(n_bytes: float) -> str:
-    if n_bytes != n_bytes or n_bytes <= 0:
+    if math.isnan(n_bytes) or n_bytes <= 0:
         return "—"
     return f"{n_bytes / 2**20:,.0f} MiB"
 
 
 def ratio(ours: float, theirs: float) -> str:
-    if not ours or not theirs or ours != ours or theirs != theirs:
+    if not ours or not theirs or math.isnan(ours) or math.isnan(theirs):
         return "—"
     return f"{ours / theirs:.2f}×"
 
@@ -51,7 +51,16 @@ class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, ...]] = []
 
-    def add(self, group: str, measure: str, value: str, p95_: str = "", n: str = "", vs: str = "", notes: str = "") -> None:  # fmt: skip
+    def add(
+        self,
+        group: str,
+        measure: str,
+        value: str,
+        p95_: str = "",
+        n: str = "",
+        vs: str = "",
+        notes: str = "",
+    ) -> None:
         self.rows.append((group, measure, value, p95_, n, vs, notes))
 
     @staticmethod
@@ -84,7 +93,7 @@ class Table:
         return "\n".join(body)
 
     def markdown(self) -> str:
-        out = ["| " + " | ".join(self.HEADER) + " |", "|" + "|".join(["---", "---", "---:", "---:", "---:", "---:", "---"]) + "|"]
+        out = ["| " + " | ".join(self.HEADER) + " |", "|---|---|---:|---:|---:|---:|---|"]
         for row in self.rows:
             out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
         return "\n".join(out)

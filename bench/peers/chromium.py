@@ -12,6 +12,7 @@ load event and ``document.fonts.ready``, ``Page.printToPDF`` with the stylesheet
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -95,9 +96,13 @@ class Chromium:
             start_new_session=True,
         )
         port_file = profile / "DevToolsActivePort"
-        if not procs.wait_for(lambda: port_file.exists() and len(port_file.read_text().split()) >= 2, 30):
+        if not procs.wait_for(
+            lambda: port_file.exists() and len(port_file.read_text().split()) >= 2, 30
+        ):
             self.close()
-            raise RuntimeError(f"chromium did not open its DevTools port; see {self.dir}/chromium.log")
+            raise RuntimeError(
+                f"chromium did not open its DevTools port; see {self.dir}/chromium.log"
+            )
         port, path = port_file.read_text().split()[:2]
         self.ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=10)
         self._ids = itertools.count(1)
@@ -111,7 +116,9 @@ class Chromium:
         self.call("Runtime.enable", session=True)
         self._count = itertools.count()
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *, session: bool = False) -> Any:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, *, session: bool = False
+    ) -> Any:
         ident = next(self._ids)
         message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
         if session:
@@ -170,10 +177,8 @@ class Chromium:
         return procs.tree_pss_bytes(self.proc.pid)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.ws.close()
-        except Exception:  # noqa: BLE001
-            pass
         procs.stop_group(self.proc, grace=5)
         shutil.rmtree(self.dir, ignore_errors=True)
 

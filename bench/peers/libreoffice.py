@@ -45,7 +45,7 @@ def fontconfig_env(workdir: Path) -> dict[str, str]:
     cache.mkdir(parents=True, exist_ok=True)
     conf.write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        "  <include ignore_missing=\"yes\">/etc/fonts/fonts.conf</include>\n"
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
         f"  <dir>{FONTS}</dir>\n  <cachedir>{cache}</cachedir>\n</fontconfig>\n",
         encoding="utf-8",
     )
@@ -55,14 +55,24 @@ def fontconfig_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def cold_convert(docx: Path, outdir: Path, profile: Path, env: dict[str, str], timeout: float = 120) -> float:
+def cold_convert(
+    docx: Path, outdir: Path, profile: Path, env: dict[str, str], timeout: float = 120
+) -> float:
     """One ``soffice --convert-to pdf`` process for ``docx``; its wall time in seconds."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [
-            "soffice", "--headless", "--norestore", "--nologo", "--nolockcheck",
+            "soffice",
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nolockcheck",
             f"-env:UserInstallation={profile.as_uri()}",
-            "--convert-to", "pdf", "--outdir", str(outdir), str(docx),
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(outdir),
+            str(docx),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -159,11 +169,8 @@ def template_and_context(document: Any) -> tuple[Any, dict[str, Any]]:
     context: dict[str, Any] = {"t": document.title.split("\n"), "b": [], "c": []}
     blocks = []
     for block in document.blocks:
-        if isinstance(block, Heading):
-            blocks.append(dataclasses.replace(block, text="{{ b[%d] }}" % len(context["b"])))
-            context["b"].append(block.text)
-        elif isinstance(block, Paragraph):
-            blocks.append(dataclasses.replace(block, text="{{ b[%d] }}" % len(context["b"])))
+        if isinstance(block, Heading | Paragraph):
+            blocks.append(dataclasses.replace(block, text=f"{{{{ b[{len(context['b'])}] }}}}"))
             context["b"].append(block.text)
         else:
             assert isinstance(block, Table)
@@ -173,17 +180,21 @@ def template_and_context(document: Any) -> tuple[Any, dict[str, Any]]:
             for row in block.rows:
                 names = []
                 for text in row.cells:
-                    names.append("{{ c[%d][%d] }}" % (t, len(cells)))
+                    names.append(f"{{{{ c[{t}][{len(cells)}] }}}}")
                     cells.append(text)
                 rows.append(TableRow(tuple(names), row.kind))
             context["c"].append(cells)
-            blocks.append(dataclasses.replace(block, caption="{{ c[%d][0] }}" % t, rows=tuple(rows)))
-    title = "\n".join("{{ t[%d] }}" % i for i in range(len(context["t"])))
+            blocks.append(
+                dataclasses.replace(block, caption=f"{{{{ c[{t}][0] }}}}", rows=tuple(rows))
+            )
+    title = "\n".join(f"{{{{ t[{i}] }}}}" for i in range(len(context["t"])))
     signature = None
     if document.signature:
         signature = Signature("{{ s[0] }}", "{{ s[1] }}")
         context["s"] = [document.signature.signer, document.signature.date_text]
-    template_doc = dataclasses.replace(document, title=title, blocks=tuple(blocks), signature=signature)
+    template_doc = dataclasses.replace(
+        document, title=title, blocks=tuple(blocks), signature=signature
+    )
     return template_doc, context
 
 

@@ -18,7 +18,9 @@ FONTS = ROOT / "fonts"
 
 def _s(text: str) -> str:
     """``text`` as a Typst string literal."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 
@@ -26,7 +28,9 @@ def typst_faces() -> dict[str, tuple[str, int]]:
     """Font file name -> (Typst family, weight), as Typst itself reads ``fonts/``."""
     import typst
 
-    fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONTS)])
+    fonts = typst.Fonts(
+        include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONTS)]
+    )
     return {Path(info.path).name: (info.family, info.weight) for info in fonts.fonts() if info.path}
 
 
@@ -40,7 +44,11 @@ def typst_source(document: Any, style: Any, faces: dict[str, tuple[str, int]]) -
         """Typst ``text`` arguments of ``role``, its size and its line pitch (pt)."""
         family, weight = faces[style.face_of(role).path.name]
         size = style.role(role).size_pt
-        return f"font: {_s(family)}, weight: {weight}, size: {size}pt", size, style.line_pitch_of(role)
+        return (
+            f"font: {_s(family)}, weight: {weight}, size: {size}pt",
+            size,
+            style.line_pitch_of(role),
+        )
 
     body_font, body_size, body_pitch = text_args("body")
     grid_pt = int(page.text_width_mm / MM_PER_PT / page.chars_per_line * 100) / 100
@@ -74,8 +82,16 @@ def typst_source(document: Any, style: Any, faces: dict[str, tuple[str, int]]) -
         f"#set table(stroke: {style.table.border_pt}pt, inset: {style.table.cell_padding_pt}pt)",
     ]
 
-    def block(role: str, content: str, *, align: str | None = None, indent: bool = True,
-              right_pad: float = 0.0, above: float | None = None, par: bool = True) -> str:  # fmt: skip
+    def block(
+        role: str,
+        content: str,
+        *,
+        align: str | None = None,
+        indent: bool = True,
+        right_pad: float = 0.0,
+        above: float | None = None,
+        par: bool = True,
+    ) -> str:
         args, size, pitch = text_args(role)
         role_style = style.role(role)
         align = align or {"justify": "left"}.get(role_style.align, role_style.align)
@@ -89,13 +105,27 @@ def typst_source(document: Any, style: Any, faces: dict[str, tuple[str, int]]) -
         return par
 
     title_lines = document.title.split("\n")
-    out.append(block("title", " \\\n".join(f"#{_s(line)}" for line in title_lines), align="center", indent=False, above=0))
+    out.append(
+        block(
+            "title",
+            " \\\n".join(f"#{_s(line)}" for line in title_lines),
+            align="center",
+            indent=False,
+            above=0,
+        )
+    )
     previous_lead = True
     for item in document.blocks:
         if isinstance(item, Heading):
             role = f"heading{item.level}"
             args, _size, _pitch = text_args(role)
-            out.append(block(role, f"#show heading: it => block(above: 0pt, below: 0pt, inset: (left: 2em), it.body)\n#heading(level: {item.level}, outlined: true, numbering: none)[#text({args})[#{_s(item.full_text)}]]", par=False))
+            out.append(
+                block(
+                    role,
+                    f"#show heading: it => block(above: 0pt, below: 0pt, inset: (left: 2em), it.body)\n#heading(level: {item.level}, outlined: true, numbering: none)[#text({args})[#{_s(item.full_text)}]]",
+                    par=False,
+                )
+            )
         elif isinstance(item, Paragraph):
             role = item.role
             above = None
@@ -122,8 +152,24 @@ def typst_source(document: Any, style: Any, faces: dict[str, tuple[str, int]]) -
         previous_lead = False
     if document.signature:
         pad = style.role("signature").right_indent_chars * style.role("signature").size_pt
-        out.append(block("signature", f"#{_s(document.signature.signer)}", align="right", indent=False, right_pad=pad))
-        out.append(block("signature", f"#{_s(document.signature.date_text)}", align="right", indent=False, right_pad=pad))
+        out.append(
+            block(
+                "signature",
+                f"#{_s(document.signature.signer)}",
+                align="right",
+                indent=False,
+                right_pad=pad,
+            )
+        )
+        out.append(
+            block(
+                "signature",
+                f"#{_s(document.signature.date_text)}",
+                align="right",
+                indent=False,
+                right_pad=pad,
+            )
+        )
     return "\n".join(out) + "\n"
 
 

@@ -13,6 +13,7 @@ Starts its own ``soffice --headless`` listening on a named pipe (no TCP port), c
 ``seconds`` is load + PDF export + close inside LibreOffice, as the caller cannot see it.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -36,8 +37,14 @@ def main():
     accept = f"pipe,name={pipe};urp;StarOffice.ComponentContext"
     soffice = subprocess.Popen(
         [
-            "soffice", "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
-            "--nolockcheck", f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            "soffice",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
             f"--accept={accept}",
         ],
         stdin=subprocess.DEVNULL,
@@ -45,7 +52,9 @@ def main():
         stderr=subprocess.DEVNULL,
     )
     local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local
+    )
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -53,7 +62,10 @@ def main():
             break
         except NoConnectException:
             if time.monotonic() > deadline or soffice.poll() is not None:
-                print(json.dumps({"ready": False, "error": "soffice did not accept a connection"}), flush=True)
+                print(
+                    json.dumps({"ready": False, "error": "soffice did not accept a connection"}),
+                    flush=True,
+                )
                 soffice.kill()
                 return 1
             time.sleep(0.1)
@@ -67,7 +79,9 @@ def main():
             break
         started = time.perf_counter()
         try:
-            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(job["in"]), "_blank", 0, load_props)
+            doc = desktop.loadComponentFromURL(
+                uno.systemPathToFileUrl(job["in"]), "_blank", 0, load_props
+            )
             try:
                 doc.storeToURL(uno.systemPathToFileUrl(job["out"]), export_props)
             finally:
@@ -76,10 +90,8 @@ def main():
         except Exception as exc:  # noqa: BLE001 - reported to the caller
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(reply), flush=True)
-    try:
+    with contextlib.suppress(Exception):  # the bridge goes away with soffice
         desktop.terminate()
-    except Exception:  # noqa: BLE001 - the bridge goes away with soffice
-        pass
     try:
         soffice.wait(15)
     except subprocess.TimeoutExpired:

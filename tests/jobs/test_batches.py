@@ -125,11 +125,11 @@ async def test_expired_lease_moves_to_another_worker(store: Store) -> None:
 
 async def test_renewed_lease_is_not_taken(store: Store) -> None:
     await store.batches.create(items(1))
-    claimed = await store.batches.claim("A", 1, 0.5)
+    claimed = await store.batches.claim("A", 1, 1.0)
     for _ in range(3):
-        await asyncio.sleep(0.25)
-        assert await store.batches.renew("A", [claimed[0].id], 0.5) == {claimed[0].id}
-        assert await store.batches.claim("B", 1, 0.5) == []
+        await asyncio.sleep(0.4)
+        assert await store.batches.renew("A", [claimed[0].id], 1.0) == {claimed[0].id}
+        assert await store.batches.claim("B", 1, 1.0) == []
 
 
 async def test_poison_item_fails_after_max_attempts(store: Store) -> None:

@@ -4,16 +4,22 @@
    matches its manifest hash, and no partial file is visible in the artifact folder.
 2. Three nodes share PostgreSQL; one is killed while it holds an item; the other two take its
    items over after the lease (2 s) expires, and every document reads back through each node.
+
+The nodes are processes forked by ``tests/jobs/runner_main.py`` after one warm-up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -36,34 +42,85 @@ def example_payloads(n: int) -> list[bytes]:
     return [quick[i % len(quick)] for i in range(n)]
 
 
-def start_runner(data_dir: Path, batch_id: str, worker_id: str, database_url: str = "",
-                 report: Path | None = None) -> subprocess.Popen[str]:  # fmt: skip
-    cmd = [sys.executable, "-m", "tests.jobs.runner_main", "--data-dir", str(data_dir), "--batch", batch_id,
-           "--worker-id", worker_id, "--lease", str(LEASE_S), "--database-url", database_url]  # fmt: skip
-    if report is not None:
-        cmd += ["--report", str(report)]
-    return subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+class Nodes:
+    """``runner_main`` as a subprocess, its ``NODE``/``EXIT`` lines read in the background."""
+
+    def __init__(self, data_dir: Path, batch_id: str, *extra: str, database_url: str = "") -> None:
+        cmd = [sys.executable, "-m", "tests.jobs.runner_main", "--data-dir", str(data_dir),
+               "--batch", batch_id, "--lease", str(LEASE_S), "--database-url", database_url, *extra]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.pids: dict[str, int] = {}
+        self.exits: dict[str, int] = {}
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line.strip())
+
+    def poll(self) -> None:
+        while not self._lines.empty():
+            kind, name, value = self._lines.get().split()
+            (self.pids if kind == "NODE" else self.exits)[name] = int(value)
+
+    def kill(self, name: str) -> None:
+        self.poll()
+        os.kill(self.pids[name], signal.SIGKILL)
+
+    def finish(self, timeout_s: float = 90) -> None:
+        try:
+            self.proc.wait(timeout_s)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        time.sleep(0.05)
+        self.poll()
+        assert self.proc.stderr is not None
+        assert self.proc.returncode == 0, (
+            f"runner exited {self.proc.returncode}\n{self.proc.stderr.read()[-3000:]}"
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.poll()
+        for pid in self.pids.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
-async def wait_until(check: Callable[[], object], what: str, timeout_s: float = 60) -> None:
-    import asyncio
-
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await check():  # type: ignore[misc]
+        if await check():
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def finish(proc: subprocess.Popen[str], timeout_s: float = 90) -> None:
-    out, err = proc.communicate(timeout=timeout_s)
-    assert proc.returncode == 0, f"runner exited {proc.returncode}\n{out}\n{err[-3000:]}"
+async def held_by(store: Store, batch_id: str, worker: str) -> int:
+    """How many items of the batch ``worker`` holds a lease on right now."""
+    async with store.db.read() as conn:
+        return (
+            await conn.execute(
+                select(func.count()).where(
+                    batch_items.c.batch_id == batch_id,
+                    batch_items.c.state == "running",
+                    batch_items.c.lease_owner == worker,
+                )
+            )
+        ).scalar_one()
 
 
-async def assert_exactly_once(store: Store, batch_id: str, n: int, killed_worker: str) -> None:
+async def assert_exactly_once(store: Store, batch_id: str, n: int) -> None:
     items = await store.batches.items(batch_id)
     assert [i.state for i in items] == ["done"] * n
     assert len({i.document_id for i in items}) == n
@@ -85,95 +142,68 @@ async def assert_exactly_once(store: Store, batch_id: str, n: int, killed_worker
             assert sha256_hex(data) == info.sha256 and len(data) == info.size
 
 
-async def held_by(store: Store, batch_id: str, worker: str) -> int:
-    """How many items of the batch ``worker`` holds a lease on right now."""
-    async with store.db.read() as conn:
-        return (
-            await conn.execute(
-                select(func.count()).where(
-                    batch_items.c.batch_id == batch_id,
-                    batch_items.c.state == "running",
-                    batch_items.c.lease_owner == worker,
-                )
-            )
-        ).scalar_one()
+async def create_batch(store: Store, n: int) -> str:
+    raws = example_payloads(n)
+    batch = await store.batches.create(
+        [item_from_bytes(r, f"item {i}") for i, r in enumerate(raws)]
+    )
+    return batch.batch.id
 
 
 async def test_sqlite_node_killed_and_restarted(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     n = 5
     async with await open_store(None, data_dir) as store:
-        batch = (
-            await store.batches.create(
-                [item_from_bytes(r, f"item {i}") for i, r in enumerate(example_payloads(n))]
-            )
-        ).batch
-        victim = start_runner(data_dir, batch.id, "node-1")
+        batch_id = await create_batch(store, n)
+        nodes = Nodes(data_dir, batch_id, "--restart")
         try:
 
             async def mid_batch() -> bool:
-                status = await store.batches.get(batch.id)
-                return status.done >= 1 and await held_by(store, batch.id, "node-1") > 0
+                status = await store.batches.get(batch_id)
+                return status.done >= 1 and await held_by(store, batch_id, "node-0") > 0
 
             await wait_until(mid_batch, "an item done and another in flight")
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(10)
+            nodes.kill("node-0")
+            nodes.finish()
         finally:
-            if victim.poll() is None:
-                victim.kill()
-        before = await store.batches.get(batch.id)
-        assert before.state != "finished" and before.running == 1
-        finish(start_runner(data_dir, batch.id, "node-1-restarted"))
-        await assert_exactly_once(store, batch.id, n, "node-1")
+            nodes.stop()
+        assert nodes.exits == {"node-0": -signal.SIGKILL, "node-0-restarted": 0}
+        await assert_exactly_once(store, batch_id, n)
         assert isinstance(store.artifacts, FileArtifacts)
         for path in store.artifacts.root.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
-                assert sha256_hex(path.read_bytes()) == path.name, (
-                    f"partial or damaged file visible: {path}"
-                )
+                assert sha256_hex(path.read_bytes()) == path.name, f"partial or damaged: {path}"
 
 
 async def test_three_postgres_nodes_one_killed(pg_url: str, tmp_path: Path) -> None:
     n = 6
     async with await open_store(pg_url, tmp_path) as store:
-        batch = (
-            await store.batches.create(
-                [item_from_bytes(r, f"item {i}") for i, r in enumerate(example_payloads(n))]
-            )
-        ).batch
-        reports = {name: tmp_path / f"{name}.json" for name in ("node-a", "node-b")}
-        nodes = {name: start_runner(tmp_path / name, batch.id, name, pg_url, reports.get(name))
-                 for name in ("node-a", "node-b", "node-c")}  # fmt: skip
+        batch_id = await create_batch(store, n)
+        nodes = Nodes(
+            tmp_path, batch_id, "--nodes", "3", "--report-dir", str(tmp_path), database_url=pg_url
+        )
         try:
 
             async def victim_mid_render() -> bool:
-                status = await store.batches.get(batch.id)
-                return status.done >= 1 and await held_by(store, batch.id, "node-c") > 0
+                status = await store.batches.get(batch_id)
+                return status.done >= 1 and await held_by(store, batch_id, "node-2") > 0
 
-            await wait_until(victim_mid_render, "node-c holding an item")
-            nodes["node-c"].send_signal(signal.SIGKILL)
-            nodes["node-c"].wait(10)
+            await wait_until(victim_mid_render, "node-2 holding an item")
+            nodes.kill("node-2")
             killed_at = time.monotonic()
-            finish(nodes["node-a"])
-            finish(nodes["node-b"])
-            assert time.monotonic() - killed_at >= LEASE_S - 0.5, (
-                "the dead node's item waited for its lease"
-            )
+            nodes.finish()
+            assert time.monotonic() - killed_at >= LEASE_S - 0.5, "its item waited for the lease"
         finally:
-            for proc in nodes.values():
-                if proc.poll() is None:
-                    proc.kill()
-        await assert_exactly_once(store, batch.id, n, "node-c")
-        expected = {i.index: i.document_id for i in await store.batches.items(batch.id)}
-        for name, report in reports.items():
-            seen = json.loads(report.read_text())["documents"]
-            assert {int(k): v for k, v in seen.items()} == expected, (
-                f"{name} read back every document"
-            )
-    for node in range(3):  # each node's own store (fresh engine) reads everything back
+            nodes.stop()
+        assert nodes.exits == {"node-0": 0, "node-1": 0, "node-2": -signal.SIGKILL}
+        await assert_exactly_once(store, batch_id, n)
+        expected = {i.index: i.document_id for i in await store.batches.items(batch_id)}
+        for name in ("node-0", "node-1"):
+            seen = json.loads((tmp_path / f"{name}.json").read_text())["documents"]
+            assert {int(k): v for k, v in seen.items()} == expected, f"{name} read every document"
+    for node in range(3):  # a fresh store (engine, connections) per node reads everything back
         async with await open_store(pg_url, tmp_path / f"reader-{node}") as reader:
             for document_id in expected.values():
                 assert document_id is not None
-                doc = await reader.documents.get(document_id)
-                data, info = await reader.documents.read_output(doc.id, "pdf")
+                data, info = await reader.documents.read_output(document_id, "pdf")
                 assert sha256_hex(data) == info.sha256

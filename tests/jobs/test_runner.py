@@ -18,6 +18,15 @@ from service.store.models import sha256_hex
 from tests.store.fakes import FakeRender, payload, rendered_for
 
 
+async def running(store: Store, batch_id: str, n: int) -> None:
+    """Wait until ``n`` items of the batch are leased."""
+    for _ in range(200):
+        if (await store.batches.get(batch_id)).running == n:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never {n} items running")
+
+
 async def test_batch_with_failing_items_finishes(store: Store) -> None:
     raws = [
         payload(n=0),
@@ -48,15 +57,15 @@ async def test_batch_with_failing_items_finishes(store: Store) -> None:
 
 
 async def test_slow_render_keeps_its_lease(store: Store) -> None:
-    """Renders three times longer than a lease: renewal keeps a second runner off them."""
-    raws = [payload(n=i, sleep=0.9) for i in range(3)]
+    """Renders twice as long as a lease: renewal keeps a second runner off them."""
+    raws = [payload(n=i, sleep=2.0) for i in range(3)]
     batch = (
         await store.batches.create([item_from_bytes(r, str(i)) for i, r in enumerate(raws)])
     ).batch
     render = FakeRender()
 
     def runner(name: str) -> Coroutine[Any, Any, WorkerStats]:
-        return run_worker(store, render, 2, 0.3, worker_id=name, batch_id=batch.id,
+        return run_worker(store, render, 2, 1.0, worker_id=name, batch_id=batch.id,
                           stop_when_finished=True, poll_interval_s=0.05)  # fmt: skip
 
     await asyncio.gather(runner("A"), runner("B"))
@@ -106,7 +115,7 @@ async def test_stop_event_lets_renders_in_flight_finish(store: Store) -> None:
     ).batch
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(store, FakeRender(), 2, 5, stop, poll_interval_s=0.02))
-    await asyncio.sleep(0.1)
+    await running(store, batch.id, 2)
     stop.set()
     stats = await task
     status = await store.batches.get(batch.id)
@@ -120,8 +129,7 @@ async def test_cancel_gives_leases_back(store: Store) -> None:
         )
     ).batch
     task = asyncio.create_task(run_worker(store, FakeRender(), 2, 30, poll_interval_s=0.02))
-    await asyncio.sleep(0.2)
-    assert (await store.batches.get(batch.id)).running == 2
+    await running(store, batch.id, 2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
 from typing import Literal
 
 import pytest
@@ -11,8 +9,6 @@ import pytest
 from service.model import (
     Block,
     Document,
-    DocumentMeta,
-    Heading,
     Paragraph,
     Signature,
     Table,
@@ -20,17 +16,11 @@ from service.model import (
     TableRow,
 )
 from service.model.document import HeadingLevel
-from service.model.numbering import heading_label
 from service.render.docx import warm_cache
 from service.style import HouseStyle, load_house_style
+from tests.render.model_fixtures import SENTENCE, SIGN_DATE, SIGNER, document, heading
 
-SENTENCE = (
-    "公司始终坚持以人民为中心的发展思想，以客户利益为导向，将消费者权益保护工作融入公司治理、"
-    "企业文化建设和经营发展战略的各个方面，不断提升专业能力和服务水平。"
-)
 MIXED = "全年累计参与人数约1486人次，培训覆盖率为100%，同比增长11.56%，荟员服务体系覆盖客户3108人。"
-SIGNER = "小康人寿保险有限责任公司"
-SIGN_DATE = "2024年1月12日"
 LEAD = "发布时间：2024年1月12日"
 
 GBT = load_house_style("gbt9704")
@@ -43,34 +33,13 @@ def style_with(
     return base.model_copy(update={"docx": base.docx.model_copy(update={"embed_fonts": mode})})
 
 
-def meta(**changes: object) -> DocumentMeta:
-    fields: dict[str, object] = {
-        "title": "小康人寿保险有限责任公司2023年度消费者权益保护工作重大信息披露",
-        "author": "小康人寿保险有限责任公司",
-        "subject": "2023年度消费者权益保护工作重大信息披露",
-        "keywords": ("小康人寿", "2023年度", "消费者权益保护", "信息披露"),
-        "language": "zh-CN",
-        "created": date(2024, 1, 12),
-        "report_kind": "consumer_protection",
-        "report_year": 2023,
-        "company_short_name": "小康人寿",
-        "template_version": "test",
-        "house_style": "gbt9704",
-    }
-    fields.update(changes)
-    return DocumentMeta(**fields)  # type: ignore[arg-type]
 
 
-def heading(level: HeadingLevel, number: int, text: str = "消费者权益保护重大信息") -> Heading:
-    return Heading(level, number, heading_label(level, number), text)
 
 
-def document(
-    blocks: Iterable[Block],
-    title: str = "小康人寿保险有限责任公司2023年度消费者权益保护工作重大信息披露",
-    signature: Signature | None = None,
-) -> Document:
-    return Document(meta(title=title), title, tuple(blocks), signature)
+
+
+
 
 
 def table(number: int, rows: int = 4, *, sub_rows: int = 2) -> Table:
