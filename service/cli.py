@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -79,6 +80,22 @@ def render(
         target = out / pipeline.output_filename(parsed, fmt)
         target.write_bytes(data)
         console.print(f"{target}  [dim]{len(data):,} bytes[/dim]")
+
+
+@app.command()
+def batch(
+    input: Annotated[
+        Path, typer.Argument(exists=True, help="A folder of payload .json files, or an NDJSON / JSON-array file.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the documents and the manifest.")],
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Render processes (default: the number of cores).")
+    ] = os.cpu_count() or 1,
+) -> None:
+    """Render many payloads, resumably: a second run skips what is done. Exit 1 if any item failed."""
+    from service.jobs.batch_cli import run_batch
+
+    raise typer.Exit(run_batch(input, out, workers))
 
 
 @app.command()

@@ -110,16 +110,14 @@ async def _run_batch(
     state = out / STATE_DIR
     state.mkdir(exist_ok=True)
     try:
-        lock = _exclusive_lock(state / "lock")
-        lock.__enter__()
-    except BlockingIOError:
+        with _exclusive_lock(state / "lock"):
+            async with await open_store(None, state) as store:
+                return await _run_in_store(
+                    store, parsed, out, workers, render, lease_seconds, console
+                )
+    except _Locked:
         console.print(f"[red]另一个 pilu batch 正在使用 {out}[/red]")
         return EXIT_UNUSABLE
-    try:
-        async with await open_store(None, state) as store:
-            return await _run_in_store(store, parsed, out, workers, render, lease_seconds, console)
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _read_input(input: Path) -> ParsedBatch:
@@ -131,14 +129,19 @@ def _read_input(input: Path) -> ParsedBatch:
     return ParsedBatch(items=items, lines=parsed.lines)
 
 
+class _Locked(Exception):
+    pass
+
+
 @contextmanager
 def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold ``flock(LOCK_EX)`` on ``path`` (released by the kernel if the process dies)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BaseException:
+    except BlockingIOError:
         os.close(fd)
-        raise
+        raise _Locked() from None
     try:
         yield
     finally:
