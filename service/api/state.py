@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from service.api.auth import KeyRing, Principal
     from service.api.backend import Backend
     from service.api.metrics import Metrics
+    from service.store import Store
     from service.workers import Pool
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -24,6 +25,8 @@ ADMISSION: web.AppKey[Admission] = web.AppKey("admission")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 DOCS_HTML = web.AppKey("docs_html", str)
 PAYLOAD_SCHEMA: web.AppKey[dict[str, Any]] = web.AppKey("payload_schema")
+STORE: web.AppKey[Store] = web.AppKey("store")
+"""The document and batch store, opened in a cleanup context (SQLite by default)."""
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
