@@ -275,13 +275,18 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
         rss_1 = memory_snapshot(svc, f"{marks[0]}", res)
 
         latency: dict[str, list[float]] = {}
+        cpu_per_request: dict[str, float] = {}
         for fmt in ("pdf", "docx", "zip"):
             await sequential(client, variants, fmt, plan.latency_warm)
+            cpu_before = sum(procs.cpu_seconds(p) for p in svc.worker_pids())
             latency[fmt] = await sequential(client, variants, fmt, plan.latency_n)
+            cpu_after = sum(procs.cpu_seconds(p) for p in svc.worker_pids())
+            cpu_per_request[fmt] = (cpu_after - cpu_before) / plan.latency_n
             log(
                 f"latency {fmt}: p50 {p50(latency[fmt]) * 1000:.0f} ms, p95 {p95(latency[fmt]) * 1000:.0f} ms"
             )
         res.data["latency_s"] = latency
+        res.data["worker_cpu_per_request_s"] = cpu_per_request
         pad = workers * marks[1] - svc.tasks
         if pad > 0:
             await sequential(client, variants, "zip", pad)
@@ -322,7 +327,7 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
             ms(p95(values)),
             str(len(values)),
             "",
-            "1 client, keep-alive, new payload per request",
+            f"1 client, keep-alive, new payload per request; worker CPU {ms(cpu_per_request[fmt])}/request",
         )
     for clients, t in throughput.items():
         res.table.add(
@@ -337,9 +342,12 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
     mem = res.data["memory"]
     for snap in mem:
         per_worker = snap["tasks"] / max(1, len(snap["rss"]))
+        label = snap["label"]
+        if snap is mem[-1] and capped:
+            label = f"≈{per_worker:.0f} (capped; target {label})"
         res.table.add(
             "memory",
-            f"worker RSS after {snap['label']} renders each",
+            f"worker RSS after {label} renders each",
             " / ".join(mib(r) for r in snap["rss"]),
             "",
             f"{snap['tasks']}",
@@ -556,13 +564,19 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
     log("Pilu in-process")
     pipeline.warm_up()
     pdf_t, docx_t = [], []
+    cpu = {"pdf": 0.0, "docx": 0.0}
     for document in documents[: plan.inproc_n]:
+        c0 = time.process_time()
         t, pdf = timed(lambda: render_pdf(document, style))  # noqa: B023
+        c1 = time.process_time()
         pdf_t.append(t)
         t, docx = timed(lambda: render_docx(document, style))  # noqa: B023
+        cpu["pdf"] += c1 - c0
+        cpu["docx"] += time.process_time() - c1
         docx_t.append(t)
+    cpu = {k: v / len(pdf_t) for k, v in cpu.items()}
     pages["pilu"] = pdf_pages(pdf)
-    res.data["inproc"] = {"pdf": pdf_t, "docx": docx_t}
+    res.data["inproc"] = {"pdf": pdf_t, "docx": docx_t, "cpu_s": cpu}
     res.table.add(
         "peers",
         "Pilu in-process render_pdf (model → PDF)",
@@ -570,7 +584,7 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
         ms(p95(pdf_t)),
         str(len(pdf_t)),
         "",
-        f"no HTTP; {pages['pilu']} pages",
+        f"no HTTP; CPU {ms(cpu['pdf'])}/render; {pages['pilu']} pages",
     )
     res.table.add(
         "peers",
@@ -579,7 +593,8 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
         ms(p95(docx_t)),
         str(len(docx_t)),
         "",
-        f"fonts embedded ({style.docx.embed_fonts}); {len(docx) / 2**20:.1f} MiB",
+        f"CPU {ms(cpu['docx'])}/render; fonts embedded ({style.docx.embed_fonts}); "
+        f"{len(docx) / 2**20:.1f} MiB",
     )
     pilu_pdf = p50(res.data["latency_s"]["pdf"]) if "latency_s" in res.data else p50(pdf_t)
     pilu_pair = (
@@ -612,7 +627,8 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
             ms(p95(times)),
             str(len(times)),
             ratio(pilu_pdf, p50(times)),
-            f"same HTML+CSS, {fonts} web fonts loaded; {pages['chromium']} pages; tree PSS {mib(memory)}",
+            f"same HTML+CSS, {fonts} web fonts; {pages['chromium']} pages; tree PSS {mib(memory)}; "
+            f"in-process Pilu ÷ this {ratio(p50(pdf_t), p50(times))}",
         )
         cold = []
         for document in documents[: plan.chromium_cold_n]:
@@ -655,7 +671,8 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
             ms(p95(times)),
             str(len(times)),
             ratio(pilu_pdf, p50(times)),
-            f"equivalent markup from the same model, same fonts; {pages['typst']} pages",
+            f"equivalent markup from the same model, same fonts; {pages['typst']} pages; "
+            f"in-process Pilu ÷ this {ratio(p50(pdf_t), p50(times))}",
         )
     res.data["pages"] = pages
 
@@ -865,6 +882,8 @@ def targets(plan: Plan, res: Results) -> None:
         worst = max(last) / 2**20
         growth = max((a / b - 1) for a, b in zip(last, middle, strict=False) if b)
         label_last, label_mid = mem[-1]["label"], mem[-2]["label"]
+        if d.get("memory_capped"):
+            label_last = f"≈{mem[-1]['tasks'] / max(1, len(last)):.0f}"
         full = plan.memory_marks == FULL.memory_marks and not d.get("memory_capped")
         add(
             f"worker RSS < 250 MiB after {label_last} renders",

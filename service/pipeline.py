@@ -105,13 +105,48 @@ def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:
     return f"{filename_stem(payload)}.{fmt}"
 
 
+WARM_UP_PAYLOAD: dict[str, Any] = {
+    "company": {"id": "warm-up", "full_name": "预热保险股份有限公司", "short_name": "预热保险"},
+    "report_year": 2023,
+    "publish_date": "2024-01-12",
+    "signatory": "预热保险股份有限公司",
+    "sections": [
+        {
+            "title": "消费投诉情况",
+            "content": [
+                "全年共开展消保审查{review.total}次。",
+                {"insert": "complaints.direct.summary"},
+                {"insert": "complaints.direct.tables"},
+            ],
+            "sections": [{"title": "投诉处理", "sections": [{"title": "处理情况", "content": ["处理及时。"]}]}],
+        }
+    ],
+    "figures": {
+        "review": {"product": 1, "service": 2},
+        "complaints": {
+            "direct": {
+                "total": 3,
+                "closed": 3,
+                "breakdowns": [{"dimension": "channel", "rows": [{"label": "个险", "count": 3}]}],
+            }
+        },
+    },
+}
+"""A small document with every kind of block, rendered once per house style at warm-up."""
+
+
 def warm_up() -> None:
-    """Load templates, house styles, fonts and CSS once, before the first request pays for them."""
+    """Load templates, house styles, fonts and CSS once, and render a small document in each
+    house style, so that the first real request pays for nothing (the first render of a process
+    otherwise costs about 0.7 s more than the next: lazy imports, shaping caches, font subsets)."""
+    template_versions("consumer-protection-annual")
+    payload = parse_payload(WARM_UP_PAYLOAD)
     for name in list_house_styles():
         style = load_house_style(name)
         for fmt in FORMATS:
             _warm_writer(fmt, style)
-    template_versions("consumer-protection-annual")
+        document = build_document(payload, house_style=name)
+        render_document(document, FORMATS)
 
 
 def _writer(fmt: str) -> Any:
