@@ -134,3 +134,47 @@ def wait_for(predicate, timeout: float, interval: float = 0.01) -> bool:  # type
             return True
         time.sleep(interval)
     return False
+
+
+def _busy_seconds() -> float:
+    """CPU time all processes on the machine spent busy since boot (from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(x) for x in fields]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    guest = sum(values[8:10]) if len(values) > 9 else 0  # already counted in user/nice
+    return (sum(values) - idle - guest) / TICKS
+
+
+def _own_seconds() -> float:
+    """CPU time of this process, its reaped children and every live descendant."""
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    for pid in descendants(os.getpid()):
+        fields = _stat_fields(pid)
+        if fields:
+            total += sum(int(x) for x in fields[11:15]) / TICKS
+    return total
+
+
+class ForeignLoad:
+    """How many cores *other* processes used between two marks: the noise under a measurement."""
+
+    def __init__(self) -> None:
+        self.mark()
+
+    def mark(self) -> None:
+        self._t = time.monotonic()
+        self._busy = _busy_seconds()
+        self._own = _own_seconds()
+
+    def cores(self) -> float:
+        """Average cores used by processes not started by the benchmark since the last mark."""
+        wall = time.monotonic() - self._t
+        if wall <= 0:
+            return 0.0
+        foreign = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
+        return max(0.0, foreign / wall)

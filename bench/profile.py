@@ -56,6 +56,22 @@ def self_times(root: Any) -> tuple[dict[tuple[str, str], float], dict[str, float
     return dict(by_function), dict(by_package), root.time or 1e-9
 
 
+def stages(root: Any, name: str) -> dict[str, float]:
+    """Time of the direct callees of every frame called ``name``, summed by callee."""
+    out: dict[str, float] = defaultdict(float)
+    stack = [root]
+    while stack:
+        frame = stack.pop()
+        if frame.function == name and not frame.is_synthetic:
+            for child in frame.children:
+                label = "(own code)" if child.is_synthetic else child.function
+                where = "" if child.is_synthetic else f"  {child.file_path_short}"
+                out[f"{label}{where}"] += child.time
+            continue
+        stack.extend(frame.children)
+    return dict(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=20, help="renders per format (default 20)")
@@ -125,17 +141,26 @@ def main(argv: list[str] | None = None) -> int:
                 processor_options={"filter_threshold": 0.015},
             )
         )
-        selfs, packages, total = self_times(profiler.last_session.root_frame())
-        print(f"Self time by package ({fmt}, {total:.2f} s sampled):")
+        root = profiler.last_session.root_frame()
+        selfs, packages, total = self_times(root)
+        target = "render" if args.end_to_end else f"render_{fmt}"
+        steps = stages(root, target)
+        # shares of the sampled time, shown as ms of an unprofiled render (share × mean)
+        print(f"Stages (direct callees of {target}), share and ms of an unprofiled render:")
+        for name, seconds in sorted(steps.items(), key=lambda kv: -kv[1])[:12]:
+            print(
+                f"  {seconds / total * 100:5.1f} %  {seconds / total * mean * 1000:7.1f} ms  {name}"
+            )
+        print(f"Self time by package ({fmt}):")
         for name, seconds in sorted(packages.items(), key=lambda kv: -kv[1])[:10]:
             print(
-                f"  {seconds / total * 100:5.1f} %  {seconds / args.n * 1000:7.1f} ms/render  {name}"
+                f"  {seconds / total * 100:5.1f} %  {seconds / total * mean * 1000:7.1f} ms  {name}"
             )
         print(f"Top {args.top} functions by self time ({fmt}):")
-        for (function, where), seconds in sorted(selfs.items(), key=lambda kv: -kv[1])[: args.top]:
-            print(
-                f"  {seconds / total * 100:5.1f} %  {seconds / args.n * 1000:7.1f} ms/render  {function}  {where}"
-            )
+        ranked = sorted(selfs.items(), key=lambda kv: -kv[1])[: args.top]
+        for (function, where), seconds in ranked:
+            share = seconds / total
+            print(f"  {share * 100:5.1f} %  {share * mean * 1000:7.1f} ms  {function}  {where}")
         print()
         if args.html:
             args.html.mkdir(parents=True, exist_ok=True)

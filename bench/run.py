@@ -949,11 +949,15 @@ def render_report(
             f"service: pilu serve on 127.0.0.1, {workers} workers, worker recycling off "
             "(PILU_MAX_TASKS_PER_CHILD=1000000) so memory growth shows"
         ),
-        f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in load_start)} at start, "
-        f"{' '.join(f'{x:.2f}' for x in load_end)} at end"
+        (
+            f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in load_start)} at start, "
+            f"{' '.join(f'{x:.2f}' for x in load_end)} at end"
+        ),
+        f"other processes' CPU during the run (cores of {info['cores']}): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in res.data.get("foreign_cores", {}).items())
         + (
-            "  ⚠ machine busy: numbers are slower than on an idle machine"
-            if load_start[0] > 0.7
+            "  ⚠ machine shared: these numbers are slower than on an idle machine"
+            if max(res.data.get("foreign_cores", {}).values(), default=0) > 0.25
             else ""
         ),
         "",
@@ -1009,6 +1013,14 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     info = machine()
     res = Results()
+    foreign = procs.ForeignLoad()
+    whole = procs.ForeignLoad()
+
+    def phase_done(name: str) -> None:
+        res.data.setdefault("foreign_cores", {})[name] = foreign.cores()
+        log(f"{name}: other processes used {foreign.cores():.2f} cores meanwhile")
+        foreign.mark()
+
     for part, why in missing.items():
         log(f"skipping {part}: {why} (install with: bash scripts/install-bench.sh)")
         res.notes.append(f"{part} not run: {why}; install with `bash scripts/install-bench.sh`")
@@ -1020,9 +1032,13 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(service_phases(svc, plan, variants, res))
             svc.stop()
             svc = None
+            phase_done("service")
         if "batch" not in skip:
             batch(plan, args.workers, res)
+            phase_done("batch")
         peers(plan, variants, args.workers, res, skip)
+        phase_done("peers")
+        res.data["foreign_cores"]["whole run"] = whole.cores()
     except (KeyboardInterrupt, Stop) as exc:
         log(f"interrupted ({exc!r}); stopping everything started")
         return 130

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,13 +107,17 @@ class Service:
             return ""
 
     def worker_pids(self) -> list[int]:
-        """The render worker processes (multiprocessing spawn children), not its resource tracker."""
+        """The render worker processes: the server's multiprocessing descendants that have no
+        multiprocessing children themselves (so neither the resource tracker nor, with the
+        forkserver start method, the fork server)."""
         assert self.proc is not None
-        return [
-            pid
-            for pid in procs.children(self.proc.pid)
-            if "spawn_main" in procs.cmdline(pid) and "resource_tracker" not in procs.cmdline(pid)
-        ]
+
+        def ours(pid: int) -> bool:
+            line = procs.cmdline(pid)
+            return "multiprocessing" in line and "resource_tracker" not in line
+
+        candidates = [pid for pid in procs.descendants(self.proc.pid) if ours(pid)]
+        return [pid for pid in candidates if not any(ours(c) for c in procs.children(pid))]
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -120,6 +125,8 @@ class Service:
             self.proc = None
         if getattr(self, "log", None):
             self.log.close()
+        if getattr(self, "dir", None):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Client:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pilu needs, only those missing. Safe to run again.
-#   scripts/install-system.sh          runtime: Pango, HarfBuzz subsetting, fontconfig
-#   scripts/install-system.sh --test   also the programs the tests read documents with
+#   scripts/install-system.sh          runtime: Pango, HarfBuzz subsetting, fontconfig, and
+#                                      poppler-utils (the console's PDF thumbnails)
+#   scripts/install-system.sh --test   also LibreOffice, PostgreSQL and Chromium for the tests
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig shared-mime-info)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig shared-mime-info poppler-utils)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(poppler-utils libreoffice-writer-nogui postgresql)
+  # LibreOffice opens our DOCX; PostgreSQL backs the multi-node store; Playwright drives Chromium.
+  packages+=(libreoffice-writer-nogui postgresql chromium)
 fi
 
 missing=()

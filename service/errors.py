@@ -197,6 +197,27 @@ class BatchInvalid(PiluError):
     code = "batch_invalid"
 
 
+class InvalidParameter(PiluError):
+    """A query parameter or header whose value the service cannot use; ``details.parameter``."""
+
+    status = 400
+    code = "invalid_parameter"
+
+
+class UnsupportedMediaType(PiluError):
+    """A request body of a ``Content-Type`` the endpoint does not read; ``details.supported``."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class WebhookInvalid(PiluError):
+    """A batch webhook URL or secret that cannot be used (scheme, address, missing secret)."""
+
+    status = 422
+    code = "webhook_invalid"
+
+
 class InvalidCursor(PiluError):
     """A paging cursor this service did not hand out."""
 

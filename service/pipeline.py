@@ -5,6 +5,7 @@ Everything here takes and returns plain bytes and dicts, so it can run in a work
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.errors import FieldError, PayloadInvalid
@@ -94,9 +95,20 @@ def render_payload(raw: bytes, formats: tuple[str, ...] = FORMATS) -> dict[str, 
     return render_document(document, formats)
 
 
+_NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+"""Path separators, control characters (CR, LF, tab…) and what Windows forbids in a name."""
+
+
 def filename_stem(payload: Payload) -> str:
+    """``小康人寿-2023-消费者权益保护工作重大信息披露``: a plain file name, never a path.
+
+    The short name is the company's own text: path separators, control characters and
+    characters Windows refuses become ``_``, and leading dots go, so that a name such as
+    ``../../x`` can neither leave the CLI's ``--out`` folder nor a ZIP's extraction folder.
+    """
     version = version_for(payload.kind, payload.report_year)
-    return f"{payload.company.short_name}-{payload.report_year}-{version.report_name}"
+    short = _NOT_IN_FILE_NAMES.sub("_", payload.company.short_name).lstrip(". ") or "_"
+    return f"{short}-{payload.report_year}-{version.report_name}"
 
 
 def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:

@@ -156,13 +156,74 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         Path("var"),
-        description="Directory for state the service keeps (the local dev key; later the archive).",
+        description=(
+            "Directory for state the service keeps: the local dev key and, without "
+            "`database_url`, the document archive (`pilu.sqlite3` and `artifacts/`)."
+        ),
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description=(
+            "Where documents, batches and outputs are kept. Unset: embedded SQLite and files "
+            "under `data_dir` (one machine). `postgresql://user:pass@host:5432/db`: everything "
+            "in that PostgreSQL database, shared by every node that names it (migrations run "
+            "at start). See docs/storage.md."
+        ),
+    )
+    batch_lease_s: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "Lease on a batch item a node is rendering, renewed every third of it. When a node "
+            "dies its items are taken over by another node this long after its last renewal."
+        ),
+    )
+    batch_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Batch items this node renders at once (unset: `workers`, at least 1). Batch "
+            "renders share the worker pool with API requests, which wait behind them."
+        ),
+    )
+    max_batch_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest `POST /v1/batches` body; larger gets 413. Each payload in it must also fit "
+            "`max_body_bytes`."
+        ),
+    )
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, description="Longest one webhook POST may take (three tries per round)."
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description=(
+            "Allow batch webhooks to loopback, private, link-local and other non-public "
+            "addresses. Off: such a `X-Pilu-Webhook-Url` is refused at submit (422)."
+        ),
     )
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_api_keys(cls, value: Any) -> tuple[ApiKey, ...]:
         return parse_api_keys(value)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_url_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def database_url_value(self) -> str | None:
+        """The database URL as text (``None``: embedded SQLite in ``data_dir``)."""
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    @property
+    def runner_concurrency(self) -> int:
+        """Batch items rendered at once on this node: ``batch_concurrency`` or ``workers``."""
+        return self.batch_concurrency or max(1, self.workers)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -193,6 +254,8 @@ def documented_settings() -> list[tuple[str, str, str]]:
             default = "CPU count" if name == "workers" else "(computed)"
         elif isinstance(field.default, tuple) and not field.default:
             default = "(empty)"
+        elif field.default is None:
+            default = "(unset)"
         else:
             default = str(field.default)
         rows.append((ENV_PREFIX + name.upper(), default, field.description or ""))

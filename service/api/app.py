@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from service.api import handlers
+from service.api import archive, handlers, storage
 from service.api.admission import Admission
 from service.api.auth import KeyRing
 from service.api.backend import Backend, default_backend
@@ -26,6 +26,7 @@ from service.api.state import (
     POOL,
     SETTINGS,
 )
+from service.console import setup_console
 from service.settings import Settings
 from service.workers import make_pool
 
@@ -34,7 +35,9 @@ log = logging.getLogger("pilu.api")
 
 def create_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:
     """The API application. Workers start (and warm up) when the application starts, so a
-    broken font or template stops the server at start, not at the first request.
+    broken font or template stops the server at start, not at the first request. The store
+    (``database_url``, else SQLite in ``data_dir``) opens then too, and a background runner
+    renders batch items on the same pool (:mod:`service.api.storage`).
 
     ``backend`` defaults to the real pipeline; tests pass their own.
     """
@@ -55,8 +58,13 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> web.App
     app[OPENAPI] = build_openapi(app[PAYLOAD_SCHEMA], backend.formats)
     app[DOCS_HTML] = render_docs_page(app[OPENAPI])
     app.cleanup_ctx.append(_worker_pool)
+    app.cleanup_ctx.append(storage.store_ctx)  # app[STORE]; closed after the runner stops
+    app.cleanup_ctx.append(storage.runner_ctx)  # batch items, on the pool, from the store
     app.on_shutdown.append(_stop_taking_work)
+    app.on_shutdown.append(storage.stop_runner)
     _add_routes(app.router)
+    archive.add_routes(app)
+    setup_console(app)
     return app
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.errors import Forbidden, Unauthorized
 from service.settings import ApiKey
@@ -23,6 +23,14 @@ class Principal:
     """A caller with a known key; ``companies`` holds company ids, or ``*`` for all."""
 
     companies: frozenset[str]
+    scope: str = field(default="", compare=False)
+    """A non-reversible tag of the key (hex of part of its SHA-256): the namespace of its
+    idempotency keys in the store, so two keys can neither collide nor see each other's."""
+
+    @property
+    def allowed_companies(self) -> frozenset[str] | None:
+        """What the store's reads take: ``None`` for every company, else the company ids."""
+        return None if ALL_COMPANIES in self.companies else self.companies
 
     def may_access(self, company_id: str) -> bool:
         return ALL_COMPANIES in self.companies or company_id in self.companies
@@ -45,7 +53,7 @@ class KeyRing:
         found: Principal | None = None
         for known, companies in self._entries:
             if hmac.compare_digest(known, digest) and found is None:
-                found = Principal(companies)
+                found = Principal(companies, scope=known[:16].hex())
         return found
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:

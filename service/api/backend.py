@@ -26,6 +26,17 @@ class Backend:
     """Runs once in each worker before its first task (fonts, templates); ``None`` for nothing."""
     formats: tuple[str, ...]
     """Output formats offered, the first being the default: ``("pdf", "docx", "zip")``."""
+    render_item: Callable[[bytes], Any] | None = None
+    """Runs in a worker: raw payload → :class:`service.jobs.render.RenderOutcome` (every format
+    and the facts of the manifest), for stored documents and batch items. ``None``: the real
+    :func:`service.jobs.render.render_item`."""
+
+    def item_renderer(self) -> Callable[[bytes], Any]:
+        if self.render_item is not None:
+            return self.render_item
+        from service.jobs.render import render_item
+
+        return render_item
 
 
 def default_backend() -> Backend:
@@ -40,4 +51,5 @@ def default_backend() -> Backend:
         payload_schema=pipeline.payload_json_schema,
         warm_up=pipeline.warm_up,
         formats=jobs.OUTPUT_FORMATS,
+        render_item=None,
     )

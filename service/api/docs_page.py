@@ -60,7 +60,10 @@ def _parameter_rows(parameters: list[dict[str, Any]], spec: dict[str, Any]) -> s
     return "".join(rows)
 
 
-def _curl(method: str, path: str, public: bool) -> str:
+def _curl(method: str, path: str, public: bool, op: dict[str, Any] | None = None) -> str:
+    samples = (op or {}).get("x-codeSamples")
+    if samples:
+        return "\n".join(sample["source"] for sample in samples)
     parts = ["curl -sS"]
     if not public:
         parts.append('-H "Authorization: Bearer $PILU_KEY"')
@@ -93,7 +96,7 @@ def render_docs_page(spec: dict[str, Any]) -> str:
                 f"{_parameter_rows(op.get('parameters', []), spec)}</table>"
                 "<table><tr><th>Status</th><th>Meaning</th><th>Media type</th></tr>"
                 f"{_response_rows(op['responses'], spec)}</table>"
-                f"<pre>{escape(_curl(method, path, public))}</pre></div>"
+                f"<pre>{escape(_curl(method, path, public, op))}</pre></div>"
             )
     errors = "".join(
         f"<tr><td>{status}</td><td><code>{escape(code)}</code></td><td>{_md(meaning)}</td></tr>"

@@ -14,6 +14,13 @@ from importlib import metadata
 from typing import Any
 
 from service.api.negotiation import MEDIA_TYPES
+from service.api.openapi_archive import (
+    archive_parameters,
+    archive_paths,
+    archive_responses,
+    archive_schemas,
+    archive_webhooks,
+)
 from service.errors import PiluError
 
 PAYLOAD = "Payload"
@@ -69,7 +76,8 @@ def build_openapi(payload_schema: dict[str, Any], formats: tuple[str, ...]) -> d
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"apiKeyHeader": []}],
-        "paths": _paths(formats),
+        "paths": {**_paths(formats), **archive_paths()},
+        "webhooks": archive_webhooks(),
         "components": {
             "schemas": schemas,
             "securitySchemes": {
@@ -93,7 +101,8 @@ def build_openapi(payload_schema: dict[str, Any], formats: tuple[str, ...]) -> d
                     "description": "Kept and echoed if 1–128 of `A-Z a-z 0-9 . _ : -`; "
                     "otherwise a new id is made. Logs carry it.",
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
-                }
+                },
+                **archive_parameters(),
             },
             "headers": {
                 "RequestId": {
@@ -105,7 +114,7 @@ def build_openapi(payload_schema: dict[str, Any], formats: tuple[str, ...]) -> d
                     "schema": {"type": "integer"},
                 },
             },
-            "responses": _error_responses(),
+            "responses": {**_error_responses(), **archive_responses()},
         },
     }
 
@@ -121,6 +130,10 @@ position of the syntax error.
 Endpoints under `/v1` (except `/v1/schema`) need an API key, sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. Each key is allowed one or more company
 ids (or all); a key may only send payloads whose `company.id` it is allowed (else 403).
+
+`/v1/documents` keeps what it renders (payload, PDF, DOCX, manifest, every version) and
+`/v1/batches` renders many payloads in the background on every node sharing the store. A key
+sees only its companies' documents and batches; any other is 404, as if it did not exist.
 """
 
 
@@ -161,6 +174,7 @@ def _rewrite_refs(node: Any) -> Any:
 
 def _api_schemas() -> dict[str, Any]:
     return {
+        **archive_schemas(),
         "ApiError": {
             "type": "object",
             "required": ["error"],

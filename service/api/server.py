@@ -19,6 +19,7 @@ from service.api.app import create_app
 from service.api.backend import Backend
 from service.api.logs import configure_logging
 from service.settings import ApiKey, Settings
+from service.workers.pool import stop_resource_tracker
 
 DEV_KEY_FILE = "dev-api-key"
 
@@ -49,6 +50,9 @@ def serve(
         access_log=None,
         print=announce,
     )
+    # The pool has reaped its workers; end spawn's helper process too, so that no child of the
+    # server outlives it (a supervisor may count a lingering child as a stuck stop).
+    stop_resource_tracker()
 
 
 def with_local_dev_key(settings: Settings) -> tuple[Settings, list[str]]:

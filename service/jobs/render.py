@@ -95,13 +95,19 @@ class _PoolLike(Protocol):
     async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
 
 
-def pool_render(pool: _PoolLike, timeout_s: float) -> RenderFn:
-    """Run :func:`render_item` on the API's worker pool (:class:`service.workers.Pool`).
+def pool_render(
+    pool: _PoolLike,
+    timeout_s: float,
+    fn: Callable[[bytes], RenderOutcome] | None = None,
+) -> RenderFn:
+    """Run :func:`render_item` (or ``fn``, module-level, for tests) on the API's worker pool
+    (:class:`service.workers.Pool`).
 
     The pool's ``RenderTimeout`` and ``WorkerCrashed`` fail the item; ``Overloaded``,
     ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner)."""
+    task = fn or render_item
 
     async def render(raw: bytes) -> RenderOutcome:
-        return await pool.run(render_item, raw, timeout=timeout_s)
+        return await pool.run(task, raw, timeout=timeout_s)
 
     return render

@@ -90,6 +90,7 @@ async def run_worker(
     max_attempts: int = 3,
     webhooks: bool = True,
     webhook_grace_s: float = 30.0,
+    webhook_timeout_s: float = 10.0,
     on_finished: Callable[[ClaimedItem, str], None] | None = None,
 ) -> WorkerStats:
     """Work until ``stop_event`` is set (then finish the renders in flight and return).
@@ -100,15 +101,16 @@ async def run_worker(
     is finished (every item done or failed, by any runner). ``on_finished(item, state)`` is
     called after each item this runner finishes (``done``/``failed``), for progress displays.
     ``webhooks``: also send the webhooks of finished batches (any batch, not only ``batch_id``);
-    on the way out a delivery in progress gets ``webhook_grace_s`` to finish. With
-    ``stop_when_finished`` the batch's own webhook is sent before returning.
+    on the way out a delivery in progress gets ``webhook_grace_s`` to finish, and one POST may
+    take ``webhook_timeout_s``. With ``stop_when_finished`` the batch's own webhook is sent before
+    returning.
     Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke; cancelling the
     call gives the leases back (items and webhooks).
     """
     if stop_when_finished and batch_id is None:
         raise ValueError("stop_when_finished needs a batch_id")
     worker = _Runner(store, render, worker_id or default_worker_id(), lease_seconds, max_attempts,
-                     on_finished)  # fmt: skip
+                     on_finished, webhook_timeout_s)  # fmt: skip
     stop = stop_event or asyncio.Event()
     async with aiohttp.ClientSession() as http:
         renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
@@ -159,6 +161,7 @@ class _Runner:
         lease_seconds: float,
         max_attempts: int,
         on_finished: Callable[[ClaimedItem, str], None] | None,
+        webhook_timeout_s: float = 10.0,
     ) -> None:
         self.store = store
         self.render = render
@@ -170,6 +173,7 @@ class _Runner:
         self.stats = WorkerStats()
         self.broken: BaseException | None = None
         self._changed = asyncio.Event()
+        self.webhook_timeout_s = webhook_timeout_s
 
     async def claim_more(self, concurrency: int, batch_id: str | None) -> list[ClaimedItem]:
         free = concurrency - len(self.inflight)
@@ -311,7 +315,7 @@ class _Runner:
             try:
                 error = await deliver(
                     http, webhook.url, webhook.secret, body_of(webhook.status),
-                    delivery_id=webhook.batch_id,
+                    delivery_id=webhook.batch_id, timeout_s=self.webhook_timeout_s,
                 )  # fmt: skip
             except asyncio.CancelledError:
                 await asyncio.shield(

@@ -74,4 +74,8 @@ def field_error_from_pydantic(error: ErrorDetails) -> FieldError:
         except (KeyError, IndexError):
             message = template
     code = "limit_exceeded" if kind in _LIMIT_TYPES else kind
+    if kind == "string_unicode":
+        # A lone surrogate ("\ud800" in the JSON): pydantic refuses it before our rules see it;
+        # report it as the rules report every other character a document cannot hold.
+        code, message = "forbidden_character", "含有不可用于公文的字符：孤立的代理项（U+D800–U+DFFF）"
     return FieldError(json_path(tuple(error["loc"])), code, message)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from service.errors import FieldError
 from service.payload.schema import (
     FORBIDDEN_CHARS,
+    MAX_ROWS,
     MAX_SECTIONS,
     MAX_TOTAL_CHARS,
     ComplaintSource,
@@ -79,6 +80,13 @@ def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError
                 f"{bpath}.dimension", "duplicate_breakdown", f"维度{breakdown.dimension}重复出现"
             )
         seen_dimensions.add(breakdown.dimension)
+        table_rows = sum(1 + len(row.subrows) for row in breakdown.rows)
+        if table_rows > MAX_ROWS:
+            yield FieldError(
+                f"{bpath}.rows",
+                "limit_exceeded",
+                f"表格共{table_rows}行（含“其中”子项），超过上限{MAX_ROWS}行",
+            )
         row_sum = sum(row.count for row in breakdown.rows)
         if row_sum != source.total:
             yield FieldError(

@@ -92,6 +92,14 @@ class DocumentStore:
         render of a retried request."""
         return await self._replay(scope, key, _create_request_sha(sha256_hex(payload)))
 
+    async def find_regenerate_replay(
+        self, scope: str, key: str, document_id: str, payload: bytes
+    ) -> StoredDocument | None:
+        """As :meth:`find_replay`, for a :meth:`regenerate` of ``document_id`` with ``payload``."""
+        return await self._replay(
+            scope, key, _regenerate_request_sha(document_id, sha256_hex(payload))
+        )
+
     async def create(
         self,
         payload: bytes,

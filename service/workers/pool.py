@@ -13,6 +13,12 @@ Bounds: at most ``size`` tasks run and ``queue_limit`` wait; the next caller get
 What it cannot do: enforce the time limit on time spent queueing (only on running), or
 preempt a replacement's warm-up (a slow warm-up leaves the pool one worker short until done).
 Functions and arguments cross by pickle, so ``fn`` must be importable by module and name.
+
+:meth:`ProcessPool.close` returns only once every process the pool ever started has been
+reaped, including one whose start or reaping was interrupted by the close itself (a replacement
+being spawned, a killed worker whose join was cancelled): the server must not exit before its
+workers are gone. :func:`stop_resource_tracker` ends the one other child that ``spawn`` leaves
+behind, for a process that is about to exit.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import itertools
 import logging
 import multiprocessing
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext, SpawnContext
@@ -96,6 +103,10 @@ class ProcessPool:
     _idle: asyncio.Queue[_Worker | None] = field(init=False, default_factory=asyncio.Queue)
     _warm: set[_Worker] = field(init=False, default_factory=set)
     _processes: set[_Worker] = field(init=False, default_factory=set)
+    _children: set[BaseProcess] = field(init=False, default_factory=set)
+    """Every process started and not yet reaped, whether or not it became a ``_Worker``."""
+    _starting: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    """``process.start()`` calls under way; close waits for them, so no start escapes it."""
     _inflight: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
     _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
     _busy: int = field(init=False, default=0)
@@ -180,6 +191,7 @@ class ProcessPool:
                 idle.append(worker)
         await asyncio.gather(*(self._reap(w, graceful=True) for w in idle))
         await self._kill_all()
+        await self._reap_children()
 
     def stats(self) -> PoolStats:
         return PoolStats(
@@ -270,15 +282,21 @@ class ProcessPool:
             name=f"pilu-worker-{next(self._names)}",
             daemon=True,
         )
+        # The start runs in its own task, shielded: a close that cancels this spawn still
+        # waits for the start to finish (see _starting) and then reaps the process.
+        starting = asyncio.create_task(self._start_process(process, child_sock))
+        self._starting.add(starting)
+        starting.add_done_callback(self._starting.discard)
         try:
-            async with self._start_lock:
-                await asyncio.to_thread(process.start)
+            await asyncio.shield(starting)
         except BaseException:
             parent_sock.close()
             raise
-        finally:
-            child_sock.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
+        try:
+            reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
+        except BaseException:
+            parent_sock.close()
+            raise
         worker = _Worker(process, reader, writer)
         self._processes.add(worker)
         try:
@@ -303,6 +321,15 @@ class ProcessPool:
             raise WorkerStartFailed(f"{process.name} failed to warm up:\n{reply[1]}")
         return worker
 
+    async def _start_process(self, process: BaseProcess, child_sock: socket.socket) -> None:
+        """Start ``process``; ``child_sock`` (its end of the pair) is closed here once started."""
+        try:
+            async with self._start_lock:
+                await asyncio.to_thread(process.start)
+                self._children.add(process)
+        finally:
+            child_sock.close()
+
     async def _reap(self, worker: _Worker, *, graceful: bool) -> None:
         try:
             if graceful:
@@ -312,6 +339,25 @@ class ProcessPool:
         finally:
             self._processes.discard(worker)
             self._warm.discard(worker)
+            if worker.process.exitcode is not None:  # joined; else _reap_children finishes it
+                self._children.discard(worker.process)
+
+    async def _reap_children(self) -> None:
+        """Kill and join every process this pool started that is not reaped yet.
+
+        The last step of :meth:`close`, after the cancellations: a start cut short by them is
+        waited for, and a worker killed by a cancelled ``_reap`` is joined here.
+        """
+        while self._starting:
+            await asyncio.gather(*list(self._starting), return_exceptions=True)
+        left = [p for p in self._children if p.pid is not None]
+        if left:
+            await asyncio.to_thread(_kill_and_join, left, 10.0)
+        for process in left:
+            if process.exitcode is None:
+                log.error("worker %s did not exit after SIGKILL", process.pid)
+            else:
+                self._children.discard(process)
 
     async def _kill_all(self) -> None:
         await asyncio.gather(*(self._reap(w, graceful=False) for w in list(self._processes)))
@@ -325,3 +371,36 @@ class ProcessPool:
         self._inflight.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved, so an abandoned caller's error is not reported twice
+
+
+def _kill_and_join(processes: list[BaseProcess], timeout: float) -> None:
+    """SIGKILL every process still running, then join each within ``timeout`` seconds in all."""
+    for process in processes:
+        if process.exitcode is None:
+            process.kill()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+
+
+def stop_resource_tracker() -> bool:
+    """End multiprocessing's resource tracker, for a process about to exit; True if it ended.
+
+    Starting a worker with ``spawn`` also starts that helper process (a child of ours, like the
+    workers), which exits only once every holder of its pipe has closed it: left alone it
+    outlives the server by a moment. Call this after every pool is closed; it does nothing (and
+    returns False) while any multiprocessing child is still alive, since the tracker could then
+    not exit and the wait would hang, and while a forkserver runs, for the same reason.
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    if multiprocessing.active_children():
+        return False
+    if getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None:
+        return False  # a forkserver holds the tracker's pipe open for as long as it runs
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is None or getattr(tracker, "_fd", None) is None:
+        return False
+    stop()
+    return True

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,13 +30,22 @@ FAKE_BACKEND = Backend(
     payload_schema=fakes.payload_schema,
     warm_up=fakes.warm_up,
     formats=("pdf", "docx", "zip"),
+    render_item=fakes.render_item,
 )
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
+def _fresh_data_dir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="pilu-api-test-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def make_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"workers": 0, "api_keys": API_KEYS}
+    """In-process rendering, the three test keys, and a fresh data dir (the store's SQLite and
+    files) unless ``data_dir`` is given; the dir is removed at exit."""
+    values: dict[str, Any] = {"workers": 0, "api_keys": API_KEYS, "data_dir": _fresh_data_dir()}
     values.update(overrides)
     return Settings(**values)
 

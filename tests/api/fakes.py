@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.errors import FieldError, MalformedJSON, PayloadInvalid
+from service.jobs.render import RenderOutcome
+from service.store import Rendered
 
 SECRET_IN_TRACEBACK = "do-not-leak-this-internal-detail"
 
@@ -92,6 +94,40 @@ def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
         raise RuntimeError(SECRET_IN_TRACEBACK)
     stem = f"{p.company.short_name}-{p.report_year}-{p.title}"
     return f"{fmt}|{p.title}|{os.getpid()}".encode(), f"{stem}.{fmt}"
+
+
+def render_item(raw: bytes) -> RenderOutcome:
+    """Both "documents" of a payload with made-up manifest facts, as
+    :func:`service.jobs.render.render_item` returns them; payload problems as ``errors``."""
+    try:
+        p = parse(raw)
+    except (PayloadInvalid, MalformedJSON) as exc:
+        errors = getattr(exc, "errors", None) or [FieldError("$", exc.code, exc.message)]
+        return RenderOutcome(None, tuple(errors))
+    if p.sleep_s:
+        time.sleep(p.sleep_s)
+    if p.crash:
+        os._exit(3)
+    if p.explode:
+        raise RuntimeError(SECRET_IN_TRACEBACK)
+    stem = f"{p.company.short_name}-{p.report_year}-{p.title}"
+    outputs = {
+        fmt: f"{fmt}|{p.company.id}|{p.report_year}|{p.title}".encode() for fmt in ("pdf", "docx")
+    }
+    return RenderOutcome(
+        Rendered(
+            company_id=p.company.id,
+            report_year=p.report_year,
+            kind="consumer-protection-annual",
+            outputs=outputs,
+            filenames={fmt: f"{stem}.{fmt}" for fmt in outputs},
+            template_version=f"consumer-protection-annual/{p.report_year}",
+            house_style="fake",
+            house_style_version="0",
+            fonts={},
+            libraries={"python": "fake"},
+        )
+    )
 
 
 def preview(raw: bytes) -> dict[str, Any]:

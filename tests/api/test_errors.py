@@ -59,7 +59,7 @@ async def error_of(response: Any, status: int, code: str) -> dict[str, Any]:
         ("POST", "/v1/render", AUTH, b"\xff\xfe", 400, "malformed_json"),
         ("POST", "/v1/render", AUTH, b'{"title": "x"}', 422, "payload_invalid"),
         ("GET", "/v1/nothing", {}, None, 404, "not_found"),
-        ("GET", "/", AUTH, None, 404, "not_found"),
+        ("GET", "/v1", AUTH, None, 404, "not_found"),
         ("GET", "/v1/render", AUTH, None, 405, "method_not_allowed"),
         ("DELETE", "/healthz", {}, None, 405, "method_not_allowed"),
     ],

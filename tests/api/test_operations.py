@@ -41,8 +41,11 @@ async def test_readyz_when_ready_and_when_draining(client: TestClient[Any, Any])
 
 async def test_public_routes_need_no_key_and_the_rest_do(client: TestClient[Any, Any]) -> None:
     for resource in client.app.router.resources():
+        if (resource.name or "").startswith("console."):
+            continue  # the console signs in with a session cookie: tests/console covers its access
         info = resource.get_info()
         path = info.get("path") or info.get("formatter")
+        path = re.sub(r"\{[^}]+\}", "x", path)  # a value for each variable: /v1/documents/x
         for route in resource:
             if route.method == "HEAD":
                 continue
@@ -154,9 +157,9 @@ async def test_openapi_is_valid_and_describes_every_route(client: TestClient[Any
         (resource.canonical, route.method)
         for resource in client.app.router.resources()
         for route in resource
-        if route.method != "HEAD"
+        if route.method != "HEAD" and not (resource.name or "").startswith("console.")
     }
-    assert described == served
+    assert described == served, "the console's HTML pages are not part of the API description"
     for path, item in spec["paths"].items():
         for op in item.values():
             public = op.get("security") == []

@@ -39,6 +39,11 @@ DIR = "figures.complaints.direct"
         ({f"{REG}": None}, "$.sections[1].sections[1].sections[0].content[0].insert", "insert_without_figures"),
         ({"house_style": "nobody"}, "$.house_style", "unknown_house_style"),
         ({"report_year": 2101}, "$.report_year", "less_than_equal"),
+        ({"sections.0.title": "孤立\ud800代理项"}, "$.sections[0].title", "forbidden_character"),
+        ({f"{DIR}.breakdowns.0.rows": [
+            {"label": f"项{i}", "count": 0, "subrows": [{"label": f"子{j}", "count": 0} for j in range(49)]}
+            for i in range(11)]},
+         f"$.{DIR}.breakdowns[0].rows", "limit_exceeded"),
     ],
 )  # fmt: skip
 def test_rule(

@@ -63,7 +63,8 @@ def repack(package: bytes, fonts: Mapping[str, EmbeddedFont], stamp: date) -> by
 def _write_zip(entries: list[_Entry], stamp: date) -> bytes:
     """A plain ZIP (method 8, no extra fields, no data descriptors) of ``entries``."""
     dos_time = 0
-    dos_date = ((max(stamp.year, 1980) - 1980) << 9) | (stamp.month << 5) | stamp.day
+    year = min(max(stamp.year, 1980), 2107)  # all a DOS date holds (7 bits from 1980)
+    dos_date = ((year - 1980) << 9) | (stamp.month << 5) | stamp.day
     out = io.BytesIO()
     central: list[bytes] = []
     for entry in entries:

@@ -1,0 +1,627 @@
+"""The OpenAPI description of stored documents and batches (:mod:`service.api.archive`).
+
+Merged into the document :func:`service.api.openapi.build_openapi` builds: paths, schemas,
+parameters, error responses and the ``batch.finished`` webhook (OpenAPI 3.1 ``webhooks``).
+Each operation carries ``x-codeSamples`` (a curl line) for the ``/docs`` page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SCHEMAS = "#/components/schemas/"
+_RESPONSES = "#/components/responses/"
+_PARAMS = "#/components/parameters/"
+_REQUEST_ID_PARAM = {"$ref": _PARAMS + "RequestId"}
+_REQUEST_ID_HEADER = {"$ref": "#/components/headers/RequestId"}
+_BINARY = {"type": "string", "format": "binary"}
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_AUTH = '-H "Authorization: Bearer $PILU_KEY"'
+
+_STATUS = {
+    "BadRequest": 400,
+    "Unauthorized": 401,
+    "Forbidden": 403,
+    "NotFound": 404,
+    "Conflict": 409,
+    "PayloadTooLarge": 413,
+    "UnsupportedMediaType": 415,
+    "PayloadInvalid": 422,
+    "BatchInvalid": 422,
+    "InternalError": 500,
+    "Unavailable": 503,
+    "RenderTimeout": 504,
+}
+
+_OWN_RESPONSES = {
+    "BadRequest": "`malformed_json` (the body is not JSON), `invalid_parameter` (a query "
+    "parameter or header the service cannot use; `details.parameter`), `invalid_cursor`.",
+    "NotFound": "`not_found`: no such document, version or batch, or one of a company this key "
+    "may not use (the two are not told apart).",
+    "Conflict": "`idempotency_conflict` (the `Idempotency-Key` was used for another request) or "
+    "`document_mismatch` (a new version for another company, report year or kind).",
+    "UnsupportedMediaType": "`unsupported_media_type`: the batch is neither `application/json` "
+    "nor `application/x-ndjson`; `details.supported`.",
+    "BatchInvalid": "`batch_invalid` (empty, too many items, or items that are not payloads with "
+    "a `company.id`; `details` lists each with its `line` and `errors`) or `webhook_invalid`.",
+}
+
+
+def archive_responses() -> dict[str, Any]:
+    out = {}
+    for name, text in _OWN_RESPONSES.items():
+        out[name] = {
+            "description": text,
+            "headers": {"X-Request-ID": _REQUEST_ID_HEADER},
+            "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "ApiError"}}},
+        }
+    return out
+
+
+def archive_parameters() -> dict[str, Any]:
+    return {
+        "IdempotencyKey": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "1–255 visible ASCII characters. A retry with the same key and the "
+            "same request answers the first result (200, `Idempotent-Replayed: true`) without "
+            "doing it again; with another request: 409 `idempotency_conflict`. Keys are per API "
+            "key and do not expire.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        },
+        "DocumentId": {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "description": "Document id (`doc_…`).",
+            "schema": {"type": "string"},
+        },
+        "BatchId": {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "description": "Batch id (`bat_…`).",
+            "schema": {"type": "string"},
+        },
+        "Version": {
+            "name": "version",
+            "in": "query",
+            "required": False,
+            "description": "Document version (1, 2, …); default the latest.",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        "Cursor": {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "description": "`next_cursor` of the previous page.",
+            "schema": {"type": "string"},
+        },
+        "Limit": {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "Page size, 1–200 (default 50).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        },
+    }
+
+
+def archive_schemas() -> dict[str, Any]:
+    text, integer, when = (
+        {"type": "string"},
+        {"type": "integer"},
+        {"type": "string", "format": "date-time"},
+    )
+    links = {"type": "object", "additionalProperties": {"type": "string"}}
+    output = {
+        "type": "object",
+        "required": ["sha256", "size", "filename"],
+        "properties": {"sha256": text, "size": integer, "filename": text},
+    }
+    summary_props = {
+        "id": text,
+        "company_id": text,
+        "report_year": integer,
+        "kind": text,
+        "latest_version": integer,
+        "created_at": when,
+        "updated_at": when,
+        "links": links,
+    }
+    batch_props: dict[str, Any] = {
+        "id": text,
+        "state": {"type": "string", "enum": ["queued", "running", "finished"]},
+        "created_at": when,
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "total": integer,
+        "pending": integer,
+        "running": integer,
+        "done": integer,
+        "failed": integer,
+        "progress": {"type": "number", "minimum": 0, "maximum": 1},
+        "webhook": {
+            "type": "string",
+            "enum": ["none", "waiting", "pending", "delivering", "delivered", "failed"],
+        },
+        "links": links,
+    }
+    return {
+        "ApiManifest": {
+            "type": "object",
+            "description": "How a version was made (see docs/storage.md).",
+            "required": ["payload_sha256", "template_version", "house_style", "outputs"],
+            "properties": {
+                "payload_sha256": text,
+                "template_version": text,
+                "house_style": text,
+                "house_style_version": text,
+                "fonts": {"type": "object", "additionalProperties": text},
+                "libraries": {"type": "object", "additionalProperties": text},
+                "outputs": {"type": "object", "additionalProperties": output},
+            },
+        },
+        "ApiDocumentVersion": {
+            "type": "object",
+            "required": ["version", "created_at", "manifest", "links"],
+            "properties": {
+                "version": integer,
+                "created_at": when,
+                "manifest": {"$ref": _SCHEMAS + "ApiManifest"},
+                "links": links,
+            },
+        },
+        "ApiDocumentSummary": {
+            "type": "object",
+            "required": list(summary_props),
+            "properties": summary_props,
+        },
+        "ApiDocument": {
+            "type": "object",
+            "description": "A document and one version of it (the latest unless asked), with "
+            "links `self`, `versions`, `pdf`, `docx` (the last two pinned to the version).",
+            "required": [*summary_props, "version", "manifest"],
+            "properties": {
+                **summary_props,
+                "version": integer,
+                "version_created_at": when,
+                "manifest": {"$ref": _SCHEMAS + "ApiManifest"},
+                "versions": {
+                    "type": "array",
+                    "items": {"$ref": _SCHEMAS + "ApiDocumentVersion"},
+                },
+            },
+        },
+        "ApiDocumentPage": _page("ApiDocumentSummary"),
+        "ApiBatchItem": {
+            "type": "object",
+            "required": ["index", "source", "state", "attempts", "errors"],
+            "properties": {
+                "index": integer,
+                "source": {"type": "string", "examples": ["line 3", "[2]"]},
+                "state": {"type": "string", "enum": ["pending", "running", "done", "failed"]},
+                "company_id": {"type": ["string", "null"]},
+                "payload_sha256": text,
+                "attempts": integer,
+                "document_id": {"type": ["string", "null"]},
+                "version": {"type": ["integer", "null"]},
+                "errors": {"type": "array", "items": {"$ref": _SCHEMAS + "ApiFieldError"}},
+                "started_at": {"type": ["string", "null"], "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "links": links,
+            },
+        },
+        "ApiBatch": {
+            "type": "object",
+            "required": list(batch_props),
+            "properties": {
+                **batch_props,
+                "items": {"type": "array", "items": {"$ref": _SCHEMAS + "ApiBatchItem"}},
+                "next_offset": {"type": ["integer", "null"]},
+            },
+        },
+        "ApiBatchPage": _page("ApiBatch"),
+        "ApiWebhookEvent": {
+            "type": "object",
+            "required": ["event", "batch"],
+            "properties": {
+                "event": {"const": "batch.finished"},
+                "batch": {"$ref": _SCHEMAS + "ApiBatch"},
+            },
+        },
+    }
+
+
+def _page(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": _SCHEMAS + item}},
+            "next_cursor": {"type": ["string", "null"]},
+            "links": {"type": "object"},
+        },
+    }
+
+
+def _err(*names: str) -> dict[str, Any]:
+    return {str(_STATUS[n]): {"$ref": _RESPONSES + n} for n in names}
+
+
+def _ok(status: int, schema: str, description: str, **headers: str) -> dict[str, Any]:
+    described: dict[str, Any] = {"X-Request-ID": _REQUEST_ID_HEADER}
+    for name, text in headers.items():
+        described[name.replace("_", "-")] = {"description": text, "schema": {"type": "string"}}
+    return {
+        str(status): {
+            "description": description,
+            "headers": described,
+            "content": {"application/json": {"schema": {"$ref": _SCHEMAS + schema}}},
+        }
+    }
+
+
+def _op(
+    op_id: str,
+    summary: str,
+    description: str,
+    parameters: list[str | dict[str, Any]],
+    responses: dict[str, Any],
+    curl: str,
+    tag: str,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "description": description,
+        "tags": [tag],
+        "parameters": [{"$ref": _PARAMS + p} if isinstance(p, str) else p for p in parameters]
+        + [_REQUEST_ID_PARAM],
+        "responses": responses,
+        "x-codeSamples": [{"lang": "Shell", "label": "curl", "source": curl}],
+    }
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+_PAYLOAD_BODY = {
+    "required": True,
+    "description": "The disclosure payload, UTF-8 JSON, at most `max_body_bytes`.",
+    "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "Payload"}}},
+}
+_VERSION_BODY = {
+    "required": False,
+    "description": "Optional: a corrected payload for the same company, report year and kind. "
+    "Without a body the stored payload of the latest version is rendered again with today's "
+    "templates, house style and fonts.",
+    "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "Payload"}}},
+}
+_BATCH_BODY = {
+    "required": True,
+    "description": "Payloads as a JSON array (`Content-Type: application/json`) or one per "
+    "line (`application/x-ndjson`), at most `max_batch_bytes` and 10,000 items, each at most "
+    "`max_body_bytes`.",
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {"$ref": _SCHEMAS + "Payload"}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+
+def _download(fmt: str, media: str) -> dict[str, Any]:
+    return _op(
+        f"download_document_{fmt}",
+        f"Download the {fmt.upper()} of a document",
+        "The stored bytes of a version (default the latest), named in `Content-Disposition` "
+        "(`filename*` in Chinese, RFC 6266/8187, with an ASCII `filename`). `ETag` is the "
+        "output's SHA-256 as in the manifest; `If-None-Match` with it answers 304.",
+        ["DocumentId", "Version"],
+        {
+            "200": {
+                "description": f"The {fmt.upper()}.",
+                "headers": {
+                    "ETag": {"description": '`"<sha256>"`', "schema": {"type": "string"}},
+                    "Content-Disposition": {"schema": {"type": "string"}},
+                    "X-Pilu-Document-Version": {"schema": {"type": "integer"}},
+                    "X-Request-ID": _REQUEST_ID_HEADER,
+                },
+                "content": {media: {"schema": _BINARY}},
+            },
+            "304": {"description": "Not modified: `If-None-Match` matched the ETag."},
+            **_err("BadRequest", "Unauthorized", "NotFound", "InternalError"),
+        },
+        f'curl -sS {_AUTH} -OJ "$PILU_URL/v1/documents/$DOC/{fmt}"',
+        "stored documents",
+    )
+
+
+def archive_paths() -> dict[str, Any]:
+    docs, batches = "stored documents", "batches"
+    return {
+        "/v1/documents": {
+            "post": _op(
+                "create_document",
+                "Render and store a document (PDF and DOCX)",
+                "Validates the payload, renders both formats in a worker, stores payload, "
+                "outputs and manifest, and answers 201 with the document and its links "
+                "(`Location` names it). With `Idempotency-Key` a retried POST is safe.",
+                ["IdempotencyKey"],
+                {
+                    **_ok(201, "ApiDocument", "Stored (version 1).", Location="The document."),
+                    **_ok(
+                        200,
+                        "ApiDocument",
+                        "A replay of an earlier request with the same "
+                        "`Idempotency-Key`: that document, `Idempotent-Replayed: true`.",
+                    ),
+                    **_err(
+                        "BadRequest",
+                        "Unauthorized",
+                        "Forbidden",
+                        "Conflict",
+                        "PayloadTooLarge",
+                        "PayloadInvalid",
+                        "InternalError",
+                        "Unavailable",
+                        "RenderTimeout",
+                    ),
+                },
+                f'curl -sS {_AUTH} -H "Idempotency-Key: $(uuidgen)" '
+                '--data-binary @examples/xiaokang-life-2023.json "$PILU_URL/v1/documents"',
+                docs,
+                _PAYLOAD_BODY,
+            ),
+            "get": _op(
+                "list_documents",
+                "List stored documents",
+                "Documents of the companies this key may use, newest first, paged with "
+                "`next_cursor`.",
+                [
+                    _query("company", "Only this company id.", {"type": "string"}),
+                    _query("year", "Only this report year.", {"type": "integer"}),
+                    _query("kind", "Only this report kind.", {"type": "string"}),
+                    "Cursor",
+                    "Limit",
+                ],
+                {
+                    **_ok(200, "ApiDocumentPage", "One page."),
+                    **_err("BadRequest", "Unauthorized"),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/documents?company=xiaokang-life&year=2023"',
+                docs,
+            ),
+        },
+        "/v1/documents/{id}": {
+            "get": _op(
+                "get_document",
+                "A stored document",
+                "Metadata, the manifest of the asked version (default the latest) and every "
+                "version with its manifest and download links.",
+                ["DocumentId", "Version"],
+                {
+                    **_ok(200, "ApiDocument", "The document."),
+                    **_err("BadRequest", "Unauthorized", "NotFound"),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC"',
+                docs,
+            )
+        },
+        "/v1/documents/{id}/versions": {
+            "get": _op(
+                "list_document_versions",
+                "Every version of a document",
+                "Oldest first, each with its manifest and download links.",
+                ["DocumentId"],
+                {
+                    "200": {
+                        "description": "The versions.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "document_id": {"type": "string"},
+                                        "versions": {
+                                            "type": "array",
+                                            "items": {"$ref": _SCHEMAS + "ApiDocumentVersion"},
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_err("Unauthorized", "NotFound"),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC/versions"',
+                docs,
+            ),
+            "post": _op(
+                "create_document_version",
+                "Regenerate: add a version",
+                "Renders version N+1 and keeps every earlier one. With a body, from that "
+                "payload (same company, report year and kind, else 409 `document_mismatch`); "
+                "without, from the stored payload with today's templates and fonts.",
+                ["DocumentId", "IdempotencyKey"],
+                {
+                    **_ok(201, "ApiDocument", "The new version.", Location="The new version."),
+                    **_ok(200, "ApiDocument", "A replay (same `Idempotency-Key`)."),
+                    **_err(
+                        "BadRequest",
+                        "Unauthorized",
+                        "Forbidden",
+                        "NotFound",
+                        "Conflict",
+                        "PayloadTooLarge",
+                        "PayloadInvalid",
+                        "InternalError",
+                        "Unavailable",
+                        "RenderTimeout",
+                    ),
+                },
+                f'curl -sS {_AUTH} -X POST "$PILU_URL/v1/documents/$DOC/versions"',
+                docs,
+                _VERSION_BODY,
+            ),
+        },
+        "/v1/documents/{id}/pdf": {"get": _download("pdf", "application/pdf")},
+        "/v1/documents/{id}/docx": {"get": _download("docx", _DOCX)},
+        "/v1/batches": {
+            "post": _op(
+                "create_batch",
+                "Submit a batch",
+                "Answers 202 only once the batch and every payload are committed to the store; "
+                "any node sharing the store renders it (leases survive a node's death). Items "
+                "are checked for JSON and `company.id` here (else 422 with every bad line); full "
+                "validation happens per item, and a bad item fails alone. A company this key "
+                "may not use: 403 for the whole batch. A webhook is given in headers "
+                "(`X-Pilu-Webhook-Url`, `X-Pilu-Webhook-Secret`, 16–256 characters): one signed "
+                "POST when the batch finishes (see `webhooks` in this document).",
+                [
+                    "IdempotencyKey",
+                    {
+                        "name": "X-Pilu-Webhook-Url",
+                        "in": "header",
+                        "required": False,
+                        "description": "http(s) URL called once when the batch finishes. Non-public "
+                        "addresses are refused unless `webhook_allow_private`.",
+                        "schema": {"type": "string", "format": "uri"},
+                    },
+                    {
+                        "name": "X-Pilu-Webhook-Secret",
+                        "in": "header",
+                        "required": False,
+                        "description": "HMAC-SHA256 key for `X-Pilu-Signature`; required with a "
+                        "URL.",
+                        "schema": {"type": "string", "minLength": 16, "maxLength": 256},
+                    },
+                ],
+                {
+                    **_ok(202, "ApiBatch", "Recorded; poll `links.self`.", Location="The batch."),
+                    **_ok(200, "ApiBatch", "A replay (same `Idempotency-Key`)."),
+                    **_err(
+                        "BadRequest",
+                        "Unauthorized",
+                        "Forbidden",
+                        "Conflict",
+                        "PayloadTooLarge",
+                        "UnsupportedMediaType",
+                        "BatchInvalid",
+                        "Unavailable",
+                    ),
+                },
+                f'curl -sS {_AUTH} -H "Content-Type: application/x-ndjson" '
+                "--data-binary @examples/batch/xiaokang-life-2019-2024.ndjson "
+                '"$PILU_URL/v1/batches"',
+                batches,
+                _BATCH_BODY,
+            ),
+            "get": _op(
+                "list_batches",
+                "List batches",
+                "Batches whose every company this key may use, newest first.",
+                ["Cursor", "Limit"],
+                {**_ok(200, "ApiBatchPage", "One page."), **_err("BadRequest", "Unauthorized")},
+                f'curl -sS {_AUTH} "$PILU_URL/v1/batches"',
+                batches,
+            ),
+        },
+        "/v1/batches/{id}": {
+            "get": _op(
+                "get_batch",
+                "Batch progress and items",
+                "Counts, progress (0–1), webhook state, and one page of items in index order "
+                "(`offset`, `limit` up to 1000, `state` filter such as `failed`), each with its "
+                "errors or its document's links.",
+                [
+                    "BatchId",
+                    _query(
+                        "state",
+                        "Only items in these states (comma-separated).",
+                        {"type": "string", "examples": ["failed", "pending,running"]},
+                    ),
+                    _query("offset", "Items to skip.", {"type": "integer", "minimum": 0}),
+                    _query(
+                        "limit",
+                        "Items per page, 1–1000 (default 100).",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                    ),
+                ],
+                {
+                    **_ok(200, "ApiBatch", "The batch."),
+                    **_err("BadRequest", "Unauthorized", "NotFound"),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/batches/$BATCH?state=failed"',
+                batches,
+            )
+        },
+        "/v1/batches/{id}/archive": {
+            "get": _op(
+                "download_batch_archive",
+                "The batch as a ZIP",
+                "Streamed: every done item's PDF and DOCX under its Chinese name "
+                "(`小康人寿-2023-消费者权益保护工作重大信息披露.pdf`; a repeated name gets `-2`), "
+                "`manifest.csv` (UTF-8 with BOM) and `manifest.json` with each file's SHA-256 and "
+                "every failed item's errors. Byte-identical for a finished batch; before that it "
+                "holds what is done (`X-Pilu-Batch-State`).",
+                ["BatchId"],
+                {
+                    "200": {
+                        "description": "The ZIP (chunked).",
+                        "headers": {
+                            "Content-Disposition": {"schema": {"type": "string"}},
+                            "X-Pilu-Batch-State": {"schema": {"type": "string"}},
+                            "X-Request-ID": _REQUEST_ID_HEADER,
+                        },
+                        "content": {"application/zip": {"schema": _BINARY}},
+                    },
+                    **_err("Unauthorized", "NotFound"),
+                },
+                f'curl -sS {_AUTH} -o batch.zip "$PILU_URL/v1/batches/$BATCH/archive"',
+                batches,
+            )
+        },
+    }
+
+
+def archive_webhooks() -> dict[str, Any]:
+    return {
+        "batch.finished": {
+            "post": {
+                "summary": "A batch finished",
+                "description": "POSTed to the batch's `X-Pilu-Webhook-Url` once every item is "
+                "done or failed; at least once (deduplicate on `X-Pilu-Delivery`, the batch id). "
+                "`X-Pilu-Signature: sha256=<hex>` is HMAC-SHA256 under the batch's secret of "
+                "`<X-Pilu-Timestamp>.<raw body>`; reject old timestamps. Redirects are not "
+                "followed; any 2xx counts as delivered.",
+                "parameters": [
+                    {"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
+                    for h in (
+                        "X-Pilu-Signature",
+                        "X-Pilu-Timestamp",
+                        "X-Pilu-Delivery",
+                        "X-Pilu-Event",
+                    )
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": _SCHEMAS + "ApiWebhookEvent"}}
+                    },
+                },
+                "responses": {"2XX": {"description": "Delivered."}},
+            }
+        }
+    }

@@ -1,0 +1,115 @@
+"""The document store and the background batch runner, in the application's life.
+
+- :func:`store_ctx` (a cleanup context) opens the store the settings name as ``app[STORE]``:
+  embedded SQLite under ``data_dir``, or PostgreSQL with ``database_url``. Migrations run here,
+  so an unreachable or too new database stops the server at start, not at the first request.
+- :func:`runner_ctx` (a cleanup context after the pool and the store) runs
+  :func:`service.jobs.run_worker` as a task on the API's worker pool: it leases batch items
+  (submitted to any node sharing the store), renders them, stores their documents and sends the
+  webhooks of finished batches. A runner that fails (a bug, not a store outage: those it logs
+  and rides out) is restarted after a pause.
+- :func:`stop_runner` (on shutdown) stops claiming at once. Renders in flight finish within what
+  is left of ``shutdown_grace_s``; past it the runner is cancelled, which gives its leases back
+  (the items are claimable at once). A node killed outright gives nothing back: its items wait
+  for their leases (``batch_lease_s``) to expire and another node takes them.
+
+Cleanup runs in reverse: the runner stops first, then the store closes, then the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from service.api.state import BACKEND, POOL, SETTINGS, STORE
+from service.jobs.render import pool_render
+from service.jobs.runner import run_worker
+from service.store import open_store
+
+log = logging.getLogger("pilu.api.storage")
+
+RESTART_PAUSE_S = 5.0
+
+
+@dataclass(eq=False)
+class RunnerHandle:
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    stopping_since: float | None = None
+    """Loop time when the graceful stop began (``on_shutdown``)."""
+
+
+RUNNER = web.AppKey("batch_runner", RunnerHandle)
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = await open_store(settings.database_url_value, settings.data_dir)
+    log.info("store open", extra={"fields": {"backend": store.backend, "url": store.url}})
+    app[STORE] = store
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+async def runner_ctx(app: web.Application) -> AsyncIterator[None]:
+    handle = RunnerHandle()
+    app[RUNNER] = handle
+    handle.task = asyncio.create_task(_supervise(app, handle.stop), name="pilu-batch-runner")
+    try:
+        yield
+    finally:
+        await _stop(app, handle)
+
+
+async def stop_runner(app: web.Application) -> None:
+    """First step of a graceful stop: claim nothing more (renders in flight go on)."""
+    handle = app.get(RUNNER)
+    if handle is not None and not handle.stop.is_set():
+        handle.stopping_since = asyncio.get_running_loop().time()
+        handle.stop.set()
+
+
+async def _stop(app: web.Application, handle: RunnerHandle) -> None:
+    loop = asyncio.get_running_loop()
+    if handle.stopping_since is None:
+        handle.stopping_since = loop.time()
+    handle.stop.set()
+    task = handle.task
+    if task is None:
+        return
+    left = app[SETTINGS].shutdown_grace_s - (loop.time() - handle.stopping_since)
+    done, _ = await asyncio.wait({task}, timeout=max(left, 0.0))
+    if not done:
+        log.warning("batch renders still running after the shutdown grace; giving them back")
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _supervise(app: web.Application, stop: asyncio.Event) -> None:
+    settings = app[SETTINGS]
+    render = pool_render(app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer())
+    while not stop.is_set():
+        try:
+            stats = await run_worker(
+                app[STORE],
+                render,
+                concurrency=settings.runner_concurrency,
+                lease_seconds=settings.batch_lease_s,
+                stop_event=stop,
+                webhook_timeout_s=settings.webhook_timeout_s,
+            )
+        except Exception:
+            log.exception("batch runner failed; restarting in %.0f s", RESTART_PAUSE_S)
+            try:
+                await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
+            except TimeoutError:
+                pass
+            continue
+        log.info("batch runner stopped", extra={"fields": dict(vars(stats))})
+        return

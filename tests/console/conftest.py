@@ -1,0 +1,111 @@
+"""Fixtures for console tests: an application with the console and a store, and clients that
+sign in and carry the CSRF token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from service.api import create_app
+from service.api.backend import Backend
+from service.api.state import SETTINGS, STORE
+from service.console import setup_console
+from service.settings import Settings
+from service.store import Store, open_store
+from tests.api.conftest import FAKE_BACKEND
+
+KEY_ALL = "console-key-all-0123456789"
+KEY_XIAOKANG = "console-key-xiaokang-abcdef"
+KEY_OTHER = "console-key-other-zyxwvu"
+API_KEYS = f"{KEY_ALL}:*;{KEY_XIAOKANG}:xiaokang-life;{KEY_OTHER}:other-co"
+
+OWN_STORE = web.AppKey("console_test_own_store", bool)
+"""Set when the test opened the store (the application did not open one itself)."""
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def console_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"workers": 0, "api_keys": API_KEYS, "data_dir": data_dir}
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def _store_if_missing(app: web.Application) -> AsyncIterator[None]:
+    """``app[STORE]`` from ``open_store(None, data_dir)`` unless the application opened one."""
+    if STORE in app:
+        yield
+        return
+    store = await open_store(None, app[SETTINGS].data_dir)
+    app[STORE] = store
+    app[OWN_STORE] = True
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+def console_app(
+    data_dir: Path, *, backend: Backend | None = FAKE_BACKEND, **overrides: Any
+) -> web.Application:
+    """``create_app`` + ``setup_console`` (a no-op if ``create_app`` already did it), with a
+    store in ``data_dir`` once started."""
+    app = create_app(console_settings(data_dir, **overrides), backend=backend)
+    setup_console(app)
+    app.cleanup_ctx.append(_store_if_missing)
+    return app
+
+
+def store_of(client: TestClient[Any, Any]) -> Store:
+    return client.server.app[STORE]
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+async def sign_in(client: TestClient[Any, Any], key: str) -> str:
+    """Sign ``client`` in with ``key``; the session's CSRF token."""
+    page = await client.get("/console/sign-in")
+    token = csrf_of(await page.text())
+    response = await client.post(
+        "/console/sign-in", data={"csrf": token, "api_key": key}, allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+    home = await client.get("/console/")
+    assert home.status == 200
+    return csrf_of(await home.text())
+
+
+ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+async def make_client(tmp_path: Path) -> AsyncIterator[ClientFactory]:
+    """``await make_client(**settings)``: a started test client on a console app (fake backend,
+    in-process rendering), each with its own data dir."""
+    clients: list[TestClient[Any, Any]] = []
+
+    async def factory(**overrides: Any) -> TestClient[Any, Any]:
+        app = console_app(tmp_path / f"data-{len(clients)}", **overrides)
+        client: TestClient[Any, Any] = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> TestClient[Any, Any]:
+    return await make_client()
