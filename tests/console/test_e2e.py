@@ -370,4 +370,5 @@ async def test_another_company_reaches_nothing(browser: Any, shared: Shared) -> 
         await shot(tab, shared, "other-company-not-found")
     finally:
         await context.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) == len(shared.screenshots)
+    assert len(shared.screenshots) == 13
+    assert all(path.stat().st_size > 0 for path in shared.screenshots), "every page was saved"
