@@ -11,7 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-REFERENCE = ROOT.parent / "shared" / "reference" / "xiaokang-life-2023-disclosure.txt"
+REFERENCE = ROOT / "tests" / "data" / "xiaokang-life-2023-disclosure.txt"
+"""The published reference disclosure as copied from the insurer's site (ASCII punctuation, see
+docs/payload.md); the example must reproduce every sentence of it."""
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 
 
