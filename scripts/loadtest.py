@@ -144,7 +144,7 @@ async def client(
                 body = await r.read()
                 status, retry_after = r.status, r.headers.get("Retry-After")
                 content_type = r.headers.get("Content-Type", "")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             figures.failures.append(f"{kind}: {type(exc).__name__}: {exc}")
             figures.statuses[f"{kind} error"] += 1
             await asyncio.sleep(0.1)
@@ -193,7 +193,12 @@ def probe(url: str, duration_s: float) -> dict[str, Any]:
 async def prober(url: str, stop_at: float, figures: Figures) -> None:
     """Runs :func:`probe` in a child process (this script with ``--probe``) until ``stop_at``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--probe", url, "--duration", str(stop_at - time.monotonic()),
+        sys.executable,
+        __file__,
+        "--probe",
+        url,
+        "--duration",
+        str(stop_at - time.monotonic()),
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await process.communicate()
@@ -239,7 +244,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workers: int, queue_limit: int, data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(
+    workers: int, queue_limit: int, data_dir: Path
+) -> tuple[subprocess.Popen[bytes], str, str]:
     key = secrets.token_urlsafe(24)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PILU_")}
@@ -299,7 +306,9 @@ def summary(figures: Figures, clients: int, args: argparse.Namespace) -> dict[st
     if figures.rss_samples:
         totals = [sum(sample.values()) for sample in figures.rss_samples]
         server = [sample.get(server_pid, 0.0) for sample in figures.rss_samples]
-        workers = [v for sample in figures.rss_samples for p, v in sample.items() if p != server_pid]
+        workers = [
+            v for sample in figures.rss_samples for p, v in sample.items() if p != server_pid
+        ]
         peaks = {
             "server_start_mib": round(server[0], 1),
             "server_peak_mib": round(max(server), 1),
@@ -324,7 +333,8 @@ def summary(figures: Figures, clients: int, args: argparse.Namespace) -> dict[st
         "statuses": dict(sorted(figures.statuses.items())),
         "render_pdf_ms": {
             "p50": round(statistics.median(figures.latencies["render_pdf"]) * 1000, 1)
-            if figures.latencies["render_pdf"] else None,
+            if figures.latencies["render_pdf"]
+            else None,
             "p99": round(percentile(figures.latencies["render_pdf"], 99) * 1000, 1),
         },
         "healthz": {

@@ -12,8 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 REFERENCE = ROOT / "tests" / "data" / "xiaokang-life-2023-disclosure.txt"
-"""The published reference disclosure as copied from the insurer's site (ASCII punctuation, see
-docs/payload.md); the example must reproduce every sentence of it."""
+"""The published reference disclosure as copied from the insurer's site. The copy turned full-width
+punctuation into ASCII; the tests restore it before comparing. The example reproduces every sentence."""
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 
 
