@@ -178,3 +178,13 @@ class ForeignLoad:
             return 0.0
         foreign = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
         return max(0.0, foreign / wall)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and its descendants, live or already reaped by them."""
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        fields = _stat_fields(p)
+        if fields:
+            total += sum(int(x) for x in fields[11:15]) / TICKS
+    return total

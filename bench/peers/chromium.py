@@ -172,6 +172,10 @@ class Chromium:
         page.unlink(missing_ok=True)
         return base64.b64decode(result["data"])
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the browser's process tree so far."""
+        return procs.tree_cpu_seconds(self.proc.pid)
+
     def memory_bytes(self) -> int:
         """PSS of the browser's whole process tree."""
         return procs.tree_pss_bytes(self.proc.pid)

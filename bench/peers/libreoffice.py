@@ -129,6 +129,10 @@ class UnoConverter:
             raise RuntimeError(f"UNO conversion failed: {reply.get('error')}")
         return time.perf_counter() - started
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the helper and its soffice so far."""
+        return procs.tree_cpu_seconds(self.proc.pid)
+
     def memory_bytes(self) -> int:
         """PSS of the helper and its soffice process tree."""
         return procs.tree_pss_bytes(self.proc.pid)
@@ -227,11 +231,11 @@ class TemplateFill:
         return out.getvalue()
 
 
-def fill_to_file(template: bytes, context: dict[str, Any], path: str) -> float:
-    """For a worker process: fill, write ``path``; seconds spent filling (write included)."""
-    started = time.perf_counter()
+def fill_to_file(template: bytes, context: dict[str, Any], path: str) -> tuple[float, float]:
+    """For a worker process: fill, write ``path``; wall and CPU seconds of it."""
+    started, cpu = time.perf_counter(), time.process_time()
     Path(path).write_bytes(TemplateFill.fill(template, context))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def workdir() -> Path:

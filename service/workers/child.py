@@ -21,10 +21,19 @@ from collections.abc import Callable
 from service.errors import PiluError
 from service.workers import protocol
 
+WORKER_NICENESS = 10
+"""Added to a worker's nice value: under overload the CPU goes first to the server process,
+whose event loop answers ``/healthz``, refuses surplus work with 503 and hands out results;
+renders only wait a little longer. (Raising one's own nice value needs no privilege.)"""
+
 
 def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> None:
     """Entry point of a worker process (the ``target`` of ``multiprocessing.Process``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # a platform or sandbox that refuses it: run at the server's priority
+        pass
     _exit_with_parent(os.getppid())
     try:
         if initializer is not None:
