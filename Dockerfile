@@ -1,4 +1,6 @@
 # Pilu service image. Installs through the same scripts as `make`, so one install path is tested.
+# Run with --init and a stop timeout above PILU_SHUTDOWN_GRACE_S (default 30 s), and set
+# PILU_API_KEYS: bound to 0.0.0.0 the server refuses to start without keys.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PILU_HOST=0.0.0.0 PILU_PORT=8080
@@ -20,5 +22,5 @@ RUN make install PYTHON=python3 \
 
 USER pilu
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD python3 -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"
+HEALTHCHECK --interval=30s --timeout=3s --start-period=60s CMD python3 -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"
 CMD [".venv/bin/pilu", "serve"]
