@@ -47,7 +47,8 @@ schema: install
 	$(BIN)/pilu schema > docs/payload.schema.json
 
 bench: install-test
-	$(BIN)/python bench/run.py
+	bash scripts/install-bench.sh
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(STAMPS) fonts/build

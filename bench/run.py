@@ -1,7 +1,7 @@
 """The benchmark of the Performance issue: Pilu as a service, and its peers on the same content.
 
-    .venv/bin/python bench/run.py            # full run, about 10 minutes on 2 cores
-    .venv/bin/python bench/run.py --quick    # smaller counts, about 3 minutes
+    .venv/bin/python bench/run.py            # full run, about 12 minutes on 2 cores
+    .venv/bin/python bench/run.py --quick    # smaller counts, about 3-5 minutes
     .venv/bin/python bench/run.py --markdown out.md --json out.json
 
 Prints ONE table. What it measures, in order:
