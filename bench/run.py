@@ -611,11 +611,11 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
         log("Chromium warm")
         browser = Chromium(style)
         try:
-            browser.print_pdf(page_html(documents[-1]))  # first page load: untimed
+            browser.print_pdf(page_html(documents[-1], style))  # first page load: untimed
             times = []
             cpu0 = browser.cpu_seconds()
             for document in documents[: plan.chromium_n]:
-                html = page_html(document)
+                html = page_html(document, style)
                 t, pdf = timed(lambda: browser.print_pdf(html))  # noqa: B023
                 times.append(t)
             chromium_cpu = (browser.cpu_seconds() - cpu0) / len(times)
@@ -638,7 +638,7 @@ def peers(plan: Plan, variants: Variants, workers: int, res: Results, skip: set[
         )
         cold = []
         for document in documents[: plan.chromium_cold_n]:
-            t, _ = cold_print(style, page_html(document))
+            t, _ = cold_print(style, page_html(document, style))
             cold.append(t)
         res.data["chromium_cold"] = cold
         res.table.add(

@@ -58,11 +58,11 @@ def page_stylesheet(style: Any, font_dir: Path) -> str:
     return css
 
 
-def page_html(document: Any) -> str:
-    """The PDF writer's HTML for ``document``, linking the stylesheet beside it."""
+def page_html(document: Any, style: Any) -> str:
+    """The PDF writer's HTML for ``document`` in ``style``, linking the stylesheet beside it."""
     from service.render.pdf.html import build_html
 
-    html = build_html(document)
+    html = build_html(document, style)
     return html.replace("</head>", '<link rel="stylesheet" href="style.css">\n</head>', 1)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import PurePosixPath
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +25,10 @@ from service.api.state import (
     SETTINGS,
 )
 from service.errors import NotReady, PiluError
+from service.ziparchive import deterministic_zip
+
+ZIP = "zip"
+"""The output format holding every document format of the backend."""
 
 
 async def render(request: web.Request) -> web.Response:
@@ -35,9 +42,7 @@ async def render(request: web.Request) -> web.Response:
         request[PRINCIPAL].check(company)
         started = time.perf_counter()
         try:
-            content, filename = await app[POOL].run(
-                backend.render, raw, fmt, timeout=settings.render_timeout_s
-            )
+            content, filename = await _render_output(app, raw, fmt)
         except PiluError as exc:
             app[METRICS].renders.labels(fmt, exc.code).inc()
             raise
@@ -53,6 +58,32 @@ async def render(request: web.Request) -> web.Response:
             "Vary": "Accept",
         },
     )
+
+
+async def _render_output(app: web.Application, raw: bytes, fmt: str) -> tuple[bytes, str]:
+    """The document in ``fmt`` and its file name. A ZIP's members are rendered by separate
+    workers side by side (the pair takes as long as its slower member, not the sum) and packed
+    here, named after the first member with ``.zip``."""
+    backend, pool, timeout = app[BACKEND], app[POOL], app[SETTINGS].render_timeout_s
+    if fmt != ZIP:
+        return await pool.run(backend.render, raw, fmt, timeout=timeout)
+    members = [f for f in backend.formats if f != ZIP]
+    outputs = await _all_or_none([pool.run(backend.render, raw, f, timeout=timeout) for f in members])
+    first_name = outputs[0][1]
+    zip_name = str(PurePosixPath(first_name).with_suffix(".zip"))
+    return deterministic_zip({name: content for content, name in outputs}), zip_name
+
+
+async def _all_or_none(calls: list[Any]) -> list[Any]:
+    """Await ``calls`` together; when one fails, cancel the others and raise its error."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def validate(request: web.Request) -> web.Response:

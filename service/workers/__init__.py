@@ -24,6 +24,20 @@ __all__ = [
 ]
 
 
+TASKS_PER_REQUEST = 2
+"""Most tasks one request gives the pool: a ZIP is a PDF and a DOCX rendered side by side."""
+
+
+def task_queue_limit(settings: Settings) -> int:
+    """Tasks the pool may queue: as many as the requests admission lets in can give it.
+
+    Admission (``workers + queue_limit`` requests) is the limit callers meet; the pool's own
+    limit only guards against a caller that bypasses it.
+    """
+    admitted = settings.workers + settings.queue_limit
+    return TASKS_PER_REQUEST * admitted - settings.workers
+
+
 def make_pool(
     settings: Settings,
     initializer: Callable[[], None] | None,
@@ -36,7 +50,7 @@ def make_pool(
         size=settings.workers,
         initializer=initializer,
         max_tasks_per_child=settings.max_tasks_per_child,
-        queue_limit=settings.queue_limit,
+        queue_limit=task_queue_limit(settings),
         start_method=settings.worker_start_method,
         start_timeout_s=settings.worker_start_timeout_s,
         retry_after_s=settings.retry_after_s,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
+import zipfile
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -108,10 +110,18 @@ async def test_a_burst_is_answered_correctly(make_client: ClientFactory) -> None
         return response.status, await response.read(), fmt
 
     results = await asyncio.gather(*(one(i, t) for i, t in enumerate(titles)))
+    pids = set()
     for title, (status, body, fmt) in zip(titles, results):
         assert status == 200
-        assert body.decode().split("|")[:2] == [fmt, title]
-    pids = {body.decode().split("|")[2] for _, body, _ in results}
+        if fmt == "zip":  # both documents, each rendered by a worker
+            archive = zipfile.ZipFile(io.BytesIO(body))
+            documents = {name.rsplit(".", 1)[1]: archive.read(name) for name in archive.namelist()}
+        else:
+            documents = {fmt: body}
+        assert set(documents) == ({"pdf", "docx"} if fmt == "zip" else {fmt})
+        for member_fmt, document in documents.items():
+            assert document.decode().split("|")[:2] == [member_fmt, title]
+            pids.add(document.decode().split("|")[2])
     assert len(pids) == 2  # both workers took part
 
 

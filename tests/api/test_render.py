@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -41,7 +41,7 @@ async def test_format_from_query_or_accept(
     assert response.status == 200
     assert response.headers["Content-Type"] == media
     body = await response.read()
-    assert body.startswith(f"{fmt}|".encode())
+    assert body.startswith(b"PK\x03\x04" if fmt == "zip" else f"{fmt}|".encode())
     disposition = response.headers["Content-Disposition"]
     assert disposition == (
         f'attachment; filename="xiaokang-life-2023-disclosure.{fmt}"; '
@@ -84,9 +84,20 @@ async def test_validate_lists_every_error(client: TestClient[Any, Any]) -> None:
     assert all(set(d) == {"path", "code", "message"} for d in error["details"])
 
 
-async def test_zip_from_the_real_jobs_module_is_deterministic() -> None:
-    """The ZIP comes from service.workers.jobs, checked here with stand-in documents."""
-    from service.workers.jobs import deterministic_zip
+async def test_zip_holds_each_format_rendered_by_its_own_task(client: TestClient[Any, Any]) -> None:
+    response = await client.post("/v1/render?format=zip", data=fakes.payload_bytes(), headers=AUTH)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert f"{FILENAME}.zip" in unquote(response.headers["Content-Disposition"])
+    archive = zipfile.ZipFile(io.BytesIO(await response.read()))
+    assert archive.namelist() == [f"{FILENAME}.docx", f"{FILENAME}.pdf"]
+    for fmt in ("pdf", "docx"):
+        assert archive.read(f"{FILENAME}.{fmt}").decode().startswith(f"{fmt}|")
 
-    data = deterministic_zip({f"{FILENAME}.pdf": b"p", f"{FILENAME}.docx": b"d"})
-    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == [f"{FILENAME}.docx", f"{FILENAME}.pdf"]
+
+async def test_a_failing_member_fails_the_zip_with_its_error(client: TestClient[Any, Any]) -> None:
+    response = await client.post(
+        "/v1/render?format=zip", data=fakes.payload_bytes(explode=True), headers=AUTH
+    )
+    assert response.status == 500
+    assert (await response.json())["error"]["code"] == "internal_error"

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from service.render.pdf.css import (
     grid_advance_pt,
 )
 from service.render.pdf.fetcher import ClosedURLFetcher, URLRefused
-from service.render.pdf.html import build_html
+from service.render.pdf.html import build_html, table_column_widths_pt
 from service.render.pdf.templating import css_string, template
 from service.style import HouseStyle, load_house_style
 from service.style.house_style import FontFace
@@ -90,7 +91,7 @@ def test_chinese_counter_style_writes_the_models_numerals() -> None:
 
 def test_heading_markers_are_drawn_by_css_and_equal_the_model_labels() -> None:
     document = fx.ladder_document(120)
-    body = build_html(document).split("<body>")[1]
+    body = build_html(document, GBT).split("<body>")[1]
     for marker in ("、", "（", "）", "1."):
         assert marker not in body, "the HTML must not carry the label: CSS draws it"
 
@@ -303,6 +304,22 @@ def test_table_cells_are_aligned_and_sub_rows_indented() -> None:
     assert sub.x0 - data.x0 == pytest.approx(GBT.role("table").size_pt, abs=0.5)
     total = next(w for w in words if w.text == "合计")
     assert total.x0 == pytest.approx(data.x0, abs=0.5)
+
+
+def test_table_columns_have_the_widths_both_writers_share() -> None:
+    """Fixed table layout: each column as wide as :func:`table_column_widths_pt` says (the DOCX
+    writer's widths), the table as wide as the text block."""
+    table = fx.table(1, 4)
+    words = rd.words(render_pdf(fx.document([table]), GBT))
+    left, _, right, _ = text_block(GBT)
+    widths = table_column_widths_pt(table, GBT)
+    assert sum(widths) == pytest.approx(right - left, abs=0.5)
+    inset = GBT.table.cell_padding_pt + GBT.table.border_pt / 2
+    for index in (1, 2):  # right-aligned: the text ends one padding inside the column's edge
+        edge = left + sum(widths[: index + 1])
+        cells = {row.cells[index] for row in table.rows}
+        ends = [w.x1 for w in words if w.text in cells]
+        assert ends and all(end == pytest.approx(edge - inset, abs=1.0) for end in ends)
 
 
 def test_caption_is_centred_above_its_table(sample_pdf: bytes) -> None:
@@ -578,6 +595,29 @@ def test_warm_renders_reuse_fonts_stylesheet_and_templates(
     monkeypatch.setattr(engine, "CSS", forbidden)
     monkeypatch.setattr(engine, "build_css", forbidden)
     assert render_pdf(fx.sample_document(), GBT).startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_the_cut_down_user_agent_stylesheet_changes_no_byte(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``user-agent.css`` covers every element the writer emits: WeasyPrint's full HTML5
+    stylesheet gives the same PDF."""
+    from service.pipeline import build
+
+    _, document = build(path.read_bytes())
+    style = load_house_style(document.meta.house_style)
+    ours = render_pdf(document, style)
+    monkeypatch.setattr(engine, "WriterHTML", weasyprint.HTML)
+    assert render_pdf(document, style) == ours
+
+
+def test_pdf_streams_are_deflated_at_the_writer_level(sample_pdf: bytes) -> None:
+    streams = re.findall(rb"/Filter /FlateDecode.*?>>\s*stream\r?\n(.*?)\r?\nendstream", sample_pdf, re.S)
+    assert len(streams) > 10
+    for stream in streams:
+        deflate = zlib.compressobj(engine.DEFLATE_LEVEL)
+        assert deflate.compress(zlib.decompress(stream)) + deflate.flush() == stream
 
 
 def test_warm_render_time(warm: None) -> None:

@@ -8,11 +8,12 @@ import zipfile
 import pytest
 
 from service.workers import jobs
+from service.ziparchive import deterministic_zip
 
 
 def test_zip_bytes_depend_only_on_members() -> None:
-    a = jobs.deterministic_zip({"小康人寿-2023.pdf": b"%PDF", "小康人寿-2023.docx": b"PK"})
-    b = jobs.deterministic_zip({"小康人寿-2023.docx": b"PK", "小康人寿-2023.pdf": b"%PDF"})
+    a = deterministic_zip({"小康人寿-2023.pdf": b"%PDF", "小康人寿-2023.docx": b"PK"})
+    b = deterministic_zip({"小康人寿-2023.docx": b"PK", "小康人寿-2023.pdf": b"%PDF"})
     assert a == b
     archive = zipfile.ZipFile(io.BytesIO(a))
     assert archive.namelist() == ["小康人寿-2023.docx", "小康人寿-2023.pdf"]

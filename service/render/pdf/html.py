@@ -1,7 +1,9 @@
 """Document model -> HTML text for WeasyPrint (``templates/pdf/document.html.j2``, autoescaped).
 
 The HTML holds text and structure only. Heading markers are not in it: each heading sets its
-CSS counter from the model's ``number`` and the stylesheet draws 一、（一）1.（1）.
+CSS counter from the model's ``number`` and the stylesheet draws 一、（一）1.（1）. Tables carry
+their column widths (:mod:`service.render.columns`, the DOCX writer's widths too) for the
+stylesheet's fixed table layout.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from typing import Literal
 
 from service import __version__
 from service.model.document import Block, Document, Heading, Paragraph, Table
+from service.render.columns import column_widths
 from service.render.pdf.css import counter_name
 from service.render.pdf.templating import template
+from service.style.house_style import MM_PER_PT, HouseStyle
 
 BlockKind = Literal["heading", "paragraph", "table"]
 
@@ -26,8 +30,8 @@ def _kind(block: Block) -> BlockKind:
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
-def build_html(document: Document) -> str:
-    """The HTML of ``document``; the same document always gives the same text."""
+def build_html(document: Document, style: HouseStyle) -> str:
+    """The HTML of ``document`` in ``style``; the same input always gives the same text."""
     return template("document.html.j2").render(
         meta=document.meta,
         title=document.title,
@@ -35,4 +39,15 @@ def build_html(document: Document) -> str:
         signature=document.signature,
         generator=f"Pilu {__version__}",
         counter_name=counter_name,
+        column_widths_pt=lambda table: table_column_widths_pt(table, style),
+    )
+
+
+def table_column_widths_pt(table: Table, style: HouseStyle) -> list[float]:
+    """Column widths of ``table`` in pt, filling the text width."""
+    return column_widths(
+        table,
+        total=style.page.text_width_mm / MM_PER_PT,
+        em=style.role("table").size_pt,
+        padding=2 * style.table.cell_padding_pt,
     )
