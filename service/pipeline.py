@@ -150,7 +150,10 @@ WARM_UP_PAYLOAD: dict[str, Any] = {
 def warm_up() -> None:
     """Load templates, house styles, fonts and CSS once, and render a small document in each
     house style, so that the first real request pays for nothing (the first render of a process
-    otherwise costs about 0.7 s more than the next: lazy imports, shaping caches, font subsets)."""
+    otherwise costs about 0.7 s more than the next: lazy imports, shaping caches, font subsets).
+    The process's allocator is also told to keep the large buffers renders make
+    (:mod:`service.render.allocator`)."""
+    keep_large_buffers()
     template_versions("consumer-protection-annual")
     payload = parse_payload(WARM_UP_PAYLOAD)
     for name in list_house_styles():
