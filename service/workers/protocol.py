@@ -37,7 +37,11 @@ async def read_frame(reader: asyncio.StreamReader) -> Any:
 
 
 def send_sync(sock: socket.socket, message: tuple[Any, ...]) -> None:
-    sock.sendall(encode(message))
+    """Send one frame; the pickle (megabytes for a document) is sent as it is, not copied
+    behind its header."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)))
+    sock.sendall(data)
 
 
 def recv_bytes_sync(sock: socket.socket) -> bytes | None:
@@ -50,13 +54,15 @@ def recv_bytes_sync(sock: socket.socket) -> bytes | None:
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = sock.recv(min(size - len(chunks), 1 << 20))
-        if not chunk:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    received = 0
+    while received < size:
+        count = sock.recv_into(view[received:], size - received)
+        if not count:
             return None
-        chunks += chunk
-    return bytes(chunks)
+        received += count
+    return bytes(buffer)
 
 
 def error_message(exc: PiluError) -> tuple[str, str, str, dict[str, Any]]:
