@@ -7,7 +7,7 @@ import resource
 from service import pipeline
 
 
-def test_warm_up_prepares_every_house_style_and_keeps_large_buffers() -> None:
+def test_warm_up_runs_and_keeps_large_buffers() -> None:
     pipeline.warm_up()
     for _ in range(2):  # the second 16 MB buffer reuses the first one's pages
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
