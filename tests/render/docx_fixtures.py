@@ -33,15 +33,6 @@ def style_with(
     return base.model_copy(update={"docx": base.docx.model_copy(update={"embed_fonts": mode})})
 
 
-
-
-
-
-
-
-
-
-
 def table(number: int, rows: int = 4, *, sub_rows: int = 2) -> Table:
     """A breakdown table: ``rows`` data rows, ``sub_rows`` 其中 rows after the first, a total."""
     body: list[TableRow] = []

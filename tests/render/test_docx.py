@@ -396,6 +396,51 @@ def test_same_document_same_bytes(sample: Document, sample_docx: Package) -> Non
             assert b"w:rsid" not in sample_docx.zip.read(name), name
 
 
+def test_every_paragraph_style_is_defined(sample_docx: Package) -> None:
+    """Body, table and footer paragraphs name their styles by id, written directly: each id
+    must be a style the styles part defines (python-docx's name look-up would have failed)."""
+    styles = sample_docx.xml("word/styles.xml")
+    defined = {s.get(w("styleId")) for s in styles.findall("w:style", NS)}
+    used = set()
+    for part in ("word/document.xml", "word/footer1.xml", "word/footer2.xml"):
+        used |= {e.get(w("val")) for e in sample_docx.xml(part).iter(w("pStyle"), w("tblStyle"))}
+    assert used and used <= defined, used - defined
+    assert {"Title", "Heading1", "Caption", "TableHeading", "TableTextSub", "Signature"} <= used
+
+
+def test_skeleton_copies_share_nothing(sample: Document) -> None:
+    """Each render deep-copies a per-process skeleton. That is a true copy only while
+    python-docx's objects hold no element but part roots (a copied sub-element would come
+    out detached); and a render must leave the skeleton as it found it."""
+    from service.render.docx import writer
+
+    seen: set[int] = set()
+    stack: list[object] = [writer._skeleton(fx.GBT, "zh-CN")]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type, type(None))):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, etree._Element):
+            assert obj.getparent() is None, f"python-docx holds a sub-element: {obj.tag}"
+        elif isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        else:
+            stack.extend(getattr(obj, "__dict__", {}).values())
+            stack.extend(
+                getattr(obj, s) for s in getattr(type(obj), "__slots__", ()) if hasattr(obj, s)
+            )
+    first = render_docx(sample, fx.GBT)
+    other = fx.long_document()
+    second = Package(render_docx(other, fx.GBT))
+    assert render_docx(sample, fx.GBT) == first
+    body = second.xml("word/document.xml").find("w:body", NS)
+    texts = [p.findtext("w:r/w:t", namespaces=NS) for p in body.findall("w:p", NS)]
+    assert texts[0] == other.title and fx.LEAD not in texts, "nothing left from the first render"
+
+
 def test_template_leftovers_are_gone(sample_docx: Package) -> None:
     names = set(sample_docx.zip.namelist())
     assert not {
@@ -482,6 +527,43 @@ def test_mode_none_embeds_nothing(sample: Document) -> None:
     assert {f.get(w("name")) for f in package.xml("word/fontTable.xml")} == {
         f.family for f in fx.GBT.used_faces()
     }
+
+
+def test_subsets_are_cached_by_glyphs_not_characters() -> None:
+    """Two texts whose characters all lie in the editable base set share one subset (the
+    cache key is the extra glyphs), and its CRC, combined from the shared base stream's, is
+    that of the whole font part."""
+    face = fx.GBT.face_of("body")
+    one = embed_face(face, "全年累计参与人数", "editable")
+    two = embed_face(face, "公司消费者权益保护", "editable")
+    assert one is two
+    assert zlib.crc32(one.odttf) == one.crc32 and len(one.odttf) == one.size
+    assert zlib.decompress(one.deflated, -15) == one.odttf
+    rare = embed_face(face, "全年丌", "editable")
+    assert rare is not one and rare.glyph_count == one.glyph_count + 1
+    assert rare.base is one.base, "the base glyph chunk is shared, not copied"
+
+
+def test_crc32_combine_matches_zlib() -> None:
+    for first, second in [
+        (b"", b""),
+        (b"a", b""),
+        (b"", b"bc"),
+        (b"head" * 9, bytes(range(256)) * 999),
+    ]:
+        shift = docx_fonts._crc32_shift(len(second))
+        combined = docx_fonts._crc32_combine(zlib.crc32(first), zlib.crc32(second), shift)
+        assert combined == zlib.crc32(first + second)
+
+
+def test_glyph_store_keeps_no_glyph_bytes() -> None:
+    """Glyph data stays in the disk cache: the store holds arrays, not one bytes per glyph."""
+    store = docx_fonts._store(str(fx.GBT.face_of("body").path))
+    assert not any(isinstance(v, dict) and len(v) > 100 for v in vars(store).values())
+    gid = store.gid("全")
+    assert gid is not None and store.has(gid)
+    data = store.read([gid])
+    assert len(data) == store.sizes[gid] and struct.unpack_from(">h", data, 0)[0] > 0
 
 
 def test_obfuscation_follows_ecma_376() -> None:
@@ -597,4 +679,4 @@ def test_glyph_cache_appends_and_survives_a_cut_record(
     assert cache.stat().st_size > size, "new glyphs are appended"
     cache.write_bytes(cache.read_bytes() + b"\x00\x03\x00\x05\x00\x01\x00\x00\x10\x00short")
     fresh = docx_fonts._FaceStore(source, tmp_path / "cache")
-    assert set(fresh.glyphs) == {0, 1, 2}, ".notdef, A and 一 read back; the cut record ignored"
+    assert fresh.stored_gids() == {0, 1, 2}, ".notdef, A and 一 read back; the cut record ignored"

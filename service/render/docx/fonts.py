@@ -9,17 +9,23 @@ Why the pipeline looks like this (measured on a 2-core machine, FandolFang, 10,3
 
 - Converting one glyph costs ~1.2 ms, so the GB2312 level-1 set (~3,850 glyphs) costs ~5 s per
   face and a whole face ~13 s; fontTools' subsetter adds 3-6 s per subset. A service cannot pay
-  that per document. So converted glyphs are kept **per glyph**, in memory and on disk
+  that per document. So converted glyphs are kept **per glyph** on disk
   (``fonts/build/docx/<face>-<source sha>-g<version>.glyphs``), keyed by the hash of the source
   font; a character a document needs and the store lacks is converted then (milliseconds). The
-  subset itself is assembled from stored glyph bytes by :func:`_assemble` in a few ms, so it is
-  cached only in memory.
+  subset itself is assembled by :func:`_assemble` in a few ms, so it is cached only in memory,
+  keyed by its glyphs.
+- Memory: every render worker holds a store per face. Glyph bytes, source files and parsed
+  tables held as Python objects cost ~110 MB for five faces, so the store keeps only an index
+  (a few arrays) and reads glyph data from the cache file when a subset needs it: the base
+  glyphs once per process (for their checksum, CRC and deflate stream), a document's few extra
+  glyphs per subset. ~10 MB stay, most of it the five base deflate streams.
 - Deflating ~8 MB of editable font parts costs 170-270 ms per document and saves ~25 %. The glyph
   data of the stable base set (GB2312 level 1 etc.) is laid out first in ``glyf``, right after
   the table directory, and its raw-deflate stream (ended with a sync flush) is cached; a
   document's font part is then ``deflate(directory) + cached deflate(base glyphs) +
   deflate(extra glyphs and small tables)``: a valid deflate stream that only compresses what
-  changes (see :attr:`EmbeddedFont.deflated`).
+  changes (see :attr:`EmbeddedFont.deflated_parts`). Its CRC-32 is combined the same way
+  (:func:`_crc32_combine`), so a render never touches the base glyph data.
 
 Obfuscation (ECMA-376 Part 1 §17.8.1): the first 32 bytes of the font are XORed with the 16 bytes
 of the font key GUID taken in reverse order. Keys here are derived from the font's content, so
@@ -37,10 +43,12 @@ import tempfile
 import threading
 import zlib
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import accumulate
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -125,16 +133,25 @@ def editable_characters() -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class EmbeddedFont:
-    """One obfuscated font part, ready for the package writer."""
+    """One obfuscated font part, ready for the package writer.
+
+    It holds only what is particular to one subset (the table directory and what follows the
+    base glyphs, ~100 KB): the base glyphs' data stays in the disk cache and their deflate
+    stream is shared with every other subset of the face.
+    """
 
     family: str
     """The name in ``w:font/@w:name`` and every ``w:rFonts`` that uses the face."""
     font_key: str
     """``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}``, upper-case (LibreOffice reads only A-F)."""
-    chunks: tuple[bytes, ...]
-    """The obfuscated font, in pieces (joined by :attr:`odttf`)."""
-    deflated: bytes
-    """A raw deflate stream of :attr:`odttf`, for a ZIP entry of method 8."""
+    directory: bytes
+    """The obfuscated start of the font: offset table and table directory."""
+    base: _Chunk
+    """The base glyphs, first in ``glyf``, right after :attr:`directory`."""
+    rest: bytes
+    """The extra glyphs and every other table."""
+    deflated_parts: tuple[bytes, ...]
+    """A raw deflate stream of :attr:`odttf` in pieces, for a ZIP entry of method 8."""
     crc32: int
     size: int
     subsetted: bool
@@ -142,7 +159,12 @@ class EmbeddedFont:
 
     @property
     def odttf(self) -> bytes:
-        return b"".join(self.chunks)
+        """The whole obfuscated font (reads the base glyphs from the disk cache)."""
+        return self.directory + self.base.data() + self.rest
+
+    @property
+    def deflated(self) -> bytes:
+        return b"".join(self.deflated_parts)
 
 
 def embed_face(face: FontFace, used: Iterable[str], mode: EmbedMode) -> EmbeddedFont:
@@ -153,7 +175,11 @@ def embed_face(face: FontFace, used: Iterable[str], mode: EmbedMode) -> Embedded
     """
     if mode == "none":
         raise ValueError("embed_face needs an embedding mode other than 'none'")
-    return _embed_cached(str(face.path), face.family, mode, frozenset(used))
+    store = _store(str(face.path))
+    store.check_embeddable(face.family)
+    if store.fs_type & FS_TYPE_NO_SUBSETTING:
+        mode = "full"
+    return _embed_cached(str(face.path), face.family, mode, store.extra_gids(used, mode))
 
 
 def truetype_font(embedded: EmbeddedFont) -> bytes:
@@ -205,33 +231,45 @@ def warm_cache(faces: Sequence[FontFace], mode: EmbedMode = "editable", workers:
 
 def _warm_one(job: tuple[str, EmbedMode]) -> None:
     path, mode = job
-    store = _store(path)
-    base = store.base_gids(mode)
-    store.ensure(base)
-    store.base_chunk(base)
+    _store(path).base_chunk(mode)
 
 
 # --- glyph store ----------------------------------------------------------------------------
 
 
 class _Glyph(NamedTuple):
+    """A converted glyph, between :func:`_convert` and its record in the disk cache."""
+
     data: bytes
     """Compiled TrueType glyph, padded to 4 bytes; empty for a glyph without outline."""
     points: int
     contours: int
 
-    @property
-    def x_min(self) -> int | None:
-        return struct.unpack_from(">h", self.data, 2)[0] if self.data else None
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Chunk:
-    """Glyph data of a stable base set, with its checksum and cached raw-deflate stream."""
+    """The glyphs of a stable base set: their figures and cached raw-deflate stream.
 
-    data: bytes
+    The glyph data itself (3–4 MB a face) is not kept: a subset needs only its length, checksum
+    and CRC-32, and :meth:`data` reads it back from the disk cache when asked (tests).
+    """
+
+    store: _FaceStore
+    gids: tuple[int, ...]
+    members: bytearray
+    """``members[gid]`` is 1 for a glyph of the base set."""
     deflated: bytes
+    size: int
     checksum: int
+    crc32: int
+    crc_shift: int
+    """``x^(8·size)`` modulo the CRC-32 polynomial: the CRC of data followed by this chunk is
+    :func:`_crc32_combine` of the two CRCs (see :func:`_crc32_shift`)."""
+    max_points: int
+    max_contours: int
+
+    def data(self) -> bytes:
+        return self.store.read(self.gids)
 
 
 _STORES: dict[str, _FaceStore] = {}
@@ -246,40 +284,65 @@ def _store(path: str) -> _FaceStore:
         return store
 
 
+_MISSING = 0xFFFFFFFF
+"""Offset of a glyph the disk cache does not hold."""
+
+
 class _FaceStore:
-    """One source face: its tables read once, its glyphs converted on demand and kept."""
+    """One source face: the tables a subset needs, read once, and an index of its converted
+    glyphs in the disk cache.
+
+    Glyph data is read from the cache file (``os.pread`` on a descriptor kept open) when a subset
+    needs it, not held in memory: held as ``bytes``, five faces' glyphs, source files and parsed
+    tables cost a render worker ~110 MB. What stays is ~0.3 MB a face: per-glyph arrays (offset,
+    length, points, contours, x-min, metrics), the character map as two sorted arrays, and a
+    deflate stream per base set. Records are only ever appended to the cache file, so an offset
+    stays valid for the life of the process.
+    """
 
     MAGIC = b"PILUGLYF"
+    RECORD = struct.Struct(">HHhI")
+    """A cache record's head: glyph id, points, contours, data length; then the data."""
 
     def __init__(self, path: Path, cache_dir: Path | None = None) -> None:
-        source = path.read_bytes()
         self.path = path
-        self.sha256 = hashlib.sha256(source).hexdigest()
-        self.font = TTFont(io.BytesIO(source), lazy=True)
-        self.fs_type: int = struct.unpack_from(">H", self.font.reader["OS/2"], 8)[0]
-        self.order: list[str] = self.font.getGlyphOrder()
-        gid = {name: i for i, name in enumerate(self.order)}
-        self.cmap: dict[int, int] = {cp: gid[n] for cp, n in self.font.getBestCmap().items()}
-        self.raw: dict[str, bytes] = {
-            t: self.font.reader[t]
-            for t in ("head", "hhea", "OS/2", "post", "vhea", "BASE", "GPOS")
-            if t in self.font.reader
-        }
-        self.hmetrics = _long_metrics(
-            self.font.reader["hmtx"], _u16(self.raw["hhea"], 34), len(self.order)
-        )
-        self.vmetrics = (
-            _long_metrics(self.font.reader["vmtx"], _u16(self.raw["vhea"], 34), len(self.order))
-            if "vhea" in self.raw and "vmtx" in self.font.reader
-            else None
-        )
-        self.glyphs: dict[int, _Glyph] = {}
+        self._read_source(path.read_bytes())
+        n = self.glyph_count
+        self.offsets = array("I", [_MISSING]) * n
+        self.sizes = array("I", [0]) * n
+        self.points = array("H", [0]) * n
+        self.contours = array("h", [0]) * n
+        self.x_mins = array("h", [0]) * n
         name = f"{path.stem}-{self.sha256[:16]}-g{CONVERTER_VERSION}.glyphs"
         self.cache_file = (cache_dir or CACHE_DIR) / name
-        self._glyph_set = None
-        self._chunks: dict[tuple[int, ...], _Chunk] = {}
-        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._scanned = 0
+        self._chunks: dict[EmbedMode, _Chunk] = {}
+        self._name_tables: dict[str, bytes] = {}
+        self._lock = threading.RLock()
         self.reload()
+
+    def _read_source(self, source: bytes) -> None:
+        """What a subset needs from the source face. The file and fontTools' objects are let
+        go afterwards (the file is 2–6 MB; the CFF table is parsed only to convert glyphs)."""
+        self.sha256 = hashlib.sha256(source).hexdigest()
+        font = TTFont(io.BytesIO(source), lazy=True)
+        reader = font.reader
+        self.fs_type: int = struct.unpack_from(">H", reader["OS/2"], 8)[0]
+        self.glyph_count = n = _u16(reader["maxp"], 4)
+        self.raw: dict[str, bytes] = {
+            t: reader[t]
+            for t in ("head", "hhea", "OS/2", "post", "vhea", "BASE", "GPOS")
+            if t in reader
+        }
+        self.hmetrics = _long_metrics(reader["hmtx"], _u16(self.raw["hhea"], 34), n)
+        self.vmetrics = (
+            _long_metrics(reader["vmtx"], _u16(self.raw["vhea"], 34), n)
+            if "vhea" in self.raw and "vmtx" in reader
+            else None
+        )
+        self.codepoints, self.cmap_gids = _read_cmap(font, n)
+        self.names = font["name"].names
 
     def check_embeddable(self, family: str) -> None:
         if self.fs_type & FS_TYPE_RESTRICTED:
@@ -293,94 +356,223 @@ class _FaceStore:
                 details={"font": self.path.name, "fs_type": self.fs_type},
             )
 
+    # --- characters
+
+    def gid(self, char: str) -> int | None:
+        cp = ord(char)
+        i = bisect_left(self.codepoints, cp)
+        if i < len(self.codepoints) and self.codepoints[i] == cp:
+            return self.cmap_gids[i]
+        return None
+
     def gids(self, chars: Iterable[str]) -> tuple[int, ...]:
         """Sorted glyph ids of the characters the face maps (others are skipped)."""
-        return tuple(sorted({self.cmap[ord(c)] for c in chars if ord(c) in self.cmap}))
+        return tuple(sorted({g for c in chars if (g := self.gid(c)) is not None}))
 
     def base_gids(self, mode: EmbedMode) -> tuple[int, ...]:
         """The stable part of a subset: .notdef plus the mode's fixed character set."""
         if mode == "full":
-            return tuple(range(len(self.order)))
+            return tuple(range(self.glyph_count))
         if mode == "editable":
             return tuple(sorted({0, *self.gids(editable_characters())}))
         return (0,)
 
+    def extra_gids(self, used: Iterable[str], mode: EmbedMode) -> tuple[int, ...]:
+        """Sorted glyph ids of ``used`` outside the mode's base set.
+
+        In "editable" mode only characters outside :func:`editable_characters` are looked up:
+        the others' glyphs are in the base by definition.
+        """
+        if mode == "full":
+            return ()
+        chars = set(used)
+        if mode == "editable":
+            chars -= editable_characters()
+        members = self.base_chunk(mode).members
+        return tuple(g for g in self.gids(chars) if not members[g])
+
+    # --- glyphs
+
+    def has(self, gid: int) -> bool:
+        return self.offsets[gid] != _MISSING
+
     def has_base(self, mode: EmbedMode) -> bool:
-        return all(g in self.glyphs for g in self.base_gids(mode))
+        return all(self.has(g) for g in self.base_gids(mode))
+
+    def stored_gids(self) -> set[int]:
+        """Every glyph id the disk cache holds (for tests)."""
+        return {g for g in range(self.glyph_count) if self.has(g)}
+
+    def read(self, gids: Sequence[int]) -> bytes:
+        """The stored data of ``gids``, in that order (all converted: see :meth:`ensure`)."""
+        fd = self._fd
+        if fd is None:
+            if gids:
+                raise KeyError(f"glyphs not stored: {list(gids)[:5]}")
+            return b""
+        if len(gids) > 64:  # many glyphs: one read of the file beats a call per glyph
+            blob = memoryview(os.pread(fd, self._scanned, 0))
+            return b"".join(blob[self.offsets[g] : self.offsets[g] + self.sizes[g]] for g in gids)
+        return b"".join(os.pread(fd, self.sizes[g], self.offsets[g]) for g in gids)
 
     def ensure(self, gids: Iterable[int]) -> None:
-        """Convert the glyphs in ``gids`` that are not stored yet; persist if any were."""
+        """Convert the glyphs in ``gids`` that are not stored yet and append them to the cache.
+
+        First looks again at the cache file: another process may have converted them. The CFF
+        outlines (~10 MB parsed) are read only here and let go afterwards.
+        """
         with self._lock:
-            missing = [g for g in gids if g not in self.glyphs]
+            missing = [g for g in gids if not self.has(g)]
+            if missing:
+                self.reload()
+                missing = [g for g in missing if not self.has(g)]
             if not missing:
                 return
-            if self._glyph_set is None:
-                self._glyph_set = self.font.getGlyphSet()
-            for g in missing:
-                self.glyphs[g] = _convert(self._glyph_set, self.order[g])
-            self._save(missing)
+            font = TTFont(self.path, lazy=True)
+            order, glyph_set = font.getGlyphOrder(), font.getGlyphSet()
+            converted = {g: _convert(glyph_set, order[g]) for g in sorted(set(missing))}
+            del font, glyph_set
+            self._append(b"".join(self._record(g, glyph) for g, glyph in converted.items()))
 
-    def base_chunk(self, base: tuple[int, ...]) -> _Chunk:
-        """The glyph data of ``base`` with its checksum and raw-deflate stream.
+    def base_chunk(self, mode: EmbedMode) -> _Chunk:
+        """The base glyphs of ``mode`` (converted first when missing), with their figures and
+        raw-deflate stream.
 
         Deflating a 3 MB base costs ~0.2 s, so the stream is also kept on disk next to the
         glyphs, headed by the CRC-32 and length of the data it must inflate to.
         """
-        chunk = self._chunks.get(base)
+        chunk = self._chunks.get(mode)
         if chunk is not None:
             return chunk
-        data = b"".join(self.glyphs[g].data for g in base)
-        digest = hashlib.sha256(struct.pack(f">{len(base)}H", *base)).hexdigest()[:16]
-        path = self.cache_file.with_name(
-            f"{self.cache_file.stem}-{digest}-z{DEFLATE_LEVEL}.deflate"
-        )
-        header = struct.pack(">II", zlib.crc32(data), len(data))
-        try:
-            stored = path.read_bytes()
-        except FileNotFoundError:
-            stored = b""
-        if stored[:8] == header:
-            deflated = stored[8:]
-        else:
-            deflated = _deflate(data, final=False)
-            if len(data) >= DISK_CHUNK_MIN_BYTES:
-                _write_atomically(path, header + deflated)
-        chunk = self._chunks[base] = _Chunk(data, deflated, _checksum(data))
-        return chunk
+        with self._lock:
+            base = self.base_gids(mode)
+            self.ensure(base)
+            data = self.read(base)
+            digest = hashlib.sha256(struct.pack(f">{len(base)}H", *base)).hexdigest()[:16]
+            path = self.cache_file.with_name(
+                f"{self.cache_file.stem}-{digest}-z{DEFLATE_LEVEL}.deflate"
+            )
+            crc = zlib.crc32(data)
+            deflated = _read_deflated(path, struct.pack(">II", crc, len(data)))
+            if deflated is None:
+                deflated = _deflate(data, final=False)
+                if len(data) >= DISK_CHUNK_MIN_BYTES:
+                    _write_atomically(path, struct.pack(">II", crc, len(data)) + deflated)
+            members = bytearray(self.glyph_count)
+            for g in base:
+                members[g] = 1
+            chunk = self._chunks[mode] = _Chunk(
+                store=self,
+                gids=base,
+                members=members,
+                deflated=deflated,
+                size=len(data),
+                checksum=_checksum(data),
+                crc32=crc,
+                crc_shift=_crc32_shift(len(data)),
+                max_points=max(self.points[g] for g in base),
+                max_contours=max(self.contours[g] for g in base),
+            )
+            return chunk
+
+    def name_table(self, family: str) -> bytes:
+        table = self._name_tables.get(family)
+        if table is None:
+            table = self._name_tables[family] = _name_table(self, family)
+        return table
+
+    # --- the disk cache
 
     def reload(self) -> None:
-        """Read the disk cache (glyphs another process converted)."""
-        try:
-            blob = self.cache_file.read_bytes()
-        except FileNotFoundError:
-            return
-        if not blob.startswith(self.MAGIC):
-            return
-        pos, end = len(self.MAGIC), len(blob)
+        """Index the records the cache file gained since the last look (other processes')."""
         with self._lock:
-            while pos + 10 <= end:
-                gid, points, contours, size = struct.unpack_from(">HHhI", blob, pos)
-                pos += 10
-                if pos + size > end:
-                    break  # a record cut short (a writer died mid-append): ignore it
-                self.glyphs.setdefault(gid, _Glyph(blob[pos : pos + size], points, contours))
-                pos += size
+            if self._fd is None:
+                try:
+                    self._fd = os.open(self.cache_file, os.O_RDWR | os.O_APPEND)
+                except FileNotFoundError:
+                    return
+            self._scan()
 
-    def _save(self, new: list[int]) -> None:
-        """Append the ``new`` glyphs' records to the cache file in one write (other processes
-        may append too; a reader keeps the first record of a glyph), or write the whole store
-        when there is no file yet."""
-        records = b"".join(self._record(g) for g in sorted(new))
-        if self.cache_file.exists():
-            with self.cache_file.open("ab") as fh:
-                fh.write(records)
-            return
-        everything = b"".join(self._record(g) for g in sorted(self.glyphs))
-        _write_atomically(self.cache_file, self.MAGIC + everything)
+    def _scan(self) -> None:
+        """Index complete records from where the last scan stopped. A reader keeps the first
+        record of a glyph; a record cut short (a writer died mid-append) ends the scan."""
+        assert self._fd is not None
+        start = self._scanned
+        blob = os.pread(self._fd, os.fstat(self._fd).st_size - start, start)
+        pos = 0
+        if start == 0:
+            if not blob.startswith(self.MAGIC):
+                self._scanned = len(blob)  # not ours: skip it, index only what we append
+                return
+            pos = len(self.MAGIC)
+        head, end = self.RECORD.size, len(blob)
+        while pos + head <= end:
+            gid, points, contours, size = self.RECORD.unpack_from(blob, pos)
+            if pos + head + size > end:
+                break
+            if gid < self.glyph_count and not self.has(gid):
+                self.offsets[gid], self.sizes[gid] = start + pos + head, size
+                self.points[gid], self.contours[gid] = points, contours
+                self.x_mins[gid] = struct.unpack_from(">h", blob, pos + head + 2)[0] if size else 0
+            pos += head + size
+        self._scanned = start + pos
 
-    def _record(self, gid: int) -> bytes:
-        g = self.glyphs[gid]
-        return struct.pack(">HHhI", gid, g.points, g.contours, len(g.data)) + g.data
+    def _append(self, records: bytes) -> None:
+        """Append ``records`` in one write (other processes may append too), creating the file
+        first when there is none, then index them."""
+        if self._fd is None:
+            _create_exclusively(self.cache_file, self.MAGIC)
+            self._fd = os.open(self.cache_file, os.O_RDWR | os.O_APPEND)
+        view = memoryview(records)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._scan()
+
+    def _record(self, gid: int, glyph: _Glyph) -> bytes:
+        return self.RECORD.pack(gid, glyph.points, glyph.contours, len(glyph.data)) + glyph.data
+
+
+def _read_cmap(font: TTFont, glyph_count: int) -> tuple[array[int], array[int]]:
+    """The face's best character map as two arrays sorted by code point (code points, glyph
+    ids): ~6 bytes a character, where a dict of ints costs ~100.
+
+    Glyph names are set to the ids first, so that fontTools does not parse the CFF table
+    (megabytes of charstrings) for the glyph order.
+    """
+    names = [f"g{i}" for i in range(glyph_count)]
+    font.setGlyphOrder(names)
+    gid = {name: i for i, name in enumerate(names)}
+    best = {cp: gid[name] for cp, name in font.getBestCmap().items() if name in gid}
+    codepoints = sorted(best)
+    return array("I", codepoints), array("H", (best[cp] for cp in codepoints))
+
+
+def _read_deflated(path: Path, header: bytes) -> bytes | None:
+    """The deflate stream cached in ``path`` if its head is ``header`` (CRC-32 and length of
+    the data it inflates to), else ``None``."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(len(header)) != header:
+                return None
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def _create_exclusively(path: Path, content: bytes) -> None:
+    """Create ``path`` holding ``content`` unless it exists; never replaces a file another
+    process made (and may already be appending to)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -408,33 +600,34 @@ def _convert(glyph_set: object, name: str) -> _Glyph:
 # --- assembling a TrueType font -------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _embed_cached(path: str, family: str, mode: EmbedMode, used: frozenset[str]) -> EmbeddedFont:
+@lru_cache(maxsize=32)
+def _embed_cached(path: str, family: str, mode: EmbedMode, extras: tuple[int, ...]) -> EmbeddedFont:
+    """The subset of base and ``extras``: keyed by glyphs, not characters, so documents whose
+    text differs only inside the base set (most of them) share one entry."""
     store = _store(path)
-    store.check_embeddable(family)
-    if store.fs_type & FS_TYPE_NO_SUBSETTING:
-        mode = "full"
-    base = store.base_gids(mode)
-    base_set = set(base)
-    extras = tuple(g for g in store.gids(used) if g not in base_set)
-    store.ensure(base + extras)
+    store.ensure(extras)
+    chunk = store.base_chunk(mode)
+    base = chunk.gids
     seed = f"{store.sha256}|{family}|{CONVERTER_VERSION}|".encode() + struct.pack(
         f">{len(base) + len(extras)}H", *base, *extras
     )
     key = font_key_for(seed)
-    directory, chunk, rest = _assemble(store, base, extras, family, keep_layout=(mode == "full"))
+    directory, rest = _assemble(store, chunk, extras, family, keep_layout=(mode == "full"))
     directory = obfuscate(directory, key)
-    deflated = b"".join(
-        (_deflate(directory, final=False), chunk.deflated, _deflate(rest, final=True))
-    )
-    crc = zlib.crc32(rest, zlib.crc32(chunk.data, zlib.crc32(directory)))
+    crc = _crc32_combine(zlib.crc32(directory), chunk.crc32, chunk.crc_shift)
     return EmbeddedFont(
         family=family,
         font_key=key,
-        chunks=(directory, chunk.data, rest),
-        deflated=deflated,
-        crc32=crc,
-        size=len(directory) + len(chunk.data) + len(rest),
+        directory=directory,
+        base=chunk,
+        rest=rest,
+        deflated_parts=(
+            _deflate(directory, final=False),
+            chunk.deflated,
+            _deflate(rest, final=True),
+        ),
+        crc32=zlib.crc32(rest, crc),
+        size=len(directory) + chunk.size + len(rest),
         subsetted=mode != "full",
         glyph_count=len(base) + len(extras),
     )
@@ -442,36 +635,34 @@ def _embed_cached(path: str, family: str, mode: EmbedMode, used: frozenset[str])
 
 def _assemble(
     store: _FaceStore,
-    base: tuple[int, ...],
+    chunk: _Chunk,
     extras: tuple[int, ...],
     family: str,
     keep_layout: bool,
-) -> tuple[bytes, _Chunk, bytes]:
-    """A TrueType font of glyphs ``base + extras`` (renumbered in that order), in three pieces.
+) -> tuple[bytes, bytes]:
+    """A TrueType font of glyphs ``chunk.gids + extras`` (renumbered in that order), in pieces.
 
-    Returns the header with the table directory, the base glyph chunk (first in ``glyf``) and
-    everything after it. ``glyf`` data comes first in the file so the base chunk sits at a fixed
+    Returns the header with the table directory, and everything after the base glyph chunk
+    (first in ``glyf``). ``glyf`` data comes first in the file so the base chunk sits at a fixed
     place; table records stay sorted by tag as the spec asks. GPOS (only optional ``halt``/
     ``vhal``-style features in Fandol) is kept only when glyph ids are unchanged (``full``).
     """
-    order = base + extras
-    chunk = store.base_chunk(base)
-    glyphs = [store.glyphs[g] for g in order]
-    extra_data = b"".join(g.data for g in glyphs[len(base) :])
+    order = chunk.gids + extras
+    extra_data = store.read(extras)
     new_id = {old: new for new, old in enumerate(order)}
-    cmap = {cp: new_id[g] for cp, g in store.cmap.items() if g and g in new_id}
+    cmap = {cp: new_id[g] for cp, g in zip(store.codepoints, store.cmap_gids) if g and g in new_id}
 
-    offsets = array("I", [0])
-    for g in glyphs:
-        offsets.append(offsets[-1] + len(g.data))
+    sizes = store.sizes
+    offsets = array("I", accumulate((sizes[g] for g in order), initial=0))
     if sys.byteorder == "little":
         offsets.byteswap()
 
     n = len(order)
+    advances, bearings = store.hmetrics
+    x_mins = store.x_mins
     metrics: list[int] = []
-    for o, g in zip(order, glyphs):
-        x_min = g.x_min
-        metrics += (store.hmetrics[o][0], store.hmetrics[o][1] if x_min is None else x_min)
+    for o in order:
+        metrics += (advances[o], x_mins[o] if sizes[o] else bearings[o])
     hmtx = struct.pack(">" + "Hh" * n, *metrics)
     tables: dict[str, bytes] = {
         "head": _patched_head(store.raw["head"]),
@@ -480,8 +671,8 @@ def _assemble(
             ">IHHHHHHHHHHHHHH",
             0x00010000,
             n,
-            max((g.points for g in glyphs), default=0),
-            max((g.contours for g in glyphs), default=0),
+            max(chunk.max_points, *(store.points[g] for g in extras), 0),
+            max(chunk.max_contours, *(store.contours[g] for g in extras), 0),
             0,
             0,
             1,
@@ -499,12 +690,15 @@ def _assemble(
         "cmap": _cmap_table(cmap, n),
         "loca": offsets.tobytes(),
         "post": struct.pack(">I", 0x00030000) + store.raw["post"][4:32],
-        "name": _name_table(store, family),
+        "name": store.name_table(family),
     }
     if store.vmetrics is not None:
         tables["vhea"] = _with_u16(store.raw["vhea"], 34, n)
-        vmetrics = store.vmetrics
-        tables["vmtx"] = struct.pack(">" + "Hh" * n, *(v for o in order for v in vmetrics[o]))
+        v_advances, v_bearings = store.vmetrics
+        vmetrics: list[int] = []
+        for o in order:
+            vmetrics += (v_advances[o], v_bearings[o])
+        tables["vmtx"] = struct.pack(">" + "Hh" * n, *vmetrics)
     if "BASE" in store.raw:
         tables["BASE"] = store.raw["BASE"]
     if keep_layout and "GPOS" in store.raw:
@@ -512,7 +706,7 @@ def _assemble(
 
     tags = sorted([*tables, "glyf"])
     header_size = 12 + 16 * len(tags)
-    lengths = {t: len(d) for t, d in tables.items()} | {"glyf": len(chunk.data) + len(extra_data)}
+    lengths = {t: len(d) for t, d in tables.items()} | {"glyf": chunk.size + len(extra_data)}
     sums = {t: _checksum(d) for t, d in tables.items()}
     sums["glyf"] = (chunk.checksum + _checksum(extra_data)) & 0xFFFFFFFF
     placed = ["glyf", *(t for t in tags if t != "glyf")]
@@ -540,7 +734,7 @@ def _assemble(
     total = _checksum(directory()) + sum(sums.values())
     tables["head"] = _with_u32(tables["head"], 8, (0xB1B0AFBA - total) & 0xFFFFFFFF)
     rest = extra_data + b"".join(_pad(tables[t]) for t in placed[1:])
-    return directory(), chunk, rest
+    return directory(), rest
 
 
 def _patched_head(head: bytes) -> bytes:
@@ -593,7 +787,6 @@ def _name_table(store: _FaceStore, family: str) -> bytes:
     the ``Bold`` style of ``FandolSong``); Word matches on name ID 1, so the embedded font must
     carry exactly the name the styles use.
     """
-    source = store.font["name"]
     ps_name = "".join(ch for ch in family if ch.isalnum() or ch == "-")
     ours = {
         1: family,
@@ -604,7 +797,7 @@ def _name_table(store: _FaceStore, family: str) -> bytes:
     }
     table = newTable("name")
     table.names = []
-    for record in source.names:
+    for record in store.names:
         if record.nameID in ours or record.nameID in (16, 17):
             continue
         table.names.append(record)
@@ -620,22 +813,25 @@ def _name_table(store: _FaceStore, family: str) -> bytes:
             record.string = text
             table.names.append(record)
     table.names.sort(key=lambda r: (r.platformID, r.platEncID, r.langID, r.nameID))
-    return bytes(table.compile(store.font))
+    return bytes(table.compile(None))  # a name table compiles without its font
 
 
 # --- small binary helpers -------------------------------------------------------------------
 
 
-def _long_metrics(data: bytes, long_count: int, glyph_count: int) -> list[tuple[int, int]]:
-    """``(advance, side bearing)`` per glyph from an ``hmtx``/``vmtx`` table."""
-    metrics = [struct.unpack_from(">Hh", data, 4 * i) for i in range(long_count)]
-    last = metrics[-1][0]
-    base = 4 * long_count
-    metrics += [
-        (last, struct.unpack_from(">h", data, base + 2 * i)[0])
-        for i in range(glyph_count - long_count)
-    ]
-    return metrics
+def _long_metrics(data: bytes, long_count: int, glyph_count: int) -> tuple[array[int], array[int]]:
+    """``(advances, side bearings)`` per glyph from an ``hmtx``/``vmtx`` table."""
+    advances = array("H", data[: 4 * long_count])
+    bearings = array("h", data[: 4 * long_count])
+    rest = array("h", data[4 * long_count : 4 * long_count + 2 * (glyph_count - long_count)])
+    if sys.byteorder == "little":
+        for a in (advances, bearings, rest):
+            a.byteswap()
+    advances = advances[0::2]
+    bearings = bearings[1::2]
+    advances.extend([advances[-1]] * (glyph_count - long_count))
+    bearings.extend(rest)
+    return advances, bearings
 
 
 def _u16(data: bytes, offset: int) -> int:
@@ -664,6 +860,47 @@ def _checksum(data: bytes) -> int:
     if sys.byteorder == "little":
         words.byteswap()
     return sum(words) & 0xFFFFFFFF
+
+
+_CRC32_POLY = 0xEDB88320
+"""CRC-32's polynomial, bit-reflected as zlib holds it."""
+
+
+def _crc32_multiply(a: int, b: int) -> int:
+    """``a·b`` modulo the CRC-32 polynomial (zlib's ``multmodp``); ``a`` must not be 0."""
+    m, product = 1 << 31, 0
+    while True:
+        if a & m:
+            product ^= b
+            if not a & (m - 1):
+                return product
+        m >>= 1
+        b = (b >> 1) ^ _CRC32_POLY if b & 1 else b >> 1
+
+
+@cache
+def _crc32_shift(length: int) -> int:
+    """``x^(8·length)`` modulo the CRC-32 polynomial (zlib's ``x2nmodp(length, 3)``): what
+    ``crc32_combine`` multiplies the first CRC by to append ``length`` bytes to it."""
+    power = 1 << 30  # x^1
+    for _ in range(3):  # squared thrice: x^8, the shift of one byte
+        power = _crc32_multiply(power, power)
+    result = 1 << 31  # x^0
+    while length:
+        if length & 1:
+            result = _crc32_multiply(power, result)
+        power = _crc32_multiply(power, power)
+        length >>= 1
+    return result
+
+
+def _crc32_combine(crc1: int, crc2: int, shift: int) -> int:
+    """The CRC-32 of ``A + B`` from ``crc32(A)``, ``crc32(B)`` and ``_crc32_shift(len(B))``.
+
+    Python's :mod:`zlib` has no ``crc32_combine``; with it a font part's CRC costs two small
+    CRCs and this, not a pass over the 3 MB of base glyphs per render.
+    """
+    return _crc32_multiply(shift, crc1) ^ crc2
 
 
 def _deflate(data: bytes, final: bool) -> bytes:

@@ -3,8 +3,9 @@
 python-docx keeps its own ``oxml`` element classes apart from the friendly proxy API; this module
 is our counterpart: East Asian fonts and language, character-unit indents, snap-to-grid, style
 numbering links, ``numbering.xml``, settings, the font table with embedded fonts, the theme's
-East Asian fonts, PAGE fields, table geometry and header rows, the section's document grid.
-Nothing else in the writer builds XML by hand.
+East Asian fonts, PAGE fields, table geometry and header rows, the section's document grid; and,
+for speed, the body's paragraphs and runs, with their styles by id. Nothing else in the writer
+builds XML by hand.
 
 Units, as WordprocessingML uses them: lengths in **twips** (1/20 pt, 1/1440 in); font sizes in
 **half-points** (三号 16 pt = 32); borders in **eighths of a point**; character units in
@@ -13,6 +14,7 @@ Units, as WordprocessingML uses them: lengths in **twips** (1/20 pt, 1/1440 in);
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +25,16 @@ from lxml import etree
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+
+_P, _PPR, _PSTYLE, _VAL, _R, _T, _TAB, _BR, _SECTPR, _TR, _TC, _TBLPR, _TBLSTYLE = (
+    f"{{{W_NS}}}{name}"
+    for name in (
+        "p", "pPr", "pStyle", "val", "r", "t", "tab", "br", "sectPr", "tr", "tc", "tblPr", "tblStyle",
+    )
+)  # fmt: skip
+"""Clark names of the elements the body writer makes by hand (``qn`` per element is slow)."""
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_RUN_BREAKS = re.compile(r"([\t\n\r])")
 
 OBFUSCATED_FONT_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
 
@@ -479,6 +491,34 @@ def set_table_geometry(tbl: etree._Element, column_twips: Sequence[int]) -> None
             _set(_child(tcpr, "tcW", _TCPR_ORDER), w=width, type="dxa")
 
 
+def set_table_style(tbl: etree._Element, style_id: str) -> None:
+    """``w:tblStyle`` by style id, first in ``w:tblPr`` (python-docx's ``Table.style`` looks the
+    style up by name)."""
+    tblpr = tbl.find(_TBLPR)
+    style = tblpr.find(_TBLSTYLE)
+    if style is None:
+        style = etree.SubElement(tblpr, _TBLSTYLE)
+        tblpr.insert(0, style)
+    style.set(_VAL, style_id)
+
+
+def table_rows(tbl: etree._Element) -> list[etree._Element]:
+    return tbl.findall(_TR)
+
+
+def table_cells(tbl: etree._Element) -> list[list[etree._Element]]:
+    """The ``w:tc`` elements of each row (the grid has no merged cells)."""
+    return [tr.findall(_TC) for tr in tbl.iterfind(_TR)]
+
+
+def fill_cell(tc: etree._Element, text: str, style_id: str) -> None:
+    """Style the cell's paragraph and give it a run of ``text`` (an empty run for no text, as
+    python-docx's ``add_run("")`` leaves)."""
+    paragraph = tc.find(_P)
+    set_paragraph_style(paragraph, style_id)
+    append_run(paragraph, text)
+
+
 def set_row_flags(tr: etree._Element, *, header: bool) -> None:
     """``w:cantSplit`` on every row; ``w:tblHeader`` on the header row, repeated on each page."""
     trpr = tr.find(qn("w:trPr"))
@@ -491,10 +531,58 @@ def set_row_flags(tr: etree._Element, *, header: bool) -> None:
         trpr.append(OxmlElement("w:tblHeader"))
 
 
+def add_paragraph(body: etree._Element, text: str, style_id: str | None) -> etree._Element:
+    """A paragraph of ``text`` in style ``style_id`` (``None``: Normal) at the end of ``body``,
+    before its ``w:sectPr``: the XML python-docx's ``add_paragraph(text, style)`` writes (no
+    run for empty text), without its look-up of the style by name."""
+    paragraph = body.makeelement(_P)
+    sect_pr = body.find(_SECTPR)
+    if sect_pr is None:
+        body.append(paragraph)
+    else:
+        sect_pr.addprevious(paragraph)
+    if style_id is not None:
+        set_paragraph_style(paragraph, style_id)
+    if text:
+        append_run(paragraph, text)
+    return paragraph
+
+
+def append_run(paragraph: etree._Element, text: str) -> etree._Element:
+    """A run of ``text`` at the end of ``paragraph``, as python-docx's ``Paragraph.add_run``
+    writes it: ``w:t`` pieces (``xml:space="preserve"`` when a piece starts or ends with white
+    space), ``w:tab`` for a tab, ``w:br`` for a newline or carriage return."""
+    run = etree.SubElement(paragraph, _R)
+    for piece in _RUN_BREAKS.split(text):
+        if piece == "\t":
+            etree.SubElement(run, _TAB)
+        elif piece in ("\n", "\r"):
+            etree.SubElement(run, _BR)
+        elif piece:
+            t = etree.SubElement(run, _T)
+            t.text = piece
+            if len(piece.strip()) < len(piece):
+                t.set(_XML_SPACE, "preserve")
+    return run
+
+
 def set_paragraph_style(paragraph: etree._Element, style_id: str) -> None:
-    """``w:pStyle`` by style id. python-docx's ``Paragraph.style`` resolves a name through every
-    style on each call, which was most of a table's render time."""
-    paragraph.style = style_id
+    """``w:pStyle`` by style id, written with lxml.
+
+    python-docx's ``Paragraph.style`` resolves a name through every style on each call, and even
+    its element-level setter (``CT_P.style``) finds the schema position of ``w:pPr`` and
+    ``w:pStyle`` through generic look-ups: together most of a table's render time. Both
+    elements are first in their parents by schema, so they go in at index 0.
+    """
+    ppr = paragraph.find(_PPR)
+    if ppr is None:
+        ppr = etree.SubElement(paragraph, _PPR)
+        paragraph.insert(0, ppr)
+    pstyle = ppr.find(_PSTYLE)
+    if pstyle is None:
+        pstyle = etree.SubElement(ppr, _PSTYLE)
+        ppr.insert(0, pstyle)
+    pstyle.set(_VAL, style_id)
 
 
 def space_after(paragraph: etree._Element, twips: int) -> None:

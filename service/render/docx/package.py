@@ -26,9 +26,14 @@ XML_DEFLATE_LEVEL = 6
 @dataclass(frozen=True, slots=True)
 class _Entry:
     name: str
-    deflated: bytes
+    deflated: tuple[bytes, ...]
+    """The raw-deflate stream in pieces (a font's base glyph stream is shared, not copied)."""
     crc32: int
     size: int
+
+    @property
+    def compressed_size(self) -> int:
+        return sum(len(piece) for piece in self.deflated)
 
 
 def repack(package: bytes, fonts: Mapping[str, EmbeddedFont], stamp: date) -> bytes:
@@ -42,14 +47,14 @@ def repack(package: bytes, fonts: Mapping[str, EmbeddedFont], stamp: date) -> by
         for info in source.infolist():
             font = fonts.get(info.filename)
             if font is not None:
-                entries.append(_Entry(info.filename, font.deflated, font.crc32, font.size))
+                entries.append(_Entry(info.filename, font.deflated_parts, font.crc32, font.size))
                 continue
             data = source.read(info)
             compressor = zlib.compressobj(XML_DEFLATE_LEVEL, zlib.DEFLATED, -15)
             entries.append(
                 _Entry(
                     info.filename,
-                    compressor.compress(data) + compressor.flush(),
+                    (compressor.compress(data) + compressor.flush(),),
                     zlib.crc32(data),
                     len(data),
                 )
@@ -81,14 +86,15 @@ def _write_zip(entries: list[_Entry], stamp: date) -> bytes:
                 dos_time,
                 dos_date,
                 entry.crc32,
-                len(entry.deflated),
+                entry.compressed_size,
                 entry.size,
                 len(name),
                 0,
             )
         )
         out.write(name)
-        out.write(entry.deflated)
+        for piece in entry.deflated:
+            out.write(piece)
         central.append(
             struct.pack(
                 "<IHHHHHHIIIHHHHHII",
@@ -100,7 +106,7 @@ def _write_zip(entries: list[_Entry], stamp: date) -> bytes:
                 dos_time,
                 dos_date,
                 entry.crc32,
-                len(entry.deflated),
+                entry.compressed_size,
                 entry.size,
                 len(name),
                 0,

@@ -5,12 +5,18 @@ bytes of a Word document whose look lives in styles (see :mod:`.styles`), whose 
 are live Word numbering agreeing with the model's labels, with odd/even page-number footers,
 embedded fonts (see :mod:`.fonts`) and reproducible bytes (see :mod:`.package`).
 
-python-docx does the friendly parts (paragraphs, runs, tables, sections, core properties); raw XML
-is in :mod:`.oxml` only.
+python-docx does the friendly parts (template, styles, table grids, sections, footers, core
+properties); raw XML is in :mod:`.oxml` only. Body paragraphs, runs and cell styles are written
+there too, by style id: python-docx resolves a style name through the styles part on every use,
+which was most of a render's body time.
+
+Everything that depends only on the house style (template, styles, numbering, settings, page
+setup) is built once per process and deep-copied per render (:func:`_skeleton`).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import unicodedata
 from collections import defaultdict
@@ -26,7 +32,6 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part, XmlPart
 from docx.opc.rel import Relationships
 from docx.shared import Twips
-from docx.table import _Cell
 
 from service import __version__
 from service.errors import RenderFailed
@@ -83,9 +88,48 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     """
     check_heading_numbers(document.headings)
     _check_coverage(document, style)
+    doc = _skeleton(style, document.meta.language)
+    _write_body(doc, document, style)
+    _set_properties(doc, document)
+    _set_theme(doc, style)
+    fonts = _embed_fonts(doc, document, style)
+    oxml.strip_revision_ids(doc.element)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return repack(buffer.getvalue(), fonts, document.meta.created)
+
+
+_SKELETONS: dict[tuple[str, str, str], tuple[HouseStyle, DocxDocument]] = {}
+"""Per process: (house style name, version, language) -> (the style, its skeleton document)."""
+
+
+def _skeleton(style: HouseStyle, language: str) -> DocxDocument:
+    """A fresh copy of the document every render in ``style`` and ``language`` starts from:
+    python-docx's template without its extras, our styles, the heading list, settings, page
+    setup and footers; no body text.
+
+    Building it costs ~45 ms (loading the template and defining the styles are python-docx's
+    slowest parts) and depends only on the style and the language, so it is built once per
+    process and deep-copied per render (~1 ms, cheaper than re-opening a saved copy). The
+    style stored with it is compared too: a style changed in memory (tests'
+    ``model_copy``) keeps its name and version but needs its own skeleton.
+    """
+    key = (style.name, style.version, language)
+    cached = _SKELETONS.get(key)
+    if cached is None or cached[0] != style:
+        cached = _SKELETONS[key] = (style, _build_skeleton(style, language))
+    return copy.deepcopy(cached[1])
+
+
+def _build_skeleton(style: HouseStyle, language: str) -> DocxDocument:
+    """The skeleton :func:`_skeleton` copies.
+
+    A deep copy is a true copy only because python-docx's objects keep no element but the root
+    of each part (a copied sub-element would be detached from its copied tree);
+    ``test_skeleton_copies_share_nothing`` checks that for the python-docx installed.
+    """
     doc = docx.Document()
     _drop_template_extras(doc)
-    language = document.meta.language
     define_styles(doc, style, language, HEADING_LIST_ID)
     _fill_numbering(doc, style)
     mode = style.docx.embed_fonts
@@ -97,14 +141,7 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
         east_asian_language=language,
     )
     _page_setup(doc, style)
-    _write_body(doc, document, style)
-    _set_properties(doc, document)
-    _set_theme(doc, style)
-    fonts = _embed_fonts(doc, document, style)
-    oxml.strip_revision_ids(doc.element)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return repack(buffer.getvalue(), fonts, document.meta.created)
+    return doc
 
 
 def check_heading_numbers(headings: Iterable[Heading]) -> None:
@@ -266,47 +303,48 @@ def _page_setup(doc: DocxDocument, style: HouseStyle) -> None:
 
 
 def _write_body(doc: DocxDocument, document: Document, style: HouseStyle) -> None:
+    """Title, blocks and signature, each paragraph by style id (see :func:`oxml.add_paragraph`:
+    python-docx's ``add_paragraph(text, style=name)`` resolves the name through the styles part
+    for every paragraph)."""
+    body = doc.element.body
     body_pitch = twips_from_pt(style.line_pitch_of("body"))
-    title = doc.add_paragraph(document.title, style="Title")
+    title = oxml.add_paragraph(body, document.title, style_id("Title"))
     first = document.blocks[0] if document.blocks else None
     if not (isinstance(first, Paragraph) and first.role == "lead"):
-        oxml.space_after(title._p, body_pitch)
+        oxml.space_after(title, body_pitch)
     for block in document.blocks:
         if isinstance(block, Heading):
             # The label is not typed: the heading style's list numbering draws it.
-            doc.add_paragraph(block.text, style=f"Heading {block.level}")
+            oxml.add_paragraph(body, block.text, HEADING_STYLE_IDS[block.level])
         elif isinstance(block, Paragraph):
             name = PARAGRAPH_STYLE_OF_ROLE[block.role]
-            doc.add_paragraph(block.text, style=None if name == "Normal" else name)
+            oxml.add_paragraph(body, block.text, None if name == "Normal" else style_id(name))
         else:
             _write_table(doc, block, style)
     if document.signature:
-        doc.add_paragraph(document.signature.signer, style="Signature")
-        doc.add_paragraph(document.signature.date_text, style="Date")
+        oxml.add_paragraph(body, document.signature.signer, style_id("Signature"))
+        oxml.add_paragraph(body, document.signature.date_text, style_id("Date"))
 
 
 def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
-    doc.add_paragraph(table.caption, style="Caption")
-    grid = doc.add_table(rows=1 + len(table.rows), cols=len(table.columns))
-    grid.style = doc.styles[TABLE_STYLE]
-    rows = grid.rows
-    for cell, column in zip(rows[0].cells, table.columns):
-        _fill_cell(cell, column.title, "Table Heading")
-    for row, data in zip(rows[1:], table.rows):
-        for i, (cell, text) in enumerate(zip(row.cells, data.cells)):
+    """Caption, then the grid python-docx lays out (rows of cells, one empty paragraph each),
+    filled through its elements: python-docx's ``rows``/``cells`` proxies rebuild the cell grid
+    on every access."""
+    oxml.add_paragraph(doc.element.body, table.caption, style_id("Caption"))
+    tbl = doc.add_table(rows=1 + len(table.rows), cols=len(table.columns))._tbl
+    oxml.set_table_style(tbl, style_id(TABLE_STYLE))
+    rows = oxml.table_cells(tbl)
+    for cell, column in zip(rows[0], table.columns):
+        oxml.fill_cell(cell, column.title, style_id("Table Heading"))
+    for cells, data in zip(rows[1:], table.rows):
+        for i, (cell, text) in enumerate(zip(cells, data.cells)):
             name = COLUMN_STYLE[table.columns[i].align]
             if data.kind == "sub" and i == 0:
                 name = "Table Text Sub"
-            _fill_cell(cell, text, name)
-    oxml.set_table_geometry(grid._tbl, column_widths(table, style))
-    for i, row in enumerate(rows):
-        oxml.set_row_flags(row._tr, header=i == 0)
-
-
-def _fill_cell(cell: _Cell, text: str, style_name: str) -> None:
-    paragraph = cell.paragraphs[0]
-    oxml.set_paragraph_style(paragraph._p, style_id(style_name))
-    paragraph.add_run(text)
+            oxml.fill_cell(cell, text, style_id(name))
+    oxml.set_table_geometry(tbl, column_widths(table, style))
+    for i, tr in enumerate(oxml.table_rows(tbl)):
+        oxml.set_row_flags(tr, header=i == 0)
 
 
 def column_widths(table: Table, style: HouseStyle) -> list[int]:
