@@ -13,8 +13,8 @@ from service.model import Document
 from service.payload import Payload, payload_json_schema
 from service.payload import parse_payload as _parse_schema_and_rules
 from service.payload.parse import decode_json
-from service.report import build_document, template_versions, version_for
 from service.render.allocator import keep_large_buffers
+from service.report import build_document, template_versions, version_for
 from service.report.checks import report_errors
 from service.style import HouseStyle, list_house_styles, load_house_style
 

@@ -68,7 +68,9 @@ async def _render_output(app: web.Application, raw: bytes, fmt: str) -> tuple[by
     if fmt != ZIP:
         return await pool.run(backend.render, raw, fmt, timeout=timeout)
     members = [f for f in backend.formats if f != ZIP]
-    outputs = await _all_or_none([pool.run(backend.render, raw, f, timeout=timeout) for f in members])
+    outputs = await _all_or_none(
+        [pool.run(backend.render, raw, f, timeout=timeout) for f in members]
+    )
     first_name = outputs[0][1]
     zip_name = str(PurePosixPath(first_name).with_suffix(".zip"))
     return deterministic_zip({name: content for content, name in outputs}), zip_name

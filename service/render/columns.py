@@ -38,4 +38,6 @@ def column_needs(table: Table) -> list[float]:
 
 def display_width(text: str) -> float:
     """Advance of ``text`` in ems: one for a wide (CJK) character, 0.55 for any other."""
-    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else NARROW_CHARACTER_EM for c in text)
+    return sum(
+        1.0 if unicodedata.east_asian_width(c) in "WF" else NARROW_CHARACTER_EM for c in text
+    )

@@ -613,7 +613,9 @@ def test_the_cut_down_user_agent_stylesheet_changes_no_byte(
 
 
 def test_pdf_streams_are_deflated_at_the_writer_level(sample_pdf: bytes) -> None:
-    streams = re.findall(rb"/Filter /FlateDecode.*?>>\s*stream\r?\n(.*?)\r?\nendstream", sample_pdf, re.S)
+    streams = re.findall(
+        rb"/Filter /FlateDecode.*?>>\s*stream\r?\n(.*?)\r?\nendstream", sample_pdf, re.DOTALL
+    )
     assert len(streams) > 10
     for stream in streams:
         deflate = zlib.compressobj(engine.DEFLATE_LEVEL)
