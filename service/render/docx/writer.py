@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import io
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, time
@@ -37,6 +36,7 @@ from service import __version__
 from service.errors import RenderFailed
 from service.model.document import Document, Heading, Paragraph, Table
 from service.model.numbering import heading_label
+from service.render import columns
 from service.render.docx import oxml
 from service.render.docx.fonts import EmbeddedFont, embed_face, warm_cache
 from service.render.docx.package import repack
@@ -348,29 +348,18 @@ def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
 
 
 def column_widths(table: Table, style: HouseStyle) -> list[int]:
-    """Column widths in twips summing to the text width, shared in proportion to content.
-
-    A column needs its widest cell (full-width characters count one em of table text, others
-    0.55 em) plus the cell margins; what is left of the text width is shared in proportion to
-    need, and too little is taken back in proportion.
-    """
+    """Column widths in whole twips summing to the text width: the PDF writer's widths
+    (:func:`service.render.columns.column_widths`), the rounding put on the last column."""
     total = text_width_twips(style)
-    em = twips_from_pt(style.role("table").size_pt)
-    padding = 2 * twips_from_pt(style.table.cell_padding_pt)
-    needs = []
-    for i, column in enumerate(table.columns):
-        texts = [column.title, *(row.cells[i] for row in table.rows)]
-        widest = max(_display_width(t) for t in texts)
-        indent = 1 if i == 0 and any(r.kind == "sub" for r in table.rows) else 0
-        needs.append(max(2.0, widest + indent) * em + padding)
-    scale = total / sum(needs)
-    widths = [int(n * scale) for n in needs]
+    shares = columns.column_widths(
+        table,
+        total=total,
+        em=twips_from_pt(style.role("table").size_pt),
+        padding=2 * twips_from_pt(style.table.cell_padding_pt),
+    )
+    widths = [int(width) for width in shares]
     widths[-1] += total - sum(widths)
     return widths
-
-
-def _display_width(text: str) -> float:
-    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
 
 
 # --- fonts ----------------------------------------------------------------------------------
