@@ -7,7 +7,9 @@
   :func:`service.jobs.run_worker` as a task on the API's worker pool: it leases batch items
   (submitted to any node sharing the store), renders them, stores their documents and sends the
   webhooks of finished batches. A runner that fails (a bug, not a store outage: those it logs
-  and rides out) is restarted after a pause.
+  and rides out) is restarted after a pause. A store that refuses writes (full or read-only
+  data folder or database) stops the runner too; it tries again every
+  :data:`STORAGE_PAUSE_S`, leaving the batches where they are meanwhile.
 - :func:`stop_runner` (on shutdown) stops claiming at once. Renders in flight finish within what
   is left of ``shutdown_grace_s``; past it the runner is cancelled, which gives its leases back
   (the items are claimable at once). A node killed outright gives nothing back: its items wait
@@ -28,11 +30,13 @@ from aiohttp import web
 from service.api.state import BACKEND, POOL, SETTINGS, STORE
 from service.jobs.render import pool_render
 from service.jobs.runner import run_worker
-from service.store import open_store
+from service.store import STORAGE_REFUSED, open_store
 
 log = logging.getLogger("pilu.api.storage")
 
 RESTART_PAUSE_S = 5.0
+STORAGE_PAUSE_S = 30.0
+"""How long the runner waits after the store refused a write before it claims again."""
 
 
 @dataclass(eq=False)
@@ -104,12 +108,22 @@ async def _supervise(app: web.Application, stop: asyncio.Event) -> None:
                 stop_event=stop,
                 webhook_timeout_s=settings.webhook_timeout_s,
             )
+        except STORAGE_REFUSED as exc:
+            log.warning("batch runner paused: the store refuses writes (%s); again in %.0f s",
+                        exc.code, STORAGE_PAUSE_S, extra={"fields": {"error_code": exc.code}})  # fmt: skip
+            await _pause(stop, STORAGE_PAUSE_S)
+            continue
         except Exception:
             log.exception("batch runner failed; restarting in %.0f s", RESTART_PAUSE_S)
-            try:
-                await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
-            except TimeoutError:
-                pass
+            await _pause(stop, RESTART_PAUSE_S)
             continue
         log.info("batch runner stopped", extra={"fields": dict(vars(stats))})
         return
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds``, or less if ``stop`` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

@@ -13,9 +13,20 @@ Any number of runners (tasks, processes, nodes) may share one store. Per item:
    still owns the lease; a runner that lost it drops its result (the document it stored is the
    one the new owner will find in step 2, so no duplicate exists).
 
+A store that refuses writes (:class:`~service.store.StorageFull`,
+:class:`~service.store.StorageReadOnly`: a full or read-only data folder or database) stops the
+runner: it claims nothing more, gives back the items in flight where the store still lets it,
+and :func:`run_worker` raises the error. Rendering on would only spend the items' attempts.
+
+A database connection that is lost (a PostgreSQL restart or failover) is ridden out: each store
+call of an item is tried again for up to ``store_retry_s`` (each is safe twice: the document is
+stored under the item's idempotency key, and finishing checks the lease owner), so the render
+is kept rather than done again. A claim or a lease renewal that fails is tried at the next round.
+
 What a runner does not do: kill a render that hangs (the render function's timeout must, as the
-API's pool does), or recover when its database is gone: store errors are logged and the item is
-left to its lease, which another runner (or this one, later) takes over when it expires.
+API's pool does), or recover when its database stays gone: past ``store_retry_s`` store errors
+are logged and the item is left to its lease, which another runner (or this one, later) takes
+over when it expires.
 """
 
 from __future__ import annotations
@@ -26,9 +37,10 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aiohttp
 
@@ -42,9 +54,10 @@ from service.errors import (
 )
 from service.jobs.render import RenderFn
 from service.jobs.webhook import body_of, deliver
-from service.store import ClaimedItem, Store
+from service.store import STORAGE_REFUSED, ClaimedItem, StorageRefused, Store, is_connection_lost
 
 log = logging.getLogger("pilu.jobs.runner")
+T = TypeVar("T")
 
 ITEM_SCOPE = "jobs"
 """The idempotency scope batch items store their documents under."""
@@ -55,7 +68,8 @@ _GIVE_BACK = (Overloaded, ShuttingDown, NotReady)
 @dataclass
 class WorkerStats:
     """What one :func:`run_worker` call did. ``reused``: items finished with a document already
-    stored under their key (no render); ``lost``: results dropped because the lease was lost."""
+    stored under their key (no render); ``lost``: results dropped because the lease was lost;
+    ``store_retries``: store calls of items tried again after a lost database connection."""
 
     claimed: int = 0
     done: int = 0
@@ -66,6 +80,7 @@ class WorkerStats:
     abandoned: int = 0
     webhooks_sent: int = 0
     webhooks_failed: int = 0
+    store_retries: int = 0
 
 
 class RenderPoolBroken(RuntimeError):
@@ -92,6 +107,7 @@ async def run_worker(
     webhook_grace_s: float = 30.0,
     webhook_timeout_s: float = 10.0,
     on_finished: Callable[[ClaimedItem, str], None] | None = None,
+    store_retry_s: float = 30.0,
 ) -> WorkerStats:
     """Work until ``stop_event`` is set (then finish the renders in flight and return).
 
@@ -103,34 +119,36 @@ async def run_worker(
     ``webhooks``: also send the webhooks of finished batches (any batch, not only ``batch_id``);
     on the way out a delivery in progress gets ``webhook_grace_s`` to finish, and one POST may
     take ``webhook_timeout_s``. With ``stop_when_finished`` the batch's own webhook is sent before
-    returning.
-    Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke; cancelling the
-    call gives the leases back (items and webhooks).
+    returning. ``store_retry_s``: how long one store call of an item is tried again while the
+    database connection is lost.
+    Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke, and
+    :class:`~service.store.StorageFull` or :class:`~service.store.StorageReadOnly` when the
+    store refused a write; cancelling the call gives the leases back (items and webhooks).
     """
     if stop_when_finished and batch_id is None:
         raise ValueError("stop_when_finished needs a batch_id")
     worker = _Runner(store, render, worker_id or default_worker_id(), lease_seconds, max_attempts,
-                     on_finished, webhook_timeout_s)  # fmt: skip
+                     on_finished, webhook_timeout_s, store_retry_s)  # fmt: skip
     stop = stop_event or asyncio.Event()
     async with aiohttp.ClientSession() as http:
         renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
         webhook_task: asyncio.Task[None] | None = None
         cancelled = False
         try:
-            while not stop.is_set() and worker.broken is None:
+            while not stop.is_set() and worker.broken is None and worker.refused is None:
                 claimed = await worker.claim_more(concurrency, batch_id)
                 if webhooks and (webhook_task is None or webhook_task.done()):
                     webhook_task = asyncio.create_task(worker.send_webhooks(http))
                 if stop_when_finished and not worker.inflight and not claimed:
                     assert batch_id is not None
-                    if (await store.batches.get(batch_id)).state == "finished":
+                    if await worker.batch_finished(batch_id):
                         break
                 if claimed and len(worker.inflight) < concurrency:
                     continue
                 await worker.wait(stop, poll_interval_s)
             if worker.inflight:
                 await asyncio.gather(*worker.inflight.values(), return_exceptions=True)
-            if webhooks and stop_when_finished and worker.broken is None:
+            if webhooks and stop_when_finished and worker.broken is None and worker.refused is None:
                 if webhook_task is not None:
                     await asyncio.wait({webhook_task}, timeout=webhook_grace_s)
                 webhook_task = asyncio.create_task(worker.send_webhooks(http))
@@ -149,7 +167,18 @@ async def run_worker(
             await asyncio.gather(renewer, *(t for t in [webhook_task] if t), return_exceptions=True)
     if worker.broken is not None:
         raise RenderPoolBroken(str(worker.broken)) from worker.broken
+    if worker.refused is not None:
+        raise worker.refused
     return worker.stats
+
+
+def _log_store_error(exc: Exception, message: str) -> None:
+    """A lost connection in one line (it is expected while a database restarts), anything
+    else with its traceback."""
+    if is_connection_lost(exc):
+        log.warning("%s: database connection lost (%s)", message, type(exc).__name__)
+    else:
+        log.exception(message)
 
 
 class _Runner:
@@ -162,8 +191,10 @@ class _Runner:
         max_attempts: int,
         on_finished: Callable[[ClaimedItem, str], None] | None,
         webhook_timeout_s: float = 10.0,
+        store_retry_s: float = 30.0,
     ) -> None:
         self.store = store
+        self.store_retry_s = store_retry_s
         self.render = render
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
@@ -172,6 +203,8 @@ class _Runner:
         self.inflight: dict[int, asyncio.Task[None]] = {}
         self.stats = WorkerStats()
         self.broken: BaseException | None = None
+        self.refused: StorageRefused | None = None
+        """The store refused a write; the runner stops (see the module docstring)."""
         self._changed = asyncio.Event()
         self.webhook_timeout_s = webhook_timeout_s
 
@@ -187,8 +220,11 @@ class _Runner:
                 batch_id=batch_id,
                 max_attempts=self.max_attempts,
             )
-        except Exception:
-            log.exception("claim failed; retrying after the poll interval")
+        except STORAGE_REFUSED as exc:
+            self._refuse(exc)
+            return []
+        except Exception as exc:  # noqa: BLE001 - logged, then tried again
+            _log_store_error(exc, "claim failed; retrying after the poll interval")
             return []
         for item in claimed:
             self.stats.claimed += 1
@@ -198,6 +234,39 @@ class _Runner:
             self.inflight[item.id] = task
             task.add_done_callback(functools.partial(self._forget, item.id))
         return claimed
+
+    async def _store(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, tried again with back-off while the database connection is lost, for up
+        to ``store_retry_s``; any other error, and the last one, propagates."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.store_retry_s, 0.1
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                if not is_connection_lost(exc) or loop.time() + delay > deadline:
+                    raise
+                log.warning("%s: database connection lost (%s); again in %.1f s",
+                            what, type(exc).__name__, delay)  # fmt: skip
+                self.stats.store_retries += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def batch_finished(self, batch_id: str) -> bool:
+        """Whether every item of ``batch_id`` is done or failed; ``False`` while the database
+        cannot say (the next round asks again)."""
+        try:
+            return (await self.store.batches.get(batch_id)).state == "finished"
+        except Exception as exc:  # noqa: BLE001 - logged, then tried again
+            _log_store_error(exc, "batch state unknown; asking again after the poll interval")
+            return False
+
+    def _refuse(self, exc: StorageRefused) -> None:
+        if self.refused is None:
+            log.error("the store refuses writes (%s); the runner stops", exc.code,
+                      extra={"fields": {"error_code": exc.code, "details": exc.details}})  # fmt: skip
+        self.refused = self.refused or exc
+        self._changed.set()
 
     def _forget(self, item_id: int, _task: asyncio.Task[None]) -> None:
         self.inflight.pop(item_id, None)
@@ -221,8 +290,8 @@ class _Runner:
                 continue
             try:
                 renewed = await self.store.batches.renew(self.worker_id, held, self.lease_seconds)
-            except Exception:
-                log.exception("lease renewal failed")
+            except Exception as exc:  # noqa: BLE001 - logged, then tried again
+                _log_store_error(exc, "lease renewal failed")
                 continue
             for item_id in held - renewed:
                 if item_id in self.inflight:
@@ -234,15 +303,24 @@ class _Runner:
         except asyncio.CancelledError:
             await asyncio.shield(self._release(item))
             raise
+        except STORAGE_REFUSED as exc:
+            self._refuse(exc)
+            await self._release(item)
         except Exception:
             # A store error: leave the item to its lease (another runner, or this one, retries).
             self.stats.abandoned += 1
             log.exception("item %s:%s abandoned to its lease", item.batch_id, item.index)
 
     async def _process(self, item: ClaimedItem) -> None:
-        documents = self.store.documents
+        documents, key, what = (
+            self.store.documents,
+            item.idempotency_key,
+            f"item {item.batch_id}:{item.index}",
+        )
         try:
-            existing = await documents.find_replay(ITEM_SCOPE, item.idempotency_key, item.raw)
+            existing = await self._store(
+                what, lambda: documents.find_replay(ITEM_SCOPE, key, item.raw)
+            )
         except IdempotencyConflict as exc:
             await self._fail(item, (FieldError("$", exc.code, exc.message),))
             return
@@ -270,13 +348,19 @@ class _Runner:
         if outcome.rendered is None:
             await self._fail(item, outcome.errors)
             return
-        result = await documents.create(
-            item.raw, outcome.rendered, idempotency_key=item.idempotency_key, scope=ITEM_SCOPE
+        rendered = outcome.rendered
+        result = await self._store(
+            what,
+            lambda: documents.create(item.raw, rendered, idempotency_key=key, scope=ITEM_SCOPE),
         )
         await self._complete(item, result.document.id, result.document.version.version)
 
     async def _complete(self, item: ClaimedItem, document_id: str, version: int) -> None:
-        if await self.store.batches.complete(item.id, self.worker_id, document_id, version):
+        batches = self.store.batches
+        if await self._store(
+            f"item {item.batch_id}:{item.index}",
+            lambda: batches.complete(item.id, self.worker_id, document_id, version),
+        ):
             self.stats.done += 1
             self._notify(item, "done")
         else:
@@ -284,7 +368,11 @@ class _Runner:
             log.warning("item %s:%s finished elsewhere; result dropped", item.batch_id, item.index)
 
     async def _fail(self, item: ClaimedItem, errors: tuple[FieldError, ...]) -> None:
-        if await self.store.batches.fail(item.id, self.worker_id, errors):
+        batches = self.store.batches
+        if await self._store(
+            f"item {item.batch_id}:{item.index}",
+            lambda: batches.fail(item.id, self.worker_id, errors),
+        ):
             self.stats.failed += 1
             self._notify(item, "failed")
         else:
@@ -292,6 +380,8 @@ class _Runner:
 
     async def _release(self, item: ClaimedItem) -> None:
         try:
+            # Not tried again: a lease that expires gives the item back as well, and a release
+            # runs on cancellation, which must not wait for a database to come back.
             if await self.store.batches.release(item.id, self.worker_id):
                 self.stats.released += 1
         except Exception:

@@ -8,6 +8,14 @@ batches, outputs) into PostgreSQL so several nodes share it. See ``docs/storage.
 from service.store.artifacts import ArtifactStore, DatabaseArtifacts, FileArtifacts
 from service.store.batches import BatchStore
 from service.store.documents import DocumentStore
+from service.store.errors import (
+    STORAGE_REFUSED,
+    StorageFull,
+    StorageReadOnly,
+    StorageRefused,
+    is_connection_lost,
+    storage_error,
+)
 from service.store.factory import Store, open_store, register_backend
 from service.store.models import (
     BatchCreated,
@@ -28,6 +36,7 @@ from service.store.models import (
 )
 
 __all__ = [
+    "STORAGE_REFUSED",
     "ArtifactStore",
     "BatchCreated",
     "BatchItemInput",
@@ -44,11 +53,16 @@ __all__ = [
     "OutputInfo",
     "Page",
     "Rendered",
+    "StorageFull",
+    "StorageReadOnly",
+    "StorageRefused",
     "Store",
     "StoredDocument",
     "Webhook",
     "WebhookDue",
     "WriteResult",
+    "is_connection_lost",
     "open_store",
     "register_backend",
+    "storage_error",
 ]

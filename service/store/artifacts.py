@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import StorageCorrupt
 from service.store.db import Database, epoch_now, insert_ignore
+from service.store.errors import storage_error
 from service.store.files import sweep_temp_files, write_atomic
 from service.store.models import sha256_hex
 from service.store.schema import artifacts
@@ -67,7 +68,15 @@ class FileArtifacts:
         return self.root / sha256[:2] / sha256
 
     async def prepare(self, blobs: Mapping[str, bytes]) -> None:
-        await asyncio.to_thread(self._write_all, dict(blobs))
+        """Write each blob atomically; ``StorageFull``/``StorageReadOnly`` when the folder
+        refuses (the file being written is removed; blobs written before it stay, unreferenced)."""
+        try:
+            await asyncio.to_thread(self._write_all, dict(blobs))
+        except OSError as exc:
+            refused = storage_error(exc)
+            if refused is None:
+                raise
+            raise refused from exc
 
     def _write_all(self, blobs: dict[str, bytes]) -> None:
         for sha, data in blobs.items():

@@ -21,6 +21,7 @@ the file on a network file system.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,10 +30,18 @@ from typing import Any
 from sqlalchemy import Double, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
+
+from service.store.errors import (
+    StorageRefused,
+    is_sqlite_io_error,
+    probe_folder,
+    storage_error,
+)
 
 SQLITE_FILE_NAME = "pilu.sqlite3"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -131,9 +140,28 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that will write: committed on leaving, rolled back on an exception."""
-        async with self._writer.begin() as conn:
-            yield conn
+        """A transaction that will write: committed on leaving, rolled back on an exception.
+
+        A database that is full or read-only raises :class:`~service.store.errors.StorageFull`
+        or :class:`~service.store.errors.StorageReadOnly` (the transaction rolled back)."""
+        try:
+            async with self._writer.begin() as conn:
+                yield conn
+        except DBAPIError as exc:
+            refused = storage_error(exc) or await self._probe_sqlite_folder(exc)
+            if refused is None:
+                raise
+            raise refused from exc
+
+    async def _probe_sqlite_folder(self, exc: BaseException) -> StorageRefused | None:
+        """For SQLite's unexplained ``disk I/O error``: what the database's folder says now."""
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or not is_sqlite_io_error(exc):
+            return None
+        refused = await asyncio.to_thread(probe_folder, Path(database).parent)
+        if refused is not None:
+            refused.details = {**(refused.details or {}), "store": "database"}
+        return refused
 
     async def close(self) -> None:
         await self.engine.dispose()
