@@ -194,6 +194,15 @@ class Settings(BaseSettings):
             "`max_body_bytes`."
         ),
     )
+    max_batch_items: int = Field(
+        10_000,
+        ge=1,
+        le=10_000,
+        description=(
+            "Most payloads one batch may hold (`POST /v1/batches` and console uploads); more "
+            "gets 422 `batch_invalid` naming the limit. At most 10,000."
+        ),
+    )
     webhook_timeout_s: float = Field(
         10.0, gt=0, description="Longest one webhook POST may take (three tries per round)."
     )
@@ -201,7 +210,8 @@ class Settings(BaseSettings):
         False,
         description=(
             "Allow batch webhooks to loopback, private, link-local and other non-public "
-            "addresses. Off: such a `X-Pilu-Webhook-Url` is refused at submit (422)."
+            "addresses. Off: such a `X-Pilu-Webhook-Url` is refused at submit (422), and a "
+            "host whose address turns non-public by delivery time is not called."
         ),
     )
 

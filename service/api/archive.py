@@ -18,14 +18,13 @@ rendering again; the same key with another request is ``409 idempotency_conflict
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
+import re
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-from yarl import URL
 
 from service.api.admission import Admission
 from service.api.body import read_body
@@ -38,12 +37,13 @@ from service.errors import (
     FieldError,
     Forbidden,
     InvalidParameter,
+    NotFound,
     PayloadInvalid,
     PiluError,
     UnsupportedMediaType,
     WebhookInvalid,
 )
-from service.jobs import ParsedBatch, archive_filename, open_archive, parse_batch
+from service.jobs import ParsedBatch, archive_filename, open_archive, parse_batch, webhook
 from service.settings import Settings
 from service.store import BatchStatus, DocumentVersion, ItemStatus, Rendered, StoredDocument
 from service.store.models import Webhook
@@ -63,10 +63,17 @@ BATCH_UPLOADS = 2
 """Batch bodies (each up to ``max_batch_bytes``) read at once; the next gets 503."""
 
 BATCH_ADMISSION = web.AppKey("batch_admission", Admission)
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a document or batch id can be (the store makes ``doc_`` or ``bat_`` + 20 hex digits).
+Anything else is answered ``404`` before the store is asked: a NUL or a lone surrogate would
+make some databases fail, and a long id would be echoed back."""
+MAX_FILTER_CHARS = 200
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 
 def add_routes(app: web.Application) -> None:
     app[BATCH_ADMISSION] = Admission(BATCH_UPLOADS, app[SETTINGS].retry_after_s)
+    app.cleanup_ctx.insert(0, webhook_policy_ctx)
     router = app.router
     router.add_post("/v1/documents", create_document, name="create_document")
     router.add_get("/v1/documents", list_documents, name="list_documents")
@@ -104,7 +111,7 @@ async def regenerate(request: web.Request) -> web.Response:
     """``POST /v1/documents/{id}/versions``: version N+1 from a new payload, or without a body
     from the stored one with today's templates; earlier versions stay."""
     app, principal = request.app, request[PRINCIPAL]
-    store, key, document_id = app[STORE], idempotency_key(request), request.match_info["id"]
+    store, key, document_id = app[STORE], idempotency_key(request), document_id_of(request)
     allowed = principal.allowed_companies
     with app[ADMISSION].ticket():
         raw = await read_body(request, app[SETTINGS].max_body_bytes)
@@ -141,9 +148,9 @@ async def list_documents(request: web.Request) -> web.Response:
     """``GET /v1/documents?company=&year=&kind=&cursor=&limit=``: newest first, paged."""
     query = request.query
     page = await request.app[STORE].documents.list(
-        company_id=query.get("company") or None,
+        company_id=text_param(request, "company"),
         report_year=int_param(request, "year", None, 1900, 2200),
-        kind=query.get("kind") or None,
+        kind=text_param(request, "kind"),
         allowed_companies=request[PRINCIPAL].allowed_companies,
         limit=int_param(request, "limit", 50, 1, 200),
         cursor=query.get("cursor") or None,
@@ -161,7 +168,7 @@ async def list_documents(request: web.Request) -> web.Response:
 async def get_document(request: web.Request) -> web.Response:
     """``GET /v1/documents/{id}[?version=N]``: metadata, that version's manifest, all versions."""
     store, allowed = request.app[STORE], request[PRINCIPAL].allowed_companies
-    document_id = request.match_info["id"]
+    document_id = document_id_of(request)
     doc = await store.documents.get(
         document_id, version=version_param(request), allowed_companies=allowed
     )
@@ -171,7 +178,7 @@ async def get_document(request: web.Request) -> web.Response:
 
 async def list_versions(request: web.Request) -> web.Response:
     """``GET /v1/documents/{id}/versions``: every version, oldest first, with its manifest."""
-    document_id = request.match_info["id"]
+    document_id = document_id_of(request)
     versions = await request.app[STORE].documents.versions(
         document_id, allowed_companies=request[PRINCIPAL].allowed_companies
     )
@@ -192,7 +199,7 @@ async def _download(request: web.Request, fmt: str) -> web.Response:
     """One output, named in Chinese (RFC 6266/8187), ``ETag`` its SHA-256; 304 on a match."""
     store = request.app[STORE]
     doc = await store.documents.get(
-        request.match_info["id"],
+        document_id_of(request),
         version=version_param(request),
         allowed_companies=request[PRINCIPAL].allowed_companies,
     )
@@ -226,10 +233,10 @@ async def create_batch(request: web.Request) -> web.Response:
             details={"supported": list(BATCH_MEDIA_TYPES)},
         )
     key = idempotency_key(request)
-    webhook = await webhook_from(request, settings)
+    hook = await webhook_from(request, settings)
     with app[BATCH_ADMISSION].ticket():
         data = await read_body(request, settings.max_batch_bytes)
-        parsed = parse_batch(data)
+        parsed = parse_batch(data, max_items=settings.max_batch_items)
         is_array = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"["
         if is_array != (media == "application/json"):
             raise BatchInvalid(
@@ -251,7 +258,7 @@ async def create_batch(request: web.Request) -> web.Response:
         parsed.raise_for_problems()
         _check_item_sizes(parsed, settings.max_body_bytes)
         created = await app[STORE].batches.create(
-            parsed.items, webhook=webhook, scope=principal.scope, idempotency_key=key
+            parsed.items, webhook=hook, scope=principal.scope, idempotency_key=key
         )
     status = 200 if created.replayed else 202
     return _json(
@@ -281,7 +288,7 @@ async def list_batches(request: web.Request) -> web.Response:
 async def get_batch(request: web.Request) -> web.Response:
     """``GET /v1/batches/{id}?state=&offset=&limit=``: progress and one page of items."""
     store, allowed = request.app[STORE], request[PRINCIPAL].allowed_companies
-    batch_id = request.match_info["id"]
+    batch_id = batch_id_of(request)
     states = _states_param(request)
     offset = int_param(request, "offset", 0, 0, 10**9)
     limit = int_param(request, "limit", 100, 1, 1000)
@@ -300,7 +307,7 @@ async def get_batch(request: web.Request) -> web.Response:
 async def batch_archive(request: web.Request) -> web.StreamResponse:
     """``GET /v1/batches/{id}/archive``: the ZIP, streamed (one document in memory at a time)."""
     store, allowed = request.app[STORE], request[PRINCIPAL].allowed_companies
-    batch_id = request.match_info["id"]
+    batch_id = batch_id_of(request)
     status = await store.batches.get(batch_id, allowed_companies=allowed)
     chunks = await open_archive(store, batch_id, allowed_companies=allowed)
     response = web.StreamResponse(
@@ -459,16 +466,44 @@ def int_param(request: web.Request, name: str, default: int | None, lo: int, hi:
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = lo - 1
+    # ASCII digits only: int() would also take " 1", "+1", "1_0" and other scripts' digits
+    value = int(text) if _INTEGER.fullmatch(text) else lo - 1
     if not lo <= value <= hi:
         raise InvalidParameter(
             f"参数 {name} 须为 {lo}–{hi} 之间的整数",
             details={"parameter": name, "min": lo, "max": hi},
         )
     return value
+
+
+def checked_id(text: str, kind: str) -> str:
+    """``text`` if it can be a document or batch id (``kind``: ``document``, ``batch``), else
+    ``NotFound`` exactly as for an id that does not exist."""
+    if _ID.fullmatch(text):
+        return text
+    message = "文档不存在" if kind == "document" else "批次不存在"
+    raise NotFound(message, details={f"{kind}_id": _printable(text[:64])})
+
+
+def document_id_of(request: web.Request) -> str:
+    return checked_id(request.match_info["id"], "document")
+
+
+def batch_id_of(request: web.Request) -> str:
+    return checked_id(request.match_info["id"], "batch")
+
+
+def text_param(request: web.Request, name: str) -> str | None:
+    """A free-text filter (``company``, ``kind``): at most 200 printable characters, or absent."""
+    text = request.query.get(name)
+    if not text:
+        return None
+    if len(text) > MAX_FILTER_CHARS or not text.isprintable():
+        raise InvalidParameter(
+            f"参数 {name} 须为不超过{MAX_FILTER_CHARS}个可打印字符",
+            details={"parameter": name},
+        )
+    return text
 
 
 def version_param(request: web.Request) -> int | None:
@@ -499,52 +534,44 @@ def etag_matches(header: str | None, sha256: str) -> bool:
 
 
 async def webhook_from(request: web.Request, settings: Settings) -> Webhook | None:
-    """The batch's webhook from ``X-Pilu-Webhook-Url`` and ``X-Pilu-Webhook-Secret``."""
-    url_text = request.headers.get(WEBHOOK_URL_HEADER, "").strip()
-    secret = request.headers.get(WEBHOOK_SECRET_HEADER, "")
-    if not url_text:
-        if secret:
+    """The batch's webhook from ``X-Pilu-Webhook-Url`` and ``X-Pilu-Webhook-Secret``: an
+    http(s) URL without credentials whose host is public (unless ``webhook_allow_private``)
+    and a 16–256 character secret. Delivery checks the address again (DNS rebinding)."""
+    headers = request.headers
+    if WEBHOOK_URL_HEADER not in headers:
+        if WEBHOOK_SECRET_HEADER in headers:
             raise WebhookInvalid(f"有 {WEBHOOK_SECRET_HEADER} 却没有 {WEBHOOK_URL_HEADER}")
         return None
-    try:
-        url = URL(url_text)
-    except ValueError:
-        url = URL()
-    if url.scheme not in ("http", "https") or not url.host or url.user or len(url_text) > 2000:
-        raise WebhookInvalid(
-            "Webhook地址须为不含用户名密码的 http(s) 绝对地址", details={"url": url_text[:200]}
-        )
+    # Present but empty is refused, not read as "no webhook": an unset shell variable in
+    # `-H "X-Pilu-Webhook-Url: $URL"` would otherwise drop the webhook silently.
+    url_text = headers[WEBHOOK_URL_HEADER].strip()
+    secret = headers.get(WEBHOOK_SECRET_HEADER, "")
+    if not url_text:
+        raise WebhookInvalid(f"{WEBHOOK_URL_HEADER} 为空")
     if not 16 <= len(secret) <= 256:
         raise WebhookInvalid(f"{WEBHOOK_SECRET_HEADER} 须为16–256个字符，用于签名")
-    if not settings.webhook_allow_private:
-        await _check_public(url)
+    try:
+        url = await webhook.check_url(url_text, allow_private=settings.webhook_allow_private)
+    except webhook.Refused as exc:
+        hint = "" if settings.webhook_allow_private else "（见 PILU_WEBHOOK_ALLOW_PRIVATE）"
+        raise WebhookInvalid(
+            f"{exc}，已拒绝{hint}", details={"url": _printable(url_text)[:200]}
+        ) from None
     return Webhook(url=str(url), secret=secret)
 
 
-async def _check_public(url: URL) -> None:
-    """Refuse a host that is (or resolves to) a non-public address: loopback, private,
-    link-local, reserved. Checked at submit only (see docs/api.md)."""
-    host = url.host or ""
-    refused = WebhookInvalid(
-        "Webhook地址指向内部网络地址，已拒绝（见 PILU_WEBHOOK_ALLOW_PRIVATE）",
-        details={"host": host[:200]},
-    )
-    if host == "localhost" or host.endswith(".localhost"):
-        raise refused
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.wait_for(
-                asyncio.get_running_loop().getaddrinfo(host, url.port), timeout=5
-            )
-        except (OSError, TimeoutError):
-            raise WebhookInvalid(
-                "无法解析Webhook地址的主机名", details={"host": host[:200]}
-            ) from None
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not addresses or not all(a.is_global for a in addresses):
-        raise refused
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+async def webhook_policy_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Before the batch runner starts: the tasks it starts deliver webhooks under this
+    application's ``webhook_allow_private`` (:data:`service.jobs.webhook.ALLOW_PRIVATE`).
+
+    A cleanup context runs in the task that starts the application, and a task copies the
+    context it is created in, so the runner started after this sees the value set here."""
+    webhook.ALLOW_PRIVATE.set(app[SETTINGS].webhook_allow_private)
+    yield
 
 
 def _check_item_sizes(parsed: ParsedBatch, limit: int) -> None:

@@ -74,22 +74,24 @@ def archive_parameters() -> dict[str, Any]:
             "name": "id",
             "in": "path",
             "required": True,
-            "description": "Document id (`doc_…`).",
-            "schema": {"type": "string"},
+            "description": "Document id (`doc_…`). Anything but 1–64 of `A-Z a-z 0-9 _ -` is "
+            "404, like an id that does not exist.",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
         },
         "BatchId": {
             "name": "id",
             "in": "path",
             "required": True,
-            "description": "Batch id (`bat_…`).",
-            "schema": {"type": "string"},
+            "description": "Batch id (`bat_…`). Anything but 1–64 of `A-Z a-z 0-9 _ -` is 404, "
+            "like an id that does not exist.",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
         },
         "Version": {
             "name": "version",
             "in": "query",
             "required": False,
             "description": "Document version (1, 2, …); default the latest.",
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000},
         },
         "Cursor": {
             "name": "cursor",
@@ -145,7 +147,11 @@ def archive_schemas() -> dict[str, Any]:
             "type": "string",
             "enum": ["none", "waiting", "pending", "delivering", "delivered", "failed"],
         },
-        "links": links,
+        "links": {
+            "type": "object",
+            "description": "`self`, `archive`; with items, `next` (the next page, or null).",
+            "additionalProperties": {"type": ["string", "null"]},
+        },
     }
     return {
         "ApiManifest": {
@@ -309,13 +315,29 @@ _VERSION_BODY = {
     "templates, house style and fonts.",
     "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "Payload"}}},
 }
+_BATCH_ITEM = {
+    "type": "object",
+    "description": "A payload (`Payload`). At submit only `company.id` is read (a batch with an "
+    "item without one is refused whole, 422 `batch_invalid`); each item is validated in full "
+    "when it is rendered, and an invalid one fails alone (its errors in the batch's status).",
+    "required": ["company"],
+    "properties": {
+        "company": {
+            "type": "object",
+            "required": ["id"],
+            "properties": {"id": {"type": "string", "pattern": "\\S", "maxLength": 200}},
+        }
+    },
+}
 _BATCH_BODY = {
     "required": True,
     "description": "Payloads as a JSON array (`Content-Type: application/json`) or one per "
-    "line (`application/x-ndjson`), at most `max_batch_bytes` and 10,000 items, each at most "
-    "`max_body_bytes`.",
+    "line (`application/x-ndjson`), at most `max_batch_bytes` (413) and `max_batch_items` "
+    "(10,000 by default; 422) items, each at most `max_body_bytes`.",
     "content": {
-        "application/json": {"schema": {"type": "array", "items": {"$ref": _SCHEMAS + "Payload"}}},
+        "application/json": {
+            "schema": {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _BATCH_ITEM}
+        },
         "application/x-ndjson": {"schema": {"type": "string"}},
     },
 }
@@ -390,9 +412,15 @@ def archive_paths() -> dict[str, Any]:
                 "Documents of the companies this key may use, newest first, paged with "
                 "`next_cursor`.",
                 [
-                    _query("company", "Only this company id.", {"type": "string"}),
-                    _query("year", "Only this report year.", {"type": "integer"}),
-                    _query("kind", "Only this report kind.", {"type": "string"}),
+                    _query(
+                        "company", "Only this company id.", {"type": "string", "maxLength": 200}
+                    ),
+                    _query(
+                        "year",
+                        "Only this report year.",
+                        {"type": "integer", "minimum": 1900, "maximum": 2200},
+                    ),
+                    _query("kind", "Only this report kind.", {"type": "string", "maxLength": 200}),
                     "Cursor",
                     "Limit",
                 ],
@@ -552,7 +580,11 @@ def archive_paths() -> dict[str, Any]:
                         "Only items in these states (comma-separated).",
                         {"type": "string", "examples": ["failed", "pending,running"]},
                     ),
-                    _query("offset", "Items to skip.", {"type": "integer", "minimum": 0}),
+                    _query(
+                        "offset",
+                        "Items to skip.",
+                        {"type": "integer", "minimum": 0, "maximum": 1_000_000_000},
+                    ),
                     _query(
                         "limit",
                         "Items per page, 1–1000 (default 100).",

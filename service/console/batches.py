@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from service.api.archive import checked_id
 from service.api.negotiation import content_disposition
 from service.api.state import POOL, SETTINGS
 from service.console.common import check_csrf, session_of, store_of
@@ -94,8 +95,12 @@ async def upload(request: web.Request) -> web.Response:
     if file is None:
         return await _index_page(request, status=422, problem="请选择一个批量文件。")
     try:
+        settings = request.app[SETTINGS]
         parsed = parse_upload(
-            file.filename, file.data, max_item_bytes=request.app[SETTINGS].max_body_bytes
+            file.filename,
+            file.data,
+            max_item_bytes=settings.max_body_bytes,
+            max_items=settings.max_batch_items,
         )
     except BatchInvalid as exc:
         return await _index_page(request, status=422, problem=exc.message)
@@ -148,7 +153,7 @@ def _payload_or_none(raw: bytes) -> Any:
 async def _visible(request: web.Request) -> tuple[Store, str, Collection[str] | None, BatchStatus]:
     session = session_of(request)
     store = store_of(request)
-    batch_id = request.match_info["batch_id"]
+    batch_id = checked_id(request.match_info["batch_id"], "batch")
     allowed = session.allowed_companies
     status = await store.batches.get(batch_id, allowed_companies=allowed)
     return store, batch_id, allowed, status

@@ -8,6 +8,7 @@ import secrets
 
 from aiohttp import web
 
+from service.api.archive import MAX_FILTER_CHARS, checked_id
 from service.api.negotiation import ascii_filename, content_disposition
 from service.console import work
 from service.console.common import check_csrf, session_of, store_of
@@ -35,6 +36,11 @@ class RegenerateFailed(PiluError):
     code = "payload_invalid"
 
 
+def _document_id(request: web.Request) -> str:
+    """The path's document id; what cannot be one is ``NotFound`` before the store is asked."""
+    return checked_id(request.match_info["document_id"], "document")
+
+
 def _version_param(text: str | None) -> int | None:
     if text is None or text == "":
         return None
@@ -49,6 +55,8 @@ async def index(request: web.Request) -> web.Response:
     store = store_of(request)
     query = request.query
     company = query.get("company", "").strip()
+    if len(company) > MAX_FILTER_CHARS or not company.isprintable():
+        company = ""  # cannot be a company id; a database may refuse it (NUL)
     year_text = query.get("year", "").strip()
     kind = query.get("kind", "").strip()
     cursor = query.get("cursor", "").strip() or None
@@ -94,7 +102,7 @@ async def show(request: web.Request) -> web.Response:
     """``GET /console/documents/{id}``: one version (the latest unless ``?version=``)."""
     session = session_of(request)
     store = store_of(request)
-    document_id = request.match_info["document_id"]
+    document_id = _document_id(request)
     allowed = session.allowed_companies
     doc = await store.documents.get(
         document_id, version=_version_param(request.query.get("version")), allowed_companies=allowed
@@ -137,7 +145,7 @@ async def download(request: web.Request) -> web.Response:
     store = store_of(request)
     fmt = request.match_info["fmt"]
     doc = await store.documents.get(
-        request.match_info["document_id"],
+        _document_id(request),
         version=_version_param(request.match_info["version"]),
         allowed_companies=session.allowed_companies,
     )
@@ -161,7 +169,7 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     store = store_of(request)
     doc = await store.documents.get(
-        request.match_info["document_id"],
+        _document_id(request),
         version=_version_param(request.match_info["version"]),
         allowed_companies=session.allowed_companies,
     )
@@ -190,7 +198,7 @@ async def regenerate(request: web.Request) -> web.Response:
     form = await read_form(request, FORM_LIMIT)
     check_csrf(session, form)
     store = store_of(request)
-    document_id = request.match_info["document_id"]
+    document_id = _document_id(request)
     allowed = session.allowed_companies
     raw = await store.documents.read_payload(document_id, allowed_companies=allowed)
     outcome = await work.render(request, raw)

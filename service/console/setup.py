@@ -127,6 +127,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not name or not name.startswith(ROUTE_PREFIX):
         return await handler(request)
     request[SESSION] = request.app[CONSOLE].sessions.lookup(request.cookies.get(COOKIE))
+    # aiohttp's static handler lets some file-system errors out (ENAMETOOLONG for a name past
+    # 255 bytes, ELOOP): for a static file these mean "no such file", not a server error.
+    missing_file: tuple[type[Exception], ...] = (OSError,) if name == "console.static" else ()
     try:
         response = await match.handler(request)
     except Redirect as exc:
@@ -138,6 +141,8 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = redirect_response(str(exc.location))
         else:
             response = error_page(request, exc.status, _http_message(exc.status))
+    except missing_file:
+        response = error_page(request, 404, _http_message(404))
     except Exception:
         log.exception(
             "console error",

@@ -20,11 +20,14 @@ MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 """Most bytes the payloads of one ZIP may unpack to, together."""
 
 
-def parse_upload(filename: str, data: bytes, *, max_item_bytes: int) -> ParsedBatch:
-    """Items of an uploaded batch file; ``BatchInvalid`` when the file as a whole is unusable."""
+def parse_upload(
+    filename: str, data: bytes, *, max_item_bytes: int, max_items: int = MAX_ITEMS
+) -> ParsedBatch:
+    """Items of an uploaded batch file; ``BatchInvalid`` when the file as a whole is unusable
+    (no items, more than ``max_items``, a ZIP that is not one or unpacks too big)."""
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip"):
-        return parse_zip(data, max_item_bytes=max_item_bytes)
-    parsed = parse_batch(data)
+        return parse_zip(data, max_item_bytes=max_item_bytes, max_items=max_items)
+    parsed = parse_batch(data, max_items=max_items)
     items = [
         _too_large(item, max_item_bytes) if len(item.raw) > max_item_bytes else item
         for item in parsed.items
@@ -44,7 +47,7 @@ def _wanted(info: zipfile.ZipInfo) -> bool:
     return not any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
-def parse_zip(data: bytes, *, max_item_bytes: int) -> ParsedBatch:
+def parse_zip(data: bytes, *, max_item_bytes: int, max_items: int = MAX_ITEMS) -> ParsedBatch:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError) as exc:
@@ -52,9 +55,9 @@ def parse_zip(data: bytes, *, max_item_bytes: int) -> ParsedBatch:
     members = sorted((i for i in archive.infolist() if _wanted(i)), key=lambda i: i.filename)
     if not members:
         raise BatchInvalid("ZIP中没有 .json 报送文件", details=[])
-    if len(members) > MAX_ITEMS:
+    if len(members) > max_items:
         raise BatchInvalid(
-            f"批次最多{MAX_ITEMS}项，收到{len(members)}项", details={"max_items": MAX_ITEMS}
+            f"批次最多{max_items}项，收到{len(members)}项", details={"max_items": max_items}
         )
     items: list[BatchItemInput] = []
     unpacked = 0

@@ -23,7 +23,10 @@ from service.payload.parse import decode_json
 from service.store.models import BatchItemInput
 
 MAX_ITEMS = 10_000
-"""Most items one batch may hold."""
+"""Most items one batch may hold (the API's ``max_batch_items`` may lower it)."""
+MAX_COMPANY_ID_CHARS = 200
+"""Longest ``company.id`` kept with an item. The payload schema allows far less (63); this only
+keeps what cannot be an id out of the store's indexes before the item is validated."""
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -79,7 +82,12 @@ def _item_from_object(
     if not isinstance(value, str) or not value.strip():
         error = FieldError("$.company.id", "missing", "缺少必填项")
         return BatchItemInput(raw, source, None, (error,), idempotency_key)
-    return BatchItemInput(raw, source, value.strip(), (), idempotency_key)
+    value = value.strip()
+    if len(value) > MAX_COMPANY_ID_CHARS or not value.isprintable():
+        # NUL, control characters and lone surrogates: a database may refuse them (500).
+        error = FieldError("$.company.id", "forbidden_character", "公司标识含有不可用的字符或过长")
+        return BatchItemInput(raw, source, None, (error,), idempotency_key)
+    return BatchItemInput(raw, source, value, (), idempotency_key)
 
 
 def parse_batch(data: bytes, *, max_items: int = MAX_ITEMS) -> ParsedBatch:

@@ -7,7 +7,16 @@ and rejects old timestamps to stop replays. ``X-Pilu-Delivery`` is the batch id,
 retry, so a receiver can drop duplicates: delivery is at least once.
 
 Redirects are not followed (the URL must answer itself); a 2xx status counts as delivered.
-What the caller's URL may point at (internal addresses) is for the API layer to check.
+
+Where a webhook may go: only to public addresses, unless the operator allows private ones
+(``PILU_WEBHOOK_ALLOW_PRIVATE``). The API checks the URL when the batch is submitted
+(:func:`check_url`), and :func:`deliver` checks again at delivery time, on the addresses it
+actually connects to (:class:`PublicResolver`): a host name whose DNS answer changed in between
+(DNS rebinding) reaches nothing internal. The policy in force for a delivery is its
+``allow_private`` argument, else :data:`ALLOW_PRIVATE` of the context the delivering task was
+started in (the API sets it from the settings before it starts the batch runner); unset, it is
+*not allowed*. What this cannot see: an egress proxy or NAT in front of the service that maps a
+public address to an internal one.
 """
 
 from __future__ import annotations
@@ -15,12 +24,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from service.store.models import BatchStatus
 
@@ -30,7 +46,141 @@ DELIVERY_HEADER = "X-Pilu-Delivery"
 EVENT_HEADER = "X-Pilu-Event"
 EVENT = "batch.finished"
 
+SCHEMES = ("http", "https")
+MAX_URL_CHARS = 2000
+RESOLVE_TIMEOUT_S = 5.0
+
 log = logging.getLogger("pilu.jobs.webhook")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+ALLOW_PRIVATE: ContextVar[bool] = ContextVar("pilu_webhook_allow_private", default=False)
+"""Whether deliveries started in this context may reach non-public addresses (default: no)."""
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class Refused(Exception):
+    """A webhook URL that may not be used; the message says why (no secret in it)."""
+
+
+@contextmanager
+def allowing_private(allowed: bool = True) -> Iterator[None]:
+    """Set :data:`ALLOW_PRIVATE` for the code (and the tasks it starts) inside the block."""
+    token = ALLOW_PRIVATE.set(allowed)
+    try:
+        yield
+    finally:
+        ALLOW_PRIVATE.reset(token)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(address: IPAddress) -> bool:
+    """A global unicast address: not loopback, private, link-local (169.254.169.254, the cloud
+    metadata address, included), shared (100.64/10), multicast, reserved or unspecified, and
+    no IPv6 form that carries such an IPv4 address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None and not is_public(inner):
+            return False
+        if address.scope_id:
+            return False
+    return address.is_global and not (
+        address.is_multicast or address.is_reserved or address.is_unspecified
+    )
+
+
+async def lookup(host: str, port: int | None, family: int = socket.AF_UNSPEC) -> list[IPAddress]:
+    """Every address ``host`` resolves to (an IP literal is itself); ``Refused`` if none."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM),
+            RESOLVE_TIMEOUT_S,
+        )
+    except (OSError, TimeoutError, UnicodeError):
+        raise Refused("无法解析Webhook地址的主机名") from None
+    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not found:
+        raise Refused("无法解析Webhook地址的主机名")
+    return found
+
+
+def parse_url(text: str) -> URL:
+    """An absolute http(s) URL without user name or password; ``Refused`` otherwise."""
+    try:
+        url = URL(text)
+    except (ValueError, TypeError):
+        url = URL()
+    if (
+        len(text) > MAX_URL_CHARS
+        or url.scheme not in SCHEMES
+        or not url.host
+        or url.user is not None
+        or url.password is not None
+        or any(ord(c) < 0x21 or ord(c) == 0x7F for c in text)
+    ):
+        raise Refused("Webhook地址须为不含用户名密码的 http(s) 绝对地址")
+    return url
+
+
+async def check_url(text: str, *, allow_private: bool) -> URL:
+    """The URL a batch may be given: :func:`parse_url`, and unless ``allow_private`` every
+    address its host resolves to now is public (delivery checks again: :func:`deliver`)."""
+    url = parse_url(text)
+    if not allow_private:
+        host = url.host or ""
+        if host == "localhost" or host.endswith(".localhost"):
+            raise Refused("Webhook地址指向内部网络地址")
+        addresses = await lookup(host, url.port)
+        if not all(is_public(a) for a in addresses):
+            raise Refused("Webhook地址指向内部网络地址")
+    return url
+
+
+class PublicResolver(AbstractResolver):
+    """Resolves through :func:`lookup` and keeps only public addresses, so the connection goes
+    to an address that was checked (no second lookup between check and connect)."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        try:
+            addresses = await lookup(host, port, family)
+        except Refused as exc:
+            raise OSError(str(exc)) from None
+        kept = [a for a in addresses if is_public(a)]
+        if not kept:
+            raise OSError(f"Webhook主机 {host[:100]} 只解析到内部网络地址，已拒绝")
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(a),
+                port=port,
+                family=socket.AF_INET6 if a.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for a in kept
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -66,11 +216,53 @@ async def deliver(
     tries: int = 3,
     backoff_s: float = 0.5,
     timeout_s: float = 10.0,
+    allow_private: bool | None = None,
 ) -> str | None:
     """POST ``body`` to ``url`` up to ``tries`` times (back-off doubling from ``backoff_s``).
 
-    Returns ``None`` when delivered, else the last error (for ``webhook_last_error``).
+    Returns ``None`` when delivered, else the last error (for ``webhook_last_error``). Unless
+    private addresses are allowed (``allow_private``, else :data:`ALLOW_PRIVATE`), the URL is
+    checked again here and sent through a connector of its own that connects only to public
+    addresses; ``session`` is used as it is only when they are allowed.
     """
+    if allow_private is None:
+        allow_private = ALLOW_PRIVATE.get()
+    if allow_private:
+        return await _deliver(session, url, secret, body, delivery_id, tries, backoff_s, timeout_s)
+    try:
+        target = parse_url(url)
+        if target.host is not None and not _public_literal(target.host):
+            raise Refused("Webhook地址指向内部网络地址")
+    except Refused as exc:
+        log.warning("webhook %s refused: %s", delivery_id, exc)
+        return f"refused: {exc}"
+    connector = aiohttp.TCPConnector(resolver=PublicResolver(), use_dns_cache=False)
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as guarded:
+        return await _deliver(guarded, url, secret, body, delivery_id, tries, backoff_s, timeout_s)
+
+
+def _public_literal(host: str) -> bool:
+    """False for an IP literal (aiohttp skips the resolver for those) that is not public, and
+    for ``localhost`` names; names are left to :class:`PublicResolver`."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return True
+    return is_public(address)
+
+
+async def _deliver(
+    session: aiohttp.ClientSession,
+    url: str,
+    secret: str,
+    body: bytes,
+    delivery_id: str,
+    tries: int,
+    backoff_s: float,
+    timeout_s: float,
+) -> str | None:
     error: str | None = None
     for attempt in range(tries):
         if attempt:

@@ -1,5 +1,7 @@
-"""Intruders at the doors that exist now (``/v1/render``, ``/v1/validate``): another company's
-key, oversized requests, header injection through the file name, keys in logs, key comparison.
+"""Intruders at the doors of rendering (``/v1/render``, ``/v1/validate``): another company's
+key, oversized requests, header injection through the file name, key comparison; and keys (and
+webhook secrets) in the log for every door, the archive, batches and console sign-in included.
+The archive, batch and console doors have their own module: ``test_archive_intruders.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import re
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from typing import Any
 
@@ -270,3 +276,87 @@ def test_keys_are_compared_with_every_configured_key_in_constant_time(
 def test_the_audit_script_is_there_and_parses() -> None:
     script = ROOT / "scripts" / "audit.sh"
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+
+
+WEBHOOK_SECRET = "hardening-webhook-secret-Rb7Kp2Qz"
+
+
+def _console_sign_in(server: Server, key: str, request_id: str) -> int:
+    """Sign in to the console with ``key`` as a browser would (pre-session cookie, CSRF token
+    from the form, the key in a form field); the status of the sign-in POST."""
+    _, headers, page = http("GET", f"{server.url}/console/sign-in")
+    cookie = headers.get("Set-Cookie", "").split(";", 1)[0]
+    token = re.search(rb'name="csrf" value="([^"]+)"', page)
+    assert token is not None and cookie, "no sign-in form"
+    form = urllib.parse.urlencode({"csrf": token.group(1).decode(), "api_key": key}).encode()
+    request = urllib.request.Request(
+        f"{server.url}/console/sign-in",
+        data=form,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": cookie,
+            "X-Request-ID": request_id,
+        },
+    )
+    try:  # a redirect (303 after signing in) is an answer here, not something to follow
+        with _NO_REDIRECTS.open(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
+
+
+def test_keys_and_webhook_secrets_never_reach_the_log_from_the_archive_or_console(
+    real_server: Server, log_offset: int
+) -> None:
+    """Every key (and an unknown one) on the document, batch and console doors: listings,
+    reads of ids that do not exist, a batch whose items fail validation (rendered in the
+    background, so the runner's log lines are in too), a batch with a refused webhook, and
+    console sign-ins that succeed and fail. The log has their access lines and no key, no
+    webhook secret, not even half of one."""
+    sent: list[str] = []
+
+    def call(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> int:
+        request_id = f"keylog-archive-{len(sent)}"
+        sent.append(request_id)
+        status, _, _ = http(
+            method, f"{real_server.url}{path}", body, {**headers, "X-Request-ID": request_id}
+        )
+        return status
+
+    unusable = b'{"company": {"id": "xiaokang-life"}, "report_year": "x"}\n'
+    for key in (*KEYS, INTRUDER_KEY):
+        for header in ({"Authorization": f"Bearer {key}"}, {"X-API-Key": key}):
+            call("GET", "/v1/documents?limit=5", None, header)
+            call("GET", "/v1/documents/doc_00000000000000000000/pdf", None, header)
+            call("GET", "/v1/batches", None, header)
+            call("GET", "/v1/batches/bat_00000000000000000000/archive", None, header)
+            call("POST", "/v1/documents/doc_00000000000000000000/versions", None, header)
+        batch_headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+        call("POST", "/v1/batches", unusable, batch_headers)
+        webhook = {
+            "X-Pilu-Webhook-Url": f"http://127.0.0.1:9/{key}",
+            "X-Pilu-Webhook-Secret": WEBHOOK_SECRET,
+        }
+        assert call("POST", "/v1/batches", unusable, {**batch_headers, **webhook}) in (401, 422)
+        call("GET", f"/v1/documents?api_key={key}", None, {})
+        request_id = f"keylog-console-{len(sent)}"
+        sent.append(request_id)
+        expected = 401 if key == INTRUDER_KEY else 303
+        assert _console_sign_in(real_server, key, request_id) == expected
+    time.sleep(1.0)  # the background runner's lines about the failed items
+    mine = real_server.logs()[log_offset:]
+    for request_id in sent:
+        assert f'"request_id": "{request_id}"' in mine, request_id
+    log = real_server.logs()
+    for secret in (*KEYS, INTRUDER_KEY, WEBHOOK_SECRET):
+        for part in (secret, secret[len(secret) // 2 :]):
+            assert part not in log, "a key or webhook secret reached the log"
