@@ -10,12 +10,13 @@ STAMPS := .make-stamps
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install install-test fonts bench lint schema clean
+.PHONY: run test install install-test fonts bench audit lock schema clean
 
 run: install
 	$(BIN)/pilu serve --host $(HOST) --port $(PORT)
 
 test: install-test
+	bash scripts/audit.sh --check-lock
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 install: $(STAMPS)/system $(STAMPS)/venv fonts
@@ -34,12 +35,15 @@ $(STAMPS)/system-test: scripts/install-system.sh
 	bash scripts/install-system.sh --test
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/venv: pyproject.toml
+# Exact versions from the lock files first, then the project itself (`make lock` rewrites them).
+$(STAMPS)/venv: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.lock $(QUIET_PIP)
 	$(BIN)/pip install -q -e . $(QUIET_PIP)
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/venv-test: pyproject.toml $(STAMPS)/venv
+$(STAMPS)/venv-test: pyproject.toml requirements-test.lock $(STAMPS)/venv
+	$(BIN)/pip install -q -r requirements-test.lock $(QUIET_PIP)
 	$(BIN)/pip install -q -e '.[test]' $(QUIET_PIP)
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -49,6 +53,13 @@ schema: install
 bench: install-test
 	bash scripts/install-bench.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Known vulnerabilities in the locked versions; needs OSV or PyPI's JSON API (exit 2 without).
+audit: install-test
+	bash scripts/audit.sh
+
+lock: install-test
+	bash scripts/audit.sh --write-lock
 
 clean:
 	rm -rf $(VENV) $(STAMPS) fonts/build
