@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -145,19 +146,48 @@ def _busy_seconds() -> float:
     return (sum(values) - idle - guest) / TICKS
 
 
+class _DescendantCPU:
+    """CPU time of every process the benchmark started, directly or not, including those that
+    have exited: a worker of ``pilu batch`` is reaped by a process that may never be reaped
+    itself (multiprocessing's fork server), so its time would never reach ``RUSAGE_CHILDREN``.
+    A thread samples each descendant's own user + system time every 0.2 s and keeps the last
+    value seen (keyed by pid and start time); only the last 0.2 s of a process can be missed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, str], float] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="bench-cpu-sampler", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            time.sleep(0.2)
+
+    def sample(self) -> None:
+        for pid in descendants(os.getpid()):
+            fields = _stat_fields(pid)
+            if fields:
+                with self._lock:
+                    self._seen[(pid, fields[19])] = sum(int(x) for x in fields[11:13]) / TICKS
+
+    def seconds(self) -> float:
+        self.sample()
+        with self._lock:
+            return sum(self._seen.values())
+
+
+_descendant_cpu: _DescendantCPU | None = None
+
+
 def _own_seconds() -> float:
-    """CPU time of this process, its reaped children and every live descendant."""
+    """CPU time of this process and of every process it started (see :class:`_DescendantCPU`)."""
     import resource
 
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    for pid in descendants(os.getpid()):
-        fields = _stat_fields(pid)
-        if fields:
-            total += sum(int(x) for x in fields[11:15]) / TICKS
-    return total
+    global _descendant_cpu
+    if _descendant_cpu is None:
+        _descendant_cpu = _DescendantCPU()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + _descendant_cpu.seconds()
 
 
 class ForeignLoad:

@@ -31,6 +31,7 @@ _STATUS = {
     "InternalError": 500,
     "Unavailable": 503,
     "RenderTimeout": 504,
+    "StorageRefused": 507,
 }
 
 _OWN_RESPONSES = {
@@ -42,6 +43,10 @@ _OWN_RESPONSES = {
     "`document_mismatch` (a new version for another company, report year or kind).",
     "UnsupportedMediaType": "`unsupported_media_type`: the batch is neither `application/json` "
     "nor `application/x-ndjson`; `details.supported`.",
+    "StorageRefused": "`storage_full` or `storage_read_only`: the data folder or the database "
+    "refuses writes; nothing of this request was stored and earlier documents are intact. "
+    "`details.store` is `files` or `database`. Repeat the request (with the same "
+    "`Idempotency-Key`) once there is room.",
     "BatchInvalid": "`batch_invalid` (empty, too many items, or items that are not payloads with "
     "a `company.id`; `details` lists each with its `line` and `errors`) or `webhook_invalid`.",
 }
@@ -398,6 +403,7 @@ def archive_paths() -> dict[str, Any]:
                         "PayloadInvalid",
                         "InternalError",
                         "Unavailable",
+                        "StorageRefused",
                         "RenderTimeout",
                     ),
                 },
@@ -496,6 +502,7 @@ def archive_paths() -> dict[str, Any]:
                         "PayloadInvalid",
                         "InternalError",
                         "Unavailable",
+                        "StorageRefused",
                         "RenderTimeout",
                     ),
                 },
@@ -548,6 +555,7 @@ def archive_paths() -> dict[str, Any]:
                         "UnsupportedMediaType",
                         "BatchInvalid",
                         "Unavailable",
+                        "StorageRefused",
                     ),
                 },
                 f'curl -sS {_AUTH} -H "Content-Type: application/x-ndjson" '

@@ -8,7 +8,7 @@ later item (by index) gets ``-2``, ``-3`` … before the extension, the same for
 
 The ZIP is produced as a stream (one document in memory at a time) and is the same bytes every
 time for a finished batch: members stored (outputs are compressed already), in index order,
-dated 1980-01-01 as :func:`service.workers.jobs.deterministic_zip` does. An unfinished batch
+each as :func:`service.ziparchive.member_info` describes (dated 1980-01-01). An unfinished batch
 gives the items done so far; the manifest says which are still pending.
 """
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.store import BatchStatus, ItemStatus, Store, StoredDocument
+from service.ziparchive import member_info
 
 FORMAT_ORDER = ("pdf", "docx")
-_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 CSV_COLUMNS = (
     "index", "source", "state", "company_id", "report_year", "document_id", "version",
     "pdf_file", "pdf_sha256", "docx_file", "docx_sha256", "payload_sha256",
@@ -166,20 +166,12 @@ async def _stream(
                 data, _info = await store.documents.read_output(
                     entry.document.id, fmt, version=entry.document.version.version
                 )
-                archive.writestr(_member(entry.names[fmt]), data)
+                archive.writestr(member_info(entry.names[fmt]), data)
                 yield sink.take()
         rows = manifest_rows(entries)
-        archive.writestr(_member("manifest.csv"), manifest_csv(rows))
-        archive.writestr(_member("manifest.json"), manifest_json(status, rows))
+        archive.writestr(member_info("manifest.csv"), manifest_csv(rows))
+        archive.writestr(member_info("manifest.json"), manifest_json(status, rows))
     yield sink.take()
-
-
-def _member(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
-    info.compress_type = zipfile.ZIP_STORED
-    info.external_attr = 0o100644 << 16
-    info.create_system = 3
-    return info
 
 
 class _Sink(io.RawIOBase):

@@ -12,7 +12,9 @@ files only those are rendered again. Output files whose hash already matches are
 To force a fresh render (new templates or fonts), delete ``DIR/.pilu``.
 
 Exit status: 0 every item rendered, 1 some item failed (listed in the summary and the
-manifest), 2 the input could not be read or another run holds the lock, 130 interrupted.
+manifest), 2 the input could not be read, another run holds the lock, or ``DIR`` is full or
+read-only (what was stored stays; the same command continues once there is room), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service import pipeline
-from service.errors import BatchInvalid
+from service.errors import BatchInvalid, PiluError
 from service.jobs.archive import (
     ArchiveEntry,
     archive_entries,
@@ -54,6 +56,7 @@ from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import RenderFn, executor_render
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.store import BatchItemInput, BatchStatus, Store, open_store
+from service.store.errors import STORAGE_REFUSED, storage_error
 from service.store.files import write_atomic
 from service.store.models import sha256_hex
 
@@ -118,6 +121,21 @@ async def _run_batch(
     except _Locked:
         console.print(f"[red]另一个 pilu batch 正在使用 {out}[/red]")
         return EXIT_UNUSABLE
+    except OSError as exc:  # what the store did not already classify: writing the outputs
+        refused = storage_error(exc)
+        if refused is None:
+            raise
+        return _storage_refused(console, out, refused)
+    except STORAGE_REFUSED as exc:
+        return _storage_refused(console, out, exc)
+
+
+def _storage_refused(console: Console, out: Path, exc: PiluError) -> int:
+    console.print(
+        f"[red]{out} {exc.message}（{exc.code}）。已完成的结果都已保存；"
+        "释放空间或恢复写入后再次运行同一命令即可继续。[/red]"
+    )
+    return EXIT_UNUSABLE
 
 
 def _read_input(input: Path) -> ParsedBatch:

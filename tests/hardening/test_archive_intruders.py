@@ -37,6 +37,7 @@ from service.jobs import item_from_bytes, webhook
 from service.store import Store, Webhook
 from tests.api import fakes
 from tests.api.conftest import FAKE_BACKEND, KEY_ALL, KEY_OTHER, KEY_XIAOKANG, make_settings
+from tests.jobs.webhook_targets import loopback_urls
 from tests.store.fakes import payload, rendered_for
 
 VICTIM = "xiaokang-life"
@@ -545,23 +546,6 @@ async def listener() -> AsyncIterator[Listener]:
         await server.close()
 
 
-def _loopback_urls(port: int) -> list[str]:
-    return [
-        f"http://127.0.0.1:{port}/hook",
-        f"http://localhost:{port}/hook",
-        f"http://LOCALHOST:{port}/hook",
-        f"http://127.0.0.2:{port}/hook",
-        f"http://127.1:{port}/hook",
-        f"http://2130706433:{port}/hook",
-        f"http://0x7f.1:{port}/hook",
-        f"http://0177.0.0.1:{port}/hook",
-        f"http://[::ffff:127.0.0.1]:{port}/hook",
-        f"http://[::1]:{port}/hook",
-        f"http://0.0.0.0:{port}/hook",
-        f"https://127.0.0.1:{port}/hook",
-    ]
-
-
 NOT_LOOPBACK = [
     # refused before any connection is tried: never a packet to these
     "http://169.254.169.254/latest/meta-data/",
@@ -616,7 +600,7 @@ async def app_client(request: pytest.FixtureRequest) -> AsyncIterator[TestClient
 async def test_webhooks_to_internal_addresses_are_refused_and_nothing_arrives(
     app_client: TestClient[Any, Any], listener: Listener
 ) -> None:
-    for url in [*_loopback_urls(listener.port), *NOT_LOOPBACK]:
+    for url in [*loopback_urls(listener.port), *NOT_LOOPBACK]:
         status, body = await _submit_batch(app_client, url)
         assert status == 422, (url, body)
         error = body["error"]

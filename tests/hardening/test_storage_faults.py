@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from rich.console import Console
 
 from service.jobs.batch_cli import run_batch
 from service.jobs.parse import item_from_bytes
@@ -46,9 +46,9 @@ from service.store import (
     Store,
     open_store,
 )
-from service.store.schema import document_versions, documents, idempotency_keys
 from tests.hardening.backends import PrivatePostgres
 from tests.hardening.support import Server, auth, dumps, http, small_example
+from tests.jobs.batch_checks import assert_done_exactly_once
 
 pytestmark = pytest.mark.slow
 
@@ -249,6 +249,17 @@ def store_two(server: Server) -> dict[str, dict[str, Any]]:
     return stored
 
 
+def assert_every_write_refused(server: Any, stored: dict[str, Any], code: str) -> None:
+    """A new document (twice), a batch and a new version are each refused with ``code``."""
+    for _attempt in range(2):
+        status, body = post_document(server, variant(5), "after")
+        assert_refused(status, body, code)
+    status, _, raw = http("POST", f"{server.url}/v1/batches", dumps([small_example()]),
+                          {**auth(), "Content-Type": "application/json"})  # fmt: skip
+    assert_refused(status, json.loads(raw), code)
+    assert_new_version_refused(server, next(iter(stored)), code)
+
+
 def test_full_data_folder_refuses_documents_and_keeps_earlier_ones(disk: LoopDisk) -> None:
     """Two documents stored, then the data disk filled: ``POST /v1/documents`` answers 507
     ``storage_full`` (so do a batch and a new version); nothing of them is stored, earlier
@@ -259,13 +270,7 @@ def test_full_data_folder_refuses_documents_and_keeps_earlier_ones(disk: LoopDis
     try:
         stored = store_two(server)
         disk.fill()
-        for attempt in range(2):
-            status, body = post_document(server, variant(5), "after")
-            assert_refused(status, body, "storage_full")
-        status, _, raw = http("POST", f"{server.url}/v1/batches", dumps([small_example()]),
-                              {**auth(), "Content-Type": "application/json"})  # fmt: skip
-        assert_refused(status, json.loads(raw), "storage_full")
-        assert_new_version_refused(server, next(iter(stored)), "storage_full")
+        assert_every_write_refused(server, stored, "storage_full")
         assert_documents_intact(server, stored)
         assert_artifacts_whole(data_dir)
         assert sqlite_counts(data_dir) == (2, 2, 2)
@@ -290,13 +295,7 @@ def test_read_only_data_folder_refuses_documents_and_serves_earlier_ones(disk: L
     try:
         stored = store_two(server)
         disk.break_to_read_only()
-        for attempt in range(2):
-            status, body = post_document(server, variant(5), "after")
-            assert_refused(status, body, "storage_read_only")
-        status, _, raw = http("POST", f"{server.url}/v1/batches", dumps([small_example()]),
-                              {**auth(), "Content-Type": "application/json"})  # fmt: skip
-        assert_refused(status, json.loads(raw), "storage_read_only")
-        assert_new_version_refused(server, next(iter(stored)), "storage_read_only")
+        assert_every_write_refused(server, stored, "storage_read_only")
         assert_documents_intact(server, stored)
         assert http("GET", f"{server.url}/healthz")[0] == 200
     finally:
@@ -428,27 +427,6 @@ async def item_states(store: Store, batch_id: str) -> list[str]:
     return [item.state for item in await store.batches.items(batch_id)]
 
 
-async def assert_batch_exact(store: Store, batch_id: str, n: int) -> None:
-    """Every item done once: one document, version and key per item, outputs as hashed."""
-    items = await store.batches.items(batch_id)
-    assert [i.state for i in items] == ["done"] * n, [i.errors for i in items]
-    assert len({i.document_id for i in items}) == n
-    async with store.db.read() as conn:
-        counts = [
-            (await conn.execute(select(func.count()).select_from(t))).scalar_one()
-            for t in (documents, document_versions, idempotency_keys)
-        ]
-    assert counts == [n, n, n], "nothing stored twice, nothing lost"
-    status = await store.batches.get(batch_id)
-    assert (status.done, status.failed, status.state) == (n, 0, "finished")
-    for item in items:
-        assert item.document_id is not None
-        doc = await store.documents.get(item.document_id)
-        assert doc.version.manifest.payload_sha256 == item.payload_sha256
-        for fmt in doc.version.manifest.outputs:
-            await store.documents.read_output(doc.id, fmt)  # raises StorageCorrupt on a mismatch
-
-
 async def run_batch_worker(
     store: Store,
     batch_id: str,
@@ -495,16 +473,16 @@ async def test_runner_stops_when_the_data_folder_refuses(disk: LoopDisk, fault: 
                 disk.free()
                 stats = await run_batch_worker(store, batch_id, executor_render(executor))
                 assert stats.done == 2
-                await assert_batch_exact(store, batch_id, 3)
+                await assert_done_exactly_once(store, batch_id, 3)
     finally:
         executor.shutdown(wait=True)
 
 
 def test_pilu_batch_on_a_full_disk_resumes_once_space_is_freed(disk: LoopDisk) -> None:
     """``pilu batch`` of three payloads into an output folder on the loop disk, which fills up
-    as the second render returns: the run stops with ``StorageFull`` (``batch_cli`` does not turn it
-    into an exit status yet), nothing half-written is left; the same command after freeing the
-    space finishes (exit 0) with every output file matching ``manifest.json``."""
+    as the second render returns: the run stops with exit status 2 naming ``storage_full``,
+    nothing half-written is left; the same command after freeing the space finishes (exit 0)
+    with every output file matching ``manifest.json``."""
     source = disk.mount / "input.ndjson"
     source.write_bytes(b"\n".join(variant(i) for i in range(3)) + b"\n")
     out = disk.mount / "out"
@@ -521,8 +499,12 @@ def test_pilu_batch_on_a_full_disk_resumes_once_space_is_freed(disk: LoopDisk) -
         return outcome
 
     try:
-        with pytest.raises(StorageFull):
-            run_batch(source, out, 1, render=render_then_fill, lease_seconds=5.0)
+        console = Console(record=True, width=200)
+        status = run_batch(
+            source, out, 1, render=render_then_fill, lease_seconds=5.0, console=console
+        )
+        assert status == 2
+        assert "storage_full" in console.export_text()
         assert_artifacts_whole(out / ".pilu")
         assert not list(out.glob(".tmp-*"))
         disk.free()
@@ -591,7 +573,7 @@ async def test_postgres_restarted_twice_during_a_batch(tmp_path: Path) -> None:
             stats = await asyncio.gather(*nodes, *outages)
             elapsed = time.monotonic() - started
             executor.shutdown(wait=True)
-            await assert_batch_exact(admin, batch_id, n)
+            await assert_done_exactly_once(admin, batch_id, n)
             attempts = [i.attempts for i in await admin.batches.items(batch_id)]
     runners = [s for s in stats if isinstance(s, WorkerStats)]
     print(f"postgres restarts: {elapsed=:.1f} s, fast restart {restart_s:.1f} s, {renders=}, "

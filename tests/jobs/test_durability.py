@@ -28,8 +28,9 @@ from sqlalchemy import func, select
 from service.jobs.parse import item_from_bytes
 from service.store import FileArtifacts, Store, open_store
 from service.store.models import sha256_hex
-from service.store.schema import batch_items, document_versions, documents, idempotency_keys
+from service.store.schema import batch_items
 from tests.conftest import EXAMPLE_FILES, ROOT
+from tests.jobs.batch_checks import assert_done_exactly_once
 
 pytestmark = pytest.mark.slow
 
@@ -121,25 +122,9 @@ async def held_by(store: Store, batch_id: str, worker: str) -> int:
 
 
 async def assert_exactly_once(store: Store, batch_id: str, n: int) -> None:
+    await assert_done_exactly_once(store, batch_id, n)
     items = await store.batches.items(batch_id)
-    assert [i.state for i in items] == ["done"] * n
-    assert len({i.document_id for i in items}) == n
-    async with store.db.read() as conn:
-        counts = [
-            (await conn.execute(select(func.count()).select_from(t))).scalar_one()
-            for t in (documents, document_versions, idempotency_keys)
-        ]
-    assert counts == [n, n, n], "one document, one version, one key per item: nothing stored twice"
     assert any(i.attempts == 2 for i in items), "the killed node's item was taken over"
-    status = await store.batches.get(batch_id)
-    assert (status.done, status.failed, status.state) == (n, 0, "finished")
-    for item in items:
-        assert item.document_id is not None
-        doc = await store.documents.get(item.document_id)
-        assert doc.version.manifest.payload_sha256 == item.payload_sha256
-        for fmt, info in doc.version.manifest.outputs.items():
-            data, _ = await store.documents.read_output(doc.id, fmt)
-            assert sha256_hex(data) == info.sha256 and len(data) == info.size
 
 
 async def create_batch(store: Store, n: int) -> str:

@@ -33,6 +33,7 @@ from service.jobs.webhook import (
     verify,
 )
 from service.store import Store, Webhook
+from tests.jobs.webhook_targets import loopback_urls
 from tests.store.fakes import FakeRender, payload
 
 SECRET = "s3cret-值"
@@ -202,22 +203,10 @@ async def test_names_that_resolve_to_internal_addresses_are_refused(
         await check_url("https://half-internal.example/hook", allow_private=False)
 
 
-def loopback_forms(port: int) -> list[str]:
-    """URLs that all reach 127.0.0.1:``port`` (the receiver) when nothing stops them."""
-    return [
-        f"http://127.0.0.1:{port}/hook",
-        f"http://localhost:{port}/hook",
-        f"http://127.1:{port}/hook",
-        f"http://2130706433:{port}/hook",
-        f"http://0x7f000001:{port}/hook",
-        f"http://[::ffff:127.0.0.1]:{port}/hook",
-    ]
-
-
 async def test_delivery_to_loopback_sends_nothing_unless_allowed(receiver: Receiver) -> None:
     port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
     async with aiohttp.ClientSession() as http:
-        for url in loopback_forms(port):
+        for url in loopback_urls(port):
             error = await deliver(http, url, SECRET, b"{}", delivery_id="d", backoff_s=0.01)
             assert error is not None, url
         assert receiver.received == [], "a refused webhook reached the listener"
