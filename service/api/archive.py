@@ -146,14 +146,13 @@ async def regenerate(request: web.Request) -> web.Response:
 
 async def list_documents(request: web.Request) -> web.Response:
     """``GET /v1/documents?company=&year=&kind=&cursor=&limit=``: newest first, paged."""
-    query = request.query
     page = await request.app[STORE].documents.list(
         company_id=text_param(request, "company"),
         report_year=int_param(request, "year", None, 1900, 2200),
         kind=text_param(request, "kind"),
         allowed_companies=request[PRINCIPAL].allowed_companies,
         limit=int_param(request, "limit", 50, 1, 200),
-        cursor=query.get("cursor") or None,
+        cursor=single_param(request, "cursor") or None,
     )
     items = [{**d.as_dict(), "links": {"self": f"/v1/documents/{d.id}"}} for d in page.items]
     return _json(
@@ -274,7 +273,7 @@ async def list_batches(request: web.Request) -> web.Response:
     page = await request.app[STORE].batches.list(
         allowed_companies=request[PRINCIPAL].allowed_companies,
         limit=int_param(request, "limit", 50, 1, 200),
-        cursor=request.query.get("cursor") or None,
+        cursor=single_param(request, "cursor") or None,
     )
     return _json(
         {
@@ -462,8 +461,19 @@ def idempotency_key(request: web.Request) -> str | None:
     return key
 
 
+def single_param(request: web.Request, name: str) -> str | None:
+    """The query parameter ``name``, or ``None``; given more than once it is refused, since which
+    of the values counts would be a guess."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise InvalidParameter(
+            f"参数 {name} 只能出现一次", details={"parameter": name, "count": len(values)}
+        )
+    return values[0] if values else None
+
+
 def int_param(request: web.Request, name: str, default: int | None, lo: int, hi: int) -> Any:
-    text = request.query.get(name)
+    text = single_param(request, name)
     if text is None or text == "":
         return default
     # ASCII digits only: int() would also take " 1", "+1", "1_0" and other scripts' digits
@@ -495,7 +505,7 @@ def batch_id_of(request: web.Request) -> str:
 
 def text_param(request: web.Request, name: str) -> str | None:
     """A free-text filter (``company``, ``kind``): at most 200 printable characters, or absent."""
-    text = request.query.get(name)
+    text = single_param(request, name)
     if not text:
         return None
     if len(text) > MAX_FILTER_CHARS or not text.isprintable():
@@ -512,7 +522,7 @@ def version_param(request: web.Request) -> int | None:
 
 
 def _states_param(request: web.Request) -> list[str] | None:
-    text = request.query.get("state")
+    text = single_param(request, "state")
     if not text:
         return None
     states = [s.strip() for s in text.split(",") if s.strip()]

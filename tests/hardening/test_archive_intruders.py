@@ -788,3 +788,25 @@ async def test_odd_ids_and_filters_with_postgresql() -> None:
     finally:
         await client.close()
         await drop_database(url)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/documents/{doc}/pdf?version=1&version=2",
+        "/v1/documents/{doc}/docx?version=&version=1",
+        "/v1/documents?limit=1&limit=2",
+        "/v1/documents?company=a&company=b",
+        "/v1/documents?cursor=a&cursor=b",
+        "/v1/batches/{batch}?state=done&state=failed",
+    ],
+)
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_query_parameter_given_twice_is_refused(world: World, path: str) -> None:
+    """Which of two values would count is a guess: 400 ``invalid_parameter``, never a file."""
+    url = path.format(doc=world.doc, batch=world.batch)
+    response = await world.client.get(url, headers={"Authorization": f"Bearer {KEY_ALL}"})
+    assert response.status == 400, (url, response.status)
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_parameter"
+    assert error["details"]["count"] == 2
