@@ -474,9 +474,9 @@ def single_param(request: web.Request, name: str) -> str | None:
 
 def int_param(request: web.Request, name: str, default: int | None, lo: int, hi: int) -> Any:
     text = single_param(request, name)
-    if text is None or text == "":
+    if text is None:
         return default
-    # ASCII digits only: int() would also take " 1", "+1", "1_0" and other scripts' digits
+    # ASCII digits only (an empty value is none): int() would also take " 1", "+1", "1_0" and other scripts' digits
     value = int(text) if _INTEGER.fullmatch(text) else lo - 1
     if not lo <= value <= hi:
         raise InvalidParameter(

@@ -810,3 +810,15 @@ async def test_a_query_parameter_given_twice_is_refused(world: World, path: str)
     error = (await response.json())["error"]
     assert error["code"] == "invalid_parameter"
     assert error["details"]["count"] == 2
+
+
+@pytest.mark.parametrize("query", ["version=", "version=%20", "limit=", "year="])
+@pytest.mark.asyncio(loop_scope="module")
+async def test_an_empty_integer_parameter_is_refused(world: World, query: str) -> None:
+    """An integer parameter present but empty is no integer: 400, not the default."""
+    path = f"/v1/documents/{world.doc}" if query.startswith("version") else "/v1/documents"
+    response = await world.client.get(
+        f"{path}?{query}", headers={"Authorization": f"Bearer {KEY_ALL}"}
+    )
+    assert response.status == 400, (query, response.status)
+    assert (await response.json())["error"]["code"] == "invalid_parameter"
