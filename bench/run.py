@@ -270,8 +270,8 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
     workers = svc.workers
     async with session(limit=32) as http:
         client = Client(svc, http)
-        # 1 render each (sequential requests alternate between idle workers)
-        await sequential(client, variants, "zip", workers * marks[0] - svc.tasks)
+        # 1 render each (sequential requests alternate between idle workers; one task each)
+        await sequential(client, variants, "pdf", workers * marks[0] - svc.tasks)
         rss_1 = memory_snapshot(svc, f"{marks[0]}", res)
 
         latency: dict[str, list[float]] = {}
@@ -289,7 +289,7 @@ async def service_phases(svc: Service, plan: Plan, variants: Variants, res: Resu
         res.data["worker_cpu_per_request_s"] = cpu_per_request
         pad = workers * marks[1] - svc.tasks
         if pad > 0:
-            await sequential(client, variants, "zip", pad)
+            await sequential(client, variants, "pdf", pad)
         rss_100 = memory_snapshot(svc, f"{marks[1]}", res)
 
         throughput: dict[int, dict[str, float]] = {}

@@ -152,8 +152,12 @@ class Client:
         magic = b"%PDF" if fmt == "pdf" else b"PK"
         if not body.startswith(magic):
             raise RenderError(f"{fmt}: unexpected body {body[:20]!r}")
-        self.service.tasks += 1
+        self.service.tasks += TASKS_PER_FORMAT.get(fmt, 1)
         return elapsed, body
+
+
+TASKS_PER_FORMAT = {"zip": 2}
+"""Worker tasks one request makes: a ZIP's PDF and DOCX are rendered by two workers."""
 
 
 def session(limit: int = 16, timeout: float = 180.0) -> aiohttp.ClientSession:
