@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -73,7 +72,6 @@ _INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 def add_routes(app: web.Application) -> None:
     app[BATCH_ADMISSION] = Admission(BATCH_UPLOADS, app[SETTINGS].retry_after_s)
-    app.cleanup_ctx.insert(0, webhook_policy_ctx)
     router = app.router
     router.add_post("/v1/documents", create_document, name="create_document")
     router.add_get("/v1/documents", list_documents, name="list_documents")
@@ -572,16 +570,6 @@ async def webhook_from(request: web.Request, settings: Settings) -> Webhook | No
 
 def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else "\ufffd" for c in text)
-
-
-async def webhook_policy_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Before the batch runner starts: the tasks it starts deliver webhooks under this
-    application's ``webhook_allow_private`` (:data:`service.jobs.webhook.ALLOW_PRIVATE`).
-
-    A cleanup context runs in the task that starts the application, and a task copies the
-    context it is created in, so the runner started after this sees the value set here."""
-    webhook.ALLOW_PRIVATE.set(app[SETTINGS].webhook_allow_private)
-    yield
 
 
 def _check_item_sizes(parsed: ParsedBatch, limit: int) -> None:

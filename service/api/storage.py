@@ -107,6 +107,7 @@ async def _supervise(app: web.Application, stop: asyncio.Event) -> None:
                 lease_seconds=settings.batch_lease_s,
                 stop_event=stop,
                 webhook_timeout_s=settings.webhook_timeout_s,
+                webhook_allow_private=settings.webhook_allow_private,
             )
         except STORAGE_REFUSED as exc:
             log.warning("batch runner paused: the store refuses writes (%s); again in %.0f s",

@@ -106,6 +106,7 @@ async def run_worker(
     webhooks: bool = True,
     webhook_grace_s: float = 30.0,
     webhook_timeout_s: float = 10.0,
+    webhook_allow_private: bool = False,
     on_finished: Callable[[ClaimedItem, str], None] | None = None,
     store_retry_s: float = 30.0,
 ) -> WorkerStats:
@@ -118,8 +119,9 @@ async def run_worker(
     called after each item this runner finishes (``done``/``failed``), for progress displays.
     ``webhooks``: also send the webhooks of finished batches (any batch, not only ``batch_id``);
     on the way out a delivery in progress gets ``webhook_grace_s`` to finish, and one POST may
-    take ``webhook_timeout_s``. With ``stop_when_finished`` the batch's own webhook is sent before
-    returning. ``store_retry_s``: how long one store call of an item is tried again while the
+    take ``webhook_timeout_s``; ``webhook_allow_private`` lets them reach non-public addresses
+    (:func:`~service.jobs.webhook.deliver`). With ``stop_when_finished`` the batch's own webhook
+    is sent before returning. ``store_retry_s``: how long one store call of an item is tried again while the
     database connection is lost.
     Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke, and
     :class:`~service.store.StorageFull` or :class:`~service.store.StorageReadOnly` when the
@@ -128,7 +130,7 @@ async def run_worker(
     if stop_when_finished and batch_id is None:
         raise ValueError("stop_when_finished needs a batch_id")
     worker = _Runner(store, render, worker_id or default_worker_id(), lease_seconds, max_attempts,
-                     on_finished, webhook_timeout_s, store_retry_s)  # fmt: skip
+                     on_finished, webhook_timeout_s, webhook_allow_private, store_retry_s)  # fmt: skip
     stop = stop_event or asyncio.Event()
     async with aiohttp.ClientSession() as http:
         renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
@@ -191,6 +193,7 @@ class _Runner:
         max_attempts: int,
         on_finished: Callable[[ClaimedItem, str], None] | None,
         webhook_timeout_s: float = 10.0,
+        webhook_allow_private: bool = False,
         store_retry_s: float = 30.0,
     ) -> None:
         self.store = store
@@ -207,6 +210,7 @@ class _Runner:
         """The store refused a write; the runner stops (see the module docstring)."""
         self._changed = asyncio.Event()
         self.webhook_timeout_s = webhook_timeout_s
+        self.webhook_allow_private = webhook_allow_private
 
     async def claim_more(self, concurrency: int, batch_id: str | None) -> list[ClaimedItem]:
         free = concurrency - len(self.inflight)
@@ -406,6 +410,7 @@ class _Runner:
                 error = await deliver(
                     http, webhook.url, webhook.secret, body_of(webhook.status),
                     delivery_id=webhook.batch_id, timeout_s=self.webhook_timeout_s,
+                    allow_private=self.webhook_allow_private,
                 )  # fmt: skip
             except asyncio.CancelledError:
                 await asyncio.shield(

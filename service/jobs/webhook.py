@@ -12,10 +12,9 @@ Where a webhook may go: only to public addresses, unless the operator allows pri
 (``PILU_WEBHOOK_ALLOW_PRIVATE``). The API checks the URL when the batch is submitted
 (:func:`check_url`), and :func:`deliver` checks again at delivery time, on the addresses it
 actually connects to (:class:`PublicResolver`): a host name whose DNS answer changed in between
-(DNS rebinding) reaches nothing internal. The policy in force for a delivery is its
-``allow_private`` argument, else :data:`ALLOW_PRIVATE` of the context the delivering task was
-started in (the API sets it from the settings before it starts the batch runner); unset, it is
-*not allowed*. What this cannot see: an egress proxy or NAT in front of the service that maps a
+(DNS rebinding) reaches nothing internal. The policy is an argument all the way down
+(``run_worker(webhook_allow_private=…)`` → :func:`deliver`), *not allowed* unless given. What
+this cannot see: an egress proxy or NAT in front of the service that maps a
 public address to an internal one.
 """
 
@@ -29,9 +28,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -54,23 +50,11 @@ log = logging.getLogger("pilu.jobs.webhook")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-ALLOW_PRIVATE: ContextVar[bool] = ContextVar("pilu_webhook_allow_private", default=False)
-"""Whether deliveries started in this context may reach non-public addresses (default: no)."""
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class Refused(Exception):
     """A webhook URL that may not be used; the message says why (no secret in it)."""
-
-
-@contextmanager
-def allowing_private(allowed: bool = True) -> Iterator[None]:
-    """Set :data:`ALLOW_PRIVATE` for the code (and the tasks it starts) inside the block."""
-    token = ALLOW_PRIVATE.set(allowed)
-    try:
-        yield
-    finally:
-        ALLOW_PRIVATE.reset(token)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -216,17 +200,15 @@ async def deliver(
     tries: int = 3,
     backoff_s: float = 0.5,
     timeout_s: float = 10.0,
-    allow_private: bool | None = None,
+    allow_private: bool = False,
 ) -> str | None:
     """POST ``body`` to ``url`` up to ``tries`` times (back-off doubling from ``backoff_s``).
 
     Returns ``None`` when delivered, else the last error (for ``webhook_last_error``). Unless
-    private addresses are allowed (``allow_private``, else :data:`ALLOW_PRIVATE`), the URL is
+    private addresses are allowed (``allow_private``), the URL is
     checked again here and sent through a connector of its own that connects only to public
     addresses; ``session`` is used as it is only when they are allowed.
     """
-    if allow_private is None:
-        allow_private = ALLOW_PRIVATE.get()
     if allow_private:
         return await _deliver(session, url, secret, body, delivery_id, tries, backoff_s, timeout_s)
     try:

@@ -25,7 +25,6 @@ from service.jobs.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Refused,
-    allowing_private,
     check_url,
     deliver,
     is_public,
@@ -113,11 +112,10 @@ async def test_runner_calls_webhook_once_batch_finishes(store: Store, receiver: 
         webhook=Webhook(receiver.url, SECRET),
     )
     batch_id = created.batch.id
-    with allowing_private():  # the receiver is on loopback; the runner's tasks inherit this
-        await run_worker(
-            store, FakeRender(), 2, 5, batch_id=batch_id, stop_when_finished=True,
-            poll_interval_s=0.02,
-        )  # fmt: skip
+    await run_worker(
+        store, FakeRender(), 2, 5, batch_id=batch_id, stop_when_finished=True,
+        poll_interval_s=0.02, webhook_allow_private=True,  # the receiver is on loopback
+    )  # fmt: skip
     assert (await store.batches.get(batch_id)).webhook_state == "delivered"
     assert len(receiver.received) == 2, "one 500, then delivered on the retry"
     headers, body = receiver.received[-1]
@@ -233,11 +231,11 @@ async def test_dns_rebinding_is_caught_at_delivery(
     assert len(lookup.calls) >= 2  # type: ignore[attr-defined]
 
 
-async def test_the_runner_delivers_under_the_policy_of_its_context(
+async def test_the_runner_refuses_private_addresses_unless_told(
     store: Store, receiver: Receiver
 ) -> None:
-    """No policy set: the default refuses the loopback receiver; the item still finishes and
-    the webhook records the refusal."""
+    """No ``webhook_allow_private``: the loopback receiver is refused; the item still finishes
+    and the webhook records the refusal."""
     created = await store.batches.create(
         [item_from_bytes(payload(n=0), "0")], webhook=Webhook(receiver.url, SECRET)
     )
