@@ -22,6 +22,8 @@ the file on a network file system.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -105,19 +107,33 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # transactions cannot be IMMEDIATE and do not cover SELECT).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-            "PRAGMA foreign_keys=ON",
-        ):
-            cursor.execute(pragma)
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enable_wal(cursor: Any, attempts: int = 50, pause_s: float = 0.05) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again while another connection holds the lock.
+
+    Switching a new database file to WAL needs an exclusive lock, and SQLite answers "database
+    is locked" at once, without waiting out ``busy_timeout``, when connections opened together
+    (nodes starting side by side) contend for it; the switch is persistent, so a later try
+    usually finds it done."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
 
 
 class Database:

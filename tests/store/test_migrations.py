@@ -59,6 +59,16 @@ async def test_nodes_starting_together_migrate_once(
         await asyncio.gather(*(s.close() for s in stores))
 
 
+async def test_many_nodes_opening_a_new_sqlite_file_together_all_start(tmp_path: Path) -> None:
+    """Four stores opened at once on a new SQLite file, twenty times over: switching the file to
+    WAL is contended, and SQLite refuses it at once ("database is locked") rather than wait;
+    every store must open anyway."""
+    for round_ in range(20):
+        data_dir = tmp_path / str(round_)
+        stores = await asyncio.gather(*(open_store(None, data_dir) for _ in range(4)))
+        await asyncio.gather(*(s.close() for s in stores))
+
+
 async def test_newer_schema_is_refused(fresh_database_url: str | None, data_dir: Path) -> None:
     async with (
         await open_store(fresh_database_url, data_dir) as store,
