@@ -121,8 +121,8 @@ async def run_worker(
     on the way out a delivery in progress gets ``webhook_grace_s`` to finish, and one POST may
     take ``webhook_timeout_s``; ``webhook_allow_private`` lets them reach non-public addresses
     (:func:`~service.jobs.webhook.deliver`). With ``stop_when_finished`` the batch's own webhook
-    is sent before returning. ``store_retry_s``: how long one store call of an item is tried again while the
-    database connection is lost.
+    is sent before returning. ``store_retry_s``: how long one store call of an item is tried
+    again while the database connection is lost.
     Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke, and
     :class:`~service.store.StorageFull` or :class:`~service.store.StorageReadOnly` when the
     store refused a write; cancelling the call gives the leases back (items and webhooks).
