@@ -18,9 +18,9 @@ OUTPUT_FORMATS: tuple[str, ...] = (*pipeline.FORMATS, "zip")
 
 def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
     """The document in ``fmt`` (one of :data:`pipeline.FORMATS`) and its file name (Chinese)."""
-    documents = pipeline.render_payload(raw, (fmt,))
-    payload = pipeline.parse_payload(raw)  # valid: render_payload has just accepted it
-    return documents[fmt], pipeline.output_filename(payload, fmt)
+    payload, document = pipeline.build(raw)
+    content = pipeline.render_document(document, (fmt,))[fmt]
+    return content, pipeline.output_filename(payload, fmt)
 
 
 def preview(raw: bytes) -> dict[str, Any]:
