@@ -56,7 +56,9 @@ def validate(payload: PayloadArg) -> None:
 @app.command()
 def render(
     payload: PayloadArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the documents into.")] = Path("."),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write the documents into.")
+    ] = Path("."),
     format: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated formats: pdf, docx.")
     ] = "pdf,docx",
@@ -67,7 +69,9 @@ def render(
     formats = tuple(f.strip() for f in format.split(",") if f.strip())
     unknown = [f for f in formats if f not in pipeline.FORMATS]
     if unknown or not formats:
-        err_console.print(f"[red]unknown format[/red]: {', '.join(unknown) or '(none)'}; use pdf, docx")
+        err_console.print(
+            f"[red]unknown format[/red]: {', '.join(unknown) or '(none)'}; use pdf, docx"
+        )
         raise typer.Exit(2)
     try:
         parsed, document = pipeline.build(payload.read_bytes())
@@ -85,11 +89,19 @@ def render(
 @app.command()
 def batch(
     input: Annotated[
-        Path, typer.Argument(exists=True, help="A folder of payload .json files, or an NDJSON / JSON-array file.")
+        Path,
+        typer.Argument(
+            exists=True, help="A folder of payload .json files, or an NDJSON / JSON-array file."
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the documents and the manifest.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the documents and the manifest.")
+    ],
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Render processes (default: the number of cores).")
+        int,
+        typer.Option(
+            "--workers", "-w", min=1, help="Render processes (default: the number of cores)."
+        ),
     ] = os.cpu_count() or 1,
 ) -> None:
     """Render many payloads, resumably: a second run skips what is done. Exit 1 if any item failed."""
@@ -123,7 +135,9 @@ def templates() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default from PILU_HOST, 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default from PILU_HOST, 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from PILU_PORT, 8080).")] = None,
 ) -> None:
     """Start the HTTP API."""

@@ -49,9 +49,7 @@ class PayloadInvalid(PiluError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        super().__init__(
-            f"报送数据有{len(errors)}处错误", details=[e.as_dict() for e in errors]
-        )
+        super().__init__(f"报送数据有{len(errors)}处错误", details=[e.as_dict() for e in errors])
 
 
 class MalformedJSON(PiluError):

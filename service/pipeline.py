@@ -72,7 +72,11 @@ def preview(raw: bytes) -> dict[str, Any]:
         "figures": dict(document.figures),
         "headings": [h.full_text for h in document.headings],
         "tables": [
-            {"caption": t.caption, "columns": [c.title for c in t.columns], "rows": [list(r.cells) for r in t.rows]}
+            {
+                "caption": t.caption,
+                "columns": [c.title for c in t.columns],
+                "rows": [list(r.cells) for r in t.rows],
+            }
             for t in document.tables
         ],
         "filename_stem": filename_stem(payload),
@@ -114,7 +118,9 @@ def filename_stem(payload: Payload) -> str:
 
 def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:
     """``小康人寿-2023-消费者权益保护工作重大信息披露.pdf`` (``fmt`` pdf, docx or zip)."""
-    payload = raw_or_payload if isinstance(raw_or_payload, Payload) else parse_payload(raw_or_payload)
+    payload = (
+        raw_or_payload if isinstance(raw_or_payload, Payload) else parse_payload(raw_or_payload)
+    )
     return f"{filename_stem(payload)}.{fmt}"
 
 
@@ -131,7 +137,12 @@ WARM_UP_PAYLOAD: dict[str, Any] = {
                 {"insert": "complaints.direct.summary"},
                 {"insert": "complaints.direct.tables"},
             ],
-            "sections": [{"title": "投诉处理", "sections": [{"title": "处理情况", "content": ["处理及时。"]}]}],
+            "sections": [
+                {
+                    "title": "投诉处理",
+                    "sections": [{"title": "处理情况", "content": ["处理及时。"]}],
+                }
+            ],
         }
     ],
     "figures": {

@@ -21,6 +21,7 @@ Cleanup runs in reverse: the runner stops first, then the store closes, then the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -124,7 +125,5 @@ async def _supervise(app: web.Application, stop: asyncio.Event) -> None:
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     """Wait ``seconds``, or less if ``stop`` is set meanwhile."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -37,7 +37,7 @@ def heading_levels(headings: list[str]) -> list[tuple[int, str]]:
         for h in headings
     ]
     top = min(rungs, default=0)
-    return [(rung - top, h) for rung, h in zip(rungs, headings)]
+    return [(rung - top, h) for rung, h in zip(rungs, headings, strict=False)]
 
 
 class GenerateForbidden(PiluError):

@@ -133,10 +133,7 @@ def label(path: str, payload: Any = None) -> str:
         _label_figures(rest, _child(payload, "figures"), words)
         return SEPARATOR.join(words)
     if head == "company":
-        if rest and rest[0] in _COMPANY:
-            words = [_COMPANY[str(rest.pop(0))]]
-        else:
-            words = ["公司"]
+        words = [_COMPANY[str(rest.pop(0))]] if rest and rest[0] in _COMPANY else ["公司"]
     elif head == "intro":
         words = ["导语"]
         if rest and isinstance(rest[0], int):
@@ -399,7 +396,7 @@ def _lookup(payload: Any, path: str) -> tuple[bool, Any]:
 
 def _common(a: list[str | int], b: list[str | int]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1

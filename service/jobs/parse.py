@@ -97,10 +97,7 @@ def parse_batch(data: bytes, *, max_items: int = MAX_ITEMS) -> ParsedBatch:
     JSON, no items, or more than ``max_items``. Bad items are returned with their errors.
     """
     data = data.removeprefix(_BOM)
-    if data.lstrip()[:1] == b"[":
-        parsed = _parse_array(data)
-    else:
-        parsed = _parse_ndjson(data)
+    parsed = _parse_array(data) if data.lstrip()[:1] == b"[" else _parse_ndjson(data)
     _check_count(len(parsed.items), max_items)
     return parsed
 

@@ -44,8 +44,8 @@ _MESSAGES: dict[str, str] = {
     "date_from_datetime_parsing": "须为日期，格式为YYYY-MM-DD",
     "date_from_datetime_inexact": "须为日期，不能带时间",
     "bool_type": "须为true或false",
-    "union_tag_invalid": "须为一段文字，或形如 {\"insert\": \"…\"} 的生成内容",
-    "union_tag_not_found": "须为一段文字，或形如 {\"insert\": \"…\"} 的生成内容",
+    "union_tag_invalid": '须为一段文字，或形如 {"insert": "…"} 的生成内容',
+    "union_tag_not_found": '须为一段文字，或形如 {"insert": "…"} 的生成内容',
 }
 
 
@@ -77,5 +77,8 @@ def field_error_from_pydantic(error: ErrorDetails) -> FieldError:
     if kind == "string_unicode":
         # A lone surrogate ("\ud800" in the JSON): pydantic refuses it before our rules see it;
         # report it as the rules report every other character a document cannot hold.
-        code, message = "forbidden_character", "含有不可用于公文的字符：孤立的代理项（U+D800–U+DFFF）"
+        code, message = (
+            "forbidden_character",
+            "含有不可用于公文的字符：孤立的代理项（U+D800–U+DFFF）",
+        )
     return FieldError(json_path(tuple(error["loc"])), code, message)

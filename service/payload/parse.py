@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -43,7 +43,9 @@ def _reject_constant(name: str) -> Any:
 Check = Callable[[Payload], Iterable[FieldError]]
 
 
-def parse_payload(data: bytes | str | dict[str, Any], extra_checks: Iterable[Check] = ()) -> Payload:
+def parse_payload(
+    data: bytes | str | dict[str, Any], extra_checks: Iterable[Check] = ()
+) -> Payload:
     """A payload that passed the schema and every rule, or ``PayloadInvalid`` with all errors.
 
     ``extra_checks`` run beside the payload's own rules (once the schema holds), so that checks of

@@ -138,9 +138,7 @@ def _ladder_and_limits(payload: Payload) -> Iterator[FieldError]:
             "$.sections", "limit_exceeded", f"标题总数{count}个，超过上限{MAX_SECTIONS}个"
         )
     if chars > MAX_TOTAL_CHARS:
-        yield FieldError(
-            "$", "limit_exceeded", f"正文总字数{chars}，超过上限{MAX_TOTAL_CHARS}"
-        )
+        yield FieldError("$", "limit_exceeded", f"正文总字数{chars}，超过上限{MAX_TOTAL_CHARS}")
 
 
 def iter_texts(payload: Payload) -> Iterator[tuple[str, str]]:

@@ -30,7 +30,9 @@ MAX_TOTAL_CHARS = 200_000
 
 REPORT_KIND = "consumer-protection-annual"
 
-FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
+FORBIDDEN_CHARS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
 """Control characters XML cannot hold, lone surrogates and bidirectional overrides."""
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
@@ -46,7 +48,9 @@ class _Model(BaseModel):
 
 
 class Company(_Model):
-    id: CompanyId = Field(description="公司标识（小写字母、数字、连字符），用于访问控制与存档，如 xiaokang-life")
+    id: CompanyId = Field(
+        description="公司标识（小写字母、数字、连字符），用于访问控制与存档，如 xiaokang-life"
+    )
     full_name: ShortText = Field(description="公司全称，如 小康人寿保险有限责任公司")
     short_name: ShortText = Field(description="公司简称，如 小康人寿")
 
@@ -131,9 +135,7 @@ class Breakdown(_Model):
 class ComplaintSource(_Model):
     total: Count = Field(description="投诉件数")
     closed: Count = Field(description="已办结件数")
-    period: ShortText | None = Field(
-        None, description="统计期间，如 前三季度；缺省为全年"
-    )
+    period: ShortText | None = Field(None, description="统计期间，如 前三季度；缺省为全年")
     breakdowns: list[Breakdown] = Field(default_factory=list, max_length=20)
 
 
@@ -183,15 +185,13 @@ class Payload(_Model):
     report_year: int = Field(ge=2019, le=2100, description="报告年度")
     publish_date: date = Field(description="发布日期，须晚于报告年度")
     title: ShortText | None = Field(None, description="标题；缺省为 公司全称+年度+报告名称")
-    signatory: ShortText | None = Field(
-        None, description="落款单位；给出时在文末落款并写发布日期"
-    )
+    signatory: ShortText | None = Field(None, description="落款单位；给出时在文末落款并写发布日期")
     house_style: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = Field(
         "gbt9704", description="版式方案（templates/house-styles 下的文件名）"
     )
-    ladder_start: Literal[1, 2] = Field(
-        1, description="顶层标题所用层级：1 为“一、”，2 为“（一）”"
+    ladder_start: Literal[1, 2] = Field(1, description="顶层标题所用层级：1 为“一、”，2 为“（一）”")
+    intro: list[Text] = Field(
+        default_factory=list, max_length=50, description="首个标题前的导语段落"
     )
-    intro: list[Text] = Field(default_factory=list, max_length=50, description="首个标题前的导语段落")
     sections: list[Section] = Field(default_factory=list, max_length=MAX_SECTIONS)
     figures: Figures = Figures()

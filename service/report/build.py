@@ -50,7 +50,10 @@ def document_title(payload: Payload, version: TemplateVersion) -> str:
     a long title without a break of its own divides after its ``…年度`` (company and year above,
     the report's name below).
     """
-    title = payload.title or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
+    title = (
+        payload.title
+        or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
+    )
     year_mark = f"{payload.report_year}年度"
     if "\n" in title or len(title) <= TITLE_LINE_CHARS or year_mark not in title:
         return title
@@ -116,7 +119,12 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
         title=title.replace("\n", ""),
         author=payload.company.full_name,
         subject=f"{payload.report_year}年度{version.report_name}",
-        keywords=(payload.company.short_name, f"{payload.report_year}年度", "消费者权益保护", "信息披露"),
+        keywords=(
+            payload.company.short_name,
+            f"{payload.report_year}年度",
+            "消费者权益保护",
+            "信息披露",
+        ),
         language="zh-CN",
         created=payload.publish_date,
         report_kind=payload.kind,
@@ -125,10 +133,11 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
         template_version=f"{version.kind}/{version.id}",
         house_style=style_name,
     )
-    return Document(meta=meta, title=title, blocks=tuple(blocks), signature=signature, figures=figures)
+    return Document(
+        meta=meta, title=title, blocks=tuple(blocks), signature=signature, figures=figures
+    )
 
 
 def _join_lines(text: str) -> str:
     """Template lines are joined without a separator: Chinese prose has no spaces between lines."""
     return "".join(line.strip() for line in text.splitlines())
-

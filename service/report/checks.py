@@ -30,13 +30,17 @@ def _report_errors(payload: Payload) -> Iterator[FieldError]:
     try:
         style = load_house_style(payload.house_style)
     except KeyError:
-        yield FieldError("$.house_style", "unknown_house_style", f"没有名为“{payload.house_style}”的版式方案")
+        yield FieldError(
+            "$.house_style", "unknown_house_style", f"没有名为“{payload.house_style}”的版式方案"
+        )
         return
     for path, text in iter_texts(payload):
         missing = uncovered_characters(text, style)
         if missing:
             shown = "、".join(f"“{c}”(U+{ord(c):04X})" for c in missing[:10])
-            yield FieldError(path, "glyph_not_covered", f"字体无法显示以下字符：{shown}，请改用常用字符")
+            yield FieldError(
+                path, "glyph_not_covered", f"字体无法显示以下字符：{shown}，请改用常用字符"
+            )
 
 
 def _narrative(payload: Payload) -> Iterator[tuple[str, str]]:
@@ -61,7 +65,9 @@ def _insert_errors(payload: Payload) -> Iterator[FieldError]:
         "training": f.training is not None,
         "outreach": f.outreach is not None,
         "complaints.regulator.summary": f.complaints.regulator is not None,
-        "complaints.regulator.tables": bool(f.complaints.regulator and f.complaints.regulator.breakdowns),
+        "complaints.regulator.tables": bool(
+            f.complaints.regulator and f.complaints.regulator.breakdowns
+        ),
         "complaints.direct.summary": f.complaints.direct is not None,
         "complaints.direct.tables": bool(f.complaints.direct and f.complaints.direct.breakdowns),
         "complaints.relative_metrics": bool(f.complaints.relative_metrics),

@@ -73,7 +73,9 @@ def placeholder_errors(path: str, text: str, figures: dict[str, str]) -> Iterato
             continue
         if name is None:
             yield FieldError(
-                path, "unmatched_brace", f"第{match.start() + 1}个字符处的花括号不成对；字面花括号请写作 {{{{ 或 }}}}"
+                path,
+                "unmatched_brace",
+                f"第{match.start() + 1}个字符处的花括号不成对；字面花括号请写作 {{{{ 或 }}}}",
             )
         elif name not in figures:
             known = "、".join(sorted(figures)) or "（无）"

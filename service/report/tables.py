@@ -34,17 +34,23 @@ METRIC_UNITS = {
 SUB_ROW_PREFIX = "其中："
 
 
-def breakdown_table(number: int, source_name: str, source: ComplaintSource, breakdown: Breakdown) -> Table:
+def breakdown_table(
+    number: int, source_name: str, source: ComplaintSource, breakdown: Breakdown
+) -> Table:
     dimension = DIMENSION_NAMES[breakdown.dimension]
     caption_text = breakdown.title or f"{SOURCE_NAMES[source_name]}投诉{dimension}分布"
     shares = shares_summing_to_100([row.count for row in breakdown.rows])
     rows: list[TableRow] = []
-    for row, row_share in zip(breakdown.rows, shares):
+    for row, row_share in zip(breakdown.rows, shares, strict=False):
         rows.append(TableRow((row.label, grouped(row.count), share_text(row_share))))
         for sub in row.subrows:
             rows.append(
                 TableRow(
-                    (f"{SUB_ROW_PREFIX}{sub.label}", grouped(sub.count), share_text(share(sub.count, source.total))),
+                    (
+                        f"{SUB_ROW_PREFIX}{sub.label}",
+                        grouped(sub.count),
+                        share_text(share(sub.count, source.total)),
+                    ),
                     kind="sub",
                 )
             )
@@ -64,7 +70,11 @@ def breakdown_table(number: int, source_name: str, source: ComplaintSource, brea
 
 def metrics_table(number: int, metrics: list[RelativeMetric]) -> Table:
     has_median = any(m.industry_median is not None for m in metrics)
-    columns = [TableColumn("指标", "left"), TableColumn("单位", "left"), TableColumn("公司", "right")]
+    columns = [
+        TableColumn("指标", "left"),
+        TableColumn("单位", "left"),
+        TableColumn("公司", "right"),
+    ]
     if has_median:
         columns.append(TableColumn("行业中位数", "right"))
     rows = []
@@ -73,4 +83,6 @@ def metrics_table(number: int, metrics: list[RelativeMetric]) -> Table:
         if has_median:
             cells.append("—" if m.industry_median is None else format(m.industry_median, "f"))
         rows.append(TableRow(tuple(cells)))
-    return Table(number=number, caption=f"表{number} 投诉相对指标", columns=tuple(columns), rows=tuple(rows))
+    return Table(
+        number=number, caption=f"表{number} 投诉相对指标", columns=tuple(columns), rows=tuple(rows)
+    )

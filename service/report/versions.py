@@ -28,7 +28,11 @@ class TemplateVersion:
 
     @property
     def years(self) -> str:
-        return f"{self.first_year}–{self.last_year}" if self.last_year < 2100 else f"{self.first_year}–"
+        return (
+            f"{self.first_year}–{self.last_year}"
+            if self.last_year < 2100
+            else f"{self.first_year}–"
+        )
 
 
 @cache
@@ -52,7 +56,7 @@ def template_versions(kind: str) -> tuple[TemplateVersion, ...]:
 
 def _check_no_overlap(kind: str, versions: tuple[TemplateVersion, ...]) -> None:
     ordered = sorted(versions, key=lambda v: v.first_year)
-    for earlier, later in zip(ordered, ordered[1:]):
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
         if later.first_year <= earlier.last_year:
             raise ValueError(f"{kind}: versions {earlier.id} and {later.id} overlap")
 

@@ -16,6 +16,7 @@ again.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -132,10 +133,8 @@ def probe_folder(folder: Path) -> StorageRefused | None:
         return storage_error(exc)
     finally:
         os.close(fd)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(name)
-        except OSError:
-            pass
     return None
 
 

@@ -11,6 +11,7 @@ against a disk that lies about fsync.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -54,10 +55,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
         raise
     fsync_dir(path.parent)
 

@@ -9,8 +9,8 @@ from service.style.house_style import (
     PageNumberStyle,
     PageStyle,
     RoleStyle,
-    load_house_style,
     list_house_styles,
+    load_house_style,
 )
 
 __all__ = [

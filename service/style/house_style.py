@@ -68,7 +68,9 @@ class RoleStyle(_Frozen):
         if isinstance(value, str) and value in CHINESE_SIZES_PT:
             return CHINESE_SIZES_PT[value]
         if isinstance(value, str):
-            raise ValueError(f"unknown size {value!r}: give pt or one of {', '.join(CHINESE_SIZES_PT)}")
+            raise ValueError(
+                f"unknown size {value!r}: give pt or one of {', '.join(CHINESE_SIZES_PT)}"
+            )
         return value
 
     @property
@@ -178,7 +180,9 @@ def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
     for role_name, role in raw["roles"].items():
         for face_key in (role.get("face"), role.get("latin")):
             if face_key is not None and face_key not in faces:
-                raise ValueError(f"house style {name}: role {role_name} uses unknown face {face_key!r}")
+                raise ValueError(
+                    f"house style {name}: role {role_name} uses unknown face {face_key!r}"
+                )
     raw.pop("extends", None)
     digest = hashlib.sha256(repr(sorted(_flatten(raw))).encode()).hexdigest()[:16]
     return HouseStyle(faces=faces, version=digest, **raw)

@@ -24,6 +24,7 @@ behind, for a process that is about to exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -81,10 +82,8 @@ class _Worker:
 
     async def _close_stream(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 @dataclass(eq=False)

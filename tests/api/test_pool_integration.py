@@ -111,7 +111,7 @@ async def test_a_burst_is_answered_correctly(make_client: ClientFactory) -> None
 
     results = await asyncio.gather(*(one(i, t) for i, t in enumerate(titles)))
     pids = set()
-    for title, (status, body, fmt) in zip(titles, results):
+    for title, (status, body, fmt) in zip(titles, results, strict=False):
         assert status == 200
         if fmt == "zip":  # both documents, each rendered by a worker
             archive = zipfile.ZipFile(io.BytesIO(body))

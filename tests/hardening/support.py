@@ -7,6 +7,7 @@ the tests read afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -213,10 +214,8 @@ class Server:
         entries = []
         for line in self.logs().splitlines():
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(ValueError):
                     entries.append(json.loads(line))
-                except ValueError:
-                    pass
         return entries
 
     def stop(self, timeout_s: float = 30) -> int | None:

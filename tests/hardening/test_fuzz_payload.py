@@ -12,6 +12,7 @@ examples, and a failure prints the blob that replays it (``@reproduce_failure``)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -317,10 +318,8 @@ def test_mutated_example_is_rejected_cleanly_or_renders(document: dict[str, Any]
 )
 def test_arbitrary_bytes_are_malformed_or_invalid(raw: bytes) -> None:
     _record("bytes", check_outcome(None, raw))
-    try:
+    with contextlib.suppress(MalformedJSON, PayloadInvalid):
         pipeline.company_id(raw)
-    except (MalformedJSON, PayloadInvalid):
-        pass
 
 
 def test_covered_alphabet_is_covered() -> None:

@@ -6,6 +6,7 @@ The archive, batch and console doors have their own module: ``test_archive_intru
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import io
 import json
@@ -114,10 +115,8 @@ def raw_exchange(server: Server, request: bytes, timeout: float = 10) -> bytes:
     """Send bytes as they are; the start of whatever comes back (b"" if the peer just closed)."""
     host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
     with socket.create_connection((host, port), timeout=timeout) as sock:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         chunks = b""
         try:
             while len(chunks) < 4096:

@@ -11,6 +11,7 @@ The nodes are processes forked by ``tests/jobs/runner_main.py`` after one warm-u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -90,10 +91,8 @@ class Nodes:
             self.proc.wait()
         self.poll()
         for pid in self.pids.values():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 async def wait_until(

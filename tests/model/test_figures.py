@@ -75,7 +75,7 @@ def test_shares_sum_to_exactly_100(parts: list[int]) -> None:
     shares = shares_summing_to_100(parts)
     assert sum(shares) == Decimal("100.00")
     whole = sum(parts)
-    for part, value in zip(parts, shares):
+    for part, value in zip(parts, shares, strict=False):
         assert abs(value - Decimal(part) * 100 / whole) <= Decimal("0.01")
 
 

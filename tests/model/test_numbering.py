@@ -41,7 +41,10 @@ def test_no_digit_repetition_in_any_numeral_below_1000() -> None:
     digits = set("一二三四五六七八九")
     for n in range(1, 1000):
         text = chinese_numeral(n)
-        assert not any(a in digits and b in digits for a, b in zip(text, text[1:])), (n, text)
+        assert not any(a in digits and b in digits for a, b in zip(text, text[1:], strict=False)), (
+            n,
+            text,
+        )
 
 
 def test_heading_label_rejects_level_5() -> None:

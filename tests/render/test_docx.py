@@ -101,7 +101,7 @@ def test_python_docx_reopens_with_heading_styles_and_numbering(
     model = sample.headings
     assert [p.style.name for p in headings] == [f"Heading {h.level}" for h in model]
     assert [p.text for p in headings] == [h.text for h in model], "labels must not be typed as text"
-    for paragraph, heading in zip(headings, model):
+    for paragraph, heading in zip(headings, model, strict=False):
         numpr = paragraph.style.element.find("w:pPr/w:numPr", NS)
         assert numpr is not None, f"{paragraph.style.name} carries no numbering"
         assert numpr.find("w:ilvl", NS).get(w("val")) == str(heading.level - 1)
@@ -341,7 +341,7 @@ def test_table_caption_above_header_repeated_rows_unsplit(
     children = list(body)
     tables = [i for i, el in enumerate(children) if el.tag == w("tbl")]
     assert len(tables) == len(sample.tables)
-    for index, model in zip(tables, sample.tables):
+    for index, model in zip(tables, sample.tables, strict=False):
         caption = children[index - 1]
         assert caption.find("w:pPr/w:pStyle", NS).get(w("val")) == "Caption"
         assert "".join(t.text for t in caption.iter(w("t"))) == model.caption
@@ -355,7 +355,7 @@ def test_table_caption_above_header_repeated_rows_unsplit(
             for r in rows
         ]
         assert styles[0] == ["TableHeading"] * 3
-        for row, model_row in zip(styles[1:], model.rows):
+        for row, model_row in zip(styles[1:], model.rows, strict=False):
             first = "TableTextSub" if model_row.kind == "sub" else "TableText"
             assert row == [first, "TableTextRight", "TableTextRight"]
         widths = [int(g.get(w("w"))) for g in children[index].findall("w:tblGrid/w:gridCol", NS)]

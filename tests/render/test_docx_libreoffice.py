@@ -92,7 +92,7 @@ def converted(
     pdfs = sandbox.convert([work / f"{name}.docx" for name in items], work / "pdf")
     result = {
         name: Converted(name, document, style, data, pdf)
-        for (name, (document, style, data)), pdf in zip(items.items(), pdfs)
+        for (name, (document, style, data)), pdf in zip(items.items(), pdfs, strict=False)
     }
     for item in result.values():
         lo.render_pngs(item.pdf, ARTIFACTS)

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from service.payload.schema import Breakdown, ComplaintSource
 from service.pipeline import build
 from service.report.tables import breakdown_table
-from service.payload.schema import Breakdown, ComplaintSource
 
 
 def test_table_rows_shares_and_total() -> None:

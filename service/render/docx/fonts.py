@@ -650,7 +650,11 @@ def _assemble(
     order = chunk.gids + extras
     extra_data = store.read(extras)
     new_id = {old: new for new, old in enumerate(order)}
-    cmap = {cp: new_id[g] for cp, g in zip(store.codepoints, store.cmap_gids) if g and g in new_id}
+    cmap = {
+        cp: new_id[g]
+        for cp, g in zip(store.codepoints, store.cmap_gids, strict=False)
+        if g and g in new_id
+    }
 
     sizes = store.sizes
     offsets = array("I", accumulate((sizes[g] for g in order), initial=0))

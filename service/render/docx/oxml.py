@@ -480,10 +480,12 @@ def set_table_geometry(tbl: etree._Element, column_twips: Sequence[int]) -> None
     tblpr = tbl.find(qn("w:tblPr"))
     _set(_child(tblpr, "tblW", _TBLPR_ORDER), w=sum(column_twips), type="dxa")
     _set(_child(tblpr, "tblLayout", _TBLPR_ORDER), type="fixed")
-    for grid_col, width in zip(tbl.find(qn("w:tblGrid")).findall(qn("w:gridCol")), column_twips):
+    for grid_col, width in zip(
+        tbl.find(qn("w:tblGrid")).findall(qn("w:gridCol")), column_twips, strict=False
+    ):
         _set(grid_col, w=width)
     for tr in tbl.findall(qn("w:tr")):
-        for tc, width in zip(tr.findall(qn("w:tc")), column_twips):
+        for tc, width in zip(tr.findall(qn("w:tc")), column_twips, strict=False):
             tcpr = tc.find(qn("w:tcPr"))
             if tcpr is None:
                 tcpr = OxmlElement("w:tcPr")

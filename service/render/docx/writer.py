@@ -334,10 +334,10 @@ def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
     tbl = doc.add_table(rows=1 + len(table.rows), cols=len(table.columns))._tbl
     oxml.set_table_style(tbl, style_id(TABLE_STYLE))
     rows = oxml.table_cells(tbl)
-    for cell, column in zip(rows[0], table.columns):
+    for cell, column in zip(rows[0], table.columns, strict=False):
         oxml.fill_cell(cell, column.title, style_id("Table Heading"))
-    for cells, data in zip(rows[1:], table.rows):
-        for i, (cell, text) in enumerate(zip(cells, data.cells)):
+    for cells, data in zip(rows[1:], table.rows, strict=False):
+        for i, (cell, text) in enumerate(zip(cells, data.cells, strict=False)):
             name = COLUMN_STYLE[table.columns[i].align]
             if data.kind == "sub" and i == 0:
                 name = "Table Text Sub"
