@@ -122,7 +122,9 @@ def typst_source(document: Any, style: Any, faces: dict[str, tuple[str, int]]) -
             out.append(
                 block(
                     role,
-                    f"#show heading: it => block(above: 0pt, below: 0pt, inset: (left: 2em), it.body)\n#heading(level: {item.level}, outlined: true, numbering: none)[#text({args})[#{_s(item.full_text)}]]",
+                    "#show heading: it => block(above: 0pt, below: 0pt, inset: (left: 2em), it.body)\n"
+                    f"#heading(level: {item.level}, outlined: true, numbering: none)"
+                    f"[#text({args})[#{_s(item.full_text)}]]",
                     par=False,
                 )
             )

@@ -9,6 +9,7 @@ stuck worker with SIGKILL. A worker whose server died exits within a second, eve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -30,10 +31,8 @@ renders only wait a little longer. (Raising one's own nice value needs no privil
 def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> None:
     """Entry point of a worker process (the ``target`` of ``multiprocessing.Process``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with contextlib.suppress(OSError):  # a platform or sandbox that refuses it: run as the server
         os.nice(WORKER_NICENESS)
-    except OSError:  # a platform or sandbox that refuses it: run at the server's priority
-        pass
     _exit_with_parent(os.getppid())
     try:
         if initializer is not None:

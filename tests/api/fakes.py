@@ -55,12 +55,12 @@ def _decode(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise MalformedJSON(
             "不是UTF-8文本", details={"line": 1, "column": 1, "position": exc.start}
-        )
+        ) from exc
     except json.JSONDecodeError as exc:
         raise MalformedJSON(
             f"JSON格式错误：{exc.msg}",
             details={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
-        )
+        ) from exc
 
 
 def parse(raw: bytes) -> FakePayload:

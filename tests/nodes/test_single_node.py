@@ -78,7 +78,10 @@ def test_sigkill_mid_batch_then_restart_completes_every_item_once(tmp_path: Path
 
     # the store itself, read after the server stopped
     with sqlite3.connect(tmp_path / "data" / "pilu.sqlite3") as db:
-        count = lambda sql: db.execute(sql).fetchone()[0]
+
+        def count(sql: str) -> int:
+            return int(db.execute(sql).fetchone()[0])
+
         assert count("SELECT count(*) FROM documents") == 6
         assert count("SELECT count(*) FROM document_versions") == 6
         assert count("SELECT count(*) FROM idempotency_keys WHERE scope = 'jobs'") == 6
