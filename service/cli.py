@@ -121,8 +121,8 @@ def schema() -> None:
 @app.command()
 def templates() -> None:
     """List report templates, their versions and the report years each covers."""
+    from service import TEMPLATES_DIR
     from service.report import template_versions
-    from service.report.versions import TEMPLATES_DIR
 
     table = Table(title="Report templates")
     for column in ("kind", "version", "years", "regulator", "rules cited"):

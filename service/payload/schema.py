@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
@@ -28,7 +28,7 @@ MAX_ROWS = 500
 MAX_TOTAL_CHARS = 200_000
 """Characters of narrative in one document."""
 
-REPORT_KIND = "consumer-protection-annual"
+REPORT_KIND: Final = "consumer-protection-annual"
 
 FORBIDDEN_CHARS = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"

@@ -226,8 +226,7 @@ def read_docx(docx: bytes) -> Iterator[DocxItem]:
         )
     style_info = _styles(styles)
     numbering = _numbering(numbering_xml)
-    body = document.find(f"{W}body")
-    for element in body:
+    for element in _required(document, "body"):
         if element.tag == f"{W}p":
             yield _paragraph_item(element, style_info, numbering)
         elif element.tag == f"{W}tbl":
@@ -240,15 +239,19 @@ def read_docx(docx: bytes) -> Iterator[DocxItem]:
                 yield DocxItem("header_row" if header else "row", "".join(cells), cells=cells)
 
 
-def _styles(styles: etree._Element) -> dict[str, tuple[str, str | None, tuple[str, int] | None]]:
-    """styleId -> (name, basedOn, numPr); the default paragraph style under key ``""``."""
-    info: dict[str, tuple[str, str | None, tuple[str, int] | None]] = {}
+_StyleInfo = dict[str, tuple[str, str | None, tuple[str, int] | None]]
+"""styleId -> (name, basedOn, numPr)."""
+
+
+def _styles(styles: etree._Element) -> _StyleInfo:
+    """Every paragraph and character style; the default paragraph style also under key ``""``."""
+    info: _StyleInfo = {}
     for style in styles.iter(f"{W}style"):
-        sid = style.get(f"{W}styleId")
+        sid = _attr(style, "styleId")
         name = style.find(f"{W}name")
         based = style.find(f"{W}basedOn")
         info[sid] = (
-            name.get(f"{W}val") if name is not None else sid,
+            _attr(name, "val") if name is not None else sid,
             based.get(f"{W}val") if based is not None else None,
             _num_pr(style.find(f"{W}pPr")),
         )
@@ -266,8 +269,8 @@ def _num_pr(ppr: etree._Element | None) -> tuple[str, int] | None:
     num_id = numpr.find(f"{W}numId")
     ilvl = numpr.find(f"{W}ilvl")
     return (
-        num_id.get(f"{W}val") if num_id is not None else "0",
-        int(ilvl.get(f"{W}val")) if ilvl is not None else 0,
+        _attr(num_id, "val") if num_id is not None else "0",
+        int(_attr(ilvl, "val")) if ilvl is not None else 0,
     )
 
 
@@ -279,17 +282,33 @@ def _numbering(root: etree._Element | None) -> _Numbering:
     for abstract in root.iter(f"{W}abstractNum"):
         levels = {}
         for lvl in abstract.findall(f"{W}lvl"):
-            levels[int(lvl.get(f"{W}ilvl"))] = (
+            levels[int(_attr(lvl, "ilvl"))] = (
                 int(_val(lvl, "start", "1")),
                 _val(lvl, "numFmt", "decimal"),
                 _val(lvl, "lvlText", ""),
             )
-        formats[abstract.get(f"{W}abstractNumId")] = levels
+        formats[_attr(abstract, "abstractNumId")] = levels
     for num in root.iter(f"{W}num"):
         ref = num.find(f"{W}abstractNumId")
         if ref is not None:
-            abstract_of[num.get(f"{W}numId")] = ref.get(f"{W}val")
+            abstract_of[_attr(num, "numId")] = _attr(ref, "val")
     return _Numbering(formats, abstract_of)
+
+
+def _required(parent: etree._Element, tag: str) -> etree._Element:
+    """The ``w:tag`` child of ``parent``, which the OOXML schema requires."""
+    element = parent.find(f"{W}{tag}")
+    if element is None:
+        raise ValueError(f"w:{etree.QName(parent).localname} has no w:{tag}")
+    return element
+
+
+def _attr(element: etree._Element, name: str) -> str:
+    """The ``w:name`` attribute of ``element``, which the OOXML schema requires."""
+    value = element.get(f"{W}{name}")
+    if value is None:
+        raise ValueError(f"w:{etree.QName(element).localname} has no w:{name}")
+    return value
 
 
 def _val(parent: etree._Element, tag: str, default: str) -> str:
@@ -297,10 +316,10 @@ def _val(parent: etree._Element, tag: str, default: str) -> str:
     return element.get(f"{W}val", default) if element is not None else default
 
 
-def _paragraph_item(p: etree._Element, styles: dict, numbering: _Numbering) -> DocxItem:  # type: ignore[type-arg]
+def _paragraph_item(p: etree._Element, styles: _StyleInfo, numbering: _Numbering) -> DocxItem:
     ppr = p.find(f"{W}pPr")
     style_el = ppr.find(f"{W}pStyle") if ppr is not None else None
-    style_id = style_el.get(f"{W}val") if style_el is not None else ""
+    style_id = _attr(style_el, "val") if style_el is not None else ""
     num_pr = _num_pr(ppr)
     sid: str | None = style_id
     seen: set[str] = set()

@@ -17,10 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from lxml import etree
+
+_E = TypeVar("_E", bound=etree._Element)
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -99,7 +103,15 @@ def _child(parent: etree._Element, name: str, order: Sequence[str]) -> etree._El
     return element
 
 
-def _set(element: etree._Element, **attrs: str | int) -> etree._Element:
+def _required(parent: etree._Element, tag: str) -> etree._Element:
+    """The child ``tag`` (a Clark name) of ``parent``, which python-docx always writes."""
+    element = parent.find(tag)
+    if element is None:
+        raise ValueError(f"{etree.QName(parent).localname} has no {etree.QName(tag).localname}")
+    return element
+
+
+def _set(element: _E, **attrs: str | int) -> _E:
     for key, value in attrs.items():
         element.set(qn(f"w:{key}"), str(value))
     return element
@@ -386,13 +398,14 @@ class FontTableEntry:
     subsetted: bool = False
 
 
-def font_table(entries: Sequence[FontTableEntry]) -> etree._Element:
+def font_table(entries: Sequence[FontTableEntry]) -> BaseOxmlElement:
     """``word/fontTable.xml``: our faces, charset GB2312 (``86``), each with its embedded part.
 
     ``w:altName`` carries the Chinese role name (仿宋, 黑体 …): Word tries it when neither the
     named face nor its embedded copy can be used.
     """
     root = parse_xml(f"<w:fonts {nsdecls('w', 'r')}/>")
+    fonts: etree._Element = root  # the w:font children are plain elements
     for entry in entries:
         font = _set(OxmlElement("w:font"), name=entry.name)
         font.append(_set(OxmlElement("w:altName"), val=entry.alt_name))
@@ -405,7 +418,7 @@ def font_table(entries: Sequence[FontTableEntry]) -> etree._Element:
             if entry.subsetted:
                 _set(embed, subsetted=1)
             font.append(embed)
-        root.append(font)
+        fonts.append(font)
     return root
 
 
@@ -477,11 +490,11 @@ def append_page_field(paragraph: etree._Element) -> None:
 
 def set_table_geometry(tbl: etree._Element, column_twips: Sequence[int]) -> None:
     """A fixed-layout table as wide as its columns: ``w:tblW``, grid columns and cell widths."""
-    tblpr = tbl.find(qn("w:tblPr"))
+    tblpr = _required(tbl, _TBLPR)
     _set(_child(tblpr, "tblW", _TBLPR_ORDER), w=sum(column_twips), type="dxa")
     _set(_child(tblpr, "tblLayout", _TBLPR_ORDER), type="fixed")
     for grid_col, width in zip(
-        tbl.find(qn("w:tblGrid")).findall(qn("w:gridCol")), column_twips, strict=False
+        _required(tbl, qn("w:tblGrid")).findall(qn("w:gridCol")), column_twips, strict=False
     ):
         _set(grid_col, w=width)
     for tr in tbl.findall(qn("w:tr")):
@@ -496,7 +509,7 @@ def set_table_geometry(tbl: etree._Element, column_twips: Sequence[int]) -> None
 def set_table_style(tbl: etree._Element, style_id: str) -> None:
     """``w:tblStyle`` by style id, first in ``w:tblPr`` (python-docx's ``Table.style`` looks the
     style up by name)."""
-    tblpr = tbl.find(_TBLPR)
+    tblpr = _required(tbl, _TBLPR)
     style = tblpr.find(_TBLSTYLE)
     if style is None:
         style = etree.SubElement(tblpr, _TBLSTYLE)
@@ -516,7 +529,7 @@ def table_cells(tbl: etree._Element) -> list[list[etree._Element]]:
 def fill_cell(tc: etree._Element, text: str, style_id: str) -> None:
     """Style the cell's paragraph and give it a run of ``text`` (an empty run for no text, as
     python-docx's ``add_run("")`` leaves)."""
-    paragraph = tc.find(_P)
+    paragraph = _required(tc, _P)
     set_paragraph_style(paragraph, style_id)
     append_run(paragraph, text)
 

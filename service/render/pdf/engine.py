@@ -90,7 +90,7 @@ def _deflate_streams_at(level: int) -> None:
 _deflate_streams_at(DEFLATE_LEVEL)
 
 
-class WriterHTML(HTML):
+class WriterHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
     """WeasyPrint's ``HTML`` with the writer's own user-agent stylesheet
     (``templates/pdf/user-agent.css``: the HTML5 defaults of the elements we write)."""
 
