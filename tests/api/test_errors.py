@@ -24,7 +24,8 @@ async def error_of(response: Any, status: int, code: str) -> dict[str, Any]:
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code
     assert body["error"]["message"]
-    return body["error"]  # type: ignore[no-any-return]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def console_app(
 
 
 def store_of(client: TestClient[Any, Any]) -> Store:
-    return client.server.app[STORE]
+    return client.app[STORE]
 
 
 def csrf_of(html: str) -> str:

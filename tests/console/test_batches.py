@@ -43,7 +43,7 @@ async def finish(client: TestClient[Any, Any], batch_id: str) -> None:
     """Run the batch to its end: the service's own runner if it has one, else one here."""
     store = store_of(client)
     if not any(t.get_name() == "pilu-batch-runner" for t in asyncio.all_tasks()):
-        app = client.server.app
+        app = client.app
         await run_worker(
             store,
             pool_render(app[POOL], app[SETTINGS].render_timeout_s, fakes.render_item),
@@ -85,7 +85,9 @@ async def test_ndjson_batch_from_upload_to_archive(client: TestClient[Any, Any])
     assert events.headers["Content-Type"].startswith("text/event-stream")
     stream = await events.text()
     assert "event: status" in stream and "event: finished" in stream
-    status = json.loads(re.search(r"event: finished\ndata: (.*)\n", stream).group(1))
+    finished = re.search(r"event: finished\ndata: (.*)\n", stream)
+    assert finished is not None, stream
+    status = json.loads(finished.group(1))
     assert (status["done"], status["failed"], status["state_name"]) == (2, 1, "已结束")
 
     archive = await client.get(f"{location}/archive")
@@ -156,6 +158,6 @@ async def test_uploads_may_be_larger_than_an_api_body(client: TestClient[Any, An
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for n in range(3):
             archive.writestr(f"{n}.json", line(title=pad))
-    assert len(buffer.getvalue()) > client.server.app[SETTINGS].max_body_bytes
+    assert len(buffer.getvalue()) > client.app[SETTINGS].max_body_bytes
     response = await upload(client, csrf, buffer.getvalue(), "big.zip")
     assert response.status == 303, await response.text()

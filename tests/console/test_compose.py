@@ -113,7 +113,7 @@ async def test_preview_then_generate_then_download(client: TestClient[Any, Any])
     # The same form sent twice (a double click, a reload) makes one document.
     again = await client.post("/console/new/generate", data=data, allow_redirects=False)
     assert again.headers["Location"] == f"/console/documents/{document_id}?notice=replayed"
-    store = client.server.app[STORE]
+    store = client.app[STORE]
     assert len((await store.documents.list()).items) == 1
 
 

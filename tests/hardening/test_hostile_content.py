@@ -35,7 +35,7 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from service import FONTS_DIR, TEMPLATES_DIR, pipeline
-from service.errors import MalformedJSON, PayloadInvalid
+from service.errors import MalformedJSON, PayloadInvalid, PiluError
 from service.payload.schema import MAX_ROWS
 from service.render.pdf import fetcher
 from tests.hardening.support import ROOT, Server, auth, dumps, example, http
@@ -486,7 +486,7 @@ def many_rows(rows: int, subrows: int = 0) -> bytes:
          "sections-6-deep", "rows-100000", "rows-with-subrows-over-500", "huge-integer", "utf16"],
 )  # fmt: skip
 def test_oversized_structures_are_refused_quickly(
-    make: Callable[[], bytes], error: type, code: str
+    make: Callable[[], bytes], error: type[PiluError], code: str
 ) -> None:
     raw = make()
     with pytest.raises(error) as caught:

@@ -186,10 +186,11 @@ def sqlite_counts(data_dir: Path) -> tuple[int, int, int]:
     read-only: the file system may be."""
     uri = f"file:{data_dir / 'pilu.sqlite3'}?mode=ro"
     with sqlite3.connect(uri, uri=True) as conn:
-        return tuple(  # type: ignore[return-value]
-            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        documents, versions, keys = (
+            int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             for table in ("documents", "document_versions", "idempotency_keys")
         )
+    return documents, versions, keys
 
 
 # --- through the API --------------------------------------------------------------------------

@@ -11,7 +11,9 @@ import pytest
 from rich.console import Console
 from sqlalchemy import update
 
+from service.errors import FieldError
 from service.jobs.batch_cli import STATE_DIR, run_batch
+from service.jobs.render import RenderOutcome
 from service.store import open_store
 from service.store.models import sha256_hex
 from service.store.schema import batch_items, batches
@@ -117,10 +119,7 @@ def test_bad_input_exit_status(tmp_path: Path, content: bytes, code: int) -> Non
     source = tmp_path / "in.ndjson"
     source.write_bytes(content)
 
-    async def fail_all(raw: bytes):  # type: ignore[no-untyped-def]
-        from service.errors import FieldError
-        from service.jobs.render import RenderOutcome
-
+    async def fail_all(raw: bytes) -> RenderOutcome:
         return RenderOutcome(None, (FieldError("$", "x", "坏"),))
 
     assert (

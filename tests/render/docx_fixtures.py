@@ -56,7 +56,8 @@ def sample_document(ladder_start: HeadingLevel = 1) -> Document:
     """Every kind of block: lead, headings from ``ladder_start`` down to level 4, body text with
     Latin digits, two tables with sub and total rows, a note, a signature."""
     blocks: list[Block] = [Paragraph(LEAD, "lead"), Paragraph(SENTENCE * 2)]
-    levels = [lv for lv in (1, 2, 3, 4) if lv >= ladder_start]
+    every_level: tuple[HeadingLevel, ...] = (1, 2, 3, 4)
+    levels = [lv for lv in every_level if lv >= ladder_start]
     for n in (1, 2):
         for depth, level in enumerate(levels):
             blocks.append(

@@ -10,6 +10,7 @@ import struct
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +51,21 @@ def w(name: str) -> str:
     return f"{{{W}}}{name}"
 
 
+def one(parent: etree._Element, path: str) -> etree._Element:
+    """The element at ``path`` (``w:`` prefixes) under ``parent``; the test fails without it."""
+    found = parent.find(path, NS)
+    assert found is not None, f"no {path} in {etree.QName(parent).localname}"
+    return found
+
+
+def attr(element: etree._Element, name: str) -> str:
+    """The attribute ``name`` (a Clark name, as :func:`w` makes) of ``element``; the test fails
+    without it."""
+    value = element.get(name)
+    assert value is not None, f"no {name} on {etree.QName(element).localname}"
+    return value
+
+
 class Package:
     """A rendered DOCX opened as its parts."""
 
@@ -67,7 +83,7 @@ class Package:
 
     def rels(self, name: str) -> dict[str, tuple[str, str]]:
         root = self.xml(name)
-        return {r.get("Id"): (r.get("Type"), r.get("Target")) for r in root.iter(PKG_RELS)}
+        return {attr(r, "Id"): (attr(r, "Type"), attr(r, "Target")) for r in root.iter(PKG_RELS)}
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +113,20 @@ def test_python_docx_reopens_with_heading_styles_and_numbering(
     sample: Document, sample_docx: Package
 ) -> None:
     reopened = docx.Document(io.BytesIO(sample_docx.data))
-    headings = [p for p in reopened.paragraphs if p.style.name.startswith("Heading")]
+    headings = [
+        (p, p.style)
+        for p in reopened.paragraphs
+        if p.style is not None and p.style.name.startswith("Heading")
+    ]
     model = sample.headings
-    assert [p.style.name for p in headings] == [f"Heading {h.level}" for h in model]
-    assert [p.text for p in headings] == [h.text for h in model], "labels must not be typed as text"
-    for paragraph, heading in zip(headings, model, strict=False):
-        numpr = paragraph.style.element.find("w:pPr/w:numPr", NS)
-        assert numpr is not None, f"{paragraph.style.name} carries no numbering"
-        assert numpr.find("w:ilvl", NS).get(w("val")) == str(heading.level - 1)
-        assert numpr.find("w:numId", NS).get(w("val")) == "1"
-        assert paragraph.style.element.find("w:pPr/w:outlineLvl", NS).get(w("val")) == str(
-            heading.level - 1
-        )
+    assert [style.name for _, style in headings] == [f"Heading {h.level}" for h in model]
+    assert [p.text for p, _ in headings] == [h.text for h in model], "labels are not typed text"
+    for (_, style), heading in zip(headings, model, strict=False):
+        numpr = style.element.find("w:pPr/w:numPr", NS)
+        assert numpr is not None, f"{style.name} carries no numbering"
+        assert one(numpr, "w:ilvl").get(w("val")) == str(heading.level - 1)
+        assert one(numpr, "w:numId").get(w("val")) == "1"
+        assert one(style.element, "w:pPr/w:outlineLvl").get(w("val")) == str(heading.level - 1)
 
 
 @pytest.mark.parametrize(
@@ -116,8 +134,8 @@ def test_python_docx_reopens_with_heading_styles_and_numbering(
     [fx.sample_document, lambda: fx.sample_document(2), fx.numbering_document],
     ids=["from-1", "from-2", "1-120"],
 )
-def test_numbering_shown_is_the_models_labels(make: object) -> None:
-    document = make()  # type: ignore[operator]
+def test_numbering_shown_is_the_models_labels(make: Callable[[], Document]) -> None:
+    document = make()
     items = [i for i in read_docx(render_docx(document, fx.GBT)) if i.kind == "heading"]
     assert [i.label for i in items] == [h.label for h in document.headings]
     assert [i.level for i in items] == [h.level for h in document.headings]
@@ -136,10 +154,10 @@ def test_numbering_definitions(sample_docx: Package) -> None:
     levels = numbering.findall("w:abstractNum/w:lvl", NS)
     got = [
         (
-            lvl.find("w:numFmt", NS).get(w("val")),
-            lvl.find("w:lvlText", NS).get(w("val")),
-            lvl.find("w:pStyle", NS).get(w("val")),
-            lvl.find("w:suff", NS).get(w("val")),
+            one(lvl, "w:numFmt").get(w("val")),
+            one(lvl, "w:lvlText").get(w("val")),
+            one(lvl, "w:pStyle").get(w("val")),
+            one(lvl, "w:suff").get(w("val")),
         )
         for lvl in levels
     ]
@@ -149,11 +167,11 @@ def test_numbering_definitions(sample_docx: Package) -> None:
         ("decimal", "%3.", "Heading3", "nothing"),
         ("decimal", "（%4）", "Heading4", "nothing"),
     ]
-    num = numbering.find("w:num", NS)
-    assert num.get(w("numId")) == "1" and num.find("w:abstractNumId", NS).get(w("val")) == "0"
+    num = one(numbering, "w:num")
+    assert num.get(w("numId")) == "1" and one(num, "w:abstractNumId").get(w("val")) == "0"
     for n, lvl in enumerate(levels, start=1):  # the level's marker agrees with the model's ladder
-        text = lvl.find("w:lvlText", NS).get(w("val"))
-        fmt = lvl.find("w:numFmt", NS).get(w("val"))
+        text = attr(one(lvl, "w:lvlText"), w("val"))
+        fmt = one(lvl, "w:numFmt").get(w("val"))
         shown = text.replace(f"%{n}", "十一" if fmt == "chineseCounting" else "11")
         assert shown == heading_label(n, 11)
 
@@ -197,13 +215,13 @@ def test_every_style_names_east_asian_and_latin_faces(
     sample_docx: Package, style_id: str, role: str
 ) -> None:
     style = sample_docx.style(style_id)
-    fonts = style.find("w:rPr/w:rFonts", NS)
+    fonts = one(style, "w:rPr/w:rFonts")
     assert fonts.get(w("eastAsia")) == fx.GBT.face_of(role).family
     assert fonts.get(w("ascii")) == fonts.get(w("hAnsi")) == fx.GBT.latin_face_of(role).family
     assert not any("Theme" in a or "theme" in a for a in fonts.attrib)
-    assert style.find("w:rPr/w:lang", NS).get(w("eastAsia")) == "zh-CN"
+    assert one(style, "w:rPr/w:lang").get(w("eastAsia")) == "zh-CN"
     size = fx.GBT.role(role).size_pt
-    assert style.find("w:rPr/w:sz", NS).get(w("val")) == str(round(size * 2))
+    assert one(style, "w:rPr/w:sz").get(w("val")) == str(round(size * 2))
 
 
 @pytest.mark.parametrize(
@@ -222,59 +240,57 @@ def test_every_style_names_east_asian_and_latin_faces(
 def test_exact_line_pitch_and_alignment(
     sample_docx: Package, style_id: str, line_twips: int, align: str
 ) -> None:
-    ppr = sample_docx.style(style_id).find("w:pPr", NS)
-    spacing = ppr.find("w:spacing", NS)
+    ppr = one(sample_docx.style(style_id), "w:pPr")
+    spacing = one(ppr, "w:spacing")
     assert spacing.get(w("lineRule")) == "exact" and spacing.get(w("line")) == str(line_twips)
-    assert ppr.find("w:jc", NS).get(w("val")) == align
+    assert one(ppr, "w:jc").get(w("val")) == align
 
 
 def test_body_indent_in_characters_and_twips(sample_docx: Package) -> None:
-    ind = sample_docx.style("Normal").find("w:pPr/w:ind", NS)
+    ind = one(sample_docx.style("Normal"), "w:pPr/w:ind")
     assert ind.get(w("firstLineChars")) == "200"
     assert ind.get(w("firstLine")) == "630", "two grid characters of 15.75 pt"
-    heading_ind = sample_docx.style("Heading2").find("w:pPr/w:ind", NS)
+    heading_ind = one(sample_docx.style("Heading2"), "w:pPr/w:ind")
     assert (
         heading_ind.get(w("firstLineChars")) == "200" and heading_ind.get(w("firstLine")) == "630"
     )
-    assert sample_docx.style("Title").find("w:pPr/w:ind", NS).get(w("firstLine")) == "0"
+    assert one(sample_docx.style("Title"), "w:pPr/w:ind").get(w("firstLine")) == "0"
 
 
 def test_grid_of_28_characters(sample_docx: Package) -> None:
     """Body-size text is condensed so 28 characters fill the 156 mm line (twips: 315 x 28 <= 8845)."""
-    spacing = sample_docx.style("Normal").find("w:rPr/w:spacing", NS)
+    spacing = one(sample_docx.style("Normal"), "w:rPr/w:spacing")
     assert spacing.get(w("val")) == "-5"
     assert sample_docx.style("TableText").find("w:rPr/w:spacing", NS) is None
 
 
 def test_footer_insets_one_character(sample_docx: Package) -> None:
-    odd = sample_docx.style("Footer").find("w:pPr/w:ind", NS)
-    even = sample_docx.style("FooterEven").find("w:pPr/w:ind", NS)
+    odd = one(sample_docx.style("Footer"), "w:pPr/w:ind")
+    even = one(sample_docx.style("FooterEven"), "w:pPr/w:ind")
     assert odd.get(w("right")) == "280" and odd.get(w("rightChars")) == "100"
     assert even.get(w("left")) == "280" and even.get(w("leftChars")) == "100"
 
 
 def test_theme_and_settings_are_chinese_not_japanese(sample_docx: Package) -> None:
     settings = sample_docx.xml("word/settings.xml")
-    assert settings.find("w:themeFontLang", NS).get(w("eastAsia")) == "zh-CN"
+    assert one(settings, "w:themeFontLang").get(w("eastAsia")) == "zh-CN"
     theme = sample_docx.zip.read("word/theme/theme1.xml").decode()
     assert (
         "ＭＳ"
-        not in etree.tostring(
-            etree.fromstring(theme.encode()).find(".//a:majorFont/a:ea", NS)
-        ).decode()
+        not in etree.tostring(one(etree.fromstring(theme.encode()), ".//a:majorFont/a:ea")).decode()
     )
     for slot, role in (("majorFont", "heading1"), ("minorFont", "body")):
-        ea = etree.fromstring(theme.encode()).find(f".//a:{slot}/a:ea", NS)
+        ea = one(etree.fromstring(theme.encode()), f".//a:{slot}/a:ea")
         assert ea.get("typeface") == fx.GBT.face_of(role).family
-    defaults = sample_docx.xml("word/styles.xml").find("w:docDefaults/w:rPrDefault/w:rPr", NS)
-    assert defaults.find("w:lang", NS).get(w("eastAsia")) == "zh-CN"
-    assert defaults.find("w:rFonts", NS).get(w("eastAsia")) == "FandolFang"
+    defaults = one(sample_docx.xml("word/styles.xml"), "w:docDefaults/w:rPrDefault/w:rPr")
+    assert one(defaults, "w:lang").get(w("eastAsia")) == "zh-CN"
+    assert one(defaults, "w:rFonts").get(w("eastAsia")) == "FandolFang"
 
 
 def test_no_direct_formatting_in_body(sample_docx: Package) -> None:
     """Paragraphs carry a style and nothing else (the title's space after is the one exception,
     when no lead line follows it); runs carry no properties."""
-    body = sample_docx.xml("word/document.xml").find("w:body", NS)
+    body = one(sample_docx.xml("word/document.xml"), "w:body")
     for p in body.iter(w("p")):
         ppr = p.find("w:pPr", NS)
         assert ppr is None or [etree.QName(c).localname for c in ppr] == ["pStyle"]
@@ -285,7 +301,7 @@ def test_title_spacing_depends_on_lead() -> None:
     with_lead = Package(render_docx(fx.sample_document(), fx.GBT))
     without = Package(render_docx(fx.long_document(2), fx.GBT))
     assert with_lead.xml("word/document.xml").find(".//w:p/w:pPr/w:spacing", NS) is None
-    spacing = without.xml("word/document.xml").find(".//w:p/w:pPr/w:spacing", NS)
+    spacing = one(without.xml("word/document.xml"), ".//w:p/w:pPr/w:spacing")
     assert spacing.get(w("after")) == "579"
     assert with_lead.style("Subtitle").find("w:pPr/w:contextualSpacing", NS) is not None
 
@@ -294,8 +310,8 @@ def test_title_spacing_depends_on_lead() -> None:
 
 
 def test_page_setup_and_grid(sample_docx: Package) -> None:
-    sect = sample_docx.xml("word/document.xml").find("w:body/w:sectPr", NS)
-    size, margins = sect.find("w:pgSz", NS), sect.find("w:pgMar", NS)
+    sect = one(sample_docx.xml("word/document.xml"), "w:body/w:sectPr")
+    size, margins = one(sect, "w:pgSz"), one(sect, "w:pgMar")
     assert (size.get(w("w")), size.get(w("h"))) == ("11906", "16838")
     got = {k: margins.get(w(k)) for k in ("top", "bottom", "left", "right", "footer")}
     # 37, 35, 28, 26 mm; footer: (35 - 7) mm minus one 14 pt line
@@ -306,22 +322,24 @@ def test_page_setup_and_grid(sample_docx: Package) -> None:
         "right": "1474",
         "footer": "1307",
     }
-    grid = sect.find("w:docGrid", NS)
+    grid = one(sect, "w:docGrid")
     assert grid.get(w("type")) == "lines" and grid.get(w("linePitch")) == "579"
     assert not [a for e in sect.iter() for a in e.attrib if "rsid" in a]
 
 
 def test_odd_and_even_footers_with_page_field(sample_docx: Package) -> None:
     assert sample_docx.xml("word/settings.xml").find("w:evenAndOddHeaders", NS) is not None
-    sect = sample_docx.xml("word/document.xml").find("w:body/w:sectPr", NS)
-    refs = {r.get(w("type")): r.get(f"{{{R}}}id") for r in sect.findall("w:footerReference", NS)}
+    sect = one(sample_docx.xml("word/document.xml"), "w:body/w:sectPr")
+    refs = {
+        attr(r, w("type")): attr(r, f"{{{R}}}id") for r in sect.findall("w:footerReference", NS)
+    }
     assert set(refs) == {"default", "even"}
     rels = sample_docx.rels("word/_rels/document.xml.rels")
     for kind, style_id in (("default", "Footer"), ("even", "FooterEven")):
         footer = sample_docx.xml("word/" + rels[refs[kind]][1])
-        p = footer.find("w:p", NS)
-        assert p.find("w:pPr/w:pStyle", NS).get(w("val")) == style_id
-        assert "".join(t.text for t in p.iter(w("instrText"))).strip() == "PAGE"
+        p = one(footer, "w:p")
+        assert one(p, "w:pPr/w:pStyle").get(w("val")) == style_id
+        assert "".join(t.text or "" for t in p.iter(w("instrText"))).strip() == "PAGE"
         texts = [t.text for t in p.iter(w("t"))]
         assert texts == ["— ", "1", " —"]
         assert [f.get(w("fldCharType")) for f in p.iter(w("fldChar"))] == [
@@ -337,38 +355,38 @@ def test_odd_and_even_footers_with_page_field(sample_docx: Package) -> None:
 def test_table_caption_above_header_repeated_rows_unsplit(
     sample: Document, sample_docx: Package
 ) -> None:
-    body = sample_docx.xml("word/document.xml").find("w:body", NS)
+    body = one(sample_docx.xml("word/document.xml"), "w:body")
     children = list(body)
     tables = [i for i, el in enumerate(children) if el.tag == w("tbl")]
     assert len(tables) == len(sample.tables)
     for index, model in zip(tables, sample.tables, strict=False):
         caption = children[index - 1]
-        assert caption.find("w:pPr/w:pStyle", NS).get(w("val")) == "Caption"
-        assert "".join(t.text for t in caption.iter(w("t"))) == model.caption
+        assert one(caption, "w:pPr/w:pStyle").get(w("val")) == "Caption"
+        assert "".join(t.text or "" for t in caption.iter(w("t"))) == model.caption
         rows = children[index].findall("w:tr", NS)
         assert len(rows) == 1 + len(model.rows)
         assert rows[0].find("w:trPr/w:tblHeader", NS) is not None
         assert all(r.find("w:trPr/w:tblHeader", NS) is None for r in rows[1:])
         assert all(r.find("w:trPr/w:cantSplit", NS) is not None for r in rows)
         styles = [
-            [c.find("w:p/w:pPr/w:pStyle", NS).get(w("val")) for c in r.findall("w:tc", NS)]
+            [one(c, "w:p/w:pPr/w:pStyle").get(w("val")) for c in r.findall("w:tc", NS)]
             for r in rows
         ]
         assert styles[0] == ["TableHeading"] * 3
         for row, model_row in zip(styles[1:], model.rows, strict=False):
             first = "TableTextSub" if model_row.kind == "sub" else "TableText"
             assert row == [first, "TableTextRight", "TableTextRight"]
-        widths = [int(g.get(w("w"))) for g in children[index].findall("w:tblGrid/w:gridCol", NS)]
+        widths = [int(attr(g, w("w"))) for g in children[index].findall("w:tblGrid/w:gridCol", NS)]
         assert sum(widths) == 8845
     assert sample_docx.style("Caption").find("w:pPr/w:keepNext", NS) is not None
 
 
 def test_table_style_borders(sample_docx: Package) -> None:
-    borders = sample_docx.style("StatisticsTable").find("w:tblPr/w:tblBorders", NS)
+    borders = one(sample_docx.style("StatisticsTable"), "w:tblPr/w:tblBorders")
     assert {etree.QName(b).localname: (b.get(w("val")), b.get(w("sz"))) for b in borders} == {
         side: ("single", "6") for side in ("top", "left", "bottom", "right", "insideH", "insideV")
     }
-    indent = sample_docx.style("TableTextSub").find("w:pPr/w:ind", NS)
+    indent = one(sample_docx.style("TableTextSub"), "w:pPr/w:ind")
     assert indent.get(w("left")) == "240" and indent.get(w("leftChars")) == "100"
 
 
@@ -422,7 +440,7 @@ def test_skeleton_copies_share_nothing(sample: Document) -> None:
             continue
         seen.add(id(obj))
         if isinstance(obj, etree._Element):
-            assert obj.getparent() is None, f"python-docx holds a sub-element: {obj.tag}"
+            assert obj.getparent() is None, f"python-docx holds a sub-element: {obj.tag!r}"
         elif isinstance(obj, dict):
             stack.extend(obj.values())
         elif isinstance(obj, (list, tuple, set, frozenset)):
@@ -436,7 +454,7 @@ def test_skeleton_copies_share_nothing(sample: Document) -> None:
     other = fx.long_document()
     second = Package(render_docx(other, fx.GBT))
     assert render_docx(sample, fx.GBT) == first
-    body = second.xml("word/document.xml").find("w:body", NS)
+    body = one(second.xml("word/document.xml"), "w:body")
     texts = [p.findtext("w:r/w:t", namespaces=NS) for p in body.findall("w:p", NS)]
     assert texts[0] == other.title and fx.LEAD not in texts, "nothing left from the first render"
 
@@ -456,15 +474,15 @@ def test_template_leftovers_are_gone(sample_docx: Package) -> None:
 def _font_parts(package: Package) -> dict[str, tuple[etree._Element, TTFont]]:
     table = package.xml("word/fontTable.xml")
     rels = package.rels("word/_rels/fontTable.xml.rels")
-    out = {}
+    out: dict[str, tuple[etree._Element, TTFont]] = {}
     for font in table.findall("w:font", NS):
         embed = font.find("w:embedRegular", NS)
         if embed is None:
             continue
-        rel_type, target = rels[embed.get(f"{{{R}}}id")]
+        rel_type, target = rels[attr(embed, f"{{{R}}}id")]
         assert rel_type.endswith("/relationships/font")
-        data = obfuscate(package.zip.read("word/" + target), embed.get(w("fontKey")))
-        out[font.get(w("name"))] = (font, TTFont(io.BytesIO(data), checkChecksums=2))
+        data = obfuscate(package.zip.read("word/" + target), attr(embed, w("fontKey")))
+        out[attr(font, w("name"))] = (font, TTFont(io.BytesIO(data), checkChecksums=2))
         padded = data + bytes(-len(data) % 4)
         assert sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF == 0xB1B0AFBA
     return out
@@ -479,12 +497,12 @@ def test_fonts_embedded_obfuscated_as_truetype(sample_docx: Package) -> None:
     content_types = sample_docx.zip.read("[Content_Types].xml").decode()
     assert content_types.count("application/vnd.openxmlformats-officedocument.obfuscatedFont") == 5
     for family, (entry, font) in parts.items():
-        key = entry.find("w:embedRegular", NS).get(w("fontKey"))
+        key = attr(one(entry, "w:embedRegular"), w("fontKey"))
         assert key == key.upper() and len(key) == 38 and key[0] == "{"
         assert font.sfntVersion == "\x00\x01\x00\x00" and "glyf" in font and "CFF " not in font
         assert font["name"].getDebugName(1) == family, "Word matches name ID 1"
         assert font["OS/2"].fsType & 0x0002 == 0
-        assert entry.find("w:charset", NS).get(w("val")) == "86"
+        assert one(entry, "w:charset").get(w("val")) == "86"
 
 
 def test_font_parts_are_stored_deflated_and_valid(sample_docx: Package) -> None:
@@ -515,7 +533,7 @@ def test_used_subset_holds_only_the_text(sample: Document) -> None:
         cmap = font.getBestCmap()
         # A glyph may serve several code points (人 and the radical ⼈): compare glyphs.
         assert set(cmap.values()) == {cmap[ord(c)] for c in used[family] if ord(c) in cmap}
-        assert entry.find("w:embedRegular", NS).get(w("subsetted")) == "1"
+        assert one(entry, "w:embedRegular").get(w("subsetted")) == "1"
     assert package.xml("word/settings.xml").find("w:saveSubsetFonts", NS) is not None
     assert len(package.data) < 1_500_000
 
