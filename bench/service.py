@@ -7,7 +7,6 @@ are dropped so a developer's own settings do not change what is measured.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
@@ -165,7 +164,3 @@ def session(limit: int = 16, timeout: float = 180.0) -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(limit=limit),
         timeout=aiohttp.ClientTimeout(total=timeout),
     )
-
-
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)

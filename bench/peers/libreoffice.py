@@ -168,10 +168,10 @@ def _shape(document: Any) -> tuple[Any, ...]:
 
 def template_and_context(document: Any) -> tuple[Any, dict[str, Any]]:
     """``document`` with every text a placeholder, and the context that fills it back."""
-    from service.model.document import Heading, Paragraph, Signature, Table, TableRow
+    from service.model.document import Block, Heading, Paragraph, Signature, Table, TableRow
 
     context: dict[str, Any] = {"t": document.title.split("\n"), "b": [], "c": []}
-    blocks = []
+    blocks: list[Block] = []
     for block in document.blocks:
         if isinstance(block, Heading | Paragraph):
             blocks.append(dataclasses.replace(block, text=f"{{{{ b[{len(context['b'])}] }}}}"))

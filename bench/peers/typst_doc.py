@@ -96,13 +96,13 @@ def typst_source(document: Any, style: Any, faces: dict[str, tuple[str, int]]) -
         role_style = style.role(role)
         align = align or {"justify": "left"}.get(role_style.align, role_style.align)
         first = f"{role_style.first_line_indent_chars}em" if indent else "0em"
-        par = (
+        markup = (
             f"#block(above: {above if above is not None else pitch - size:.2f}pt, below: 0pt, "
             f"width: 100%)[#set text({args})\n#set par(leading: {pitch - size:.2f}pt, "
             f"first-line-indent: (amount: {first}, all: true))\n#set align({align})\n"
             f"#pad(right: {right_pad}pt)[{f'#par[{content}]' if par else content}]]"
         )
-        return par
+        return markup
 
     title_lines = document.title.split("\n")
     out.append(

@@ -86,7 +86,7 @@ def main():
                 doc.storeToURL(uno.systemPathToFileUrl(job["out"]), export_props)
             finally:
                 doc.close(True)
-            reply = {"ok": True, "seconds": time.perf_counter() - started}
+            reply: dict[str, object] = {"ok": True, "seconds": time.perf_counter() - started}
         except Exception as exc:  # noqa: BLE001 - reported to the caller
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(reply), flush=True)
