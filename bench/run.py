@@ -242,7 +242,7 @@ def memory_snapshot(svc: Service, label: str, res: Results) -> list[int]:
     pids = svc.worker_pids()
     rss = [procs.rss_bytes(p) for p in pids]
     cpu = [procs.cpu_seconds(p) for p in pids]
-    server = procs.rss_bytes(svc.proc.pid) if svc.proc else 0
+    server = procs.rss_bytes(svc.running.process.pid)
     res.data.setdefault("memory", []).append(
         {
             "label": label,

@@ -26,14 +26,11 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +39,12 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.procs import stop_group
+from bench.server import Server, ServerFailed, start_server
+
 EXAMPLES = ROOT / "examples"
 
 KINDS: dict[str, tuple[float, set[int]]] = {
@@ -171,6 +174,7 @@ def probe(url: str, duration_s: float) -> dict[str, Any]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
+    assert parts.hostname is not None, f"no host in {url}"
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     latencies, failures = [], 0
     stop_at = time.monotonic() + duration_s
@@ -236,52 +240,23 @@ async def run_load(
 # --- a server of our own ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(
-    workers: int, queue_limit: int, data_dir: Path
-) -> tuple[subprocess.Popen[bytes], str, str]:
-    key = secrets.token_urlsafe(24)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PILU_")}
-    env.update(
-        PILU_API_KEYS=f"{key}:*",
-        PILU_WORKERS=str(workers),
-        PILU_QUEUE_LIMIT=str(queue_limit),
-        PILU_RETRY_AFTER_S="1",
-        PILU_DATA_DIR=str(data_dir),
-        PILU_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    log = (data_dir / "server.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            sys.exit(f"the server exited at start; see {data_dir / 'server.log'}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return process, url, key
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            sys.exit("the server did not get ready in 120 s")
-        time.sleep(0.2)
+def own_server(workers: int, queue_limit: int) -> Server:
+    """A server for this run (bench/server.py); clients wait 1 s after a 503."""
+    settings = {
+        "PILU_WORKERS": str(workers),
+        "PILU_QUEUE_LIMIT": str(queue_limit),
+        "PILU_RETRY_AFTER_S": "1",
+        "PILU_LOG_LEVEL": "WARNING",
+    }
+    try:
+        return start_server(settings)
+    except ServerFailed as exc:
+        sys.exit(f"the server did not start: {exc}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> tuple[int | None, list[int]]:
+    """SIGTERM the server alone, as a supervisor would: its exit status and the pids of its
+    children still alive after it exited (a clean stop leaves none)."""
     children = children_of(process.pid)
     process.send_signal(signal.SIGTERM)
     try:
@@ -367,11 +342,11 @@ def main() -> int:
         print(json.dumps(probe(args.probe, args.duration)))
         return 0
 
-    process = None
+    server = None
     if args.url is None:
-        data_dir = Path(tempfile.mkdtemp(prefix="pilu-load-"))
-        process, url, key = start_server(args.workers, args.queue_limit, data_dir)
-        args.server_pid = process.pid
+        server = own_server(args.workers, args.queue_limit)
+        url, key = server.url, server.key
+        args.server_pid = server.process.pid
     else:
         url, key = args.url.rstrip("/"), args.key
         if not key:
@@ -381,7 +356,11 @@ def main() -> int:
             run_load(url, key, args.clients, args.duration, args.server_pid, args.seed)
         )
     finally:
-        stopped = stop_server(process) if process is not None else None
+        stopped = None
+        if server is not None:
+            stopped = stop_server(server.process)
+            stop_group(server.process)  # whatever a failed stop left behind
+            server.remove()
     result = summary(figures, args.clients, args)
     if stopped is not None:
         result["server_exit_code"], left = stopped
