@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# first, even when PYTHONPATH has it: else bench/service.py, beside this script, is `service`
+sys.path.insert(0, str(ROOT))
 
 from bench import payloads
 

@@ -1,0 +1,93 @@
+"""``pilu batch`` over historical-year payloads, both formats: wall time including start-up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import payloads, procs
+from bench.plan import Plan, Results, log
+from bench.server import PILU, ROOT
+from bench.stats import secs
+
+TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    wall_s: float
+    returncode: int
+    output: bytes
+    """The end of stderr (or of stdout when stderr is empty), for the note of a failed run."""
+    pdf: int
+    docx: int
+
+
+def batch(plan: Plan, workers: int, res: Results) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="pilu-bench-batch-"))
+    try:
+        source = tmp / "batch.ndjson"
+        source.write_bytes(b"\n".join(payloads.historical_batch(plan.batch_n, seed=7)) + b"\n")
+        how = f"`pilu batch --workers {workers}`"
+        log(f"batch of {plan.batch_n}: {how}")
+        run = pilu_batch(source, tmp / "out", workers)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(plan, how, run, res)
+
+
+def pilu_batch(source: Path, out: Path, workers: int) -> BatchRun:
+    cmd = [str(PILU), "batch", str(source), "--out", str(out), "--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's code, as bench/server.py
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        procs.stop_group(proc)
+        raise RuntimeError(f"batch did not finish within {TIMEOUT_S} s") from None
+    finally:
+        procs.stop_group(proc, grace=5)
+    wall = time.perf_counter() - started
+    return BatchRun(
+        wall_s=wall,
+        returncode=proc.returncode,
+        output=(stderr or stdout)[-400:],
+        pdf=len(list(out.glob("*.pdf"))),
+        docx=len(list(out.glob("*.docx"))),
+    )
+
+
+def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
+    ok = run.returncode == 0 and run.pdf == plan.batch_n and run.docx == plan.batch_n
+    if not ok:
+        res.notes.append(
+            f"batch: exit {run.returncode}, {run.pdf} PDF and {run.docx} DOCX of {plan.batch_n}: "
+            + run.output.decode(errors="replace")
+        )
+    res.data["batch"] = {
+        "n": plan.batch_n,
+        "wall_s": run.wall_s,
+        "how": how,
+        "ok": ok,
+        "pdf": run.pdf,
+        "docx": run.docx,
+    }
+    res.table.add(
+        "batch",
+        f"{plan.batch_n} historical-year payloads, PDF+DOCX",
+        secs(run.wall_s),
+        "",
+        str(plan.batch_n),
+        "",
+        f"{how}; wall time incl. start-up; {run.pdf} PDF + {run.docx} DOCX written"
+        + ("" if ok else " — INCOMPLETE"),
+    )
