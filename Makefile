@@ -10,14 +10,23 @@ STAMPS := .make-stamps
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install install-test fonts bench audit lock schema clean
+.PHONY: run test check install install-test fonts bench audit lock schema clean
 
 run: install
 	$(BIN)/pilu serve --host $(HOST) --port $(PORT)
 
 test: install-test
 	bash scripts/audit.sh --check-lock
+	$(MAKE) --no-print-directory check
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The house rules that machines check, one command a line; configured in pyproject.toml.
+# The strict run keeps a cache of its own: sharing one, each run would recheck the other's modules.
+check: install-test
+	$(BIN)/ruff check service tests bench scripts
+	$(BIN)/ruff format --check service tests bench scripts
+	$(BIN)/mypy --strict --cache-dir .mypy_cache/strict service
+	$(BIN)/mypy tests bench scripts
 
 install: $(STAMPS)/system $(STAMPS)/venv fonts
 

@@ -18,7 +18,8 @@ ALWAYS_DRAWN = frozenset("\n\t")
 
 @cache
 def _cmap(path: str) -> frozenset[int]:
-    with TTFont(path, lazy=True) as font:
+    # opened here: TTFont(path) leaves its file open when the file is not a font
+    with open(path, "rb") as file, TTFont(file, lazy=True) as font:
         return frozenset(font.getBestCmap())
 
 
