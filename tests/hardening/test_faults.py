@@ -107,6 +107,8 @@ def test_sigterm_finishes_running_and_queued_renders_then_exits_clean(tmp_path: 
         env={"PILU_WORKERS": "2", "PILU_QUEUE_LIMIT": "4", "PILU_SHUTDOWN_GRACE_S": "15"},
         backend="tests.hardening.backends:SLOW_BACKEND",
     ).start(ready_timeout_s=60)
+    process = server.process
+    assert process is not None
     try:
         children = children_of(server.pid)
         assert len([p for p in children if "spawn_main" in command_line(p)]) == 2
@@ -120,7 +122,7 @@ def test_sigterm_finishes_running_and_queued_renders_then_exits_clean(tmp_path: 
             ]
             time.sleep(0.5)
             started = time.monotonic()
-            server.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+            process.send_signal(signal.SIGTERM)
             time.sleep(0.2)
             try:
                 late_status, _, _ = http(
@@ -132,7 +134,7 @@ def test_sigterm_finishes_running_and_queued_renders_then_exits_clean(tmp_path: 
         assert [status for status, _, _ in answers] == [200] * 4, answers
         assert sorted(b.split(b"|")[1] for _, _, b in answers) == [b"r0", b"r1", b"r2", b"r3"]
         assert late_status in (None, 503)
-        assert server.process.wait(30) == 0  # type: ignore[union-attr]
+        assert process.wait(30) == 0
         assert time.monotonic() - started < 15
         assert not [pid for pid in children if exists(pid)], "a child outlived the server"
     finally:

@@ -31,6 +31,7 @@ from weasyprint.text import ffi as weasy_ffi
 from service import FONTS_DIR, PROJECT_ROOT, TEMPLATES_DIR
 from service.errors import RenderFailed
 from service.model import Document, Heading, Paragraph, Signature, Table
+from service.model.document import HeadingLevel
 from service.model.numbering import chinese_numeral
 from service.render.pdf import engine, render_pdf, warm_up
 from service.render.pdf.css import (
@@ -103,8 +104,10 @@ def test_heading_markers_are_drawn_by_css_and_equal_the_model_labels() -> None:
 
 
 @pytest.mark.parametrize(("level", "number"), [(1, 1000), (2, 1000), (1, 0), (3, 0)])
-def test_heading_numbers_the_counter_cannot_draw_are_refused(level: int, number: int) -> None:
-    document = fx.document([Heading(level, number, "?", "标题")])  # type: ignore[arg-type]
+def test_heading_numbers_the_counter_cannot_draw_are_refused(
+    level: HeadingLevel, number: int
+) -> None:
+    document = fx.document([Heading(level, number, "?", "标题")])
     with pytest.raises(RenderFailed, match=f"number {number}"):
         render_pdf(document, GBT)
 
