@@ -17,6 +17,7 @@ run: install
 
 test: install-test
 	bash scripts/audit.sh --check-lock
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 install: $(STAMPS)/system $(STAMPS)/venv fonts
