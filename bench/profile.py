@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from service import pipeline
-    from service.style import load_house_style
     from service.jobs import tasks
+    from service.style import load_house_style
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     raws = payloads.reference_variants(2 * args.n + 2, seed=11)
