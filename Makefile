@@ -27,6 +27,7 @@ check: install-test
 	$(BIN)/ruff format --check service tests bench scripts
 	$(BIN)/mypy --strict --cache-dir .mypy_cache/strict service
 	$(BIN)/mypy tests bench scripts
+	$(BIN)/lint-imports
 
 install: $(STAMPS)/system $(STAMPS)/venv fonts
 

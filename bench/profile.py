@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--end-to-end",
         action="store_true",
-        help="profile service.workers.jobs.render (parse, check, build, render) instead of the writer alone",
+        help="profile service.jobs.tasks.render (parse, check, build, render) instead of the writer alone",
     )
     parser.add_argument(
         "--interval", type=float, default=0.001, help="sampling interval in seconds"
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from service import pipeline
+    from service.jobs import tasks
     from service.style import load_house_style
-    from service.workers import jobs
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     raws = payloads.reference_variants(2 * args.n + 2, seed=11)
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def one(i: int) -> None:
             if args.end_to_end:
-                jobs.render(raws[i], fmt)  # noqa: B023
+                tasks.render(raws[i], fmt)  # noqa: B023
             else:
                 writer(documents[i], style)  # noqa: B023
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             one(i)
         profiler.stop()
         scope = (
-            "jobs.render (parse + check + build + write)" if args.end_to_end else f"render_{fmt}"
+            "tasks.render (parse + check + build + write)" if args.end_to_end else f"render_{fmt}"
         )
         print("=" * 100)
         print(

@@ -3,6 +3,25 @@
 Stages run one way: ``payload`` (schema and rules) -> ``report`` (template by report kind and
 year) -> ``model`` (the frozen document) -> ``render`` (PDF and DOCX writers, reading the model
 and the ``style`` house style only).
+
+The packages are layers; each imports only from the layers below it, and siblings on one line
+not from each other (``lint-imports`` checks it, with the contracts in ``pyproject.toml``):
+
+1. ``cli`` (the ``pilu`` command);
+2. ``server``: the web application as ``pilu serve`` runs it, the API with the console mounted;
+3. ``console``: the compliance console's pages, on the API's state, keys and error tree;
+4. ``api``: the HTTP API; it never imports the console;
+5. ``jobs``: batches, the runner, ``pilu batch``, and the task functions the workers run;
+6. ``workers`` | ``store``: the pool runs whatever module-level function it is given, and the
+   store keeps bytes and manifests; neither knows the pipeline or any stage;
+7. ``pipeline``: payload bytes to documents, the one entry to the stages;
+8. ``report`` | ``render``;
+9. ``payload`` | ``model`` | ``style``;
+10. ``settings`` | ``ziparchive``;
+11. ``errors``.
+
+Besides: ``render`` never reads the payload, and ``api`` and ``console`` never import a writer
+(documents are rendered in a worker, through the pipeline).
 """
 
 from pathlib import Path

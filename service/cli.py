@@ -141,7 +141,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from PILU_PORT, 8080).")] = None,
 ) -> None:
     """Start the HTTP API."""
-    from service.api.server import serve as run_server
+    from service.server import serve as run_server
 
     run_server(host, port)
 

@@ -113,7 +113,8 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "Longest one render may run; past it the worker is killed and replaced and the "
-            "caller gets 504. Time spent waiting in the queue does not count."
+            "caller gets 504 (a `pilu batch` item fails). Time spent waiting in the queue does "
+            "not count."
         ),
     )
     queue_limit: int = Field(

@@ -1,7 +1,7 @@
 """The HTTP layer: a thin aiohttp application in front of the worker pool.
 
-Start with :func:`service.api.app.create_app`; ``pilu serve`` runs
-:func:`service.api.server.serve`.
+Start with :func:`service.api.app.create_app`; ``pilu serve`` runs :func:`service.server.serve`,
+which mounts the console on it.
 """
 
 from __future__ import annotations

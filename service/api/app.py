@@ -1,4 +1,8 @@
-"""The application factory: ``create_app(settings)`` is what tests and ``pilu serve`` run."""
+"""The application factory: ``create_app(settings)`` is what the API's tests run.
+
+The application serves the API alone; :func:`service.server.build_app` (what ``pilu serve`` runs)
+mounts the console on it.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,6 @@ from service.api.state import (
     POOL,
     SETTINGS,
 )
-from service.console import setup_console
 from service.settings import Settings
 from service.workers import make_pool
 
@@ -64,7 +67,6 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> web.App
     app.on_shutdown.append(storage.stop_runner)
     _add_routes(app.router)
     archive.add_routes(app)
-    setup_console(app)
     return app
 
 

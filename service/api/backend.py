@@ -42,14 +42,14 @@ class Backend:
 def default_backend() -> Backend:
     """The real pipeline."""
     from service import pipeline
-    from service.workers import jobs
+    from service.jobs import tasks
 
     return Backend(
-        render=jobs.render,
-        preview=jobs.preview,
+        render=tasks.render,
+        preview=tasks.preview,
         company_id=pipeline.company_id,
         payload_schema=pipeline.payload_json_schema,
         warm_up=pipeline.warm_up,
-        formats=jobs.OUTPUT_FORMATS,
+        formats=tasks.OUTPUT_FORMATS,
         render_item=None,
     )

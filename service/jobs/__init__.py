@@ -2,6 +2,7 @@
 
 - :mod:`.parse`: batch input (JSON array, NDJSON, a folder) → items, with per-line errors;
 - :mod:`.render`: :func:`~.render.render_item`, the function a worker process runs per item;
+- :mod:`.tasks`: the functions a worker runs for the API's ``/v1/render`` and ``/v1/validate``;
 - :mod:`.runner`: :func:`~.runner.run_worker`, the asyncio loop that leases, renders, stores;
 - :mod:`.webhook`: the signed completion call;
 - :mod:`.archive`: a batch as a streamed ZIP with a CSV and JSON manifest;

@@ -11,24 +11,29 @@ else works on them). Each item's document is keyed by its payload's hash, so aft
 files only those are rendered again. Output files whose hash already matches are not rewritten.
 To force a fresh render (new templates or fonts), delete ``DIR/.pilu``.
 
+Rendering runs on the server's worker pool (:mod:`service.workers`), with the server's settings
+(``PILU_*``, :mod:`service.settings`): an item that renders longer than ``render_timeout_s`` has
+its worker killed and replaced, and fails; a worker is replaced after ``max_tasks_per_child``
+items.
+
 Exit status: 0 every item rendered, 1 some item failed (listed in the summary and the
-manifest), 2 the input could not be read, another run holds the lock, or ``DIR`` is full or
-read-only (what was stored stays; the same command continues once there is room), 130
-interrupted.
+manifest), 2 the input could not be read, the settings are invalid, another run holds the lock,
+or ``DIR`` is full or read-only (what was stored stays; the same command continues once there is
+room), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
-import multiprocessing
 import os
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -53,12 +58,14 @@ from service.jobs.archive import (
     manifest_rows,
 )
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
-from service.jobs.render import RenderFn, executor_render
+from service.jobs.render import RenderFn, RenderOutcome, pool_render, render_item
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
+from service.settings import Settings
 from service.store import BatchItemInput, BatchStatus, Store, open_store
 from service.store.errors import STORAGE_REFUSED, storage_error
 from service.store.files import write_atomic
 from service.store.models import sha256_hex
+from service.workers import WorkerStartFailed, make_pool
 
 STATE_DIR = ".pilu"
 CLI_SCOPE = "cli"
@@ -71,33 +78,77 @@ class _RateColumn(ProgressColumn):
         return Text("—/s" if speed is None else f"{speed:.2f} 份/s", style="progress.data.speed")
 
 
+ItemTask = Callable[[bytes], RenderOutcome]
+"""What a worker runs per item: module-level (the worker imports it by name), like
+:func:`~service.jobs.render.render_item`."""
+
+
 def run_batch(
     input: Path,
     out: Path,
     workers: int,
     *,
+    settings: Settings | None = None,
+    task: ItemTask = render_item,
+    warm_up: Callable[[], None] | None = pipeline.warm_up,
     render: RenderFn | None = None,
     lease_seconds: float = 60.0,
     console: Console | None = None,
 ) -> int:
     """Render every payload of ``input`` into ``out`` with ``workers`` processes; the exit status.
 
-    ``render`` replaces the process pool (tests); ``console`` where the summary goes (stdout);
-    the progress bar goes to stderr.
+    ``settings`` defaults to :meth:`Settings.load` (the environment); the pool's workers run
+    ``warm_up`` once each, then ``task`` per item. ``render`` replaces the pool altogether
+    (tests); ``console`` where the summary goes (stdout); the progress bar goes to stderr.
     """
     console = console or Console()
+    if settings is None:
+        try:
+            settings = Settings.load()
+        except (ValidationError, FileNotFoundError) as exc:
+            console.print(f"[red]配置有误（见 docs/configuration.md）：\n{exc}[/red]")
+            return EXIT_UNUSABLE
+    renderer = _Renderer(settings, task, warm_up, render)
     try:
-        return asyncio.run(_run_batch(input, out, workers, render, lease_seconds, console))
+        return asyncio.run(_run_batch(input, out, workers, renderer, lease_seconds, console))
     except KeyboardInterrupt:
         console.print("[yellow]已中断；再次运行同一命令可继续。[/yellow]")
         return EXIT_INTERRUPTED
+
+
+@dataclass(frozen=True, slots=True)
+class _Renderer:
+    """How items are rendered: ``task`` on a worker pool made from ``settings``, or ``render``
+    in its place."""
+
+    settings: Settings
+    task: ItemTask
+    warm_up: Callable[[], None] | None
+    render: RenderFn | None
+
+    @asynccontextmanager
+    async def open(self, workers: int) -> AsyncIterator[RenderFn]:
+        """The render function for the runner, on a started pool of ``workers`` processes that
+        is closed (its workers reaped) on the way out."""
+        if self.render is not None:
+            yield self.render
+            return
+        pool = make_pool(self.settings.model_copy(update={"workers": workers}), self.warm_up)
+        try:
+            await pool.start()
+        except WorkerStartFailed as exc:
+            raise RenderPoolBroken(str(exc)) from exc
+        try:
+            yield pool_render(pool, self.settings.render_timeout_s, self.task)
+        finally:
+            await pool.close()
 
 
 async def _run_batch(
     input: Path,
     out: Path,
     workers: int,
-    render: RenderFn | None,
+    renderer: _Renderer,
     lease_seconds: float,
     console: Console,
 ) -> int:
@@ -116,7 +167,7 @@ async def _run_batch(
         with _exclusive_lock(state / "lock"):
             async with await open_store(None, state) as store:
                 return await _run_in_store(
-                    store, parsed, out, workers, render, lease_seconds, console
+                    store, parsed, out, workers, renderer, lease_seconds, console
                 )
     except _Locked:
         console.print(f"[red]另一个 pilu batch 正在使用 {out}[/red]")
@@ -172,7 +223,7 @@ async def _run_in_store(
     parsed: ParsedBatch,
     out: Path,
     workers: int,
-    render: RenderFn | None,
+    renderer: _Renderer,
     lease_seconds: float,
     console: Console,
 ) -> int:
@@ -189,7 +240,7 @@ async def _run_in_store(
     stats = WorkerStats()
     if batch.state != "finished":
         try:
-            stats = await _work(store, batch, workers, render, lease_seconds)
+            stats = await _work(store, batch, workers, renderer, lease_seconds)
         except RenderPoolBroken as exc:
             console.print(f"[red]渲染进程意外退出（{exc}）；再次运行同一命令可继续。[/red]")
             return EXIT_FAILED_ITEMS
@@ -201,16 +252,8 @@ async def _run_in_store(
 
 
 async def _work(
-    store: Store, batch: BatchStatus, workers: int, render: RenderFn | None, lease_seconds: float
+    store: Store, batch: BatchStatus, workers: int, renderer: _Renderer, lease_seconds: float
 ) -> WorkerStats:
-    executor: ProcessPoolExecutor | None = None
-    if render is None:
-        executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=pipeline.warm_up,
-        )
-        render = executor_render(executor)
     progress = Progress(
         TextColumn("[bold]渲染"),
         BarColumn(),
@@ -223,7 +266,7 @@ async def _work(
         transient=False,
     )
     task = progress.add_task("batch", total=batch.total, completed=batch.done + batch.failed)
-    try:
+    async with renderer.open(workers) as render:
         with progress:
             return await run_worker(
                 store,
@@ -235,9 +278,6 @@ async def _work(
                 webhooks=False,
                 on_finished=lambda _item, _state: progress.advance(task),
             )
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def _export(store: Store, out: Path, status: BatchStatus, entries: list[ArchiveEntry]) -> int:

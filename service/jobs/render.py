@@ -2,7 +2,7 @@
 
 :func:`render_item` is module-level so a process pool can import it by name; it takes payload
 bytes and returns a :class:`RenderOutcome` (picklable, no exceptions for payload problems), so a
-bad payload never looks like a crashed worker. The adapters turn an executor or the API's pool
+bad payload never looks like a crashed worker. The adapters turn an executor or a worker pool
 into the :data:`RenderFn` that :func:`service.jobs.runner.run_worker` takes.
 """
 
@@ -100,8 +100,8 @@ def pool_render(
     timeout_s: float,
     fn: Callable[[bytes], RenderOutcome] | None = None,
 ) -> RenderFn:
-    """Run :func:`render_item` (or ``fn``, module-level, for tests) on the API's worker pool
-    (:class:`service.workers.Pool`).
+    """Run :func:`render_item` (or ``fn``, module-level, for tests) on a worker pool
+    (:class:`service.workers.Pool`: the server's, or the one ``pilu batch`` starts).
 
     The pool's ``RenderTimeout`` and ``WorkerCrashed`` fail the item; ``Overloaded``,
     ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner)."""

@@ -1,7 +1,8 @@
 """Where renders run: a pool of warm worker processes, or the server process itself (0 workers).
 
-Bytes in, bytes out: a task is a module-level function and picklable arguments; see
-:mod:`service.workers.jobs` for the functions the API submits.
+Bytes in, bytes out: a task is a module-level function and picklable arguments, given by the
+caller; the pool knows nothing of documents (:mod:`service.jobs.tasks` and
+:func:`service.jobs.render.render_item` are the functions the server submits).
 """
 
 from __future__ import annotations

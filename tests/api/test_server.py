@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from service.api.server import base_url, is_loopback, with_local_dev_key
+from service.server import base_url, is_loopback, with_local_dev_key
 from service.settings import Settings
 from tests.api import fakes
 
@@ -116,7 +116,7 @@ def server(
         PYTHONPATH=str(ROOT),
     )
     code = (
-        "from service.api.server import serve\n"
+        "from service.server import serve\n"
         "from tests.api.conftest import FAKE_BACKEND\n"
         f"serve('127.0.0.1', {port}, backend=FAKE_BACKEND)\n"
     )

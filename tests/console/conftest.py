@@ -12,10 +12,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from service.api import create_app
 from service.api.backend import Backend
 from service.api.state import SETTINGS, STORE
-from service.console import setup_console
+from service.server import build_app
 from service.settings import Settings
 from service.store import Store, open_store
 from tests.api.conftest import FAKE_BACKEND
@@ -54,10 +53,9 @@ async def _store_if_missing(app: web.Application) -> AsyncIterator[None]:
 def console_app(
     data_dir: Path, *, backend: Backend | None = FAKE_BACKEND, **overrides: Any
 ) -> web.Application:
-    """``create_app`` + ``setup_console`` (a no-op if ``create_app`` already did it), with a
-    store in ``data_dir`` once started."""
-    app = create_app(console_settings(data_dir, **overrides), backend=backend)
-    setup_console(app)
+    """The application ``pilu serve`` runs (the API with the console mounted), with a store in
+    ``data_dir`` once started."""
+    app = build_app(console_settings(data_dir, **overrides), backend=backend)
     app.cleanup_ctx.append(_store_if_missing)
     return app
 

@@ -166,7 +166,7 @@ class Server:
         else:
             module, name = self.backend.split(":")
             code = (
-                "from service.api.server import serve\n"
+                "from service.server import serve\n"
                 f"from {module} import {name}\n"
                 f"serve('127.0.0.1', {self.port}, backend={name})\n"
             )

@@ -31,9 +31,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from service import PROJECT_ROOT
-from service.api import create_app
 from service.api.state import STORE
 from service.jobs import item_from_bytes, webhook
+from service.server import build_app
 from service.store import Store, Webhook
 from tests.api import fakes
 from tests.api.conftest import FAKE_BACKEND, KEY_ALL, KEY_OTHER, KEY_XIAOKANG, make_settings
@@ -146,7 +146,7 @@ async def world() -> AsyncIterator[World]:
     read it, and check that the intruder changed nothing."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(webhook, "lookup", _refuse_lookups)
-        app = create_app(make_settings(shutdown_grace_s=0.5), backend=FAKE_BACKEND)
+        app = build_app(make_settings(shutdown_grace_s=0.5), backend=FAKE_BACKEND)
         client: TestClient[Any, Any] = TestClient(TestServer(app))
         await client.start_server()
         try:
@@ -332,7 +332,7 @@ requests an intruder makes there and what each must get."""
 
 def _route_keys() -> list[str]:
     """Every route of a freshly made application, as ``METHOD canonical``."""
-    app = create_app(make_settings(), backend=FAKE_BACKEND)
+    app = build_app(make_settings(), backend=FAKE_BACKEND)
     keys = set()
     for route in app.router.routes():
         method = "GET" if route.method == "HEAD" else route.method
@@ -588,7 +588,7 @@ async def _submit_batch(client: TestClient[Any, Any], url: str) -> tuple[int, di
 @pytest.fixture
 async def app_client(request: pytest.FixtureRequest) -> AsyncIterator[TestClient[Any, Any]]:
     overrides = getattr(request, "param", {})
-    app = create_app(make_settings(**overrides), backend=FAKE_BACKEND)
+    app = build_app(make_settings(**overrides), backend=FAKE_BACKEND)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -769,7 +769,7 @@ async def test_odd_ids_and_filters_with_postgresql() -> None:
 
     await asyncio.to_thread(ensure_postgres)
     url = await create_database()
-    app = create_app(make_settings(database_url=url), backend=FAKE_BACKEND)
+    app = build_app(make_settings(database_url=url), backend=FAKE_BACKEND)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     keys = {"Authorization": f"Bearer {KEY_ALL}"}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,12 @@ from sqlalchemy import update
 from service.errors import FieldError
 from service.jobs.batch_cli import STATE_DIR, run_batch
 from service.jobs.render import RenderOutcome
+from service.settings import Settings
 from service.store import open_store
 from service.store.models import sha256_hex
 from service.store.schema import batch_items, batches
 from tests.conftest import EXAMPLE_FILES
+from tests.jobs import item_tasks
 from tests.store.fakes import FakeRender, payload
 
 STEM = "消费者权益保护工作重大信息披露"
@@ -108,6 +113,31 @@ def test_ndjson_resumes_after_a_crash(tmp_path: Path) -> None:
     assert sum(render.calls.values()) == 0, "the document existed; the item only needed finishing"
     assert summary_value(out_console.export_text(), "成功") == "4"
     assert len(list(out.glob("*.pdf"))) == 4
+
+
+def test_a_hanging_item_is_killed_and_fails_while_the_others_finish(tmp_path: Path) -> None:
+    """The items render on the server's worker pool with its time limit: the worker of the
+    item that hangs is killed, the item fails with ``render_timeout``, the rest are written."""
+    pid_file = tmp_path / "hung-worker.pid"
+    source = tmp_path / "batch.ndjson"
+    items = [payload(n=i, year=2019 + i) for i in range(4)]
+    items.insert(1, payload(n=9, year=2018, hang=str(pid_file)))
+    source.write_bytes(b"\n".join(items) + b"\n")
+    out = tmp_path / "out"
+    settings = Settings(render_timeout_s=3.0, worker_start_method="spawn")
+    started = time.monotonic()
+    code = run_batch(source, out, workers=2, settings=settings, task=item_tasks.render_or_hang,
+                     warm_up=item_tasks.warm_up, console=console())  # fmt: skip
+    assert code == 1
+    assert time.monotonic() - started < 60, "the hanging render was waited for"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # its worker is gone
+    assert not multiprocessing.active_children(), "every worker is reaped"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    states = [(row["index"], row["state"]) for row in manifest["items"]]
+    assert states == [(0, "done"), (1, "failed"), (2, "done"), (3, "done"), (4, "done")]
+    assert [e["code"] for e in manifest["items"][1]["errors"]] == ["render_timeout"]
+    assert len(list(out.glob("*.pdf"))) == len(list(out.glob("*.docx"))) == 4
 
 
 @pytest.mark.parametrize(

@@ -31,12 +31,12 @@ from service.render.docx import (
 from service.render.docx import fonts as docx_fonts
 from service.render.docx.fonts import editable_characters, gb2312_characters, obfuscate
 from service.render.docx.writer import characters_by_face
-from service.render.parity import read_docx
 from service.style import load_house_style
 from service.style.house_style import FontFace
 from tests.conftest import EXAMPLES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
+from tests.render.parity import read_docx
 
 pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
 

@@ -18,13 +18,13 @@ import pytest
 from service import PROJECT_ROOT
 from service.model import Document
 from service.render.docx import render_docx
-from service.render.parity import compare_docx_pdf, compare_items, read_docx, read_pdf_text
 from service.style import HouseStyle
 from tests.conftest import EXAMPLE_FILES
 from tests.render import docx_fixtures as fx
 from tests.render import docx_libreoffice as lo
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
 from tests.render.docx_libreoffice import MM
+from tests.render.parity import compare_docx_pdf, compare_items, read_docx, read_pdf_text
 
 pytestmark = [
     pytest.mark.slow,

@@ -8,11 +8,11 @@ import pytest
 
 from service.model import Document
 from service.render.docx import render_docx
-from service.render.parity import DocxItem, compare_docx_pdf, compare_items, normalise, read_docx
 from service.style import load_house_style
 from tests.conftest import EXAMPLE_FILES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
+from tests.render.parity import DocxItem, compare_docx_pdf, compare_items, normalise, read_docx
 
 pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
 

@@ -1,5 +1,7 @@
 """Parity of the two writers: the DOCX and the PDF of one document must say the same thing.
 
+A checking tool of the render tests (the service itself never reads its own outputs back).
+
 In: the DOCX bytes and the PDF bytes of one document. Out: a :class:`ParityReport` listing every
 difference in text, heading numbers and table cells.
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lxml import etree
+from pypdf import PdfReader
 
 from service.model.numbering import chinese_numeral
 
@@ -128,8 +131,6 @@ def normalise(text: str) -> str:
 
 def read_pdf_text(pdf: bytes, page_number_format: str = "— {n} —") -> str:
     """The PDF's text in content order, normalised, page numbers removed."""
-    from pypdf import PdfReader  # a test-time dependency; parity is a checking tool
-
     before, _, after = page_number_format.partition("{n}")
     number = re.compile(re.escape(normalise(before)) + r"\d+" + re.escape(normalise(after)))
     pages = [normalise(page.extract_text() or "") for page in PdfReader(io.BytesIO(pdf)).pages]

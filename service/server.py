@@ -1,7 +1,11 @@
-"""``pilu serve``: settings, logging, keys, then aiohttp's runner until SIGTERM or SIGINT.
+"""The whole web application, and ``pilu serve``: settings, logging, keys, then aiohttp's runner
+until SIGTERM or SIGINT.
 
-On a signal aiohttp stops listening, the pool refuses new work, and in-flight requests get up
-to ``shutdown_grace_s`` to finish before they are cut and the workers are stopped.
+:func:`build_app` is where the API and the console meet: the API's ``create_app`` knows nothing
+of the console, which is mounted on the application it made.
+
+On a signal aiohttp stops listening, the pool refuses new work, and in-flight requests get up to
+``shutdown_grace_s`` to finish before they are cut and the workers are stopped.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic import SecretStr, ValidationError
 from service.api.app import create_app
 from service.api.backend import Backend
 from service.api.logs import configure_logging
+from service.console import setup_console
 from service.settings import ApiKey, Settings
 from service.workers.pool import stop_resource_tracker
 
@@ -34,7 +39,7 @@ def serve(
         sys.exit(f"pilu: bad settings (see docs/configuration.md):\n{exc}")
     configure_logging(settings.log_level)
     settings, hints = with_local_dev_key(settings)
-    app = create_app(settings, backend=backend)
+    app = build_app(settings, backend=backend)
     base = base_url(settings.host, settings.port)
 
     def announce(_: str) -> None:
@@ -53,6 +58,14 @@ def serve(
     # The pool has reaped its workers; end spawn's helper process too, so that no child of the
     # server outlives it (a supervisor may count a lingering child as a stuck stop).
     stop_resource_tracker()
+
+
+def build_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:
+    """The API (:func:`~service.api.app.create_app`) with the compliance console mounted on it:
+    what ``pilu serve`` runs. ``backend`` defaults to the real pipeline; tests pass their own."""
+    app = create_app(settings, backend=backend)
+    setup_console(app)
+    return app
 
 
 def with_local_dev_key(settings: Settings) -> tuple[Settings, list[str]]:

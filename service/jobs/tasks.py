@@ -1,9 +1,10 @@
-"""The functions the API runs in a worker: bytes in, bytes (or a small dict) out.
+"""The functions the API's handlers run in a worker: bytes in, bytes (or a small dict) out.
 
-Module-level so a worker can import them by name. They call :mod:`service.pipeline` and do the
-little the pipeline does not: pick one output and name its file. A ZIP of both formats is
-packed by the server from two renders (:func:`service.api.handlers.render`), so that two
-workers can make its members side by side.
+Module-level so a worker can import them by name; the pool (:mod:`service.workers`) knows them
+only as functions it is given. They call :mod:`service.pipeline` and do the little the pipeline
+does not: pick one output and name its file. A ZIP of both formats is packed by the server from
+two renders (:func:`service.api.handlers.render`), so that two workers can make its members side
+by side.
 """
 
 from __future__ import annotations
