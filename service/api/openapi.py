@@ -64,8 +64,8 @@ def error_catalogue() -> list[tuple[int, str, str]]:
 
 
 def build_openapi(payload_schema: dict[str, Any], formats: tuple[str, ...]) -> dict[str, Any]:
-    schemas = _payload_components(payload_schema)
-    schemas.update(response_schemas())
+    responses = response_schemas()
+    schemas = {**_payload_components(payload_schema, reserved=set(responses)), **responses}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -145,13 +145,15 @@ def _version() -> str:
         return "0.0.0"
 
 
-def _payload_components(payload_schema: dict[str, Any]) -> dict[str, Any]:
+def _payload_components(payload_schema: dict[str, Any], reserved: set[str]) -> dict[str, Any]:
+    """The payload schema as ``Payload`` and its ``$defs`` beside it; a name in ``reserved``
+    (the response models') is an error rather than one schema silently replacing the other."""
     schema = copy.deepcopy(payload_schema)
     schema.pop("$schema", None)
     schema.pop("$id", None)
     defs = schema.pop("$defs", {})
     out = {name: _rewrite_refs(body) for name, body in defs.items()}
-    clash = set(out) & {PAYLOAD, *response_schemas()}
+    clash = set(out) & {PAYLOAD, *reserved}
     if clash:
         raise ValueError(f"payload schema definitions clash with API schema names: {clash}")
     out[PAYLOAD] = _rewrite_refs(schema)
