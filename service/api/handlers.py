@@ -13,6 +13,7 @@ from service.api.body import read_body
 from service.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from service.api.middleware import json_dumps
 from service.api.negotiation import MEDIA_TYPES, ascii_filename, choose_format, content_disposition
+from service.api.responses import ApiStatus
 from service.api.state import (
     ADMISSION,
     BACKEND,
@@ -108,7 +109,7 @@ async def schema(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: the process answers. Touches nothing that can block."""
-    return web.json_response({"status": "ok"})
+    return web.json_response(ApiStatus(status="ok").body())
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -116,7 +117,7 @@ async def readyz(request: web.Request) -> web.Response:
     stats = request.app[POOL].stats() if POOL in request.app else None
     if stats is None or not stats.accepting or (stats.size > 0 and stats.warm == 0):
         raise NotReady("渲染进程尚未就绪", details=stats.as_dict() if stats else None)
-    return web.json_response({"status": "ready", "workers": stats.as_dict()})
+    return web.json_response(ApiStatus.ready(stats).body())
 
 
 async def metrics(request: web.Request) -> web.Response:

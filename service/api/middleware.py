@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from service.api.logs import access_log
+from service.api.responses import ApiError
 from service.api.state import ERROR_CODE, KEYRING, METRICS, PRINCIPAL, REQUEST_ID, SETTINGS
 from service.errors import (
     InternalError,
@@ -122,7 +123,9 @@ def error_response(request: web.Request, exc: PiluError) -> web.Response:
             extra={"fields": {"request_id": request.get(REQUEST_ID), "error_code": exc.code}},
         )
     headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
-    return web.json_response(exc.as_dict(), status=exc.status, headers=headers, dumps=json_dumps)
+    return web.json_response(
+        ApiError.of(exc).body(), status=exc.status, headers=headers, dumps=json_dumps
+    )
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> PiluError:

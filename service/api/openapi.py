@@ -2,9 +2,10 @@
 
 The payload schema is the one :func:`service.pipeline.payload_json_schema` publishes; its
 ``$defs`` are lifted into ``components/schemas`` and its ``$ref``s rewritten to match (an
-embedded ``#/$defs/...`` would point at the OpenAPI document's root). The error codes come from
-the :class:`~service.errors.PiluError` tree. A test checks that every route is described and
-the result passes openapi-spec-validator; wording of descriptions is still by hand.
+embedded ``#/$defs/...`` would point at the OpenAPI document's root). The response bodies are
+the models of :mod:`service.api.responses`, the ones the handlers answer with. The error codes
+come from the :class:`~service.errors.PiluError` tree. A test checks that every route is
+described and the result passes openapi-spec-validator; wording of descriptions is by hand.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from service.api.openapi_archive import (
     archive_parameters,
     archive_paths,
     archive_responses,
-    archive_schemas,
     archive_webhooks,
 )
+from service.api.responses import ApiError, ApiPreview, ApiStatus, response_schemas, schema_ref
 from service.errors import PiluError
 
 PAYLOAD = "Payload"
@@ -63,8 +64,8 @@ def error_catalogue() -> list[tuple[int, str, str]]:
 
 
 def build_openapi(payload_schema: dict[str, Any], formats: tuple[str, ...]) -> dict[str, Any]:
-    schemas = _payload_components(payload_schema)
-    schemas.update(_api_schemas())
+    responses = response_schemas()
+    schemas = {**_payload_components(payload_schema, reserved=set(responses)), **responses}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -144,13 +145,15 @@ def _version() -> str:
         return "0.0.0"
 
 
-def _payload_components(payload_schema: dict[str, Any]) -> dict[str, Any]:
+def _payload_components(payload_schema: dict[str, Any], reserved: set[str]) -> dict[str, Any]:
+    """The payload schema as ``Payload`` and its ``$defs`` beside it; a name in ``reserved``
+    (the response models') is an error rather than one schema silently replacing the other."""
     schema = copy.deepcopy(payload_schema)
     schema.pop("$schema", None)
     schema.pop("$id", None)
     defs = schema.pop("$defs", {})
     out = {name: _rewrite_refs(body) for name, body in defs.items()}
-    clash = set(out) & {PAYLOAD, *_api_schemas()}
+    clash = set(out) & {PAYLOAD, *reserved}
     if clash:
         raise ValueError(f"payload schema definitions clash with API schema names: {clash}")
     out[PAYLOAD] = _rewrite_refs(schema)
@@ -170,70 +173,6 @@ def _rewrite_refs(node: Any) -> Any:
     if isinstance(node, list):
         return [_rewrite_refs(v) for v in node]
     return node
-
-
-def _api_schemas() -> dict[str, Any]:
-    return {
-        **archive_schemas(),
-        "ApiError": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message", "details"],
-                    "properties": {
-                        "code": {
-                            "type": "string",
-                            "description": "Stable machine name, see the error table.",
-                        },
-                        "message": {"type": "string", "description": "For people, in Chinese."},
-                        "details": {
-                            "description": "Depends on the code: a list of ApiFieldError for "
-                            "payload_invalid, {line, column, position} for malformed_json, "
-                            "else an object or null."
-                        },
-                    },
-                }
-            },
-        },
-        "ApiFieldError": {
-            "type": "object",
-            "required": ["path", "code", "message"],
-            "properties": {
-                "path": {"type": "string", "examples": ["$.complaints.total"]},
-                "code": {"type": "string", "examples": ["sum_mismatch"]},
-                "message": {"type": "string"},
-            },
-        },
-        "ApiPreview": {
-            "type": "object",
-            "description": "What will be printed: company, year, every computed figure as "
-            "printed (by dotted name), and the file name stem.",
-            "required": ["company", "report_year", "figures", "filename_stem"],
-            "properties": {
-                "company": {"type": "object"},
-                "report_year": {"type": "integer"},
-                "figures": {"type": "object", "additionalProperties": {"type": "string"}},
-                "filename_stem": {"type": "string"},
-            },
-            "additionalProperties": True,
-        },
-        "ApiStatus": {
-            "type": "object",
-            "required": ["status"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ok", "ready"]},
-                "workers": {
-                    "type": "object",
-                    "properties": {
-                        k: {"type": "boolean" if k == "accepting" else "integer"}
-                        for k in ("size", "warm", "busy", "queued", "restarts", "accepting")
-                    },
-                },
-            },
-        },
-    }
 
 
 _ERROR_RESPONSES = {
@@ -266,7 +205,7 @@ def _error_responses() -> dict[str, Any]:
         out[name] = {
             "description": text,
             "headers": headers,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}},
+            "content": {"application/json": {"schema": schema_ref(ApiError)}},
         }
     return out
 
@@ -374,7 +313,7 @@ def _paths(formats: tuple[str, ...]) -> dict[str, Any]:
                 "parameters": [_REQUEST_ID_PARAM],
                 "requestBody": _PAYLOAD_BODY,
                 "responses": {
-                    "200": _json({"$ref": "#/components/schemas/ApiPreview"}, "Valid; preview."),
+                    "200": _json(schema_ref(ApiPreview), "Valid; preview."),
                     **_err(
                         "MalformedJSON",
                         "Unauthorized",
@@ -397,21 +336,19 @@ def _paths(formats: tuple[str, ...]) -> dict[str, Any]:
         "/healthz": _public(
             "Process alive",
             "Always 200 while the process answers; never waits for a worker.",
-            _json({"$ref": "#/components/schemas/ApiStatus"}, "Alive."),
+            _json(schema_ref(ApiStatus), "Alive."),
             "healthz",
         ),
         "/readyz": _public(
             "Workers warm",
             "200 while at least one worker is warm and the service takes work; 503 `not_ready` "
             "while starting, draining for shutdown, or with every worker being replaced.",
-            _json({"$ref": "#/components/schemas/ApiStatus"}, "Ready."),
+            _json(schema_ref(ApiStatus), "Ready."),
             "readyz",
             {
                 "503": {
                     "description": "Not ready; `details` holds the worker counts.",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}
-                    },
+                    "content": {"application/json": {"schema": schema_ref(ApiError)}},
                 }
             },
         ),

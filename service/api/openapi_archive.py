@@ -1,13 +1,27 @@
 """The OpenAPI description of stored documents and batches (:mod:`service.api.archive`).
 
-Merged into the document :func:`service.api.openapi.build_openapi` builds: paths, schemas,
-parameters, error responses and the ``batch.finished`` webhook (OpenAPI 3.1 ``webhooks``).
-Each operation carries ``x-codeSamples`` (a curl line) for the ``/docs`` page.
+Merged into the document :func:`service.api.openapi.build_openapi` builds: paths, parameters,
+error responses and the ``batch.finished`` webhook (OpenAPI 3.1 ``webhooks``). The bodies they
+name (``ApiDocument``, ``ApiBatch``…) are the models of :mod:`service.api.responses`. Each
+operation carries ``x-codeSamples`` (a curl line) for the ``/docs`` page.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel
+
+from service.api.responses import (
+    ApiBatch,
+    ApiBatchPage,
+    ApiDocument,
+    ApiDocumentPage,
+    ApiDocumentVersions,
+    ApiError,
+    ApiWebhookEvent,
+    schema_ref,
+)
 
 _SCHEMAS = "#/components/schemas/"
 _RESPONSES = "#/components/responses/"
@@ -58,7 +72,7 @@ def archive_responses() -> dict[str, Any]:
         out[name] = {
             "description": text,
             "headers": {"X-Request-ID": _REQUEST_ID_HEADER},
-            "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "ApiError"}}},
+            "content": {"application/json": {"schema": schema_ref(ApiError)}},
         }
     return out
 
@@ -115,152 +129,11 @@ def archive_parameters() -> dict[str, Any]:
     }
 
 
-def archive_schemas() -> dict[str, Any]:
-    text, integer, when = (
-        {"type": "string"},
-        {"type": "integer"},
-        {"type": "string", "format": "date-time"},
-    )
-    links = {"type": "object", "additionalProperties": {"type": "string"}}
-    output = {
-        "type": "object",
-        "required": ["sha256", "size", "filename"],
-        "properties": {"sha256": text, "size": integer, "filename": text},
-    }
-    summary_props = {
-        "id": text,
-        "company_id": text,
-        "report_year": integer,
-        "kind": text,
-        "latest_version": integer,
-        "created_at": when,
-        "updated_at": when,
-        "links": links,
-    }
-    batch_props: dict[str, Any] = {
-        "id": text,
-        "state": {"type": "string", "enum": ["queued", "running", "finished"]},
-        "created_at": when,
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "total": integer,
-        "pending": integer,
-        "running": integer,
-        "done": integer,
-        "failed": integer,
-        "progress": {"type": "number", "minimum": 0, "maximum": 1},
-        "webhook": {
-            "type": "string",
-            "enum": ["none", "waiting", "pending", "delivering", "delivered", "failed"],
-        },
-        "links": {
-            "type": "object",
-            "description": "`self`, `archive`; with items, `next` (the next page, or null).",
-            "additionalProperties": {"type": ["string", "null"]},
-        },
-    }
-    return {
-        "ApiManifest": {
-            "type": "object",
-            "description": "How a version was made (see docs/storage.md).",
-            "required": ["payload_sha256", "template_version", "house_style", "outputs"],
-            "properties": {
-                "payload_sha256": text,
-                "template_version": text,
-                "house_style": text,
-                "house_style_version": text,
-                "fonts": {"type": "object", "additionalProperties": text},
-                "libraries": {"type": "object", "additionalProperties": text},
-                "outputs": {"type": "object", "additionalProperties": output},
-            },
-        },
-        "ApiDocumentVersion": {
-            "type": "object",
-            "required": ["version", "created_at", "manifest", "links"],
-            "properties": {
-                "version": integer,
-                "created_at": when,
-                "manifest": {"$ref": _SCHEMAS + "ApiManifest"},
-                "links": links,
-            },
-        },
-        "ApiDocumentSummary": {
-            "type": "object",
-            "required": list(summary_props),
-            "properties": summary_props,
-        },
-        "ApiDocument": {
-            "type": "object",
-            "description": "A document and one version of it (the latest unless asked), with "
-            "links `self`, `versions`, `pdf`, `docx` (the last two pinned to the version).",
-            "required": [*summary_props, "version", "manifest"],
-            "properties": {
-                **summary_props,
-                "version": integer,
-                "version_created_at": when,
-                "manifest": {"$ref": _SCHEMAS + "ApiManifest"},
-                "versions": {
-                    "type": "array",
-                    "items": {"$ref": _SCHEMAS + "ApiDocumentVersion"},
-                },
-            },
-        },
-        "ApiDocumentPage": _page("ApiDocumentSummary"),
-        "ApiBatchItem": {
-            "type": "object",
-            "required": ["index", "source", "state", "attempts", "errors"],
-            "properties": {
-                "index": integer,
-                "source": {"type": "string", "examples": ["line 3", "[2]"]},
-                "state": {"type": "string", "enum": ["pending", "running", "done", "failed"]},
-                "company_id": {"type": ["string", "null"]},
-                "payload_sha256": text,
-                "attempts": integer,
-                "document_id": {"type": ["string", "null"]},
-                "version": {"type": ["integer", "null"]},
-                "errors": {"type": "array", "items": {"$ref": _SCHEMAS + "ApiFieldError"}},
-                "started_at": {"type": ["string", "null"], "format": "date-time"},
-                "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "links": links,
-            },
-        },
-        "ApiBatch": {
-            "type": "object",
-            "required": list(batch_props),
-            "properties": {
-                **batch_props,
-                "items": {"type": "array", "items": {"$ref": _SCHEMAS + "ApiBatchItem"}},
-                "next_offset": {"type": ["integer", "null"]},
-            },
-        },
-        "ApiBatchPage": _page("ApiBatch"),
-        "ApiWebhookEvent": {
-            "type": "object",
-            "required": ["event", "batch"],
-            "properties": {
-                "event": {"const": "batch.finished"},
-                "batch": {"$ref": _SCHEMAS + "ApiBatch"},
-            },
-        },
-    }
-
-
-def _page(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": _SCHEMAS + item}},
-            "next_cursor": {"type": ["string", "null"]},
-            "links": {"type": "object"},
-        },
-    }
-
-
 def _err(*names: str) -> dict[str, Any]:
     return {str(_STATUS[n]): {"$ref": _RESPONSES + n} for n in names}
 
 
-def _ok(status: int, schema: str, description: str, **headers: str) -> dict[str, Any]:
+def _ok(status: int, model: type[BaseModel], description: str, **headers: str) -> dict[str, Any]:
     described: dict[str, Any] = {"X-Request-ID": _REQUEST_ID_HEADER}
     for name, text in headers.items():
         described[name.replace("_", "-")] = {"description": text, "schema": {"type": "string"}}
@@ -268,7 +141,7 @@ def _ok(status: int, schema: str, description: str, **headers: str) -> dict[str,
         str(status): {
             "description": description,
             "headers": described,
-            "content": {"application/json": {"schema": {"$ref": _SCHEMAS + schema}}},
+            "content": {"application/json": {"schema": schema_ref(model)}},
         }
     }
 
@@ -387,10 +260,10 @@ def archive_paths() -> dict[str, Any]:
                 "(`Location` names it). With `Idempotency-Key` a retried POST is safe.",
                 ["IdempotencyKey"],
                 {
-                    **_ok(201, "ApiDocument", "Stored (version 1).", Location="The document."),
+                    **_ok(201, ApiDocument, "Stored (version 1).", Location="The document."),
                     **_ok(
                         200,
-                        "ApiDocument",
+                        ApiDocument,
                         "A replay of an earlier request with the same "
                         "`Idempotency-Key`: that document, `Idempotent-Replayed: true`.",
                     ),
@@ -431,7 +304,7 @@ def archive_paths() -> dict[str, Any]:
                     "Limit",
                 ],
                 {
-                    **_ok(200, "ApiDocumentPage", "One page."),
+                    **_ok(200, ApiDocumentPage, "One page."),
                     **_err("BadRequest", "Unauthorized"),
                 },
                 f'curl -sS {_AUTH} "$PILU_URL/v1/documents?company=xiaokang-life&year=2023"',
@@ -446,7 +319,7 @@ def archive_paths() -> dict[str, Any]:
                 "version with its manifest and download links.",
                 ["DocumentId", "Version"],
                 {
-                    **_ok(200, "ApiDocument", "The document."),
+                    **_ok(200, ApiDocument, "The document."),
                     **_err("BadRequest", "Unauthorized", "NotFound"),
                 },
                 f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC"',
@@ -460,23 +333,7 @@ def archive_paths() -> dict[str, Any]:
                 "Oldest first, each with its manifest and download links.",
                 ["DocumentId"],
                 {
-                    "200": {
-                        "description": "The versions.",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {
-                                        "document_id": {"type": "string"},
-                                        "versions": {
-                                            "type": "array",
-                                            "items": {"$ref": _SCHEMAS + "ApiDocumentVersion"},
-                                        },
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    **_ok(200, ApiDocumentVersions, "The versions."),
                     **_err("Unauthorized", "NotFound"),
                 },
                 f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC/versions"',
@@ -490,8 +347,8 @@ def archive_paths() -> dict[str, Any]:
                 "without, from the stored payload with today's templates and fonts.",
                 ["DocumentId", "IdempotencyKey"],
                 {
-                    **_ok(201, "ApiDocument", "The new version.", Location="The new version."),
-                    **_ok(200, "ApiDocument", "A replay (same `Idempotency-Key`)."),
+                    **_ok(201, ApiDocument, "The new version.", Location="The new version."),
+                    **_ok(200, ApiDocument, "A replay (same `Idempotency-Key`)."),
                     **_err(
                         "BadRequest",
                         "Unauthorized",
@@ -544,8 +401,8 @@ def archive_paths() -> dict[str, Any]:
                     },
                 ],
                 {
-                    **_ok(202, "ApiBatch", "Recorded; poll `links.self`.", Location="The batch."),
-                    **_ok(200, "ApiBatch", "A replay (same `Idempotency-Key`)."),
+                    **_ok(202, ApiBatch, "Recorded; poll `links.self`.", Location="The batch."),
+                    **_ok(200, ApiBatch, "A replay (same `Idempotency-Key`)."),
                     **_err(
                         "BadRequest",
                         "Unauthorized",
@@ -569,7 +426,7 @@ def archive_paths() -> dict[str, Any]:
                 "List batches",
                 "Batches whose every company this key may use, newest first.",
                 ["Cursor", "Limit"],
-                {**_ok(200, "ApiBatchPage", "One page."), **_err("BadRequest", "Unauthorized")},
+                {**_ok(200, ApiBatchPage, "One page."), **_err("BadRequest", "Unauthorized")},
                 f'curl -sS {_AUTH} "$PILU_URL/v1/batches"',
                 batches,
             ),
@@ -600,7 +457,7 @@ def archive_paths() -> dict[str, Any]:
                     ),
                 ],
                 {
-                    **_ok(200, "ApiBatch", "The batch."),
+                    **_ok(200, ApiBatch, "The batch."),
                     **_err("BadRequest", "Unauthorized", "NotFound"),
                 },
                 f'curl -sS {_AUTH} "$PILU_URL/v1/batches/$BATCH?state=failed"',
@@ -657,9 +514,7 @@ def archive_webhooks() -> dict[str, Any]:
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": _SCHEMAS + "ApiWebhookEvent"}}
-                    },
+                    "content": {"application/json": {"schema": schema_ref(ApiWebhookEvent)}},
                 },
                 "responses": {"2XX": {"description": "Delivered."}},
             }

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service.api.archive import checked_id
+from service.api.archive.params import checked_id
 from service.api.negotiation import content_disposition
 from service.api.state import POOL, SETTINGS
 from service.console.common import check_csrf, session_of, store_of

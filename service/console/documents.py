@@ -8,7 +8,7 @@ import secrets
 
 from aiohttp import web
 
-from service.api.archive import MAX_FILTER_CHARS, checked_id
+from service.api.archive.params import MAX_FILTER_CHARS, checked_id
 from service.api.negotiation import ascii_filename, content_disposition
 from service.console import work
 from service.console.common import check_csrf, session_of, store_of

@@ -18,7 +18,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.api import create_app
-from service.api.archive import error_of
+from service.api.archive.documents import error_of
 from service.errors import FieldError, PayloadInvalid, RenderFailed, UnknownTemplate
 from tests.api import fakes
 from tests.api.conftest import AUTH, KEY_ALL, KEY_OTHER, ClientFactory, make_settings
