@@ -29,7 +29,8 @@ from service.render.docx import (
     render_docx,
 )
 from service.render.docx import fonts as docx_fonts
-from service.render.docx.fonts import editable_characters, gb2312_characters, obfuscate
+from service.render.docx.fonts import editable_characters, gb2312_characters, obfuscate, zipmath
+from service.render.docx.fonts import glyphs as glyph_store
 from service.render.docx.writer import characters_by_face
 from service.style import load_house_style
 from service.style.house_style import FontFace
@@ -569,14 +570,14 @@ def test_crc32_combine_matches_zlib() -> None:
         (b"", b"bc"),
         (b"head" * 9, bytes(range(256)) * 999),
     ]:
-        shift = docx_fonts._crc32_shift(len(second))
-        combined = docx_fonts._crc32_combine(zlib.crc32(first), zlib.crc32(second), shift)
+        shift = zipmath.crc32_shift(len(second))
+        combined = zipmath.crc32_combine(zlib.crc32(first), zlib.crc32(second), shift)
         assert combined == zlib.crc32(first + second)
 
 
 def test_glyph_store_keeps_no_glyph_bytes() -> None:
     """Glyph data stays in the disk cache: the store holds arrays, not one bytes per glyph."""
-    store = docx_fonts._store(str(fx.GBT.face_of("body").path))
+    store = glyph_store.face_store(str(fx.GBT.face_of("body").path))
     assert not any(isinstance(v, dict) and len(v) > 100 for v in vars(store).values())
     gid = store.gid("全")
     assert gid is not None and store.has(gid)
@@ -663,7 +664,7 @@ def _tiny_cff_font(path: Path) -> None:
 def test_cff_outlines_become_truetype(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, glyphs: int, chars: set[str]
 ) -> None:
-    monkeypatch.setattr(docx_fonts, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
     source = tmp_path / "Tiny.otf"
     _tiny_cff_font(source)
     face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
@@ -686,7 +687,7 @@ def test_cff_outlines_become_truetype(
 def test_glyph_cache_appends_and_survives_a_cut_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(docx_fonts, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
     source = tmp_path / "Tiny.otf"
     _tiny_cff_font(source)
     face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
@@ -696,5 +697,5 @@ def test_glyph_cache_appends_and_survives_a_cut_record(
     embed_face(face, "一", "used")
     assert cache.stat().st_size > size, "new glyphs are appended"
     cache.write_bytes(cache.read_bytes() + b"\x00\x03\x00\x05\x00\x01\x00\x00\x10\x00short")
-    fresh = docx_fonts._FaceStore(source, tmp_path / "cache")
+    fresh = glyph_store.FaceStore(source, tmp_path / "cache")
     assert fresh.stored_gids() == {0, 1, 2}, ".notdef, A and 一 read back; the cut record ignored"

@@ -5,7 +5,8 @@ Modules, in the order a render runs through them:
 - :mod:`.writer` — :func:`render_docx`: styles, numbering, page, body, properties, fonts;
 - :mod:`.styles` — house-style roles as Word styles (built-in ones where Word has them);
 - :mod:`.oxml` — every piece of raw WordprocessingML python-docx does not model;
-- :mod:`.fonts` — CFF faces as obfuscated TrueType subsets, converted once and cached;
+- :mod:`.fonts` — CFF faces as obfuscated TrueType subsets, converted once and cached (a package:
+  character sets, glyph store, TrueType assembly, ZIP arithmetic);
 - :mod:`.package` — the ZIP, reproducible, with font parts deflated once per font.
 """
 
