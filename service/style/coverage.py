@@ -12,6 +12,13 @@ from fontTools.ttLib import TTFont
 
 from service.style.house_style import HouseStyle
 
+COMMON_SYMBOLS = (
+    "®©™㎡㎏㎎㎝㎞㎜℃℉−²³¹‰×÷±≤≥≠≈∞°′″№§¥€£¢·•…—–‐‑"
+    "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ〇"
+)
+"""Symbols common in these reports that every role draws (listed in docs/fonts.md; a test
+renders them with 通用规范汉字表 and GB2312 in every role)."""
+
 ALWAYS_DRAWN = frozenset("\n\t")
 """Characters that never reach a font as glyphs."""
 
@@ -24,13 +31,23 @@ def _cmap(path: str) -> frozenset[int]:
 
 
 def covered_codepoints(style: HouseStyle) -> frozenset[int]:
-    """Code points drawn by every face of ``style`` (any text may end up in any role's face)."""
-    return _intersection(tuple(str(face.path) for face in style.used_faces()))
+    """Code points drawn in every face of ``style`` (any text may end up in any role's face),
+    by the face itself or one of its fallbacks."""
+    return _intersection(
+        tuple(tuple(str(f.path) for f in style.faces_drawing(face)) for face in style.used_faces())
+    )
+
+
+def face_codepoints(path: str) -> frozenset[int]:
+    """The code points the font file at ``path`` maps to a glyph."""
+    return _cmap(path)
 
 
 @cache
-def _intersection(paths: tuple[str, ...]) -> frozenset[int]:
-    return frozenset.intersection(*(_cmap(path) for path in paths))
+def _intersection(path_groups: tuple[tuple[str, ...], ...]) -> frozenset[int]:
+    return frozenset.intersection(
+        *(frozenset().union(*(_cmap(path) for path in group)) for group in path_groups)
+    )
 
 
 def uncovered_characters(text: str, style: HouseStyle) -> list[str]:

@@ -127,7 +127,9 @@ class HouseStyle(_Frozen):
     page: PageStyle
     page_number: PageNumberStyle
     faces: dict[str, FontFace]
-    """Faces by the short names the roles use (``fangsong``, ``hei`` …)."""
+    """Faces by the short names the roles use (``fangsong``, ``hei`` …), fallback faces too."""
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    """Per face key, the faces (keys) that draw a character the face lacks, tried in order."""
     roles: dict[str, RoleStyle]
     table: TableStyle
     docx: DocxOptions = DocxOptions()
@@ -146,6 +148,14 @@ class HouseStyle(_Frozen):
 
     def line_pitch_of(self, role: str) -> float:
         return self.roles[role].line_pitch_pt or self.page.line_pitch_pt
+
+    def fallbacks_of(self, face: FontFace) -> list[FontFace]:
+        """The faces that draw, in this order, the characters ``face`` lacks."""
+        return [self.faces[key] for key in self.fallbacks.get(face.key, ())]
+
+    def faces_drawing(self, face: FontFace) -> list[FontFace]:
+        """``face`` and its fallbacks: every face a character set in ``face`` may come from."""
+        return [face, *self.fallbacks_of(face)]
 
     def used_faces(self) -> list[FontFace]:
         """Every face some role uses, each once, in a stable order."""
@@ -173,7 +183,8 @@ def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
     for key, face_name in raw.pop("faces").items():
         if face_name not in catalogue:
             raise ValueError(f"house style {name}: face {key} names unknown font {face_name!r}")
-        faces[key] = FontFace(key=key, **catalogue[face_name])
+        entry = catalogue[face_name]
+        faces[key] = FontFace(key=key, **{k: v for k, v in entry.items() if k in FontFace.model_fields})
     missing = [r for r in ROLES if r not in raw.get("roles", {})]
     if missing:
         raise ValueError(f"house style {name}: roles missing: {', '.join(missing)}")
@@ -183,6 +194,10 @@ def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
                 raise ValueError(
                     f"house style {name}: role {role_name} uses unknown face {face_key!r}"
                 )
+    for face_key, fallback_keys in raw.get("fallbacks", {}).items():
+        unknown = [k for k in (face_key, *fallback_keys) if k not in faces]
+        if unknown:
+            raise ValueError(f"house style {name}: fallbacks name unknown faces {unknown}")
     raw.pop("extends", None)
     digest = hashlib.sha256(repr(sorted(_flatten(raw))).encode()).hexdigest()[:16]
     return HouseStyle(faces=faces, version=digest, **raw)

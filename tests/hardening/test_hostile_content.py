@@ -404,7 +404,7 @@ REFUSED = {
     "lone-surrogate": ("孤立\ud800代理", "forbidden_character"),
     "bidi-override": ("正文\u202e反向", "forbidden_character"),
     "bidi-isolate": ("正文\u2066隔离\u2069", "forbidden_character"),
-    "no-break-hyphen": ("连字\u2011符", "glyph_not_covered"),
+    "thai": ("泰文\u0e01字", "glyph_not_covered"),
     "cjk-extension-b": ("生僻𠀀字", "glyph_not_covered"),
     "emoji": ("表情😀", "glyph_not_covered"),
     "megabyte": ("文" * 1_000_000, "limit_exceeded"),

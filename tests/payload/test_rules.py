@@ -30,7 +30,7 @@ DIR = "figures.complaints.direct"
          "$.sections[1].sections[1].sections[0].sections[0].title", "ladder_too_deep"),
         ({"intro.0": "正文\u202e反向"}, "$.intro[0]", "forbidden_character"),
         ({"intro.0": "控制\x07字符"}, "$.intro[0]", "forbidden_character"),
-        ({"sections.0.title": "连字\u2011符"}, "$.sections[0].title", "glyph_not_covered"),
+        ({"sections.0.title": "泰文\u0e01字"}, "$.sections[0].title", "glyph_not_covered"),
         ({"intro.0": "表情😀"}, "$.intro[0]", "glyph_not_covered"),
         ({"intro.0": "生僻𠀀字"}, "$.intro[0]", "glyph_not_covered"),
         ({"intro.0": "引用{review.nothing}"}, "$.intro[0]", "unknown_figure"),
@@ -58,11 +58,11 @@ def test_rule(
 
 
 def test_glyph_error_names_the_character(reference_example: dict[str, Any]) -> None:
-    _set(reference_example, "sections.0.title", "非断行\u2011连字符")
+    _set(reference_example, "sections.0.title", "泰文\u0e01字符")
     with pytest.raises(PayloadInvalid) as info:
         parse_payload(reference_example)
     (error,) = info.value.errors
-    assert "U+2011" in error.message
+    assert "U+0E01" in error.message
 
 
 def test_rule_errors_are_all_reported_together(reference_example: dict[str, Any]) -> None:

@@ -408,7 +408,8 @@ def font_table(entries: Sequence[FontTableEntry]) -> BaseOxmlElement:
     fonts: etree._Element = root  # the w:font children are plain elements
     for entry in entries:
         font = _set(OxmlElement("w:font"), name=entry.name)
-        font.append(_set(OxmlElement("w:altName"), val=entry.alt_name))
+        if entry.alt_name:
+            font.append(_set(OxmlElement("w:altName"), val=entry.alt_name))
         font.append(_set(OxmlElement("w:charset"), val="86"))
         font.append(_set(OxmlElement("w:family"), val="auto"))
         font.append(_set(OxmlElement("w:pitch"), val="variable"))

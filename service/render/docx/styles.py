@@ -122,6 +122,11 @@ def _specs(style: HouseStyle) -> list[_Spec]:
     return specs
 
 
+def roles_by_style_id(style: HouseStyle) -> dict[str, str]:
+    """The house-style role of each paragraph style, by style id."""
+    return {style_id(spec.name): spec.role for spec in _specs(style)}
+
+
 def _footer(name: str, role: str, side: Side, inset_chars: float, builtin: bool) -> _Spec:
     """A footer style: its own line height, ``inset_chars`` in from the side the number stands
     on (no inset when centred)."""

@@ -39,6 +39,7 @@ from service.model.numbering import heading_label
 from service.render import columns
 from service.render.docx import oxml
 from service.render.docx.fonts import EmbeddedFont, embed_face, warm_cache
+from service.render.docx.fonts.fallback import FallbackFont, split_runs_by_face
 from service.render.docx.package import repack
 from service.render.docx.styles import (
     COLUMN_STYLE,
@@ -47,6 +48,7 @@ from service.render.docx.styles import (
     TABLE_STYLE,
     define_styles,
     heading_indent,
+    roles_by_style_id,
     style_id,
 )
 from service.render.docx.units import (
@@ -90,9 +92,10 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     _check_coverage(document, style)
     doc = _skeleton(style, document.meta.language)
     _write_body(doc, document, style)
+    fallbacks = split_runs_by_face(doc.element.body, style, roles_by_style_id(style))
     _set_properties(doc, document)
     _set_theme(doc, style)
-    fonts = _embed_fonts(doc, document, style)
+    fonts = _embed_fonts(doc, document, style, fallbacks)
     oxml.strip_revision_ids(doc.element)
     buffer = io.BytesIO()
     doc.save(buffer)
@@ -401,9 +404,11 @@ def _unique_faces(style: HouseStyle) -> list[FontFace]:
 
 
 def _embed_fonts(
-    doc: DocxDocument, document: Document, style: HouseStyle
+    doc: DocxDocument, document: Document, style: HouseStyle, fallbacks: list[FallbackFont]
 ) -> dict[str, EmbeddedFont]:
     """The font table, with a placeholder part per embedded font; returns the fonts by ZIP name.
+
+    ``fallbacks`` are embedded with their characters alone, under their own family names.
 
     The placeholders are empty: :func:`~service.render.docx.package.repack` writes each font's
     pre-deflated bytes in their place, so python-docx never compresses font data.
@@ -431,6 +436,17 @@ def _embed_fonts(
                 face.family, face.role_name, rid, font.font_key, font.subsetted and mode == "used"
             )
         )
+    for fallback in fallbacks:
+        if mode == "none":
+            entries.append(oxml.FontTableEntry(fallback.family, ""))
+            continue
+        face = fallback.face.model_copy(update={"family": fallback.family})
+        font = embed_face(face, fallback.chars, "used")
+        partname = PackURI(f"/word/fonts/font{len(members) + 1}.odttf")
+        part = Part(partname, oxml.OBFUSCATED_FONT_CONTENT_TYPE, b"", package)
+        rid = table_part.relate_to(part, RT.FONT)
+        members[partname.membername] = font
+        entries.append(oxml.FontTableEntry(fallback.family, "", rid, font.font_key, True))
     for element in list(oxml.font_table(entries)):
         root.append(element)
     return members

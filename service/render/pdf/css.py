@@ -131,10 +131,12 @@ def _role_context(style: HouseStyle, name: str) -> dict[str, object]:
     """What the template needs of role ``name``; lengths in pt.
 
     ``families`` lists the Latin face first, so letters and digits take it and Chinese falls
-    through to the role's face; with no ``latin`` face it is the role's face alone.
+    through to the role's face, then to the face's fallbacks for what it lacks; with no
+    ``latin`` face it starts with the role's face.
     """
     role = style.role(name)
-    faces = [family_name(role.latin or role.face), family_name(role.face)]
+    fallbacks = style.fallbacks.get(role.face, ())
+    faces = [family_name(key) for key in (role.latin or role.face, role.face, *fallbacks)]
     char = char_width_pt(style, name)
     return {
         "families": list(dict.fromkeys(faces)),

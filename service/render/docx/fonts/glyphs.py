@@ -27,9 +27,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
 
@@ -256,7 +257,8 @@ class FaceStore:
                 return
             font = TTFont(self.path, lazy=True)
             order, glyph_set = font.getGlyphOrder(), font.getGlyphSet()
-            converted = {g: _convert(glyph_set, order[g]) for g in sorted(set(missing))}
+            quadratic = "glyf" in font
+            converted = {g: _convert(glyph_set, order[g], quadratic) for g in sorted(set(missing))}
             del font, glyph_set
             self._append(b"".join(self._record(g, glyph) for g, glyph in converted.items()))
 
@@ -411,10 +413,20 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _convert(glyph_set: object, name: str) -> ConvertedGlyph:
-    """One CFF glyph as a compiled TrueType glyph (cubic curves to quadratic, direction reversed)."""
+def _convert(glyph_set: Any, name: str, quadratic: bool = False) -> ConvertedGlyph:
+    """One glyph as a compiled TrueType glyph, without components.
+
+    A CFF glyph's cubic curves become quadratic, its direction reversed; a TrueType glyph
+    (``quadratic``: LXGW WenKai) is copied with its components drawn in, since glyph ids change
+    in a subset.
+    """
     pen = TTGlyphPen(None)
-    glyph_set[name].draw(Cu2QuPen(pen, MAX_ERROR_UNITS, reverse_direction=True))  # type: ignore[index]
+    if quadratic:
+        recording = DecomposingRecordingPen(glyph_set)
+        glyph_set[name].draw(recording)
+        recording.replay(pen)
+    else:
+        glyph_set[name].draw(Cu2QuPen(pen, MAX_ERROR_UNITS, reverse_direction=True))
     glyph = pen.glyph()
     data = glyph.compile(None)
     if len(data) % 4:
