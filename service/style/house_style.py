@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service import FONTS_DIR, TEMPLATES_DIR
 
@@ -44,6 +44,8 @@ class FontFace(_Frozen):
     file: str
     sha256: str
     role_name: str
+    alt_name: str = ""
+    """The installed font Word may take instead (``w:altName``: 仿宋_GB2312 …), or none."""
 
     @property
     def path(self) -> Path:
@@ -119,6 +121,15 @@ class TableStyle(_Frozen):
 
 class DocxOptions(_Frozen):
     embed_fonts: Literal["editable", "used", "full", "none"] = "editable"
+    installed_fonts: dict[str, str] = {}
+    """Face key -> the name of a font installed on the readers' machines (``仿宋_GB2312``): the
+    DOCX names these instead of the shipped faces and embeds nothing (``embed_fonts = "none"``)."""
+
+    @model_validator(mode="after")
+    def _installed_means_none(self) -> DocxOptions:
+        if self.installed_fonts and self.embed_fonts != "none":
+            raise ValueError('docx.installed_fonts needs docx.embed_fonts = "none"')
+        return self
 
 
 class HouseStyle(_Frozen):
@@ -183,8 +194,8 @@ def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
     for key, face_name in raw.pop("faces").items():
         if face_name not in catalogue:
             raise ValueError(f"house style {name}: face {key} names unknown font {face_name!r}")
-        entry = catalogue[face_name]
-        faces[key] = FontFace(key=key, **{k: v for k, v in entry.items() if k in FontFace.model_fields})
+        entry = {k: v for k, v in catalogue[face_name].items() if k in FontFace.model_fields}
+        faces[key] = FontFace(key=key, **entry)
     missing = [r for r in ROLES if r not in raw.get("roles", {})]
     if missing:
         raise ValueError(f"house style {name}: roles missing: {', '.join(missing)}")
@@ -194,6 +205,9 @@ def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
                 raise ValueError(
                     f"house style {name}: role {role_name} uses unknown face {face_key!r}"
                 )
+    unknown_installed = set(raw.get("docx", {}).get("installed_fonts", {})) - set(faces)
+    if unknown_installed:
+        raise ValueError(f"house style {name}: docx.installed_fonts names unknown faces")
     for face_key, fallback_keys in raw.get("fallbacks", {}).items():
         unknown = [k for k in (face_key, *fallback_keys) if k not in faces]
         if unknown:

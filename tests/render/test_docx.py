@@ -10,6 +10,7 @@ import struct
 import time
 import zipfile
 import zlib
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +32,15 @@ from service.render.docx import (
 from service.render.docx import fonts as docx_fonts
 from service.render.docx.fonts import editable_characters, gb2312_characters, obfuscate, zipmath
 from service.render.docx.fonts import glyphs as glyph_store
-from service.render.docx.writer import characters_by_face
+from service.render.docx.fonts.charsets import (
+    CHINESE_NUMERALS,
+    label_characters,
+    reserve_characters,
+)
+from service.render.docx.styles import roles_by_style_id
 from service.style import load_house_style
-from service.style.house_style import FontFace
+from service.style.coverage import face_codepoints
+from service.style.house_style import FontFace, HouseStyle
 from tests.conftest import EXAMPLES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
@@ -290,12 +297,16 @@ def test_theme_and_settings_are_chinese_not_japanese(sample_docx: Package) -> No
 
 def test_no_direct_formatting_in_body(sample_docx: Package) -> None:
     """Paragraphs carry a style and nothing else (the title's space after is the one exception,
-    when no lead line follows it); runs carry no properties."""
+    when no lead line follows it); runs carry nothing but, for characters outside a face's fixed
+    set, the overflow font that draws them."""
     body = one(sample_docx.xml("word/document.xml"), "w:body")
+    overflow = set(_font_parts(sample_docx)) - {f.family for f in fx.GBT.used_faces()}
     for p in body.iter(w("p")):
         ppr = p.find("w:pPr", NS)
         assert ppr is None or [etree.QName(c).localname for c in ppr] == ["pStyle"]
-        assert p.find("w:r/w:rPr", NS) is None
+        for rpr in p.findall("w:r/w:rPr", NS):
+            assert [etree.QName(c).localname for c in rpr] == ["rFonts"]
+            assert len(set(rpr[0].attrib.values())) == 1 and rpr[0].get(w("ascii")) in overflow
 
 
 def test_title_spacing_depends_on_lead() -> None:
@@ -489,14 +500,32 @@ def _font_parts(package: Package) -> dict[str, tuple[etree._Element, TTFont]]:
     return out
 
 
+def _characters_by_font(package: Package, style: HouseStyle) -> dict[str, set[str]]:
+    """The characters each font sets, as a reader resolves them: a run's own ``w:rFonts``, else
+    its paragraph style's face (body and footers)."""
+    roles = roles_by_style_id(style)
+    out: dict[str, set[str]] = defaultdict(set)
+    names = [n for n in package.zip.namelist() if n.startswith("word/footer")]
+    for name in ["word/document.xml", *names]:
+        for p in package.xml(name).iter(w("p")):
+            pstyle = p.find("w:pPr/w:pStyle", NS)
+            role = roles[pstyle.get(w("val")) if pstyle is not None else "Normal"]
+            for run in p.findall("w:r", NS):
+                fonts = run.find("w:rPr/w:rFonts", NS)
+                family = style.face_of(role).family if fonts is None else fonts.get(w("eastAsia"))
+                out[family].update("".join(t.text or "" for t in run.findall("w:t", NS)))
+    return out
+
+
 def test_fonts_embedded_obfuscated_as_truetype(sample_docx: Package) -> None:
     parts = _font_parts(sample_docx)
-    assert set(parts) == {f.family for f in fx.GBT.used_faces()}
+    assert {f.family for f in fx.GBT.used_faces()} <= set(parts)
     settings = sample_docx.xml("word/settings.xml")
     assert settings.find("w:embedTrueTypeFonts", NS) is not None
     assert settings.find("w:saveSubsetFonts", NS) is None
     content_types = sample_docx.zip.read("[Content_Types].xml").decode()
-    assert content_types.count("application/vnd.openxmlformats-officedocument.obfuscatedFont") == 5
+    obfuscated = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
+    assert content_types.count(obfuscated) == len(parts)
     for family, (entry, font) in parts.items():
         key = attr(one(entry, "w:embedRegular"), w("fontKey"))
         assert key == key.upper() and len(key) == 38 and key[0] == "{"
@@ -504,6 +533,7 @@ def test_fonts_embedded_obfuscated_as_truetype(sample_docx: Package) -> None:
         assert font["name"].getDebugName(1) == family, "Word matches name ID 1"
         assert font["OS/2"].fsType & 0x0002 == 0
         assert one(entry, "w:charset").get(w("val")) == "86"
+        assert one(entry, "w:embedRegular").get(w("subsetted")) == "1"
 
 
 def test_font_parts_are_stored_deflated_and_valid(sample_docx: Package) -> None:
@@ -514,29 +544,63 @@ def test_font_parts_are_stored_deflated_and_valid(sample_docx: Package) -> None:
             assert zlib.crc32(data) == info.CRC
 
 
-@pytest.mark.parametrize("role", ["body", "title", "heading2", "page_number"])
-def test_editable_subset_holds_gb2312_level1_and_the_text(
-    sample: Document, sample_docx: Package, role: str
-) -> None:
-    family = fx.GBT.face_of(role).family
-    cmap = _font_parts(sample_docx)[family][1].getBestCmap()
+@pytest.mark.parametrize("mode", ["editable", "used"])
+def test_every_character_is_in_the_font_that_sets_it(sample: Document, mode: str) -> None:
+    style = fx.style_with(mode)  # type: ignore[arg-type]
+    package = Package(render_docx(sample, style))
+    parts = _font_parts(package)
+    for family, chars in _characters_by_font(package, style).items():
+        if not "".join(chars).strip():
+            continue
+        cmap = parts[family][1].getBestCmap()
+        assert {c for c in chars if ord(c) not in cmap} == set(), family
+
+
+def test_body_face_holds_the_editable_set_display_faces_the_reserve(sample_docx: Package) -> None:
+    parts = _font_parts(sample_docx)
+    body = parts[fx.GBT.face_of("body").family][1].getBestCmap()
     level1 = gb2312_characters(tuple(range(0xB0, 0xD8)))
-    assert len(level1) == 3755 and all(ord(c) in cmap for c in level1)
-    used = characters_by_face(sample, fx.GBT)[family]
-    assert all(ord(c) in cmap for c in used)
-    assert all(ord(c) in cmap for c in "０１２。，、“”《》（）—…")
+    assert len(level1) == 3755 and all(ord(c) in body for c in level1)
+    assert all(ord(c) in body for c in "０１２。，、“”《》（）—…")
+    for role in ("title", "heading1", "heading2", "caption", "page_number"):
+        face = fx.GBT.face_of(role)
+        if face == fx.GBT.face_of("body"):
+            continue
+        cmap = parts[face.family][1].getBestCmap()
+        reserve = {ord(c) for c in reserve_characters()} & face_codepoints(str(face.path))
+        assert reserve <= set(cmap), role
+        hanzi = {chr(cp) for cp in cmap if 0x4E00 <= cp <= 0x9FFF}
+        assert hanzi <= set(CHINESE_NUMERALS), f"{role}: no hanzi but the numerals"
 
 
-def test_used_subset_holds_only_the_text(sample: Document) -> None:
-    package = Package(render_docx(sample, fx.style_with("used")))
-    used = characters_by_face(sample, fx.GBT)
-    for family, (entry, font) in _font_parts(package).items():
+def test_used_mode_embeds_the_text_in_overflow_fonts(sample: Document) -> None:
+    style = fx.style_with("used")
+    package = Package(render_docx(sample, style))
+    parts = _font_parts(package)
+    used = _characters_by_font(package, style)
+    for family, (entry, font) in parts.items():
         cmap = font.getBestCmap()
+        if family in {f.family for f in fx.GBT.used_faces()}:
+            labels = {cmap[ord(c)] for c in label_characters() if ord(c) in cmap}
+            assert set(cmap.values()) <= labels, "role faces: heading numbers alone"
+            continue
         # A glyph may serve several code points (人 and the radical ⼈): compare glyphs.
         assert set(cmap.values()) == {cmap[ord(c)] for c in used[family] if ord(c) in cmap}
         assert one(entry, "w:embedRegular").get(w("subsetted")) == "1"
     assert package.xml("word/settings.xml").find("w:saveSubsetFonts", NS) is not None
-    assert len(package.data) < 1_500_000
+    assert len(package.data) < 600_000
+
+
+def test_one_name_one_font_across_documents() -> None:
+    """Two documents with different characters: every part under one family name is the same
+    font in both; names not shared are the overflow fonts of each one's own characters."""
+    one = _font_parts(Package(render_docx(fx.sample_document(), fx.GBT)))
+    two = _font_parts(Package(render_docx(fx.long_document(3), fx.GBT)))
+    shared = set(one) & set(two)
+    assert {fx.GBT.face_of(r).family for r in ("title", "body", "page_number")} <= shared
+    for family in shared:
+        assert one[family][1].reader.file.getvalue() == two[family][1].reader.file.getvalue()
+    assert set(one) ^ set(two), "each document's own characters under names of their own"
 
 
 def test_mode_none_embeds_nothing(sample: Document) -> None:
@@ -546,6 +610,7 @@ def test_mode_none_embeds_nothing(sample: Document) -> None:
     assert {f.get(w("name")) for f in package.xml("word/fontTable.xml")} == {
         f.family for f in fx.GBT.used_faces()
     }
+    assert package.xml("word/document.xml").find(".//w:rPr", NS) is None
 
 
 def test_subsets_are_cached_by_glyphs_not_characters() -> None:
@@ -595,13 +660,15 @@ def test_obfuscation_follows_ecma_376() -> None:
     assert docx_fonts.font_key_for(b"x") == docx_fonts.font_key_for(b"x").upper()
 
 
-def test_restricted_font_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fs_type", [0x0002, 0x0004, 0x0200])
+def test_fonts_that_may_not_be_embedded_editable_are_refused(tmp_path: Path, fs_type: int) -> None:
+    """Restricted (0x0002), preview and print only (0x0004: a DOCX is edited), bitmap only."""
     source = fx.GBT.faces["song"]
     data = bytearray(source.path.read_bytes())
     font = TTFont(io.BytesIO(bytes(data)), lazy=True)
     offset = font.reader.tables["OS/2"].offset
-    data[offset + 8 : offset + 10] = (0x0002).to_bytes(2, "big")
-    restricted = tmp_path / "Restricted.otf"
+    data[offset + 8 : offset + 10] = fs_type.to_bytes(2, "big")
+    restricted = tmp_path / f"Restricted{fs_type}.otf"
     restricted.write_bytes(bytes(data))
     face = FontFace(
         key="r", family="Restricted Song", file=str(restricted), sha256="", role_name="宋体"
@@ -610,6 +677,40 @@ def test_restricted_font_is_refused(tmp_path: Path) -> None:
         embed_face(face, "宋体", "used")
     assert isinstance(error.value, RenderFailed)
     assert error.value.code == "font_embedding_forbidden" and "fsType" in error.value.message
+
+
+def test_alt_names_are_real_fonts_or_none(sample_docx: Package) -> None:
+    table = sample_docx.xml("word/fontTable.xml")
+    alt = {
+        f.get(w("name")): (a.get(w("val")) if (a := f.find("w:altName", NS)) is not None else None)
+        for f in table.findall("w:font", NS)
+    }
+    assert {k: v for k, v in alt.items() if v} == {
+        "FandolSong Bold": "方正小标宋简体",
+        "FandolFang": "仿宋_GB2312",
+        "FandolKai": "楷体_GB2312",
+        "FandolHei": "黑体",
+        "FandolSong": "宋体",
+    }
+
+
+def test_a_house_style_may_name_installed_fonts_and_embed_none(sample: Document) -> None:
+    installed = {"xiaobiaosong": "方正小标宋简体", "fangsong": "仿宋_GB2312", "hei": "黑体"}
+    docx_options = fx.GBT.docx.model_copy(
+        update={"embed_fonts": "none", "installed_fonts": installed}
+    )
+    package = Package(render_docx(sample, fx.GBT.model_copy(update={"docx": docx_options})))
+    assert not [n for n in package.zip.namelist() if n.endswith(".odttf")]
+    fonts = package.style("Normal").find("w:rPr/w:rFonts", NS)
+    assert fonts.get(w("eastAsia")) == "仿宋_GB2312"
+    title = package.style("Title").find("w:rPr/w:rFonts", NS)
+    assert title.get(w("eastAsia")) == "方正小标宋简体"
+    names = {f.get(w("name")) for f in package.xml("word/fontTable.xml")}
+    assert {"仿宋_GB2312", "方正小标宋简体", "黑体", "FandolKai"} <= names
+    with pytest.raises(ValueError, match="embed_fonts"):
+        fx.GBT.docx.model_copy(update={"installed_fonts": installed}).model_validate(
+            {"embed_fonts": "editable", "installed_fonts": installed}
+        )
 
 
 def test_editable_characters_cover_what_was_asked() -> None:
@@ -659,7 +760,12 @@ def _tiny_cff_font(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "mode, glyphs, chars",
-    [("full", 4, {"A", "一", "二"}), ("used", 2, {"A"}), ("editable", 4, {"A", "一", "二"})],
+    [
+        ("full", 4, {"A", "一", "二"}),
+        ("used", 4, {"A", "一", "二"}),  # 一 二: heading numerals, in every used subset
+        ("display", 4, {"A", "一", "二"}),
+        ("editable", 4, {"A", "一", "二"}),
+    ],
 )
 def test_cff_outlines_become_truetype(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, glyphs: int, chars: set[str]
@@ -691,11 +797,11 @@ def test_glyph_cache_appends_and_survives_a_cut_record(
     source = tmp_path / "Tiny.otf"
     _tiny_cff_font(source)
     face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
-    embed_face(face, "A", "used")
+    embed_face(face, "", "used")
     (cache,) = (tmp_path / "cache").glob("*.glyphs")
     size = cache.stat().st_size
-    embed_face(face, "一", "used")
+    embed_face(face, "A", "used")
     assert cache.stat().st_size > size, "new glyphs are appended"
-    cache.write_bytes(cache.read_bytes() + b"\x00\x03\x00\x05\x00\x01\x00\x00\x10\x00short")
+    cache.write_bytes(cache.read_bytes() + b"\x00\x05\x00\x05\x00\x01\x00\x00\x10\x00short")
     fresh = glyph_store.FaceStore(source, tmp_path / "cache")
-    assert fresh.stored_gids() == {0, 1, 2}, ".notdef, A and 一 read back; the cut record ignored"
+    assert fresh.stored_gids() == {0, 1, 2, 3}, "all four read back; the cut record ignored"

@@ -10,20 +10,18 @@ import os
 import sys
 import time
 
-from service.render.docx.fonts import CACHE_DIR, warm_cache
+from service.render.docx.fonts import CACHE_DIR
+from service.render.docx.writer import warm_up
 from service.style import list_house_styles, load_house_style
 
 
 def main() -> int:
     start = time.perf_counter()
-    faces = {}
-    modes = set()
+    faces = set()
     for name in list_house_styles():
         style = load_house_style(name)
-        modes.add(style.docx.embed_fonts)
-        faces.update({str(face.path): face for face in style.used_faces()})
-    for mode in sorted(modes):
-        warm_cache(list(faces.values()), mode, workers=os.cpu_count() or 1)
+        warm_up(style, workers=os.cpu_count() or 1)
+        faces.update(face.file for face in style.used_faces())
     print(f"{len(faces)} faces ready in {CACHE_DIR} ({time.perf_counter() - start:.1f} s)")
     return 0
 

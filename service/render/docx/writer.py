@@ -38,8 +38,8 @@ from service.model.document import Document, Heading, Paragraph, Table
 from service.model.numbering import heading_label
 from service.render import columns
 from service.render.docx import oxml
-from service.render.docx.fonts import EmbeddedFont, embed_face, warm_cache
-from service.render.docx.fonts.fallback import FallbackFont, split_runs_by_face
+from service.render.docx.fonts import EmbeddedFont, EmbedMode, embed_face, warm_cache
+from service.render.docx.fonts.runs import OverflowFont, embed_modes, split_runs_by_font
 from service.render.docx.package import repack
 from service.render.docx.styles import (
     COLUMN_STYLE,
@@ -90,16 +90,37 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     """
     check_heading_numbers(document.headings)
     _check_coverage(document, style)
+    style = _with_installed_fonts(style)
     doc = _skeleton(style, document.meta.language)
     _write_body(doc, document, style)
-    fallbacks = split_runs_by_face(doc.element.body, style, roles_by_style_id(style))
+    section = doc.sections[0]
+    overflow = split_runs_by_font(
+        [doc.element.body, section.footer._element, section.even_page_footer._element],
+        style,
+        roles_by_style_id(style),
+        embed_modes(style),
+    )
     _set_properties(doc, document)
     _set_theme(doc, style)
-    fonts = _embed_fonts(doc, document, style, fallbacks)
+    fonts = _embed_fonts(doc, document, style, overflow)
     oxml.strip_revision_ids(doc.element)
     buffer = io.BytesIO()
     doc.save(buffer)
     return repack(buffer.getvalue(), fonts, document.meta.created)
+
+
+def _with_installed_fonts(style: HouseStyle) -> HouseStyle:
+    """``style`` with its faces named as ``docx.installed_fonts`` says (nothing embedded)."""
+    names = style.docx.installed_fonts
+    if not names:
+        return style
+    faces = {
+        key: face.model_copy(update={"family": names[key], "alt_name": ""})
+        if key in names
+        else face
+        for key, face in style.faces.items()
+    }
+    return style.model_copy(update={"faces": faces})
 
 
 _SKELETONS: dict[tuple[str, str, str], tuple[HouseStyle, DocxDocument]] = {}
@@ -404,49 +425,47 @@ def _unique_faces(style: HouseStyle) -> list[FontFace]:
 
 
 def _embed_fonts(
-    doc: DocxDocument, document: Document, style: HouseStyle, fallbacks: list[FallbackFont]
+    doc: DocxDocument, document: Document, style: HouseStyle, overflow: list[OverflowFont]
 ) -> dict[str, EmbeddedFont]:
     """The font table, with a placeholder part per embedded font; returns the fonts by ZIP name.
 
-    ``fallbacks`` are embedded with their characters alone, under their own family names.
-
+    A face the document does not use is named, not embedded. A face the roles use is embedded
+    with its mode's fixed set alone, the same part in every document; the ``overflow`` fonts
+    with the characters they draw, under their own names (see :mod:`.fonts.runs`).
     The placeholders are empty: :func:`~service.render.docx.package.repack` writes each font's
     pre-deflated bytes in their place, so python-docx never compresses font data.
     """
     package = doc.part.package
-    mode = style.docx.embed_fonts
+    modes = embed_modes(style)
     chars = characters_by_face(document, style)
     root = oxml.font_table([])
     table_part = XmlPart(PackURI("/word/fontTable.xml"), CT.WML_FONT_TABLE, root, package)
     _replace_part(doc.part, RT.FONT_TABLE, table_part)
     entries: list[oxml.FontTableEntry] = []
     members: dict[str, EmbeddedFont] = {}
-    for face in _unique_faces(style):
-        used = chars.get(face.family, set())
-        if mode == "none" or (mode == "used" and not used):
-            entries.append(oxml.FontTableEntry(face.family, face.role_name))
-            continue
+
+    def embed(face: FontFace, used: Iterable[str], mode: EmbedMode, alt_name: str) -> None:
         font = embed_face(face, used, mode)
         partname = PackURI(f"/word/fonts/font{len(members) + 1}.odttf")
         part = Part(partname, oxml.OBFUSCATED_FONT_CONTENT_TYPE, b"", package)
         rid = table_part.relate_to(part, RT.FONT)
         members[partname.membername] = font
         entries.append(
-            oxml.FontTableEntry(
-                face.family, face.role_name, rid, font.font_key, font.subsetted and mode == "used"
-            )
+            oxml.FontTableEntry(face.family, alt_name, rid, font.font_key, font.subsetted)
         )
-    for fallback in fallbacks:
-        if mode == "none":
-            entries.append(oxml.FontTableEntry(fallback.family, ""))
-            continue
-        face = fallback.face.model_copy(update={"family": fallback.family})
-        font = embed_face(face, fallback.chars, "used")
-        partname = PackURI(f"/word/fonts/font{len(members) + 1}.odttf")
-        part = Part(partname, oxml.OBFUSCATED_FONT_CONTENT_TYPE, b"", package)
-        rid = table_part.relate_to(part, RT.FONT)
-        members[partname.membername] = font
-        entries.append(oxml.FontTableEntry(fallback.family, "", rid, font.font_key, True))
+
+    for face in _unique_faces(style):
+        used = chars.get(face.family, set())
+        mode = modes[face.key]
+        if mode == "none" or not used:
+            entries.append(oxml.FontTableEntry(face.family, face.alt_name))
+        else:
+            embed(face, (), mode, face.alt_name)
+    for font in overflow:
+        if style.docx.embed_fonts == "none":
+            entries.append(oxml.FontTableEntry(font.family, ""))
+        else:
+            embed(font.face.model_copy(update={"family": font.family}), font.chars, "exact", "")
     for element in list(oxml.font_table(entries)):
         root.append(element)
     return members
@@ -456,4 +475,9 @@ def warm_up(style: HouseStyle, workers: int = 1) -> None:
     """Load and prepare ``style``'s fonts for this process (a render worker's initializer), so
     the first document costs what the others do."""
     covered_codepoints(style)
-    warm_cache(_unique_faces(style), style.docx.embed_fonts, workers=workers)
+    modes = embed_modes(style)
+    by_mode: dict[EmbedMode, list[FontFace]] = defaultdict(list)
+    for face in _unique_faces(style):
+        by_mode[modes[face.key]].append(face)
+    for mode, faces in sorted(by_mode.items()):
+        warm_cache(faces, mode, workers=workers)

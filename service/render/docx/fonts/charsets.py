@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-EmbedMode = Literal["editable", "used", "full", "none"]
-"""The house style's ``docx.embed_fonts``: which glyphs an embedded face carries."""
+EmbedMode = Literal["editable", "display", "used", "exact", "full", "none"]
+"""Which glyphs an embedded face carries: the house style's ``docx.embed_fonts``; ``display``,
+what an ``editable`` document embeds of a face the body does not use; ``exact``, the given
+characters alone (an overflow font)."""
 
 
 @cache
@@ -37,8 +39,40 @@ def editable_characters() -> frozenset[str]:
     to type on in the same face, and enough glyphs that LibreOffice keeps the font for editing
     (it drops small subsets, tdf#162002).
     """
+    return reserve_characters() | gb2312_characters(GB2312_LEVEL1_ROWS)
+
+
+@cache
+def reserve_characters() -> frozenset[str]:
+    """The small reserve of a display face (title, headings, captions) besides the document's
+    own characters: ASCII, CJK symbols and punctuation, full-width forms, general punctuation
+    and GB2312's symbol rows (~500 glyphs), so that numbers and punctuation typed into a heading
+    stay in its face; and the Chinese numerals, which Word's list numbering draws in the
+    heading's face (一、 （十二） 一百零五、)."""
     ranges = [(0x20, 0x7E), (0x3000, 0x303F), (0xFF01, 0xFF5E), (0x2010, 0x2027)]
     chars = {chr(cp) for lo, hi in ranges for cp in range(lo, hi + 1)}
-    return frozenset(
-        chars | gb2312_characters(GB2312_LEVEL1_ROWS) | gb2312_characters(GB2312_SYMBOL_ROWS)
-    )
+    return frozenset(chars | gb2312_characters(GB2312_SYMBOL_ROWS) | set(CHINESE_NUMERALS))
+
+
+CHINESE_NUMERALS = "〇零一二三四五六七八九十百千"
+
+
+def fixed_characters(mode: EmbedMode) -> frozenset[str] | None:
+    """The characters every subset of ``mode`` holds whatever the document (``None``: the whole
+    face, for ``full``)."""
+    if mode == "full":
+        return None
+    if mode == "editable":
+        return editable_characters()
+    if mode == "display":
+        return reserve_characters()
+    if mode == "used":
+        return label_characters()
+    return frozenset()
+
+
+@cache
+def label_characters() -> frozenset[str]:
+    """What a ``used`` subset holds whatever the document: the characters of heading numbers,
+    which Word's list numbering draws in the paragraph style's face, and the space."""
+    return frozenset(CHINESE_NUMERALS + "0123456789.、（） ")

@@ -36,7 +36,7 @@ from fontTools.ttLib import TTFont
 
 from service import FONTS_DIR
 from service.errors import RenderFailed
-from service.render.docx.fonts.charsets import EmbedMode, editable_characters
+from service.render.docx.fonts.charsets import EmbedMode, fixed_characters
 from service.render.docx.fonts.truetype import long_metrics, name_table_for, table_checksum, u16
 from service.render.docx.fonts.zipmath import DEFLATE_LEVEL, crc32_shift, raw_deflate
 
@@ -54,6 +54,10 @@ DISK_CHUNK_MIN_BYTES = 256 * 1024
 
 FS_TYPE_RESTRICTED = 0x0002
 """OS/2 fsType bit: restricted-licence embedding; the font must not be embedded."""
+FS_TYPE_PREVIEW_PRINT = 0x0004
+"""OS/2 fsType bit: embedding for preview and print only; a DOCX is edited, so refused too
+(unless the editable bit 0x0008 is set as well: the least restrictive bit applies)."""
+FS_TYPE_EDITABLE = 0x0008
 FS_TYPE_NO_SUBSETTING = 0x0100
 FS_TYPE_BITMAP_ONLY = 0x0200
 
@@ -172,6 +176,13 @@ class FaceStore:
         self.names = font["name"].names
 
     def check_embeddable(self, family: str) -> None:
+        preview_only = self.fs_type & FS_TYPE_PREVIEW_PRINT and not self.fs_type & FS_TYPE_EDITABLE
+        if preview_only:
+            raise FontEmbeddingForbidden(
+                f"字体 {family}（{self.path.name}）的许可标志只允许预览和打印，不允许嵌入可编辑文档"
+                f"（OS/2 fsType=0x{self.fs_type:04X}）",
+                details={"font": self.path.name, "fs_type": self.fs_type},
+            )
         if self.fs_type & FS_TYPE_RESTRICTED:
             raise FontEmbeddingForbidden(
                 f"字体 {family}（{self.path.name}）的许可标志禁止嵌入文档（OS/2 fsType=0x{self.fs_type:04X}）",
@@ -198,25 +209,22 @@ class FaceStore:
 
     def base_gids(self, mode: EmbedMode) -> tuple[int, ...]:
         """The stable part of a subset: .notdef plus the mode's fixed character set."""
-        if mode == "full":
+        fixed = fixed_characters(mode)
+        if fixed is None:
             return tuple(range(self.glyph_count))
-        if mode == "editable":
-            return tuple(sorted({0, *self.gids(editable_characters())}))
-        return (0,)
+        return tuple(sorted({0, *self.gids(fixed)}))
 
     def extra_gids(self, used: Iterable[str], mode: EmbedMode) -> tuple[int, ...]:
         """Sorted glyph ids of ``used`` outside the mode's base set.
 
-        In "editable" mode only characters outside :func:`editable_characters` are looked up:
-        the others' glyphs are in the base by definition.
+        Only characters outside the mode's fixed set are looked up: the others' glyphs are in
+        the base by definition.
         """
-        if mode == "full":
+        fixed = fixed_characters(mode)
+        if fixed is None:
             return ()
-        chars = set(used)
-        if mode == "editable":
-            chars -= editable_characters()
         members = self.base_chunk(mode).members
-        return tuple(g for g in self.gids(chars) if not members[g])
+        return tuple(g for g in self.gids(set(used) - fixed) if not members[g])
 
     # --- glyphs
 
