@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pilu needs, only those missing. Safe to run again.
 #   scripts/install-system.sh          runtime: Pango, HarfBuzz subsetting, fontconfig,
-#                                      poppler-utils (the console's PDF thumbnails), and the
-#                                      fallback faces' packages (fonts-noto-cjk, fonts-lxgw-wenkai)
-#   scripts/install-system.sh --test   also LibreOffice, PostgreSQL and Chromium for the tests, and
-#                                      unicode-data (Unihan's kTGH: 通用规范汉字表 for the coverage test)
+#                                      poppler-utils (the console's PDF thumbnails), the fallback
+#                                      faces' packages (fonts-noto-cjk, fonts-lxgw-wenkai) and
+#                                      unicode-data (Unihan's kTGH: 通用规范汉字表, whose glyphs the
+#                                      install step converts for the DOCX)
+#   scripts/install-system.sh --test   also LibreOffice, PostgreSQL and Chromium for the tests
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig shared-mime-info poppler-utils
-  fonts-noto-cjk fonts-lxgw-wenkai)
+  fonts-noto-cjk fonts-lxgw-wenkai unicode-data)
 if [[ "${1:-}" == "--test" ]]; then
   # LibreOffice opens our DOCX; PostgreSQL backs the multi-node store; Playwright drives Chromium.
-  packages+=(libreoffice-writer-nogui postgresql chromium unicode-data)
+  packages+=(libreoffice-writer-nogui postgresql chromium)
 fi
 
 missing=()

@@ -6,7 +6,9 @@ fallback search), so payload text is checked before rendering.
 
 from __future__ import annotations
 
+import bz2
 from functools import cache
+from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
@@ -17,6 +19,9 @@ COMMON_SYMBOLS = (
 )
 """Symbols common in these reports that every role draws (listed in docs/fonts.md; a test
 renders them with 通用规范汉字表 and GB2312 in every role)."""
+
+UNIHAN_MAPPINGS = Path("/usr/share/unicode/Unihan_OtherMappings.txt.bz2")
+"""Debian's unicode-data: Unihan's ``kTGH`` field lists 通用规范汉字表 (2013)."""
 
 ALWAYS_DRAWN = frozenset("\n\t")
 """Characters that never reach a font as glyphs."""
@@ -57,3 +62,34 @@ def uncovered_characters(text: str, style: HouseStyle) -> list[str]:
         if ord(char) not in covered and char not in ALWAYS_DRAWN:
             missing.setdefault(char, None)
     return list(missing)
+
+
+@cache
+def tgh_characters() -> str:
+    """The 8,105 characters of 通用规范汉字表 in code point order, from Unihan's ``kTGH``
+    (empty when Debian's unicode-data is not installed)."""
+    if not UNIHAN_MAPPINGS.exists():
+        return ""
+    chars = []
+    with bz2.open(UNIHAN_MAPPINGS, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if "\tkTGH\t" in line:
+                chars.append(chr(int(line.split("\t", 1)[0][2:], 16)))
+    return "".join(sorted(chars))
+
+
+def gb2312_all() -> frozenset[str]:
+    """Every character of GB2312 (rows 0xA1-0xF7), decoded with Python's codec."""
+    chars = set()
+    for lead in range(0xA1, 0xF8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes((lead, trail)).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(chars)
+
+
+def promised_characters() -> str:
+    """Every character every role draws (docs/fonts.md): 通用规范汉字表, GB2312, the symbols."""
+    return "".join(sorted(set(tgh_characters()) | gb2312_all() | set(COMMON_SYMBOLS)))

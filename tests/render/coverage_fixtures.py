@@ -3,34 +3,17 @@ sets every one of them in every role."""
 
 from __future__ import annotations
 
-import bz2
-from functools import cache
-from pathlib import Path
-
 from service.model import Document, Paragraph, Signature, Table, TableColumn, TableRow
-from service.render.docx.fonts import gb2312_characters
-from service.style.coverage import COMMON_SYMBOLS
+from service.style.coverage import UNIHAN_MAPPINGS, promised_characters, tgh_characters
 from tests.render.model_fixtures import document, heading
 
-UNIHAN_MAPPINGS = Path("/usr/share/unicode/Unihan_OtherMappings.txt.bz2")
-"""Debian's unicode-data: Unihan's ``kTGH`` field lists 通用规范汉字表 (2013)."""
-
-
-@cache
-def tgh_characters() -> str:
-    """The 8,105 characters of 通用规范汉字表, in code point order."""
-    chars = []
-    with bz2.open(UNIHAN_MAPPINGS, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if "\tkTGH\t" in line:
-                chars.append(chr(int(line.split("\t", 1)[0][2:], 16)))
-    return "".join(sorted(chars))
-
-
-def promised_characters() -> str:
-    """Every character the docs promise in every role: 通用规范汉字表, GB2312, the symbols."""
-    gb2312 = gb2312_characters(tuple(range(0xA1, 0xF8)))
-    return "".join(sorted(set(tgh_characters()) | gb2312 | set(COMMON_SYMBOLS)))
+__all__ = [
+    "UNIHAN_MAPPINGS",
+    "breakable",
+    "every_role_document",
+    "promised_characters",
+    "tgh_characters",
+]
 
 
 def breakable(chars: str) -> str:

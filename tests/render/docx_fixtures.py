@@ -16,7 +16,7 @@ from service.model import (
     TableRow,
 )
 from service.model.document import HeadingLevel
-from service.render.docx import warm_cache
+from service.render.docx import warm_up
 from service.style import HouseStyle, load_house_style
 from tests.render.model_fixtures import SENTENCE, SIGN_DATE, SIGNER, document, heading
 
@@ -95,4 +95,4 @@ def warm_docx_fonts() -> None:
     Cold, this costs ~27 s (five faces, GB2312 level 1); afterwards every process reads the
     converted glyphs from ``fonts/build/docx``.
     """
-    warm_cache(GBT.used_faces(), "editable", workers=2)
+    warm_up(GBT, workers=2)

@@ -771,6 +771,7 @@ def test_cff_outlines_become_truetype(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, glyphs: int, chars: set[str]
 ) -> None:
     monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(glyph_store, "WRITE_CACHE", True)
     source = tmp_path / "Tiny.otf"
     _tiny_cff_font(source)
     face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
@@ -794,6 +795,7 @@ def test_glyph_cache_appends_and_survives_a_cut_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(glyph_store, "WRITE_CACHE", True)
     source = tmp_path / "Tiny.otf"
     _tiny_cff_font(source)
     face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
@@ -805,3 +807,18 @@ def test_glyph_cache_appends_and_survives_a_cut_record(
     cache.write_bytes(cache.read_bytes() + b"\x00\x05\x00\x05\x00\x01\x00\x00\x10\x00short")
     fresh = glyph_store.FaceStore(source, tmp_path / "cache")
     assert fresh.stored_gids() == {0, 1, 2, 3}, "all four read back; the cut record ignored"
+
+
+def test_at_run_time_the_cache_is_only_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the install step's WRITE_CACHE a missing glyph is converted in memory: the cache
+    folder may be read-only (and here does not even exist)."""
+    monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
+    source = tmp_path / "Tiny.otf"
+    _tiny_cff_font(source)
+    face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
+    embedded = embed_face(face, "A", "used")
+    font = TTFont(io.BytesIO(docx_fonts.truetype_font(embedded)))
+    assert {chr(c) for c in font.getBestCmap()} == {"A", "一", "二"}
+    assert not (tmp_path / "cache").exists(), "nothing written"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import get_context
 
+from service.render.docx.fonts import glyphs
 from service.render.docx.fonts.charsets import EmbedMode
 from service.render.docx.fonts.glyphs import (
     CONVERTER_VERSION,
@@ -115,8 +116,9 @@ def font_key_for(seed: bytes) -> str:
 
 
 def warm_cache(faces: Sequence[FontFace], mode: EmbedMode = "editable", workers: int = 2) -> None:
-    """Make the first render of ``mode`` in this process fast: glyphs converted (into the disk
-    cache, on ``workers`` processes when several faces are cold) and base chunks deflated.
+    """Make the first render of ``mode`` in this process fast: glyphs converted and base chunks
+    deflated. Where this process writes the disk cache (the install step), cold faces are
+    converted into it on ``workers`` processes.
 
     For a worker's initializer and test sessions. A cold disk cache costs ~5 s of CPU per face
     in "editable" mode (~13 s in "full"); a warm one ~0.1 s per face.
@@ -125,18 +127,38 @@ def warm_cache(faces: Sequence[FontFace], mode: EmbedMode = "editable", workers:
         return
     unique = list({str(f.path): f for f in faces}.values())
     cold = [f for f in unique if not face_store(str(f.path)).has_base(mode)]
-    if len(cold) > 1 and workers > 1:
+    if glyphs.WRITE_CACHE and len(cold) > 1 and workers > 1:
         with ProcessPoolExecutor(min(workers, len(cold)), mp_context=get_context("spawn")) as pool:
-            list(pool.map(_warm_one, [(str(f.path), mode) for f in cold]))
+            list(pool.map(_warm_one, [(str(f.path), mode, True) for f in cold]))
         for f in cold:
             face_store(str(f.path)).reload()
     for f in unique:
-        _warm_one((str(f.path), mode))
+        _warm_one((str(f.path), mode, glyphs.WRITE_CACHE))
 
 
-def _warm_one(job: tuple[str, EmbedMode]) -> None:
-    path, mode = job
+def _warm_one(job: tuple[str, EmbedMode, bool]) -> None:
+    path, mode, write = job
+    glyphs.WRITE_CACHE = write
     face_store(path).base_chunk(mode)
+
+
+def convert_characters(faces: Sequence[FontFace], chars: str, workers: int = 2) -> None:
+    """Convert into the disk cache every glyph of ``chars`` in each of ``faces``, one face per
+    process on ``workers`` processes (the install step: :data:`glyphs.WRITE_CACHE` is set)."""
+    jobs = [(path, chars) for path in sorted({str(f.path) for f in faces})]
+    with ProcessPoolExecutor(
+        max(1, min(workers, len(jobs))), mp_context=get_context("spawn")
+    ) as pool:
+        list(pool.map(_convert_one, jobs))
+    for path, _ in jobs:
+        face_store(path).reload()
+
+
+def _convert_one(job: tuple[str, str]) -> None:
+    path, chars = job
+    glyphs.WRITE_CACHE = True
+    store = face_store(path)
+    store.ensure(store.gids(chars))
 
 
 @lru_cache(maxsize=32)

@@ -43,6 +43,12 @@ from service.render.docx.fonts.zipmath import DEFLATE_LEVEL, crc32_shift, raw_de
 CACHE_DIR = FONTS_DIR / "build" / "docx"
 """Where converted glyphs are kept between processes (``fonts/build`` is git-ignored)."""
 
+WRITE_CACHE = False
+"""Whether this process adds to the disk cache. Only the install step does
+(``python -m service.render.docx``, see :func:`build_cache`); at run time the cache is opened
+read-only, so a read-only install or an unprivileged user works, and a glyph it lacks is
+converted in memory for the life of the process."""
+
 CONVERTER_VERSION = 1
 """Bump when the glyph conversion changes, so stale cache files are not read."""
 
@@ -117,6 +123,8 @@ def face_store(path: str) -> FaceStore:
 
 _MISSING = 0xFFFFFFFF
 """Offset of a glyph the disk cache does not hold."""
+_IN_MEMORY = 0xFFFFFFFE
+"""Offset of a glyph converted in this process and held in memory (a read-only cache)."""
 
 
 class FaceStore:
@@ -147,6 +155,8 @@ class FaceStore:
         name = f"{path.stem}-{self.sha256[:16]}-g{CONVERTER_VERSION}.glyphs"
         self.cache_file = (cache_dir or CACHE_DIR) / name
         self._fd: int | None = None
+        """Read-only descriptor of the cache file."""
+        self._memory: dict[int, bytes] = {}
         self._scanned = 0
         self._chunks: dict[EmbedMode, BaseChunk] = {}
         self._name_tables: dict[str, bytes] = {}
@@ -236,10 +246,13 @@ class FaceStore:
 
     def stored_gids(self) -> set[int]:
         """Every glyph id the disk cache holds (for tests)."""
-        return {g for g in range(self.glyph_count) if self.has(g)}
+        return {g for g in range(self.glyph_count) if self.has(g) and g not in self._memory}
 
     def read(self, gids: Sequence[int]) -> bytes:
         """The stored data of ``gids``, in that order (all converted: see :meth:`ensure`)."""
+        memory = self._memory
+        if memory and any(g in memory for g in gids):
+            return b"".join(memory[g] if g in memory else self.read((g,)) for g in gids)
         fd = self._fd
         if fd is None:
             if gids:
@@ -251,7 +264,8 @@ class FaceStore:
         return b"".join(os.pread(fd, self.sizes[g], self.offsets[g]) for g in gids)
 
     def ensure(self, gids: Iterable[int]) -> None:
-        """Convert the glyphs in ``gids`` that are not stored yet and append them to the cache.
+        """Convert the glyphs in ``gids`` that are not stored yet and append them to the cache
+        (at run time, when :data:`WRITE_CACHE` is off: keep them in memory).
 
         First looks again at the cache file: another process may have converted them. The CFF
         outlines (~10 MB parsed) are read only here and let go afterwards.
@@ -268,7 +282,14 @@ class FaceStore:
             quadratic = "glyf" in font
             converted = {g: _convert(glyph_set, order[g], quadratic) for g in sorted(set(missing))}
             del font, glyph_set
-            self._append(b"".join(self._record(g, glyph) for g, glyph in converted.items()))
+            if WRITE_CACHE:
+                self._append(b"".join(self._record(g, glyph) for g, glyph in converted.items()))
+                return
+            for g, glyph in converted.items():
+                self._memory[g] = glyph.data
+                self.offsets[g], self.sizes[g] = _IN_MEMORY, len(glyph.data)
+                self.points[g], self.contours[g] = glyph.points, glyph.contours
+                self.x_mins[g] = struct.unpack_from(">h", glyph.data, 2)[0] if glyph.data else 0
 
     def base_chunk(self, mode: EmbedMode) -> BaseChunk:
         """The base glyphs of ``mode`` (converted first when missing), with their figures and
@@ -292,7 +313,7 @@ class FaceStore:
             deflated = _read_deflated(path, struct.pack(">II", crc, len(data)))
             if deflated is None:
                 deflated = raw_deflate(data, final=False)
-                if len(data) >= DISK_CHUNK_MIN_BYTES:
+                if WRITE_CACHE and len(data) >= DISK_CHUNK_MIN_BYTES:
                     _write_atomically(path, struct.pack(">II", crc, len(data)) + deflated)
             members = bytearray(self.glyph_count)
             for g in base:
@@ -324,7 +345,7 @@ class FaceStore:
         with self._lock:
             if self._fd is None:
                 try:
-                    self._fd = os.open(self.cache_file, os.O_RDWR | os.O_APPEND)
+                    self._fd = os.open(self.cache_file, os.O_RDONLY)
                 except FileNotFoundError:
                     return
             self._scan()
@@ -356,13 +377,15 @@ class FaceStore:
     def _append(self, records: bytes) -> None:
         """Append ``records`` in one write (other processes may append too), creating the file
         first when there is none, then index them."""
-        if self._fd is None:
-            _create_exclusively(self.cache_file, self.MAGIC)
-            self._fd = os.open(self.cache_file, os.O_RDWR | os.O_APPEND)
-        view = memoryview(records)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self._scan()
+        _create_exclusively(self.cache_file, self.MAGIC)
+        fd = os.open(self.cache_file, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(records)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        self.reload()
 
     def _record(self, gid: int, glyph: ConvertedGlyph) -> bytes:
         return self.RECORD.pack(gid, glyph.points, glyph.contours, len(glyph.data)) + glyph.data
@@ -398,6 +421,8 @@ def _read_deflated(path: Path, header: bytes) -> bytes | None:
 def _create_exclusively(path: Path, content: bytes) -> None:
     """Create ``path`` holding ``content`` unless it exists; never replaces a file another
     process made (and may already be appending to)."""
+    if path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
