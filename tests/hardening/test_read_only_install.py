@@ -37,7 +37,7 @@ REFERENCE = EXAMPLES / "xiaokang-life-2023.json"
 
 
 @pytest.fixture(scope="module")
-def install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the install tree with its glyph cache, unwritable for everyone."""
     root = tmp_path_factory.mktemp("install")
     for name in ("service", "templates", "fonts"):

@@ -3,7 +3,7 @@ sets every one of them in every role."""
 
 from __future__ import annotations
 
-from service.model import Document, Paragraph, Signature, Table, TableColumn, TableRow
+from service.model import Block, Document, Paragraph, Signature, Table, TableColumn, TableRow
 from service.style.coverage import UNIHAN_MAPPINGS, promised_characters, tgh_characters
 from tests.render.model_fixtures import document, heading
 
@@ -28,7 +28,7 @@ def every_role_document(chars: str) -> Document:
     chars = breakable(chars)
     row = TableRow((chars,))
     table = Table(1, chars, (TableColumn(chars, "left"),), (row,))
-    blocks = [
+    blocks: list[Block] = [
         Paragraph(chars, "lead"),
         Paragraph(chars),
         heading(1, 1, chars),

@@ -108,7 +108,9 @@ def test_docx_sets_what_the_face_lacks_in_a_fallback_run() -> None:
     body = etree.fromstring(package.read("word/document.xml"))
     runs = body.findall(".//w:body/w:p[2]/w:r", NS)
     assert ["".join(r.itertext()) for r in runs] == ["朱", "镕", "基签发"]
-    family = runs[1].find("w:rPr/w:rFonts", NS).get(f"{{{NS['w']}}}eastAsia")
+    fonts = runs[1].find("w:rPr/w:rFonts", NS)
+    assert fonts is not None
+    family = fonts.get(f"{{{NS['w']}}}eastAsia")
     assert family == set_family(GBT.faces["noto_serif"], "镕")
     table = etree.fromstring(package.read("word/fontTable.xml"))
     (entry,) = table.xpath("w:font[@w:name=$n]", namespaces=NS, n=family)

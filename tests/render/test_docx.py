@@ -509,10 +509,10 @@ def _characters_by_font(package: Package, style: HouseStyle) -> dict[str, set[st
     for name in ["word/document.xml", *names]:
         for p in package.xml(name).iter(w("p")):
             pstyle = p.find("w:pPr/w:pStyle", NS)
-            role = roles[pstyle.get(w("val")) if pstyle is not None else "Normal"]
+            role = roles[attr(pstyle, w("val")) if pstyle is not None else "Normal"]
             for run in p.findall("w:r", NS):
                 fonts = run.find("w:rPr/w:rFonts", NS)
-                family = style.face_of(role).family if fonts is None else fonts.get(w("eastAsia"))
+                family = style.face_of(role).family if fonts is None else attr(fonts, w("eastAsia"))
                 out[family].update("".join(t.text or "" for t in run.findall("w:t", NS)))
     return out
 
@@ -701,9 +701,9 @@ def test_a_house_style_may_name_installed_fonts_and_embed_none(sample: Document)
     )
     package = Package(render_docx(sample, fx.GBT.model_copy(update={"docx": docx_options})))
     assert not [n for n in package.zip.namelist() if n.endswith(".odttf")]
-    fonts = package.style("Normal").find("w:rPr/w:rFonts", NS)
+    fonts = one(package.style("Normal"), "w:rPr/w:rFonts")
     assert fonts.get(w("eastAsia")) == "仿宋_GB2312"
-    title = package.style("Title").find("w:rPr/w:rFonts", NS)
+    title = one(package.style("Title"), "w:rPr/w:rFonts")
     assert title.get(w("eastAsia")) == "方正小标宋简体"
     names = {f.get(w("name")) for f in package.xml("word/fontTable.xml")}
     assert {"仿宋_GB2312", "方正小标宋简体", "黑体", "FandolKai"} <= names

@@ -127,7 +127,7 @@ def _embedded_families(docx: bytes) -> set[str]:
     table = etree.fromstring(zipfile.ZipFile(io.BytesIO(docx)).read("word/fontTable.xml"))
     ns = {"w": W_NS}
     return {
-        font.get(f"{{{W_NS}}}name")
+        font.get(f"{{{W_NS}}}name", "")
         for font in table.findall("w:font", ns)
         if font.find("w:embedRegular", ns) is not None
     }

@@ -109,7 +109,8 @@ def split_runs_by_font(
     for part in parts:
         for paragraph in part.iter(_P):
             pstyle = paragraph.find(f"{_PPR}/{_PSTYLE}")
-            role = roles.get(pstyle.get(_VAL) if pstyle is not None else "Normal", "body")
+            style_id = pstyle.get(_VAL) if pstyle is not None else None
+            role = roles.get(style_id or "Normal", "body")
             face = style.face_of(role)
             for run in paragraph.findall(_R):
                 pieces = _pieces(run, face, drawer)
