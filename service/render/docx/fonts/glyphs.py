@@ -277,11 +277,13 @@ class FaceStore:
                 missing = [g for g in missing if not self.has(g)]
             if not missing:
                 return
-            font = TTFont(self.path, lazy=True)
-            order, glyph_set = font.getGlyphOrder(), font.getGlyphSet()
-            quadratic = "glyf" in font
-            converted = {g: _convert(glyph_set, order[g], quadratic) for g in sorted(set(missing))}
-            del font, glyph_set
+            with TTFont(self.path, lazy=True) as font:
+                order, glyph_set = font.getGlyphOrder(), font.getGlyphSet()
+                quadratic = "glyf" in font
+                converted = {
+                    g: _convert(glyph_set, order[g], quadratic) for g in sorted(set(missing))
+                }
+                del glyph_set
             if WRITE_CACHE:
                 self._append(b"".join(self._record(g, glyph) for g, glyph in converted.items()))
                 return
