@@ -59,8 +59,9 @@ class OverflowFont:
 
 
 def set_family(face: FontFace, chars: Iterable[str]) -> str:
-    """``<family> <digest>``: a family name that belongs to this set of characters alone."""
-    text = "".join(sorted(set(chars)))
+    """``<family> <digest>``: a family name that belongs to this set of characters of this
+    version of the face (its catalogue SHA-256) alone."""
+    text = face.sha256 + "|" + "".join(sorted(set(chars)))
     return f"{face.family} {hashlib.sha256(text.encode()).hexdigest()[:8].upper()}"
 
 
