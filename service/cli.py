@@ -74,8 +74,9 @@ def render(
         )
         raise typer.Exit(2)
     try:
-        parsed, document = pipeline.build(payload.read_bytes())
-        outputs = pipeline.render_document(document, formats)
+        raw = payload.read_bytes()
+        parsed, document = pipeline.build(raw)
+        outputs = pipeline.render_document(document, formats, source=raw)
     except PiluError as exc:
         _print_errors(exc)
         raise typer.Exit(1) from None

@@ -5,6 +5,7 @@ Everything here takes and returns plain bytes and dicts, so it can run in a work
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -13,7 +14,9 @@ from service.model import Document
 from service.payload import Payload, payload_json_schema
 from service.payload import parse_payload as _parse_schema_and_rules
 from service.payload.parse import decode_json
+from service.provenance import payload_bytes, render_manifest
 from service.render.allocator import keep_large_buffers
+from service.render.pdf.archival import EmbeddedFile
 from service.report import build_document, template_versions, version_for
 from service.report.checks import report_errors
 from service.style import HouseStyle, list_house_styles, load_house_style
@@ -83,12 +86,40 @@ def preview(raw: bytes) -> dict[str, Any]:
     }
 
 
-def render_document(document: Document, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
+def render_document(
+    document: Document,
+    formats: tuple[str, ...] = FORMATS,
+    source: bytes | str | dict[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """``document`` in each of ``formats``. An archival PDF carries ``source`` (the payload the
+    document was built from) and the render manifest, when ``source`` is given."""
     style = load_house_style(document.meta.house_style)
     out: dict[str, bytes] = {}
     for fmt in formats:
-        out[fmt] = _writer(fmt)(document, style)
+        if fmt == "pdf":
+            out[fmt] = _writer(fmt)(document, style, pdf_files(document, style, source))
+        else:
+            out[fmt] = _writer(fmt)(document, style)
     return out
+
+
+def pdf_files(
+    document: Document, style: HouseStyle, source: bytes | str | dict[str, Any] | None
+) -> tuple[EmbeddedFile, ...]:
+    """``payload.json`` (AFRelationship Source) and ``manifest.json`` for the PDF, or none."""
+    if source is None:
+        return ()
+    payload = payload_bytes(source)
+    manifest = render_manifest(document, style, payload)
+    return (
+        EmbeddedFile("payload.json", payload, "生成本文件的披露数据（JSON）", "Source"),
+        EmbeddedFile(
+            "manifest.json",
+            json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2).encode(),
+            "生成记录：模板、版式、字体与程序版本，及披露数据的SHA-256",
+            "Supplement",
+        ),
+    )
 
 
 def render_payload(raw: bytes, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
@@ -97,7 +128,7 @@ def render_payload(raw: bytes, formats: tuple[str, ...] = FORMATS) -> dict[str, 
     if unknown:
         raise ValueError(f"unknown formats: {unknown}")
     _, document = build(raw)
-    return render_document(document, formats)
+    return render_document(document, formats, source=raw)
 
 
 _NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -173,7 +204,7 @@ def warm_up() -> None:
         for fmt in FORMATS:
             _warm_writer(fmt, style)
         document = build_document(payload, house_style=name)
-        render_document(document, FORMATS)
+        render_document(document, FORMATS, source=WARM_UP_PAYLOAD)
 
 
 def _writer(fmt: str) -> Any:

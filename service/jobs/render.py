@@ -9,23 +9,18 @@ into the :data:`RenderFn` that :func:`service.jobs.runner.run_worker` takes.
 from __future__ import annotations
 
 import asyncio
-import platform
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from functools import cache
-from importlib import metadata
 from typing import Any, Protocol, TypeVar
 
 from service import pipeline
 from service.errors import FieldError, PayloadInvalid, PiluError
+from service.provenance import library_versions
 from service.store.models import Rendered
 from service.style import load_house_style
 
 T = TypeVar("T")
-
-LIBRARIES = ("weasyprint", "python-docx", "pydantic", "fonttools")
-
 
 @dataclass(frozen=True, slots=True)
 class RenderOutcome:
@@ -40,18 +35,6 @@ RenderFn = Callable[[bytes], Awaitable[RenderOutcome]]
 itself broke (worker crash, timeout) rather than the payload."""
 
 
-@cache
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape the output, as installed in this process."""
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
-
-
 def render_item(raw: bytes) -> RenderOutcome:
     """Validate, build and render ``raw`` to every format, with the facts for the manifest.
 
@@ -60,7 +43,7 @@ def render_item(raw: bytes) -> RenderOutcome:
     """
     try:
         payload, document = pipeline.build(raw)
-        outputs = pipeline.render_document(document, pipeline.FORMATS)
+        outputs = pipeline.render_document(document, pipeline.FORMATS, source=raw)
     except PayloadInvalid as exc:
         return RenderOutcome(None, tuple(exc.errors))
     except PiluError as exc:

@@ -20,7 +20,7 @@ OUTPUT_FORMATS: tuple[str, ...] = (*pipeline.FORMATS, "zip")
 def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
     """The document in ``fmt`` (one of :data:`pipeline.FORMATS`) and its file name (Chinese)."""
     payload, document = pipeline.build(raw)
-    content = pipeline.render_document(document, (fmt,))[fmt]
+    content = pipeline.render_document(document, (fmt,), source=raw)[fmt]
     return content, pipeline.output_filename(payload, fmt)
 
 

@@ -132,6 +132,12 @@ class DocxOptions(_Frozen):
         return self
 
 
+class PdfOptions(_Frozen):
+    variant: Literal["pdf/a-3b", "plain"] = "pdf/a-3b"
+    """``pdf/a-3b``: archival (PDF/A-3b, tagged for PDF/UA-1, the payload attached);
+    ``plain``: an untagged PDF with no attachment, as before archival PDFs."""
+
+
 class HouseStyle(_Frozen):
     name: str
     description: str = ""
@@ -144,6 +150,7 @@ class HouseStyle(_Frozen):
     roles: dict[str, RoleStyle]
     table: TableStyle
     docx: DocxOptions = DocxOptions()
+    pdf: PdfOptions = PdfOptions()
     version: str = ""
     """SHA-256 of the merged profile, so a manifest can tell which look a document was made with."""
 

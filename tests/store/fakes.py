@@ -8,7 +8,8 @@ from collections import Counter
 from typing import Any
 
 from service.errors import FieldError
-from service.jobs.render import RenderOutcome, library_versions
+from service.jobs.render import RenderOutcome
+from service.provenance import library_versions
 from service.store import Rendered
 from service.store.models import sha256_hex
 

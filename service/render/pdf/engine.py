@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pydyf
 from weasyprint import CSS, HTML
@@ -42,6 +42,7 @@ from service.model.document import (
     TableRow,
 )
 from service.model.numbering import heading_label
+from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, tag_rules
 from service.render.pdf.coverage import check_coverage
 from service.render.pdf.css import CHINESE_COUNTER_MAX, HEADING_MARKERS, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
@@ -182,29 +183,50 @@ def guarded(subject: str) -> Iterator[None]:
         raise RenderFailed(f"PDF of {subject}: WeasyPrint: {messages[0]}", details=messages)
 
 
-def render_pdf(document: Document, style: HouseStyle) -> bytes:
-    """The PDF of ``document`` in house style ``style``.
+def render_pdf(
+    document: Document, style: HouseStyle, files: tuple[EmbeddedFile, ...] = ()
+) -> bytes:
+    """The PDF of ``document`` in house style ``style``, carrying ``files``.
 
-    The same document and style give the same bytes: the creation date is ``meta.created``, no
-    modification date is written and the file identifier is a hash of the input.
-    Raises :class:`RenderFailed` for a character the style's fonts lack, a heading number the
-    Chinese counter style cannot draw, any WeasyPrint warning, a refused URL, or a font in the
-    PDF that is not one of the style's faces.
+    PDF/A-3b and tagged (PDF/UA-1) unless the house style asks for a plain PDF
+    (``[pdf] variant = "plain"``, which also leaves ``files`` out); see :mod:`.archival`.
+    The same document, style and files give the same bytes: the creation date is
+    ``meta.created``, no modification date is written and the file identifier is a hash of the
+    input. Raises :class:`RenderFailed` for a character the style's fonts lack, a heading number
+    the Chinese counter style cannot draw, any WeasyPrint warning, a refused URL, or a font in
+    the PDF that is not one of the style's faces.
     """
     _check_heading_numbers(document)
     check_coverage(document, style)
     compiled = compiled_style(style)
     html_text = build_html(document, style)
-    identifier = _identifier(style.name, style.version, compiled.css_text, html_text)
+    archival = style.pdf.variant == VARIANT
+    identifier = _identifier(
+        style.name,
+        style.version,
+        compiled.css_text,
+        html_text,
+        *(f"{f.name}\0{hashlib.sha256(f.data).hexdigest()}" for f in files if archival),
+    )
     subject = repr(document.meta.title)
-    with guarded(subject):
+    with guarded(subject), tag_rules() as finish_structure:
         html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
         rendered = html.render(
             font_config=font_config(),
             counter_style=compiled.counter_style,
             stylesheets=[compiled.css],
         )
-        pdf = rendered.write_pdf(pdf_identifier=identifier)
+        if archival:
+            created = datetime.combine(document.meta.created, datetime.min.time())
+            make_archival(rendered, files, created)
+            pdf = rendered.write_pdf(
+                pdf_identifier=identifier,
+                pdf_variant=VARIANT,
+                pdf_tags=True,
+                finisher=finish_structure,
+            )
+        else:
+            pdf = rendered.write_pdf(pdf_identifier=identifier)
     foreign = sorted({font.family for font in rendered.fonts.values()} - compiled.families)
     if foreign:
         raise RenderFailed(

@@ -30,9 +30,21 @@ def _kind(block: Block) -> BlockKind:
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
+def heading_tags(document: Document) -> dict[int, str]:
+    """Structure type by ladder rung: ``H1`` for the document's top rung, one more per rung.
+
+    A tagged PDF may not skip a heading level, and a ladder may start at （一）: its （一）
+    headings are then ``H1``. The title is ``H1`` too (PDF 1.7 has no title type).
+    """
+    levels = sorted({heading.level for heading in document.headings})
+    return {level: f"H{depth}" for depth, level in enumerate(levels, start=1)}
+
+
 def build_html(document: Document, style: HouseStyle) -> str:
     """The HTML of ``document`` in ``style``; the same input always gives the same text."""
+    tags = heading_tags(document)
     return template("document.html.j2").render(
+        heading_tag=lambda heading: tags[heading.level],
         meta=document.meta,
         title=document.title,
         blocks=[(_kind(block), block) for block in document.blocks],
