@@ -19,6 +19,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
+from service import signing
 from service.api.app import create_app
 from service.api.backend import Backend
 from service.api.logs import configure_logging
@@ -37,6 +38,10 @@ def serve(
         settings = Settings.load(host=host, port=port)
     except (ValidationError, FileNotFoundError) as exc:
         sys.exit(f"pilu: bad settings (see docs/configuration.md):\n{exc}")
+    try:
+        signing.signer_from_settings(settings)
+    except signing.SigningSetupError as exc:
+        sys.exit(f"pilu: 签章证书不可用（PILU_SIGNING_PKCS12）：{exc}")
     configure_logging(settings.log_level)
     settings, hints = with_local_dev_key(settings)
     app = build_app(settings, backend=backend)

@@ -216,6 +216,25 @@ class Settings(BaseSettings):
         ),
     )
 
+    signing_pkcs12: Path | None = Field(
+        None,
+        description=(
+            "The company certificate and key as a PKCS#12 file (`.p12`/`.pfx`). Set: every PDF "
+            "is signed PAdES B-B (an invisible signature) in the worker after rendering, the "
+            "archive keeps the signed bytes and the manifest records the certificate's SHA-256. "
+            "A file that cannot be read or opened, or a certificate expired or not yet valid, "
+            "stops the service at start. See docs/pdf-archival.md."
+        ),
+    )
+    signing_password: SecretStr | None = Field(
+        None, description="Password of `signing_pkcs12` (unset: a file without a password)."
+    )
+
+    @field_validator("signing_pkcs12", "signing_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_api_keys(cls, value: Any) -> tuple[ApiKey, ...]:

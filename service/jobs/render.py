@@ -17,10 +17,12 @@ from typing import Any, Protocol, TypeVar
 from service import pipeline
 from service.errors import FieldError, PayloadInvalid, PiluError
 from service.provenance import library_versions
+from service.signing import sign_outputs
 from service.store.models import Rendered
 from service.style import load_house_style
 
 T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class RenderOutcome:
@@ -44,6 +46,7 @@ def render_item(raw: bytes) -> RenderOutcome:
     try:
         payload, document = pipeline.build(raw)
         outputs = pipeline.render_document(document, pipeline.FORMATS, source=raw)
+        certificate = sign_outputs(outputs)
     except PayloadInvalid as exc:
         return RenderOutcome(None, tuple(exc.errors))
     except PiluError as exc:
@@ -60,6 +63,7 @@ def render_item(raw: bytes) -> RenderOutcome:
         house_style_version=style.version,
         fonts={face.file: face.sha256 for face in style.used_faces()},
         libraries=library_versions(),
+        signing_certificate_sha256=certificate,
     )
     return RenderOutcome(rendered)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import pipeline
+from service.signing import sign_outputs
 
 OUTPUT_FORMATS: tuple[str, ...] = (*pipeline.FORMATS, "zip")
 """What the API can send: each document format, and ``zip`` holding all of them."""
@@ -20,8 +21,9 @@ OUTPUT_FORMATS: tuple[str, ...] = (*pipeline.FORMATS, "zip")
 def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
     """The document in ``fmt`` (one of :data:`pipeline.FORMATS`) and its file name (Chinese)."""
     payload, document = pipeline.build(raw)
-    content = pipeline.render_document(document, (fmt,), source=raw)[fmt]
-    return content, pipeline.output_filename(payload, fmt)
+    outputs = pipeline.render_document(document, (fmt,), source=raw)
+    sign_outputs(outputs)
+    return outputs[fmt], pipeline.output_filename(payload, fmt)
 
 
 def preview(raw: bytes) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class Rendered:
     """Font file name → SHA-256 from ``fonts/catalogue.toml``, for the faces the style uses."""
     libraries: Mapping[str, str]
     """Distribution name → version (weasyprint, python-docx, pydantic, fonttools, python)."""
+    signing_certificate_sha256: str | None = None
+    """SHA-256 of the company certificate the PDF is signed with; ``None``: not signed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Manifest:
     fonts: Mapping[str, str]
     libraries: Mapping[str, str]
     outputs: Mapping[str, OutputInfo]
+    signing_certificate_sha256: str | None = None
+    """Present only for a signed PDF, so unsigned manifests read as before."""
 
     @classmethod
     def of(cls, rendered: Rendered, payload_sha256: str) -> Manifest:
@@ -81,10 +85,12 @@ class Manifest:
             fonts=dict(sorted(rendered.fonts.items())),
             libraries=dict(sorted(rendered.libraries.items())),
             outputs=outputs,
+            signing_certificate_sha256=rendered.signing_certificate_sha256,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        signed = self.signing_certificate_sha256
+        return ({"signing_certificate_sha256": signed} if signed else {}) | {
             "payload_sha256": self.payload_sha256,
             "template_version": self.template_version,
             "house_style": self.house_style,
@@ -107,6 +113,7 @@ class Manifest:
             fonts=dict(data["fonts"]),
             libraries=dict(data["libraries"]),
             outputs={fmt: OutputInfo(**o) for fmt, o in data["outputs"].items()},
+            signing_certificate_sha256=data.get("signing_certificate_sha256"),
         )
 
 

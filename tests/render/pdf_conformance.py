@@ -148,9 +148,9 @@ def _attachments(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
             yield f"6.8 {name} lacks MIME Subtype or Params/ModDate"
     if "payload.json" in files:
         obj = files["payload.json"].obj
-        if obj.get("/AFRelationship") != "/Source" or obj.EF.F.Subtype != "/application#2Fjson":
-            if str(obj.EF.F.Subtype) != "/application/json":
-                yield "6.8 payload.json is not Source application/json"
+        source = obj.get("/AFRelationship") == "/Source"
+        if not source or str(obj.EF.F.Subtype) != "/application/json":
+            yield "6.8 payload.json is not Source application/json"
 
 
 def _forbidden(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
@@ -222,10 +222,10 @@ def _elements(node: Any, depth: int = 0) -> Iterator[tuple[pikepdf.Dictionary, i
     if kids is None:
         return
     for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
-        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", "/StructElem") == "/StructElem":
-            if "/S" in kid:
-                yield kid, depth
-                yield from _elements(kid, depth + 1)
+        element = isinstance(kid, pikepdf.Dictionary) and "/S" in kid
+        if element and kid.get("/Type", "/StructElem") == "/StructElem":
+            yield kid, depth
+            yield from _elements(kid, depth + 1)
 
 
 def reading_order(data: bytes) -> list[tuple[int, str, str]]:

@@ -157,9 +157,7 @@ def rd_pages(pdf: bytes) -> int:
 
 
 def run(*args: object) -> str:
-    return subprocess.run(
-        [str(a) for a in args], check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run([str(a) for a in args], check=True, capture_output=True, text=True).stdout
 
 
 def poppler(tool: str, path: Path) -> dict[str, str]:

@@ -84,9 +84,9 @@ def _pdfuaid_extension_schema() -> Element:
     SubElement(prop, f"{{{_PDFA_PROPERTY}}}name").text = "part"
     SubElement(prop, f"{{{_PDFA_PROPERTY}}}valueType").text = "Integer"
     SubElement(prop, f"{{{_PDFA_PROPERTY}}}category").text = "internal"
-    SubElement(prop, f"{{{_PDFA_PROPERTY}}}description").text = (
-        "Indicates, which part of ISO 14289 standard is followed"
-    )
+    SubElement(
+        prop, f"{{{_PDFA_PROPERTY}}}description"
+    ).text = "Indicates, which part of ISO 14289 standard is followed"
     return description
 
 

@@ -1,0 +1,197 @@
+"""The company signature: a throwaway CA and company certificate (cryptography), PDFs signed in
+the worker's path, verified with pyHanko's validator and poppler's pdfsig; certificates that
+cannot sign stop the service at start."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from service import PROJECT_ROOT, signing
+from service.jobs.render import render_item
+from service.store.models import Manifest
+from tests.conftest import EXAMPLES
+from tests.render.pdf_conformance import archival_problems
+
+PASSWORD = "口令-123"
+NOW = datetime.now(UTC)
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def make_ca() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Pilu 测试根证书"))
+        .issuer_name(_name("Pilu 测试根证书"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=30))
+        .not_valid_after(NOW + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def company_p12(
+    tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], *, days: tuple[int, int]
+) -> tuple[Path, x509.Certificate]:
+    """A company certificate valid from ``days[0]`` to ``days[1]`` days from now, as PKCS#12."""
+    ca_key, ca_cert = ca
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("小康人寿保险有限责任公司"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + timedelta(days=days[0]))
+        .not_valid_after(NOW + timedelta(days=days[1]))
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"company",
+        key,
+        cert,
+        [ca_cert],
+        serialization.BestAvailableEncryption(PASSWORD.encode()),
+    )
+    path = tmp_path / f"company{days}.p12"
+    path.write_bytes(data)
+    return path, cert
+
+
+def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+@pytest.fixture(scope="module")
+def ca() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    return make_ca()
+
+
+@pytest.fixture
+def configured(
+    tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], monkeypatch: pytest.MonkeyPatch
+) -> x509.Certificate:
+    path, cert = company_p12(tmp_path, ca, days=(-1, 365))
+    monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
+    monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
+    signing.process_signer.cache_clear()
+    yield cert
+    signing.process_signer.cache_clear()
+
+
+def test_a_stored_render_is_signed_and_the_manifest_names_the_certificate(
+    configured: x509.Certificate, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+) -> None:
+    outcome = render_item((EXAMPLES / "xiaokang-life-2023.json").read_bytes())
+    assert outcome.rendered is not None
+    pdf = outcome.rendered.outputs["pdf"]
+    fingerprint = configured.fingerprint(hashes.SHA256()).hex()
+    manifest = Manifest.of(outcome.rendered, "0" * 64)
+    assert manifest.as_dict()["signing_certificate_sha256"] == fingerprint
+    assert Manifest.from_dict(manifest.as_dict()) == manifest
+
+    reader = PdfFileReader(io.BytesIO(pdf))
+    (embedded,) = reader.embedded_signatures
+    status = validate_pdf_signature(
+        embedded, ValidationContext(trust_roots=[asn1_certificate(ca[1])], allow_fetching=False)
+    )
+    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    assert status.coverage.name == "ENTIRE_FILE"
+    assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(pdf)
+    listing = subprocess.run(
+        ["pdfsig", "-nocert", str(path)], capture_output=True, text=True, check=False
+    ).stdout
+    assert "Signature Validation: Signature is Valid." in listing, listing
+    assert "ETSI.CAdES.detached" in listing or "PAdES" in listing, listing
+    # the signed file keeps the archival structure (an incremental update on top of it)
+    assert archival_problems(pdf) == []
+
+
+def test_without_a_certificate_nothing_is_signed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PILU_SIGNING_PKCS12", raising=False)
+    signing.process_signer.cache_clear()
+    outcome = render_item((EXAMPLES / "kangning-property-2022.json").read_bytes())
+    assert outcome.rendered is not None
+    assert b"/ByteRange" not in outcome.rendered.outputs["pdf"]
+    assert "signing_certificate_sha256" not in Manifest.of(outcome.rendered, "0").as_dict()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("expired", "过期"),
+        ("not yet valid", "起才生效"),
+        ("wrong password", "密码错误"),
+        ("missing", "无法读取"),
+        ("not pkcs12", "密码错误或不是PKCS#12"),
+    ],
+)
+def test_a_certificate_that_cannot_sign_is_refused(
+    tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], case: str, message: str
+) -> None:
+    password = PASSWORD
+    if case == "expired":
+        path, _ = company_p12(tmp_path, ca, days=(-400, -1))
+    elif case == "not yet valid":
+        path, _ = company_p12(tmp_path, ca, days=(10, 400))
+    elif case == "wrong password":
+        path, _ = company_p12(tmp_path, ca, days=(-1, 365))
+        password = "wrong"
+    elif case == "missing":
+        path = tmp_path / "nothing.p12"
+    else:
+        path = tmp_path / "text.p12"
+        path.write_text("not a certificate")
+    with pytest.raises(signing.SigningSetupError, match=message):
+        signing.load_signer(path, password)
+
+
+def test_the_service_stops_at_start_on_an_expired_certificate(
+    tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate]
+) -> None:
+    path, _ = company_p12(tmp_path, ca, days=(-400, -1))
+    env = {"PATH": "/usr/bin:/bin", "PILU_SIGNING_PKCS12": str(path),
+           "PILU_SIGNING_PASSWORD": PASSWORD, "PILU_DATA_DIR": str(tmp_path),
+           "PILU_WORKERS": "0", "PYTHONPATH": str(PROJECT_ROOT)}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "签章证书" in result.stderr and "过期" in result.stderr, result.stderr
