@@ -31,7 +31,7 @@ class SigningSetupError(ValueError):
     """The configured company certificate cannot sign; the message says why, in Chinese."""
 
 
-class _ArchivalWriter(IncrementalPdfFileWriter):  # type: ignore[misc]
+class _ArchivalWriter(IncrementalPdfFileWriter):
     """pyHanko's incremental writer, leaving the XMP and Info as rendered.
 
     pyHanko rewrites the XMP on every save (its own producer, a modification time, and a
@@ -58,7 +58,8 @@ class CompanySigner:
             md_algorithm="sha256",
         )
         out = signers.PdfSigner(meta, signer=self.signer).sign_pdf(writer)
-        return out.getvalue()
+        signed: bytes = out.getvalue()
+        return signed
 
 
 def load_signer(path: Path, password: str | None, now: datetime | None = None) -> CompanySigner:
