@@ -36,7 +36,7 @@ def archival_problems(data: bytes) -> list[str]:
     return problems
 
 
-def _header(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _header(pdf: Any, data: bytes) -> Iterator[str]:
     # PDF/A-3 6.1.2: %PDF-1.n header, then a comment of four bytes above 127.
     if not re.match(rb"%PDF-1\.[0-7]\r?\n%[\x80-\xff]{4}", data):
         yield "6.1.2 header and binary comment"
@@ -45,7 +45,7 @@ def _header(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
         yield "6.1.3 data after %%EOF"
 
 
-def _trailer(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _trailer(pdf: Any, data: bytes) -> Iterator[str]:
     # 6.1.3: file identifier; 6.1.3/ISO 32000 7.6: no encryption.
     ids = pdf.trailer.get("/ID")
     if ids is None or len(ids) != 2 or not bytes(ids[0]):
@@ -54,7 +54,7 @@ def _trailer(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
         yield "6.1.3 encrypted"
 
 
-def _xmp(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _xmp(pdf: Any, data: bytes) -> Iterator[str]:
     # 6.6.2.1: a Metadata stream; 6.6.4: pdfaid part 3, conformance B; PDF/UA-1 5: pdfuaid part 1.
     if "/Metadata" not in pdf.Root:
         yield "6.6.2.1 no XMP metadata"
@@ -84,7 +84,7 @@ def _xmp(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
             yield f"6.6.3 /CreationDate {pdf_date} != xmp:CreateDate {xmp_date}"
 
 
-def _output_intent(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _output_intent(pdf: Any, data: bytes) -> Iterator[str]:
     # 6.2.3: a GTS_PDFA1 output intent with an ICC profile (RGB for our DeviceRGB drawing).
     intents = pdf.Root.get("/OutputIntents") or []
     pdfa = [i for i in intents if i.get("/S") == "/GTS_PDFA1"]
@@ -97,7 +97,7 @@ def _output_intent(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
         yield "6.2.3 output profile is not an RGB ICC profile"
 
 
-def _fonts(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _fonts(pdf: Any, data: bytes) -> Iterator[str]:
     # 6.2.11.4.1: every font embedded; 6.2.11.3.2: CIDToGIDMap for Type 2 CIDFonts;
     # 6.2.11.4.2: a CIDSet, if present, lists the subset's glyphs (we require none);
     # 6.2.11.6 / PDF/UA-1 7.21.7: text maps to Unicode (ToUnicode).
@@ -121,7 +121,7 @@ def _fonts(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
             yield f"fonts: unexpected simple font {name}"
 
 
-def _fonts_of(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
+def _fonts_of(pdf: Any) -> Iterator[Any]:
     seen: set[tuple[int, int]] = set()
     for page in pdf.pages:
         for font in (page.Resources.get("/Font") or {}).values():
@@ -130,7 +130,7 @@ def _fonts_of(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
                 yield font
 
 
-def _attachments(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _attachments(pdf: Any, data: bytes) -> Iterator[str]:
     # PDF/A-3 6.8: each embedded file is an associated file (in /AF) with an AFRelationship,
     # a MIME Subtype, Params/ModDate and F and UF; payload.json is the Source, application/json.
     af = {spec.objgen for spec in pdf.Root.get("/AF") or []}
@@ -153,7 +153,7 @@ def _attachments(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
             yield "6.8 payload.json is not Source application/json"
 
 
-def _forbidden(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _forbidden(pdf: Any, data: bytes) -> Iterator[str]:
     # 6.6.1: no JavaScript, no forbidden actions; 6.1.7: no LZW; 6.2.10: no transparency
     # groups are used by our documents (not forbidden in A-3, but none expected).
     names = pdf.Root.get("/Names") or {}
@@ -165,7 +165,7 @@ def _forbidden(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
             break
 
 
-def _ua_catalog(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _ua_catalog(pdf: Any, data: bytes) -> Iterator[str]:
     # PDF/UA-1 7.1: Marked, a dc:title and DisplayDocTitle; 7.2: a natural language;
     # 7.18.3: Tabs /S on pages with annotations (WeasyPrint sets it on every page).
     if not bool((pdf.Root.get("/MarkInfo") or {}).get("/Marked", False)):
@@ -181,7 +181,7 @@ def _ua_catalog(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
             yield f"UA 7.18.3 page {number} Tabs /S"
 
 
-def _structure(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
+def _structure(pdf: Any, data: bytes) -> Iterator[str]:
     # UA 7.1: a structure tree; every type standard or role-mapped; 7.4.2: headings not
     # skipping levels; 7.5: TH with Scope, TD Headers naming header IDs in the IDTree;
     # every marked-content id on a page reaches the tree through the ParentTree.
@@ -211,13 +211,13 @@ def _structure(pdf: pikepdf.Pdf, data: bytes) -> Iterator[str]:
         yield "UA 7.4 no headings"
 
 
-def _id_tree(root: pikepdf.Dictionary) -> set[str]:
+def _id_tree(root: Any) -> set[str]:
     tree = root.get("/IDTree")
     names = list(tree.get("/Names") or []) if tree is not None else []
     return {str(names[i]) for i in range(0, len(names), 2)}
 
 
-def _elements(node: Any, depth: int = 0) -> Iterator[tuple[pikepdf.Dictionary, int]]:
+def _elements(node: Any, depth: int = 0) -> Iterator[tuple[Any, int]]:
     kids = node.get("/K")
     if kids is None:
         return
@@ -242,7 +242,7 @@ def reading_order(data: bytes) -> list[tuple[int, str, str]]:
         return out
 
 
-def _text_of(element: pikepdf.Dictionary, texts: dict[tuple[Any, int], str]) -> Iterator[str]:
+def _text_of(element: Any, texts: dict[tuple[Any, int], str]) -> Iterator[str]:
     kids = element.get("/K")
     for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
         if isinstance(kid, int):
@@ -251,14 +251,14 @@ def _text_of(element: pikepdf.Dictionary, texts: dict[tuple[Any, int], str]) -> 
             yield from _text_of(kid, texts)
 
 
-def _marked_texts(pdf: pikepdf.Pdf) -> dict[tuple[Any, int], str]:
+def _marked_texts(pdf: Any) -> dict[tuple[Any, int], str]:
     """Text of each marked-content id per page, decoded through the fonts' ToUnicode maps."""
     texts: dict[tuple[Any, int], str] = {}
     for page in pdf.pages:
         maps = {name: _to_unicode(font) for name, font in (page.Resources.Font or {}).items()}
         mcid, font = None, None
-        for operands, operator in pikepdf.parse_content_stream(page):
-            op = str(operator)
+        for instruction in pikepdf.parse_content_stream(page):
+            operands, op = list(instruction.operands), str(instruction.operator)
             if op == "BDC" and isinstance(operands[1], pikepdf.Dictionary):
                 mcid = int(operands[1].get("/MCID", -1))
             elif op == "EMC":
@@ -279,7 +279,7 @@ def _marked_texts(pdf: pikepdf.Pdf) -> dict[tuple[Any, int], str]:
     return texts
 
 
-def _to_unicode(font: pikepdf.Dictionary) -> dict[int, str]:
+def _to_unicode(font: Any) -> dict[int, str]:
     cmap = font.ToUnicode.read_bytes().decode("latin-1")
     found = {}
     for glyph, text in re.findall(r"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>", cmap):

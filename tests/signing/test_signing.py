@@ -7,11 +7,12 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -99,7 +100,7 @@ def ca() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 @pytest.fixture
 def configured(
     tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], monkeypatch: pytest.MonkeyPatch
-) -> x509.Certificate:
+) -> Iterator[x509.Certificate]:
     path, cert = company_p12(tmp_path, ca, days=(-1, 365))
     monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
     monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
@@ -125,7 +126,7 @@ def test_a_stored_render_is_signed_and_the_manifest_names_the_certificate(
         embedded, ValidationContext(trust_roots=[asn1_certificate(ca[1])], allow_fetching=False)
     )
     assert status.intact and status.valid and status.trusted, status.pretty_print_details()
-    assert status.coverage.name == "ENTIRE_FILE"
+    assert status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
     assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
 
     path = tmp_path / "signed.pdf"
