@@ -150,6 +150,8 @@ class ApiManifest(ResponseModel):
     fonts: dict[str, str]
     libraries: dict[str, str]
     outputs: dict[str, ApiOutput]
+    signing_certificate_sha256: str | None = None
+    """SHA-256 of the company certificate the PDF is signed with; absent when unsigned."""
 
 
 class ApiDocumentVersion(ResponseModel):
