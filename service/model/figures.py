@@ -15,12 +15,11 @@ def plain_decimal(value: Decimal | int) -> str:
     """A given figure as the company wrote it, without exponent or float noise: 11.56 -> ``11.56``.
 
     Trailing zeros the company typed are kept (``100.0`` stays ``100.0``); a whole number prints
-    without a decimal point.
+    without a decimal point. A zero prints without a sign: ``-0.0`` is ``0.0``.
     """
     if isinstance(value, int):
         return str(value)
-    text = format(value, "f")
-    return text
+    return format(abs(value) if value == 0 else value, "f")
 
 
 def percent(value: Decimal | int) -> str:
@@ -29,30 +28,15 @@ def percent(value: Decimal | int) -> str:
 
 
 def share(part: int, whole: int) -> Decimal:
-    """``part`` as a percentage of ``whole``, rounded half up to two decimals."""
+    """``part`` as a percentage of ``whole``, rounded half up to two decimals.
+
+    Each share is rounded on its own, so a reader recomputes every printed share from its count
+    (7 of 12 is 58.33%); the shares of a column may then add up to 99.99% or 100.01%, which the
+    report then says in a note under the table (the house style's ``table.rounding_note``).
+    """
     if whole == 0:
         return Decimal("0.00")
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def shares_summing_to_100(parts: list[int]) -> list[Decimal]:
-    """Two-decimal shares of ``parts`` that add up to exactly 100.00 (largest remainder).
-
-    Rounding each share alone can leave the column at 99.99 or 100.01 while the 合计 row says
-    100.00; a reader checking the sum would see the mismatch. Largest remainder gives each part its
-    floor in hundredths and hands the missing hundredths to the largest remainders (ties go to
-    the earlier row), so no share moves more than 0.01 from its exact value.
-    """
-    whole = sum(parts)
-    if whole == 0:
-        return [Decimal("0.00") for _ in parts]
-    exact = [part * 10_000 for part in parts]  # in hundredths of a percent, times whole
-    floors = [e // whole for e in exact]
-    missing = 10_000 - sum(floors)
-    order = sorted(range(len(parts)), key=lambda i: (-(exact[i] % whole), i))
-    for i in order[:missing]:
-        floors[i] += 1
-    return [Decimal(f) / 100 for f in floors]
 
 
 def share_text(value: Decimal) -> str:

@@ -17,8 +17,15 @@ from service.model.figures import chinese_date, percent, plain_decimal, share, s
 from service.model.numbering import heading_label
 from service.payload.schema import Payload
 from service.report.figures import compute_figures, fill
-from service.report.tables import METRIC_NAMES, METRIC_UNITS, breakdown_table, metrics_table
+from service.report.tables import (
+    METRIC_NAMES,
+    METRIC_UNITS,
+    breakdown_table,
+    metrics_table,
+    shares_add_up,
+)
 from service.report.versions import TemplateVersion, version_for
+from service.style import load_house_style
 
 
 @cache
@@ -78,6 +85,8 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
     """The document model of a valid payload (see :func:`service.payload.parse_payload`)."""
     version = version_for(payload.kind, payload.report_year)
     figures = compute_figures(payload)
+    style_name = house_style or payload.house_style
+    rounding_note = load_house_style(style_name).table.rounding_note
     xml = render_template_xml(payload, version, figures)
     root = ET.fromstring(xml)
     blocks: list[Heading | Paragraph | Table] = []
@@ -107,6 +116,8 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
             source = getattr(payload.figures.complaints, source_name)
             breakdown = source.breakdowns[int(element.get("index", "0"))]
             blocks.append(breakdown_table(tables, source_name, source, breakdown))
+            if rounding_note and not shares_add_up(source, breakdown):
+                blocks.append(Paragraph(rounding_note, role="note"))
         elif element.tag == "metrics":
             tables += 1
             blocks.append(metrics_table(tables, list(payload.figures.complaints.relative_metrics)))
@@ -114,7 +125,6 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
             signature = Signature(element.get("signer", ""), element.get("date", ""))
         else:
             raise ValueError(f"report template wrote an unknown element <{element.tag}>")
-    style_name = house_style or payload.house_style
     meta = DocumentMeta(
         title=title.replace("\n", ""),
         author=payload.company.full_name,

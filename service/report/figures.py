@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from service.errors import FieldError
-from service.model.figures import percent, share, share_text, wan
+from service.model.figures import percent, plain_decimal, share, share_text, wan
 from service.payload.schema import Payload
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_.0-9]*)\}|[{}]")
@@ -45,7 +45,7 @@ def compute_figures(payload: Payload) -> dict[str, str]:
     if f.complaints.regulator or f.complaints.direct:
         out["complaints.total"] = str(total)
     for metric in f.complaints.relative_metrics:
-        out[f"complaints.relative_metrics.{metric.name}"] = format(metric.value, "f")
+        out[f"complaints.relative_metrics.{metric.name}"] = plain_decimal(metric.value)
     return out
 
 

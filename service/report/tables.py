@@ -1,8 +1,9 @@
 """Statistics tables from complaint breakdowns: 件数, 占比 (two decimals), a 合计 row.
 
-Shares of the top rows add up to exactly 100.00% (largest remainder, see
-:func:`service.model.figures.shares_summing_to_100`); a "其中" sub-row's share is of the same
-headline total, rounded on its own.
+Every share, a "其中" sub-row's too, is its own count over the headline total, rounded half up
+on its own (:func:`service.model.figures.share`), so a reader can recompute each cell. The 合计
+row prints the total's own share (100.00%); where the printed shares of the top rows do not add
+up to it, :func:`shares_add_up` says so and the report prints the house style's rounding note.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from service.model import Table, TableColumn, TableRow
-from service.model.figures import grouped, share, share_text, shares_summing_to_100
+from service.model.figures import grouped, plain_decimal, share, share_text
 from service.payload.schema import Breakdown, ComplaintSource, RelativeMetric
 
 SOURCE_NAMES = {"regulator": "监管转办", "direct": "公司自收"}
@@ -39,10 +40,11 @@ def breakdown_table(
 ) -> Table:
     dimension = DIMENSION_NAMES[breakdown.dimension]
     caption_text = breakdown.title or f"{SOURCE_NAMES[source_name]}投诉{dimension}分布"
-    shares = shares_summing_to_100([row.count for row in breakdown.rows])
     rows: list[TableRow] = []
-    for row, row_share in zip(breakdown.rows, shares, strict=False):
-        rows.append(TableRow((row.label, grouped(row.count), share_text(row_share))))
+    for row in breakdown.rows:
+        rows.append(
+            TableRow((row.label, grouped(row.count), share_text(share(row.count, source.total))))
+        )
         for sub in row.subrows:
             rows.append(
                 TableRow(
@@ -54,7 +56,7 @@ def breakdown_table(
                     kind="sub",
                 )
             )
-    total_share = share_text(sum(shares, Decimal(0)))
+    total_share = share_text(share(source.total, source.total))
     rows.append(TableRow(("合计", grouped(source.total), total_share), kind="total"))
     return Table(
         number=number,
@@ -68,6 +70,12 @@ def breakdown_table(
     )
 
 
+def shares_add_up(source: ComplaintSource, breakdown: Breakdown) -> bool:
+    """Whether the printed shares of the top rows add up to the 合计 row's printed share."""
+    printed = sum((share(row.count, source.total) for row in breakdown.rows), Decimal(0))
+    return printed == share(source.total, source.total)
+
+
 def metrics_table(number: int, metrics: list[RelativeMetric]) -> Table:
     has_median = any(m.industry_median is not None for m in metrics)
     columns = [
@@ -79,9 +87,9 @@ def metrics_table(number: int, metrics: list[RelativeMetric]) -> Table:
         columns.append(TableColumn("行业中位数", "right"))
     rows = []
     for m in metrics:
-        cells = [METRIC_NAMES[m.name], METRIC_UNITS[m.name], format(m.value, "f")]
+        cells = [METRIC_NAMES[m.name], METRIC_UNITS[m.name], plain_decimal(m.value)]
         if has_median:
-            cells.append("—" if m.industry_median is None else format(m.industry_median, "f"))
+            cells.append("—" if m.industry_median is None else plain_decimal(m.industry_median))
         rows.append(TableRow(tuple(cells)))
     return Table(
         number=number, caption=f"表{number} 投诉相对指标", columns=tuple(columns), rows=tuple(rows)

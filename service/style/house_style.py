@@ -117,6 +117,10 @@ class TableStyle(_Frozen):
     border_pt: float
     header_face_role: str
     cell_padding_pt: float
+    rounding_note: str = "注：因四舍五入，占比合计可能不等于100%。"
+    """Printed under a table whose shares, each rounded on its own, do not add up to its 合计
+    row; empty for none. A default rather than a line of ``gbt9704.toml``, so that the profile's
+    digest (``version``) of every house style stays what it was."""
 
 
 class DocxOptions(_Frozen):

@@ -9,7 +9,6 @@ from service.model.figures import (
     percent,
     share,
     share_text,
-    shares_summing_to_100,
     wan,
 )
 
@@ -38,6 +37,10 @@ def test_wan(n: int, text: str) -> None:
         (100, "100%"),
         (Decimal("3896.64"), "3896.64%"),
         (Decimal("98.5"), "98.5%"),
+        (Decimal("-0.0"), "0.0%"),
+        (Decimal("-0"), "0%"),
+        (Decimal("-0.00"), "0.00%"),
+        (Decimal("-2.5"), "-2.5%"),
     ],
 )
 def test_percent_keeps_the_given_digits(value: Decimal, text: str) -> None:
@@ -53,34 +56,18 @@ def test_percent_keeps_the_given_digits(value: Decimal, text: str) -> None:
         (0, 5, "0.00%"),
         (0, 0, "0.00%"),
         (5, 5, "100.00%"),
+        (7, 12, "58.33%"),
+        (1377, 12345, "11.15%"),
+        (1, 200, "0.50%"),
+        (1, 80_000, "0.00%"),
+        (1, 40_000, "0.00%"),
+        (1, 20_000, "0.01%"),
     ],
 )
-def test_share(part: int, whole: int, text: str) -> None:
+def test_share_is_its_own_count_over_the_total_rounded_half_up(
+    part: int, whole: int, text: str
+) -> None:
     assert share_text(share(part, whole)) == text
-
-
-@pytest.mark.parametrize(
-    "parts",
-    [
-        [1, 1, 1],
-        [2, 1],
-        [1, 1, 1, 1, 1, 1, 1],
-        [8234, 2711, 356, 1044],
-        [1],
-        [0, 3],
-        [7, 7, 7, 7, 7, 7],
-    ],
-)
-def test_shares_sum_to_exactly_100(parts: list[int]) -> None:
-    shares = shares_summing_to_100(parts)
-    assert sum(shares) == Decimal("100.00")
-    whole = sum(parts)
-    for part, value in zip(parts, shares, strict=False):
-        assert abs(value - Decimal(part) * 100 / whole) <= Decimal("0.01")
-
-
-def test_shares_of_nothing_are_zero() -> None:
-    assert shares_summing_to_100([0, 0]) == [Decimal("0.00"), Decimal("0.00")]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from service.model import (
     TableRow,
 )
 from service.model.document import HeadingLevel
+from service.model.figures import share, share_text
 from service.render.docx import warm_up
 from service.style import HouseStyle, load_house_style
 from tests.render.model_fixtures import SENTENCE, SIGN_DATE, SIGNER, document, heading
@@ -35,15 +36,16 @@ def style_with(
 
 def table(number: int, rows: int = 4, *, sub_rows: int = 2) -> Table:
     """A breakdown table: ``rows`` data rows, ``sub_rows`` 其中 rows after the first, a total."""
+    whole = 1234 * rows * (rows + 1) // 2
     body: list[TableRow] = []
     for i in range(1, rows + 1):
-        body.append(TableRow((f"渠道{i}", f"{1234 * i:,}", f"{i * 1.25:.2f}%")))
+        body.append(TableRow((f"渠道{i}", f"{1234 * i:,}", share_text(share(1234 * i, whole)))))
         if i == 1:
             body += [
-                TableRow((f"其中：来电{k}", f"{k * 11:,}", "0.50%"), "sub")
+                TableRow((f"其中：来电{k}", f"{k * 11:,}", share_text(share(k * 11, whole))), "sub")
                 for k in range(1, sub_rows + 1)
             ]
-    body.append(TableRow(("合计", f"{1234 * rows * (rows + 1) // 2:,}", "100.00%"), "total"))
+    body.append(TableRow(("合计", f"{whole:,}", "100.00%"), "total"))
     columns = (
         TableColumn("业务渠道", "left"),
         TableColumn("件数", "right"),

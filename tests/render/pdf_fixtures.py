@@ -11,6 +11,7 @@ from service.model import (
     TableColumn,
     TableRow,
 )
+from service.model.figures import share
 from tests.render.model_fixtures import SENTENCE, SIGN_DATE, SIGNER, document, heading
 
 
@@ -19,18 +20,17 @@ def table(number: int, data_rows: int, *, sub_rows: int = 1, wrap: bool = False)
 
     ``wrap`` makes every first cell wrap onto several lines, ending in ``尾`` and the row number.
     """
+    whole = 1234 * data_rows * (data_rows + 1) // 2
     rows: list[TableRow] = []
     for i in range(1, data_rows + 1):
         name = f"渠道{i:03d}" + (f"{'甲乙丙丁戊己庚辛壬癸' * 3}尾{i:03d}" if wrap else "")
-        rows.append(TableRow((name, f"{1234 * i:,}", f"{i * 1.25:.2f}")))
+        rows.append(TableRow((name, f"{1234 * i:,}", f"{share(1234 * i, whole)}")))
         if i == 1:
             rows += [
-                TableRow((f"其中：来电{k}", f"{k * 11:,}", "0.50"), "sub")
+                TableRow((f"其中：来电{k}", f"{k * 11:,}", f"{share(k * 11, whole)}"), "sub")
                 for k in range(1, sub_rows + 1)
             ]
-    rows.append(
-        TableRow(("合计", f"{1234 * data_rows * (data_rows + 1) // 2:,}", "100.00"), "total")
-    )
+    rows.append(TableRow(("合计", f"{whole:,}", "100.00"), "total"))
     columns = (
         TableColumn("渠道", "left"),
         TableColumn("件数", "right"),

@@ -1,14 +1,26 @@
-"""Statistics tables: counts, two-decimal shares summing to 100.00%, sub-rows, the 合计 row."""
+"""Statistics tables: counts, shares a reviewer can recompute, sub-rows, the 合计 row, the
+rounding note; every figure of every example recomputed."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from service.model import Block, Document, Paragraph, TableRow
+from service.payload import parse_payload
 from service.payload.schema import Breakdown, ComplaintSource
 from service.pipeline import build
-from service.report.tables import breakdown_table
+from service.report import build_document
+from service.report.tables import breakdown_table, shares_add_up
+from service.style import house_style, load_house_style
+from service.style.house_style import HOUSE_STYLES_DIR
+from tests.conftest import EXAMPLE_FILES
+from tests.recompute import payload_errors, recomputation_errors
+from tests.render import docx_fixtures, pdf_fixtures
 
 
 def test_table_rows_shares_and_total() -> None:
@@ -51,18 +63,115 @@ def test_table_rows_shares_and_total() -> None:
     ]
 
 
-@pytest.mark.parametrize("counts", [[1, 1, 1], [1, 1, 1, 1, 1, 1, 1], [3, 3, 3, 3, 3, 3]])
-def test_shares_column_adds_up_to_the_total_row(counts: list[int]) -> None:
-    source = ComplaintSource.model_validate(
-        {"total": sum(counts), "closed": 0, "breakdowns": [
-            {"dimension": "region", "rows": [{"label": f"地区{i}", "count": c} for i, c in enumerate(counts)]}
-        ]}
-    )  # fmt: skip
+def source_of(counts: list[int]) -> ComplaintSource:
+    rows = [{"label": f"地区{i}", "count": c} for i, c in enumerate(counts)]
+    return ComplaintSource.model_validate(
+        {"total": sum(counts), "closed": 0, "breakdowns": [{"dimension": "region", "rows": rows}]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("counts", "shares", "adds_up"),
+    [
+        ([7, 5], ["58.33%", "41.67%"], True),
+        ([1, 1, 1], ["33.33%", "33.33%", "33.33%"], False),
+        ([2, 2, 2], ["33.33%", "33.33%", "33.33%"], False),
+        ([1, 1, 1, 1, 1, 1, 1], ["14.29%"] * 7, False),
+        ([1, 7], ["12.50%", "87.50%"], True),
+        ([0, 4], ["0.00%", "100.00%"], True),
+    ],
+)
+def test_each_share_is_rounded_on_its_own(
+    counts: list[int], shares: list[str], adds_up: bool
+) -> None:
+    source = source_of(counts)
     table = breakdown_table(1, "regulator", source, source.breakdowns[0])
-    data = [r for r in table.rows if r.kind == "data"]
-    total = sum(float(r.cells[2].rstrip("%")) for r in data)
-    assert round(total, 2) == 100.00
+    assert [r.cells[2] for r in table.rows if r.kind == "data"] == shares
     assert table.rows[-1].cells == ("合计", str(sum(counts)), "100.00%")
+    assert shares_add_up(source, source.breakdowns[0]) is adds_up
+
+
+def payload_with_regulator_rows(example: dict[str, Any], counts: list[int]) -> dict[str, Any]:
+    rows = [{"label": f"渠道{i}", "count": c} for i, c in enumerate(counts)]
+    example["figures"]["complaints"]["regulator"] = {
+        "total": sum(counts),
+        "closed": sum(counts),
+        "breakdowns": [{"dimension": "channel", "rows": rows}],
+    }
+    return example
+
+
+def blocks_after_first_table(document: Document) -> tuple[Block, Block]:
+    index = document.blocks.index(document.tables[0])
+    return document.blocks[index], document.blocks[index + 1]
+
+
+def test_the_rounding_note_follows_a_table_whose_shares_miss_100(
+    reference_example: dict[str, Any],
+) -> None:
+    _, document = build(payload_with_regulator_rows(reference_example, [1, 1, 1]))
+    table, after = blocks_after_first_table(document)
+    assert [r.cells[2] for r in table.rows] == ["33.33%"] * 3 + ["100.00%"]
+    assert after == Paragraph("注：因四舍五入，占比合计可能不等于100%。", "note")
+
+
+def test_no_rounding_note_where_the_shares_add_up(reference_example: dict[str, Any]) -> None:
+    _, document = build(payload_with_regulator_rows(reference_example, [1, 3]))
+    _, after = blocks_after_first_table(document)
+    assert not (isinstance(after, Paragraph) and after.role == "note")
+
+
+def test_a_house_style_without_a_rounding_note_prints_none(
+    reference_example: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "gbt9704.toml").write_text((HOUSE_STYLES_DIR / "gbt9704.toml").read_text("utf-8"))
+    (tmp_path / "plain.toml").write_text(
+        'name = "plain"\nextends = "gbt9704"\n[table]\nrounding_note = ""\n', "utf-8"
+    )
+    monkeypatch.setattr(house_style, "HOUSE_STYLES_DIR", tmp_path)
+    load_house_style.cache_clear()
+    try:
+        payload = parse_payload(payload_with_regulator_rows(reference_example, [1, 1, 1]))
+        document = build_document(payload, house_style="plain")
+    finally:
+        load_house_style.cache_clear()
+    notes = [b for b in document.blocks if isinstance(b, Paragraph) and b.role == "note"]
+    assert notes == []
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_every_figure_of_every_example_recomputes(path: Path) -> None:
+    payload = json.loads(path.read_text("utf-8"))
+    _, document = build(path.read_bytes())
+    assert document.tables
+    assert recomputation_errors(document) == []
+    assert payload_errors(payload, document) == []
+
+
+@pytest.mark.parametrize(
+    "document",
+    [docx_fixtures.sample_document(), pdf_fixtures.sample_document()],
+    ids=["docx-sample", "pdf-sample"],
+)
+def test_every_share_of_the_writer_test_documents_recomputes(document: Document) -> None:
+    assert recomputation_errors(document) == []
+
+
+def test_the_recomputation_catches_a_forced_share(reference_example: dict[str, Any]) -> None:
+    """7 of 12 printed as 58.34% (what forcing the column to 100.00% printed) is caught."""
+    _, document = build(reference_example)
+    (forced,) = [t for t in document.tables if any(r.cells[1] == "7" for r in t.rows)]
+    rows = tuple(
+        TableRow((r.cells[0], r.cells[1], "58.34%"), r.kind) if r.cells[1] == "7" else r
+        for r in forced.rows
+    )
+    blocks = tuple(
+        replace(b, rows=rows) if b is forced else b
+        for b in document.blocks
+        if not (isinstance(b, Paragraph) and b.role == "note")
+    )
+    errors = recomputation_errors(replace(document, blocks=blocks))
+    assert any("58.34%，应为58.33%" in e for e in errors), errors
 
 
 def test_reference_tables_total_equals_headline_figures(reference_example: dict[str, Any]) -> None:
