@@ -17,7 +17,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    StringConstraints,
+    Tag,
+)
+from pydantic_core import PydanticCustomError
 
 MAX_TEXT_CHARS = 5_000
 """Characters in one paragraph."""
@@ -37,9 +47,30 @@ FORBIDDEN_CHARS = re.compile(
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Count = Annotated[int, Field(ge=0, le=100_000_000)]
+Count = Annotated[int, Strict(), Field(ge=0, le=100_000_000)]
+"""A count: a JSON integer only (``true``, ``"12"`` and ``12.0`` are refused, as the schema says)."""
 Percent = Annotated[Decimal, Field(ge=-100, le=1_000_000, max_digits=12, decimal_places=4)]
 """A percentage as the company states it, in percent (11.56 means 11.56%)."""
+
+
+def _only(*types: type, code: str) -> BeforeValidator:
+    """Refuse a value that is not one of ``types`` (``bool`` never counts as ``int``) before
+    pydantic's lax conversions (an integer read as a timestamp, ``true`` as ``1``) can take it;
+    ``code`` is the pydantic error type whose message :mod:`service.payload.messages` prints."""
+
+    def check(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise PydanticCustomError(code, code)
+        return value
+
+    return BeforeValidator(check)
+
+
+Year = Annotated[int, Strict()]
+Date = Annotated[date, _only(str, date, code="date_type")]
+"""A date written ``YYYY-MM-DD``; an integer is not a date."""
+SchemaVersion = Annotated[Literal[1], _only(int, code="int_type")]
+LadderStart = Annotated[Literal[1, 2], _only(int, code="int_type")]
 CompanyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 
 
@@ -179,17 +210,17 @@ class Payload(_Model):
         json_schema_extra={"$id": "https://pilu.example/schemas/payload-v1.json"},
     )
 
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     kind: Literal["consumer-protection-annual"] = REPORT_KIND
     company: Company
-    report_year: int = Field(ge=2019, le=2100, description="报告年度")
-    publish_date: date = Field(description="发布日期，须晚于报告年度")
+    report_year: Year = Field(ge=2019, le=2100, description="报告年度")
+    publish_date: Date = Field(description="发布日期，须晚于报告年度")
     title: ShortText | None = Field(None, description="标题；缺省为 公司全称+年度+报告名称")
     signatory: ShortText | None = Field(None, description="落款单位；给出时在文末落款并写发布日期")
     house_style: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = Field(
         "gbt9704", description="版式方案（templates/house-styles 下的文件名）"
     )
-    ladder_start: Literal[1, 2] = Field(1, description="顶层标题所用层级：1 为“一、”，2 为“（一）”")
+    ladder_start: LadderStart = Field(1, description="顶层标题所用层级：1 为“一、”，2 为“（一）”")
     intro: list[Text] = Field(
         default_factory=list, max_length=50, description="首个标题前的导语段落"
     )

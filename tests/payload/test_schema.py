@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -44,7 +45,17 @@ DELETE = object()
         ("company.full_name", DELETE, "$.company.full_name", "missing"),
         ("company.id", "Xiaokang Life", "$.company.id", "string_pattern_mismatch"),
         ("report_year", 2018, "$.report_year", "greater_than_equal"),
-        ("report_year", "二〇二三", "$.report_year", "int_parsing"),
+        ("report_year", "二〇二三", "$.report_year", "int_type"),
+        ("report_year", "2023", "$.report_year", "int_type"),
+        ("report_year", True, "$.report_year", "int_type"),
+        ("publish_date", 1705017600, "$.publish_date", "date_type"),
+        ("publish_date", True, "$.publish_date", "date_type"),
+        ("ladder_start", True, "$.ladder_start", "int_type"),
+        ("schema_version", True, "$.schema_version", "int_type"),
+        ("figures.review.product", True, "$.figures.review.product", "int_type"),
+        ("figures.review.product", "12", "$.figures.review.product", "int_type"),
+        ("figures.review.product", Decimal("12.0"), "$.figures.review.product", "int_type"),
+        ("figures.training.coverage", True, "$.figures.training.coverage", "decimal_type"),
         ("publish_date", "2024/01/12", "$.publish_date", "date_from_datetime_parsing"),
         ("kind", "annual-report", "$.kind", "literal_error"),
         ("schema_version", 2, "$.schema_version", "literal_error"),
@@ -58,7 +69,7 @@ DELETE = object()
          "$.sections[1].sections[1].sections[0].content[0].insert", "literal_error"),
         ("figures.review.product", -1, "$.figures.review.product", "greater_than_equal"),
         ("figures.training.coverage", "全部", "$.figures.training.coverage", "decimal_parsing"),
-        ("figures.complaints.regulator.total", 2.5, "$.figures.complaints.regulator.total", "int_from_float"),
+        ("figures.complaints.regulator.total", 2.5, "$.figures.complaints.regulator.total", "int_type"),
         ("figures.complaints.regulator.breakdowns.0.dimension", "city",
          "$.figures.complaints.regulator.breakdowns[0].dimension", "literal_error"),
         ("figures.complaints.regulator.breakdowns.0.rows", [],
