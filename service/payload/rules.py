@@ -5,6 +5,7 @@ Each rule returns :class:`FieldError` s rather than raising, so one pass reports
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from service.errors import FieldError
@@ -20,6 +21,16 @@ from service.payload.schema import (
 
 HIGHEST_LADDER_LEVEL = 4
 
+_CHINESE_NUMBER = "一二三四五六七八九十百千零〇两"
+TYPED_HEADING_NUMBER = re.compile(
+    rf"^(第[{_CHINESE_NUMBER}\d]+[章节部分篇]"
+    rf"|[{_CHINESE_NUMBER}]+[、.．]"
+    rf"|[（(][{_CHINESE_NUMBER}]+[）)]"
+    r"|\d+(?:[.．、](?!\d)|[)）])"
+    r"|[（(]\d+[）)])"
+)
+"""A heading number typed into a title (一、 （一） 1. （1） 第一章); numbers are generated."""
+
 
 def check_rules(payload: Payload) -> list[FieldError]:
     errors: list[FieldError] = []
@@ -30,7 +41,9 @@ def check_rules(payload: Payload) -> list[FieldError]:
         source = getattr(payload.figures.complaints, name)
         if source is not None:
             errors += _complaint_source(source, f"$.figures.complaints.{name}")
+    errors += _relative_metrics(payload)
     errors += _ladder_and_limits(payload)
+    errors += _typed_heading_numbers(payload)
     errors += _forbidden_characters(payload)
     return errors
 
@@ -100,6 +113,15 @@ def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError
             if row.label in labels:
                 yield FieldError(f"{rpath}.label", "duplicate_row_label", f"项目“{row.label}”重复")
             labels.add(row.label)
+            sub_labels: set[str] = set()
+            for k, sub in enumerate(row.subrows):
+                if sub.label in sub_labels:
+                    yield FieldError(
+                        f"{rpath}.subrows[{k}].label",
+                        "duplicate_row_label",
+                        f"“{row.label}”的其中项“{sub.label}”重复",
+                    )
+                sub_labels.add(sub.label)
             if row.subrows:
                 sub_sum = sum(sub.count for sub in row.subrows)
                 if sub_sum != row.count:
@@ -108,6 +130,34 @@ def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError
                         "subrow_sum_mismatch",
                         f"“{row.label}”的其中各项之和为{sub_sum}件，与该项{row.count}件不符",
                     )
+
+
+def _relative_metrics(payload: Payload) -> Iterator[FieldError]:
+    seen: set[str] = set()
+    for i, metric in enumerate(payload.figures.complaints.relative_metrics):
+        if metric.name in seen:
+            yield FieldError(
+                f"$.figures.complaints.relative_metrics[{i}].name",
+                "duplicate_metric",
+                f"相对指标{metric.name}重复出现",
+            )
+        seen.add(metric.name)
+
+
+def _typed_heading_numbers(payload: Payload) -> Iterator[FieldError]:
+    def walk(sections: list[Section], path: str) -> Iterator[FieldError]:
+        for i, section in enumerate(sections):
+            spath = f"{path}[{i}]"
+            match = TYPED_HEADING_NUMBER.match(section.title)
+            if match:
+                yield FieldError(
+                    f"{spath}.title",
+                    "heading_has_number",
+                    f"标题不应自带序号“{match.group()}”：序号由系统按层级生成，请删去",
+                )
+            yield from walk(section.sections, f"{spath}.sections")
+
+    yield from walk(payload.sections, "$.sections")
 
 
 def _ladder_and_limits(payload: Payload) -> Iterator[FieldError]:

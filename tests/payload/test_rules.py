@@ -18,6 +18,18 @@ DIR = "figures.complaints.direct"
     ("changes", "path", "code"),
     [
         ({"publish_date": "2023-12-31"}, "$.publish_date", "publish_date_not_after_report_year"),
+        ({"sections.0.title": "一、消费者权益保护重大信息"}, "$.sections[0].title", "heading_has_number"),
+        ({"sections.1.title": "（二）消费投诉情况"}, "$.sections[1].title", "heading_has_number"),
+        ({"sections.0.sections.0.title": "1.重要政策"}, "$.sections[0].sections[0].title",
+         "heading_has_number"),
+        ({"sections.0.sections.0.title": "（1）重要政策"}, "$.sections[0].sections[0].title",
+         "heading_has_number"),
+        ({"sections.0.title": "第一章 总则"}, "$.sections[0].title", "heading_has_number"),
+        ({f"{DIR}.breakdowns.0.rows.0.subrows.1.label": "客服热线"},
+         f"$.{DIR}.breakdowns[0].rows[0].subrows[1].label", "duplicate_row_label"),
+        ({"figures.complaints.relative_metrics": [{"name": "per_10k_policies", "value": 1},
+                                                  {"name": "per_10k_policies", "value": 2}]},
+         "$.figures.complaints.relative_metrics[1].name", "duplicate_metric"),
         ({"figures.review.total": 236}, "$.figures.review.total", "review_total_mismatch"),
         ({"figures.training.coverage": 100.5}, "$.figures.training.coverage", "share_out_of_range"),
         ({f"{REG}.closed": 4}, f"$.{REG}.closed", "closed_exceeds_total"),
@@ -81,3 +93,23 @@ def test_rule_errors_are_all_reported_together(reference_example: dict[str, Any]
 def test_literal_braces_are_allowed(reference_example: dict[str, Any]) -> None:
     _set(reference_example, "intro.0", "集合{{甲，乙}}")
     parse_payload(reference_example)
+
+
+@pytest.mark.parametrize(
+    "title", ["1.5亿元保费投诉", "2023年度消保工作", "3·15活动", "一体化建设", "第一季度"]
+)
+def test_a_title_that_only_starts_with_a_number_is_kept(
+    reference_example: dict[str, Any], title: str
+) -> None:
+    _set(reference_example, "sections.0.title", title)
+    parse_payload(reference_example)
+
+
+def test_a_typed_heading_number_says_numbers_are_generated(
+    reference_example: dict[str, Any],
+) -> None:
+    _set(reference_example, "sections.0.title", "一、消费者权益保护重大信息")
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    (error,) = info.value.errors
+    assert "“一、”" in error.message and "序号由系统按层级生成" in error.message
