@@ -48,7 +48,7 @@ FORBIDDEN_CHARS = re.compile(
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Count = Annotated[int, Strict(), Field(ge=0, le=100_000_000)]
-"""A count: a JSON integer only (``true``, ``"12"`` and ``12.0`` are refused, as the schema says)."""
+"""A count: a JSON integer only, as the schema says (``true``, ``"12"`` and ``12.0`` are not)."""
 Percent = Annotated[Decimal, Field(ge=-100, le=1_000_000, max_digits=12, decimal_places=4)]
 """A percentage as the company states it, in percent (11.56 means 11.56%)."""
 

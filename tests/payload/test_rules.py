@@ -18,7 +18,8 @@ DIR = "figures.complaints.direct"
     ("changes", "path", "code"),
     [
         ({"publish_date": "2023-12-31"}, "$.publish_date", "publish_date_not_after_report_year"),
-        ({"sections.0.title": "一、消费者权益保护重大信息"}, "$.sections[0].title", "heading_has_number"),
+        ({"sections.0.title": "一、消费者权益保护重大信息"}, "$.sections[0].title",
+         "heading_has_number"),
         ({"sections.1.title": "（二）消费投诉情况"}, "$.sections[1].title", "heading_has_number"),
         ({"sections.0.sections.0.title": "1.重要政策"}, "$.sections[0].sections[0].title",
          "heading_has_number"),
