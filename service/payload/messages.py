@@ -1,7 +1,9 @@
 """Pydantic's validation errors in the words of a compliance officer, with JSON paths.
 
 Codes are pydantic's error types (stable across its versions) except that every length or count
-limit becomes ``limit_exceeded``, so a caller can tell "too big" from "wrong".
+limit becomes ``limit_exceeded``, so a caller can tell "too big" from "wrong". Messages are in
+Chinese only (pydantic's English text never reaches a user) and name what is allowed: the values
+of a choice, the pattern of a code.
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ _MESSAGES: dict[str, str] = {
     "int_from_float": "须为整数，不能有小数",
     "decimal_type": "须为数字",
     "decimal_parsing": "须为数字",
-    "decimal_max_digits": "数字位数过多",
+    "decimal_max_digits": "数字位数过多（最多{max_digits}位）",
+    "decimal_whole_digits": "数字整数部分位数过多",
+    "greater_than": "须大于{gt}",
+    "less_than": "须小于{lt}",
     "decimal_max_places": "小数位数过多（最多{decimal_places}位）",
     "greater_than_equal": "不得小于{ge}",
     "less_than_equal": "不得大于{le}",
     "string_type": "须为文字",
     "string_too_short": "不得为空",
     "string_too_long": "超过长度上限：最多{max_length}个字符",
-    "string_pattern_mismatch": "格式不符合要求",
+    "string_pattern_mismatch": "格式不符合要求：须符合正则表达式 {pattern}",
     "too_short": "至少需要{min_length}项",
     "too_long": "超过数量上限：最多{max_length}项",
     "list_type": "须为数组",
@@ -62,12 +67,19 @@ def json_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _allowed_values(expected: str) -> str:
+    """Pydantic's ``'a', 'b' or 'c'`` as a Chinese list: ``a、b、c``."""
+    return "、".join(v.strip().strip("'") for v in expected.replace(" or ", ", ").split(", "))
+
+
 def field_error_from_pydantic(error: ErrorDetails) -> FieldError:
     kind = error["type"]
     template = _MESSAGES.get(kind)
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if kind == "literal_error":
+        ctx["expected"] = _allowed_values(str(ctx.get("expected", "")))
     if template is None:
-        message = f"取值无效：{error['msg']}"
+        message = "取值无效"
     else:
         try:
             message = template.format(**ctx)

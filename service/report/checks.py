@@ -10,7 +10,7 @@ from service.payload.rules import iter_texts
 from service.payload.schema import Insert, Payload, Section
 from service.report.figures import compute_figures, placeholder_errors
 from service.report.versions import version_for
-from service.style import load_house_style
+from service.style import list_house_styles, load_house_style
 from service.style.coverage import uncovered_characters
 
 
@@ -30,8 +30,11 @@ def _report_errors(payload: Payload) -> Iterator[FieldError]:
     try:
         style = load_house_style(payload.house_style)
     except KeyError:
+        known = "、".join(list_house_styles())
         yield FieldError(
-            "$.house_style", "unknown_house_style", f"没有名为“{payload.house_style}”的版式方案"
+            "$.house_style",
+            "unknown_house_style",
+            f"没有名为“{payload.house_style}”的版式方案；可用的有：{known}",
         )
         return
     for path, text in iter_texts(payload):

@@ -10,6 +10,7 @@ import pytest
 
 from service.errors import FieldError, MalformedJSON, PayloadInvalid
 from service.payload import parse_payload
+from service.pipeline import parse_payload as pipeline_parse
 from tests.conftest import EXAMPLE_FILES, ROOT
 
 
@@ -132,3 +133,24 @@ def test_published_schema_is_current() -> None:
 
     published = json.loads((ROOT / "docs" / "payload.schema.json").read_text(encoding="utf-8"))
     assert published == payload_json_schema()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path", "wanted"),
+    [
+        ("ladder_start", 3, "$.ladder_start", "取值须为以下之一：1、2"),
+        ("kind", "annual", "$.kind", "取值须为以下之一：consumer-protection-annual"),
+        ("company.id", "Xiaokang Life", "$.company.id", "^[a-z0-9][a-z0-9-]{1,62}$"),
+        ("house_style", "Nobody", "$.house_style", "^[a-z0-9][a-z0-9-]{0,62}$"),
+        ("house_style", "nobody", "$.house_style", "可用的有：gbt9704、xiaokang"),
+    ],
+)  # fmt: skip
+def test_messages_name_what_is_allowed(
+    reference_example: dict[str, Any], field: str, value: Any, path: str, wanted: str
+) -> None:
+    _set(reference_example, field, value)
+    with pytest.raises(PayloadInvalid) as info:
+        pipeline_parse(reference_example)
+    (error,) = [e for e in info.value.errors if e.path == path]
+    assert wanted in error.message, error.message
+    assert " or " not in error.message
