@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from service.errors import FieldError, MalformedJSON, PayloadInvalid
 from service.payload.messages import field_error_from_pydantic
-from service.payload.rules import check_rules
+from service.payload.rules import check_parsed_parts, check_rules
 from service.payload.schema import Payload
 
 
@@ -57,7 +57,8 @@ def parse_payload(
     try:
         payload = Payload.model_validate(obj)
     except ValidationError as exc:
-        raise PayloadInvalid(_dedupe(field_error_from_pydantic(e) for e in exc.errors())) from None
+        schema_errors = [field_error_from_pydantic(e) for e in exc.errors()]
+        raise PayloadInvalid(_dedupe(schema_errors + check_parsed_parts(obj))) from None
     errors = check_rules(payload)
     for check in extra_checks:
         errors += check(payload)

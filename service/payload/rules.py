@@ -7,6 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import suppress
+from datetime import date
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticUndefined
 
 from service.errors import FieldError
 from service.payload.schema import (
@@ -15,8 +22,15 @@ from service.payload.schema import (
     MAX_SECTIONS,
     MAX_TOTAL_CHARS,
     ComplaintSource,
+    Date,
+    LadderStart,
     Payload,
+    RelativeMetric,
+    ReviewFigures,
     Section,
+    Text,
+    TrainingFigures,
+    Year,
 )
 
 HIGHEST_LADDER_LEVEL = 4
@@ -33,33 +47,95 @@ TYPED_HEADING_NUMBER = re.compile(
 
 
 def check_rules(payload: Payload) -> list[FieldError]:
+    f = payload.figures
+    parts = {
+        "publish_date": payload.publish_date,
+        "report_year": payload.report_year,
+        "review": f.review,
+        "training": f.training,
+        "regulator": f.complaints.regulator,
+        "direct": f.complaints.direct,
+        "relative_metrics": f.complaints.relative_metrics,
+        "ladder_start": payload.ladder_start,
+        "intro": payload.intro,
+        "sections": payload.sections,
+    }
+    return _part_rules(parts) + list(_forbidden_characters(payload))
+
+
+_PART_TYPES: dict[str, tuple[tuple[str, ...], Any]] = {
+    "publish_date": (("publish_date",), Date),
+    "report_year": (("report_year",), Year),
+    "review": (("figures", "review"), ReviewFigures | None),
+    "training": (("figures", "training"), TrainingFigures | None),
+    "regulator": (("figures", "complaints", "regulator"), ComplaintSource | None),
+    "direct": (("figures", "complaints", "direct"), ComplaintSource | None),
+    "relative_metrics": (("figures", "complaints", "relative_metrics"), list[RelativeMetric]),
+    "ladder_start": (("ladder_start",), LadderStart),
+    "intro": (("intro",), list[Text]),
+    "sections": (("sections",), list[Section]),
+}
+"""Where each part the rules read lives in the JSON, and its type in the schema."""
+
+
+def check_parsed_parts(obj: dict[str, Any]) -> list[FieldError]:
+    """The rules over every part of an invalid payload that is valid on its own, so that a
+    missing field and a wrong sum elsewhere are reported in one round."""
+    parts: dict[str, Any] = {}
+    for name, (keys, part_type) in _PART_TYPES.items():
+        value: Any = obj
+        for key in keys:
+            value = value.get(key, _ABSENT) if isinstance(value, dict) else _ABSENT
+        default = Payload.model_fields[keys[0]].get_default(call_default_factory=True)
+        if value is _ABSENT and len(keys) == 1 and default is not PydanticUndefined:
+            value = default
+        if value is _ABSENT:
+            continue
+        with suppress(ValidationError):
+            parts[name] = _adapter(part_type).validate_python(value)
+    return _part_rules(parts)
+
+
+_ABSENT = object()
+
+
+@cache
+def _adapter(part_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(part_type)
+
+
+def _part_rules(parts: dict[str, Any]) -> list[FieldError]:
+    """The rules whose parts are in ``parts`` (a part is left out where it did not parse)."""
     errors: list[FieldError] = []
-    errors += _publish_date(payload)
-    errors += _review(payload)
-    errors += _training(payload)
+    if "publish_date" in parts and "report_year" in parts:
+        errors += _publish_date(parts["publish_date"], parts["report_year"])
+    if parts.get("review"):
+        errors += _review(parts["review"])
+    if parts.get("training"):
+        errors += _training(parts["training"])
     for name in ("regulator", "direct"):
-        source = getattr(payload.figures.complaints, name)
-        if source is not None:
-            errors += _complaint_source(source, f"$.figures.complaints.{name}")
-    errors += _relative_metrics(payload)
-    errors += _ladder_and_limits(payload)
-    errors += _typed_heading_numbers(payload)
-    errors += _forbidden_characters(payload)
+        if parts.get(name) is not None:
+            errors += _complaint_source(parts[name], f"$.figures.complaints.{name}")
+    if "relative_metrics" in parts:
+        errors += _relative_metrics(parts["relative_metrics"])
+    if "sections" in parts:
+        if "ladder_start" in parts and "intro" in parts:
+            errors += _ladder_and_limits(parts["sections"], parts["ladder_start"], parts["intro"])
+        errors += _typed_heading_numbers(parts["sections"])
     return errors
 
 
-def _publish_date(payload: Payload) -> Iterator[FieldError]:
-    if payload.publish_date.year <= payload.report_year:
+def _publish_date(publish_date: date, report_year: int) -> Iterator[FieldError]:
+    if publish_date.year <= report_year:
         yield FieldError(
             "$.publish_date",
             "publish_date_not_after_report_year",
-            f"发布日期{payload.publish_date.isoformat()}须晚于报告年度{payload.report_year}年末",
+            f"发布日期{publish_date.isoformat()}须晚于报告年度{report_year}年末",
         )
 
 
-def _review(payload: Payload) -> Iterator[FieldError]:
-    review = payload.figures.review
-    if review and review.total is not None and review.total != review.product + review.service:
+def _review(review: ReviewFigures) -> Iterator[FieldError]:
+    if review.total is not None and review.total != review.product + review.service:
         yield FieldError(
             "$.figures.review.total",
             "review_total_mismatch",
@@ -68,9 +144,8 @@ def _review(payload: Payload) -> Iterator[FieldError]:
         )
 
 
-def _training(payload: Payload) -> Iterator[FieldError]:
-    training = payload.figures.training
-    if training and not 0 <= training.coverage <= 100:
+def _training(training: TrainingFigures) -> Iterator[FieldError]:
+    if not 0 <= training.coverage <= 100:
         yield FieldError(
             "$.figures.training.coverage",
             "share_out_of_range",
@@ -132,9 +207,9 @@ def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError
                     )
 
 
-def _relative_metrics(payload: Payload) -> Iterator[FieldError]:
+def _relative_metrics(metrics: list[RelativeMetric]) -> Iterator[FieldError]:
     seen: set[str] = set()
-    for i, metric in enumerate(payload.figures.complaints.relative_metrics):
+    for i, metric in enumerate(metrics):
         if metric.name in seen:
             yield FieldError(
                 f"$.figures.complaints.relative_metrics[{i}].name",
@@ -144,7 +219,7 @@ def _relative_metrics(payload: Payload) -> Iterator[FieldError]:
         seen.add(metric.name)
 
 
-def _typed_heading_numbers(payload: Payload) -> Iterator[FieldError]:
+def _typed_heading_numbers(sections: list[Section]) -> Iterator[FieldError]:
     def walk(sections: list[Section], path: str) -> Iterator[FieldError]:
         for i, section in enumerate(sections):
             spath = f"{path}[{i}]"
@@ -157,12 +232,14 @@ def _typed_heading_numbers(payload: Payload) -> Iterator[FieldError]:
                 )
             yield from walk(section.sections, f"{spath}.sections")
 
-    yield from walk(payload.sections, "$.sections")
+    yield from walk(sections, "$.sections")
 
 
-def _ladder_and_limits(payload: Payload) -> Iterator[FieldError]:
+def _ladder_and_limits(
+    sections: list[Section], ladder_start: int, intro: list[str]
+) -> Iterator[FieldError]:
     count = 0
-    chars = sum(len(p) for p in payload.intro)
+    chars = sum(len(p) for p in intro)
     deepest: list[tuple[str, int]] = []
 
     def walk(sections: list[Section], path: str, depth: int) -> None:
@@ -171,12 +248,12 @@ def _ladder_and_limits(payload: Payload) -> Iterator[FieldError]:
             spath = f"{path}[{i}]"
             count += 1
             chars += len(section.title) + sum(len(b) for b in section.content if isinstance(b, str))
-            level = payload.ladder_start + depth - 1
+            level = ladder_start + depth - 1
             if level > HIGHEST_LADDER_LEVEL:
                 deepest.append((f"{spath}.title", level))
             walk(section.sections, f"{spath}.sections", depth + 1)
 
-    walk(payload.sections, "$.sections", 1)
+    walk(sections, "$.sections", 1)
     for path, level in deepest:
         yield FieldError(
             path,

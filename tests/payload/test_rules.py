@@ -8,7 +8,7 @@ import pytest
 
 from service.errors import PayloadInvalid
 from service.pipeline import parse_payload
-from tests.payload.test_schema import _set
+from tests.payload.test_schema import DELETE, _set
 
 REG = "figures.complaints.regulator"
 DIR = "figures.complaints.direct"
@@ -114,3 +114,37 @@ def test_a_typed_heading_number_says_numbers_are_generated(
         parse_payload(reference_example)
     (error,) = info.value.errors
     assert "“一、”" in error.message and "序号由系统按层级生成" in error.message
+
+
+def test_rules_run_on_every_part_that_parsed(reference_example: dict[str, Any]) -> None:
+    """A missing field and wrong sums elsewhere come back in one round."""
+    _set(reference_example, "company.short_name", DELETE)
+    _set(reference_example, "figures.training.coverage", "全部")
+    _set(reference_example, f"{REG}.closed", 9)
+    _set(reference_example, f"{DIR}.breakdowns.0.rows.0.count", 99)
+    _set(reference_example, "publish_date", "2023-06-01")
+    _set(reference_example, "sections.0.title", "一、消费者权益保护重大信息")
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    assert {(e.path, e.code) for e in info.value.errors} == {
+        ("$.company.short_name", "missing"),
+        ("$.figures.training.coverage", "decimal_parsing"),
+        (f"$.{REG}.closed", "closed_exceeds_total"),
+        (f"$.{DIR}.breakdowns[0].rows", "breakdown_sum_mismatch"),
+        (f"$.{DIR}.breakdowns[0].rows[0].subrows", "subrow_sum_mismatch"),
+        ("$.publish_date", "publish_date_not_after_report_year"),
+        ("$.sections[0].title", "heading_has_number"),
+    }
+
+
+def test_a_part_that_does_not_parse_is_left_to_its_schema_error(
+    reference_example: dict[str, Any],
+) -> None:
+    _set(reference_example, "company.short_name", DELETE)
+    _set(reference_example, f"{REG}.closed", "九")
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    assert {(e.path, e.code) for e in info.value.errors} == {
+        ("$.company.short_name", "missing"),
+        (f"$.{REG}.closed", "int_type"),
+    }
