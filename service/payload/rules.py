@@ -154,7 +154,7 @@ def _training(training: TrainingFigures) -> Iterator[FieldError]:
 
 
 def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError]:
-    if source.closed > source.total:
+    if source.closed is not None and source.closed > source.total:
         yield FieldError(
             f"{path}.closed",
             "closed_exceeds_total",

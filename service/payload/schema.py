@@ -165,7 +165,9 @@ class Breakdown(_Model):
 
 class ComplaintSource(_Model):
     total: Count = Field(description="投诉件数")
-    closed: Count = Field(description="已办结件数")
+    closed: Count | None = Field(
+        None, description="已办结件数；公司不披露时省略（此时不能使用该来源的 summary 生成段落）"
+    )
     period: ShortText | None = Field(None, description="统计期间，如 前三季度；缺省为全年")
     breakdowns: list[Breakdown] = Field(default_factory=list, max_length=20)
 

@@ -62,26 +62,40 @@ def _walk(sections: list[Section], path: str) -> Iterator[tuple[str, Section]]:
 
 
 def _insert_errors(payload: Payload) -> Iterator[FieldError]:
-    f = payload.figures
-    available = {
-        "review": f.review is not None,
-        "training": f.training is not None,
-        "outreach": f.outreach is not None,
-        "complaints.regulator.summary": f.complaints.regulator is not None,
-        "complaints.regulator.tables": bool(
-            f.complaints.regulator and f.complaints.regulator.breakdowns
-        ),
-        "complaints.direct.summary": f.complaints.direct is not None,
-        "complaints.direct.tables": bool(f.complaints.direct and f.complaints.direct.breakdowns),
-        "complaints.relative_metrics": bool(f.complaints.relative_metrics),
-        "complaints.group": True,
-        "basis": True,
-    }
+    needs = _insert_needs(payload)
     for path, section in _walk(payload.sections, "$.sections"):
         for j, block in enumerate(section.content):
-            if isinstance(block, Insert) and not available[block.insert]:
+            if isinstance(block, Insert) and needs[block.insert]:
                 yield FieldError(
                     f"{path}.content[{j}].insert",
                     "insert_without_figures",
-                    f"“{block.insert}”需要的数据未在 figures 中提供",
+                    f"“{block.insert}”需要的数据未在 figures 中提供：{needs[block.insert]}",
                 )
+
+
+def _insert_needs(payload: Payload) -> dict[str, str]:
+    """What each insert lacks, as the JSON path of the missing figure ("" where nothing)."""
+    f = payload.figures
+    c = f.complaints
+    needs = {
+        "review": "" if f.review else "$.figures.review",
+        "training": "" if f.training else "$.figures.training",
+        "outreach": "" if f.outreach else "$.figures.outreach",
+        "complaints.relative_metrics": (
+            "" if c.relative_metrics else "$.figures.complaints.relative_metrics"
+        ),
+        "complaints.group": "",
+        "basis": "",
+    }
+    for name in ("regulator", "direct"):
+        source = getattr(c, name)
+        path = f"$.figures.complaints.{name}"
+        if source is None:
+            summary, tables = path, path
+        else:
+            # the sentence says how many were closed, unless there were none to close
+            summary = f"{path}.closed" if source.closed is None and source.total else ""
+            tables = "" if source.breakdowns else f"{path}.breakdowns"
+        needs[f"complaints.{name}.summary"] = summary
+        needs[f"complaints.{name}.tables"] = tables
+    return needs

@@ -40,8 +40,9 @@ def compute_figures(payload: Payload) -> dict[str, str]:
         total += source.total
         key = f"complaints.{name}"
         out[f"{key}.total"] = str(source.total)
-        out[f"{key}.closed"] = str(source.closed)
-        out[f"{key}.closed_rate"] = share_text(share(source.closed, source.total))
+        if source.closed is not None:
+            out[f"{key}.closed"] = str(source.closed)
+            out[f"{key}.closed_rate"] = share_text(share(source.closed, source.total))
     if f.complaints.regulator or f.complaints.direct:
         out["complaints.total"] = str(total)
     for metric in f.complaints.relative_metrics:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from service.errors import PayloadInvalid
-from service.pipeline import parse_payload
+from service.pipeline import build, parse_payload
 from tests.payload.test_schema import DELETE, _set
 
 REG = "figures.complaints.regulator"
@@ -148,3 +148,45 @@ def test_a_part_that_does_not_parse_is_left_to_its_schema_error(
         ("$.company.short_name", "missing"),
         (f"$.{REG}.closed", "int_type"),
     }
+
+
+SUMMARY = "sections.1.sections.1.sections.0.content.0"
+
+
+def test_an_undisclosed_closed_count_may_be_left_out(reference_example: dict[str, Any]) -> None:
+    """已办结 not disclosed: the payload is valid where nothing needs it, and the figures that
+    would print it do not exist."""
+    _set(reference_example, f"{REG}.closed", DELETE)
+    _set(reference_example, SUMMARY, "监管转办投诉{complaints.regulator.total}件。")
+    payload, document = build(reference_example)
+    assert payload.figures.complaints.regulator.closed is None
+    assert "监管转办投诉3件。" in document.plain_text()
+    assert "complaints.regulator.closed" not in document.figures
+    assert "complaints.regulator.closed_rate" not in document.figures
+
+
+def test_an_insert_that_needs_an_undisclosed_figure_says_so(
+    reference_example: dict[str, Any],
+) -> None:
+    _set(reference_example, f"{REG}.closed", DELETE)
+    with pytest.raises(PayloadInvalid) as info:
+        parse_payload(reference_example)
+    (error,) = info.value.errors
+    assert (error.path, error.code) == (
+        "$.sections[1].sections[1].sections[0].content[0].insert",
+        "insert_without_figures",
+    )
+    assert f"$.{REG}.closed" in error.message
+
+
+def test_a_source_without_complaints_needs_no_closed_count(
+    reference_example: dict[str, Any],
+) -> None:
+    _set(reference_example, REG, {"total": 0})
+    _set(
+        reference_example,
+        "sections.1.sections.1.sections.0.content",
+        [{"insert": f"{REG[8:]}.summary"}],
+    )
+    _, document = build(reference_example)
+    assert "公司无监管转办投诉案件。" in document.plain_text()
