@@ -113,3 +113,66 @@ def _data_rows(table: Table) -> list[tuple[str, int]]:
         return []
     at = titles.index(COUNT_TITLE)
     return [(r.cells[0], number(r.cells[at])) for r in table.rows if r.kind == "data"]
+
+
+def table_block_errors(payload: dict[str, Any], document: Document) -> list[str]:
+    """Every share and change of every table block, recomputed from the values the payload gives
+    (a ranking's 其他 row from its stated total), and every 合计 from the rows."""
+    errors = []
+    for spec in _table_specs(payload.get("sections", [])):
+        (table,) = [t for t in document.tables if t.caption.split(" ", 1)[1] == spec["title"]]
+        columns = spec["columns"]
+        summed_keys = [c["key"] for c in columns if c["type"] in ("count", "amount")]
+        listed = [r for r in spec["rows"] if r.get("summed", True)]
+        sums = {k: sum(Decimal(str(r["values"][k])) for r in listed) for k in summed_keys}
+        stated = (spec.get("total") or {}).get("values") or {}
+        whole = {k: Decimal(str(stated.get(k, sums[k]))) for k in summed_keys}
+        expected: list[tuple[str, dict[str, Any], bool]] = []
+        for row in spec["rows"]:
+            expected.append((row["label"], row["values"], row.get("summed", True)))
+            expected += [("其中：" + s["label"], s["values"], True) for s in row.get("subrows", [])]
+        if spec.get("other_label"):
+            expected.append((spec["other_label"], {k: whole[k] - sums[k] for k in whole}, True))
+        if spec.get("total"):
+            expected.append((spec["total"].get("label", "合计"), whole, True))
+        if [r.cells[0] for r in table.rows] != [e[0] for e in expected]:
+            errors.append(f"{table.caption}: 行与报送数据不符")
+            continue
+        for row, (label, values, summed) in zip(table.rows, expected, strict=True):
+            for at, column in enumerate(columns, start=1):
+                text = _expected_cell(column, values, whole, summed)
+                if text is not None and row.cells[at] != text:
+                    errors.append(
+                        f"{table.caption}: {label} {column['title']} "
+                        f"印为{row.cells[at]}，应为{text}"
+                    )
+    return errors
+
+
+def _expected_cell(
+    column: dict[str, Any], values: dict[str, Any], whole: dict[str, Decimal], summed: bool
+) -> str | None:
+    if column["type"] == "share":
+        if not summed:
+            return "—"
+        return f"{half_up(int(values[column['of']]), int(whole[column['of']]))}%"
+    if column["type"] == "change":
+        current, base = Decimal(str(values[column["of"]])), Decimal(str(values[column["base"]]))
+        if base == 0:
+            return "—"
+        hundredths = (abs(current - base) * 10_000 * 2 + base) // (2 * base)
+        sign = "-" if current < base and hundredths else ""
+        return f"{sign}{hundredths // 100}.{int(hundredths % 100):02d}%"
+    if column["type"] == "count" and column["key"] in whole:
+        return f"{int(values[column['key']]):,}"
+    return None
+
+
+def _table_specs(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for section in sections:
+        out += [
+            b["table"] for b in section.get("content", []) if isinstance(b, dict) and "table" in b
+        ]
+        out += _table_specs(section.get("sections", []))
+    return out

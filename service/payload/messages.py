@@ -13,8 +13,11 @@ from typing import Any
 from pydantic_core import ErrorDetails
 
 from service.errors import FieldError
+from service.payload.schema import COLUMN_TYPES
 
-UNION_TAGS = frozenset({"paragraph", "generated"})
+UNION_TAGS = frozenset(
+    {"paragraph", "generated", "statistics-table"} | {f"column-{t}" for t in COLUMN_TYPES}
+)
 """Branch names pydantic puts into an error location inside a content block (not JSON keys)."""
 
 _LIMIT_TYPES = {"string_too_long", "too_long"}
@@ -49,8 +52,10 @@ _MESSAGES: dict[str, str] = {
     "date_from_datetime_parsing": "须为日期，格式为YYYY-MM-DD",
     "date_from_datetime_inexact": "须为日期，不能带时间",
     "bool_type": "须为true或false",
-    "union_tag_invalid": '须为一段文字，或形如 {"insert": "…"} 的生成内容',
-    "union_tag_not_found": '须为一段文字，或形如 {"insert": "…"} 的生成内容',
+    "cell_type": "须为数字或文字",
+    "column_type": "列类型 type 须为以下之一：" + "、".join(COLUMN_TYPES),
+    "union_tag_invalid": '须为一段文字、形如 {"insert": "…"} 的生成内容或 {"table": {…}} 统计表',
+    "union_tag_not_found": '须为一段文字、形如 {"insert": "…"} 的生成内容或 {"table": {…}} 统计表',
 }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import date
 from functools import cache
 from typing import Any
@@ -28,10 +27,13 @@ from service.payload.schema import (
     RelativeMetric,
     ReviewFigures,
     Section,
+    TableBlock,
+    TableSpec,
     Text,
     TrainingFigures,
     Year,
 )
+from service.payload.table_rules import table_errors
 
 HIGHEST_LADDER_LEVEL = 4
 
@@ -82,6 +84,7 @@ def check_parsed_parts(obj: dict[str, Any]) -> list[FieldError]:
     """The rules over every part of an invalid payload that is valid on its own, so that a
     missing field and a wrong sum elsewhere are reported in one round."""
     parts: dict[str, Any] = {}
+    failed: set[str] = set()
     for name, (keys, part_type) in _PART_TYPES.items():
         value: Any = obj
         for key in keys:
@@ -91,9 +94,11 @@ def check_parsed_parts(obj: dict[str, Any]) -> list[FieldError]:
             value = default
         if value is _ABSENT:
             continue
-        with suppress(ValidationError):
+        try:
             parts[name] = _adapter(part_type).validate_python(value)
-    return _part_rules(parts)
+        except ValidationError:
+            failed.add(name)
+    return _part_rules(parts, failed)
 
 
 _ABSENT = object()
@@ -104,8 +109,9 @@ def _adapter(part_type: Any) -> TypeAdapter[Any]:
     return TypeAdapter(part_type)
 
 
-def _part_rules(parts: dict[str, Any]) -> list[FieldError]:
-    """The rules whose parts are in ``parts`` (a part is left out where it did not parse)."""
+def _part_rules(parts: dict[str, Any], failed: set[str] | None = None) -> list[FieldError]:
+    """The rules whose parts are in ``parts`` (a part is left out where it did not parse, and
+    named in ``failed``)."""
     errors: list[FieldError] = []
     if "publish_date" in parts and "report_year" in parts:
         errors += _publish_date(parts["publish_date"], parts["report_year"])
@@ -122,7 +128,37 @@ def _part_rules(parts: dict[str, Any]) -> list[FieldError]:
         if "ladder_start" in parts and "intro" in parts:
             errors += _ladder_and_limits(parts["sections"], parts["ladder_start"], parts["intro"])
         errors += _typed_heading_numbers(parts["sections"])
+        sources_parsed = not (failed or set()) & {"regulator", "direct"}
+        totals = _disclosed_totals(parts) if sources_parsed else None
+        for path, spec in _table_blocks(parts["sections"], "$.sections"):
+            errors += table_errors(spec, path, totals)
     return errors
+
+
+def _disclosed_totals(parts: dict[str, Any]) -> dict[str, int]:
+    """The complaint totals a table's 合计 may name, as the figures compute them."""
+    totals = {
+        f"complaints.{name}.total": parts[name].total
+        for name in ("regulator", "direct")
+        if parts.get(name) is not None
+    }
+    if totals:
+        totals["complaints.total"] = sum(totals.values())
+    return totals
+
+
+def table_specs(sections: list[Section]) -> list[TableSpec]:
+    """The table blocks of ``sections`` in document order (a section's content, then its own
+    sections), as the report template places them."""
+    return [spec for _, spec in _table_blocks(sections, "$.sections")]
+
+
+def _table_blocks(sections: list[Section], path: str) -> Iterator[tuple[str, TableSpec]]:
+    for i, section in enumerate(sections):
+        for j, block in enumerate(section.content):
+            if isinstance(block, TableBlock):
+                yield f"{path}[{i}].content[{j}].table", block.table
+        yield from _table_blocks(section.sections, f"{path}[{i}].sections")
 
 
 def _publish_date(publish_date: date, report_year: int) -> Iterator[FieldError]:
@@ -286,6 +322,8 @@ def iter_texts(payload: Payload) -> Iterator[tuple[str, str]]:
             for j, block in enumerate(section.content):
                 if isinstance(block, str):
                     yield f"{spath}.content[{j}]", block
+                elif isinstance(block, TableBlock):
+                    yield from _table_texts(block.table, f"{spath}.content[{j}].table")
             yield from walk(section.sections, f"{spath}.sections")
 
     yield from walk(payload.sections, "$.sections")
@@ -307,6 +345,27 @@ def iter_texts(payload: Payload) -> Iterator[tuple[str, str]]:
                     yield f"{bpath}.rows[{j}].subrows[{k}].label", sub.label
     if complaints.group.description:
         yield "$.figures.complaints.group.description", complaints.group.description
+
+
+def _table_texts(spec: TableSpec, path: str) -> Iterator[tuple[str, str]]:
+    yield f"{path}.title", spec.title
+    yield f"{path}.label_title", spec.label_title
+    for i, column in enumerate(spec.columns):
+        yield f"{path}.columns[{i}].title", column.title
+        unit = getattr(column, "unit", None)
+        if unit:
+            yield f"{path}.columns[{i}].unit", unit
+    for j, row in enumerate(spec.rows):
+        yield f"{path}.rows[{j}].label", row.label
+        for key, value in row.values.items():
+            if isinstance(value, str):
+                yield f"{path}.rows[{j}].values.{key}", value
+        for k, sub in enumerate(row.subrows):
+            yield f"{path}.rows[{j}].subrows[{k}].label", sub.label
+    if spec.other_label:
+        yield f"{path}.other_label", spec.other_label
+    for i, note in enumerate(spec.notes):
+        yield f"{path}.notes[{i}]", note
 
 
 def _forbidden_characters(payload: Payload) -> Iterator[FieldError]:

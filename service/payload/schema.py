@@ -103,14 +103,149 @@ class Insert(_Model):
     ] = Field(description="由模板按数据生成的段落或表格")
 
 
+# --- Statistics tables written in the payload ------------------------------------------------
+# A table block declares its columns (each with a key and a type) and gives, per row, a value for
+# every column that is not computed; shares, changes, the 合计 row and a ranking's 其他 row are
+# computed (service/report/table_block.py) and checked (service/payload/table_rules.py).
+
+ColumnKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+CellValue = Annotated[int | Decimal | str, _only(int, Decimal, float, str, code="cell_type")]
+"""A given cell: an integer for a count, a number for an amount, decimal or percent, a text for a
+text column (each checked against its column's type by the table rules)."""
+TotalFigure = Literal["complaints.total", "complaints.regulator.total", "complaints.direct.total"]
+
+
+class _Column(_Model):
+    key: ColumnKey = Field(description="列标识，行数据以此为键")
+    title: ShortText = Field(description="列标题，如 件数、同比增减")
+
+
+class TextColumn(_Column):
+    type: Literal["text"]
+
+
+class CountColumn(_Column):
+    type: Literal["count"]
+
+
+class AmountColumn(_Column):
+    type: Literal["amount"]
+    unit: ShortText = Field(description="单位，印在列标题后，如 万元")
+
+
+class DecimalColumn(_Column):
+    type: Literal["decimal"]
+    places: Annotated[int, Strict(), Field(ge=0, le=4)] = Field(description="印出的小数位数")
+    unit: ShortText | None = Field(None, description="单位，印在列标题后，如 件/亿元")
+
+
+class PercentColumn(_Column):
+    type: Literal["percent"]
+
+
+class ShareColumn(_Column):
+    type: Literal["share"]
+    of: ColumnKey = Field(description="据以计算占比的件数列：本行件数÷合计，四舍五入到两位小数")
+
+
+class ChangeColumn(_Column):
+    type: Literal["change"]
+    of: ColumnKey = Field(description="本期数值所在列")
+    base: ColumnKey = Field(description="上期数值所在列；增减=（本期−上期）÷上期，两位小数")
+
+
+COLUMN_TYPES = {
+    "text": TextColumn,
+    "count": CountColumn,
+    "amount": AmountColumn,
+    "decimal": DecimalColumn,
+    "percent": PercentColumn,
+    "share": ShareColumn,
+    "change": ChangeColumn,
+}
+
+
+def _column_kind(value: object) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"column-{kind}" if kind in COLUMN_TYPES else None
+
+
+TableColumnSpec = Annotated[
+    Annotated[TextColumn, Tag("column-text")]
+    | Annotated[CountColumn, Tag("column-count")]
+    | Annotated[AmountColumn, Tag("column-amount")]
+    | Annotated[DecimalColumn, Tag("column-decimal")]
+    | Annotated[PercentColumn, Tag("column-percent")]
+    | Annotated[ShareColumn, Tag("column-share")]
+    | Annotated[ChangeColumn, Tag("column-change")],
+    Discriminator(
+        _column_kind,
+        custom_error_type="column_type",
+        custom_error_message="column_type",
+    ),
+]
+
+
+class TableSubRow(_Model):
+    label: ShortText
+    values: dict[ColumnKey, CellValue] = Field(description="各给定列的数值，以列标识为键")
+
+
+class TableRowSpec(_Model):
+    label: ShortText
+    values: dict[ColumnKey, CellValue] = Field(description="各给定列的数值，以列标识为键")
+    subrows: list[TableSubRow] = Field(default_factory=list, max_length=50)
+    subrows_partial: bool = Field(
+        False, description="“其中”只列出部分子项时为 true（不校验合计）；缺省时子项之和须等于本行"
+    )
+    summed: bool = Field(True, description="false 表示不计入合计的行，如 行业中位数")
+
+
+class TableTotal(_Model):
+    label: Literal["合计", "总计"] = "合计"
+    figure: TotalFigure | None = Field(
+        None, description="合计须等于的披露数据（第一个件数列），如 complaints.total"
+    )
+    values: dict[ColumnKey, CellValue] | None = Field(
+        None, description="给定的合计（排名表）：各行之外的部分印为“其他”行"
+    )
+
+
+class TableSpec(_Model):
+    title: ShortText = Field(description="表题（不含“表N”，编号由系统生成）")
+    label_title: ShortText = Field(description="首列（行名）标题，如 险种、公司名称")
+    columns: list[TableColumnSpec] = Field(min_length=1, max_length=8)
+    rows: list[TableRowSpec] = Field(min_length=1, max_length=MAX_ROWS)
+    other_label: ShortText | None = Field(
+        None, description="排名表：前N行之外合为一行的名称，如 其他；须同时给出 total.values"
+    )
+    total: TableTotal | None = Field(None, description="合计行；缺省时不印合计行")
+    notes: list[Text] = Field(default_factory=list, max_length=10, description="表下注释")
+
+
+class TableBlock(_Model):
+    """A statistics table placed in a section's content."""
+
+    table: TableSpec
+
+
 def _block_kind(value: object) -> str:
-    return "paragraph" if isinstance(value, str) else "generated"
+    if isinstance(value, str):
+        return "paragraph"
+    if isinstance(value, TableBlock) or (isinstance(value, dict) and "table" in value):
+        return "statistics-table"
+    return "generated"
 
 
 Block = Annotated[
-    Annotated[Text, Tag("paragraph")] | Annotated[Insert, Tag("generated")],
+    Annotated[Text, Tag("paragraph")]
+    | Annotated[Insert, Tag("generated")]
+    | Annotated[TableBlock, Tag("statistics-table")],
     Discriminator(_block_kind),
-    Field(description="一段正文（可用 {training.participants} 之类引用数据），或一处模板生成内容"),
+    Field(
+        description="一段正文（可用 {training.participants} 之类引用数据），"
+        "一处模板生成内容，或一张统计表"
+    ),
 ]
 
 

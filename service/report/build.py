@@ -15,8 +15,10 @@ from service import TEMPLATES_DIR
 from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
 from service.model.figures import chinese_date, percent, plain_decimal, share, share_text
 from service.model.numbering import heading_label
-from service.payload.schema import Payload
+from service.payload.rules import table_specs
+from service.payload.schema import Payload, TableBlock
 from service.report.figures import compute_figures, fill
+from service.report.table_block import table_blocks
 from service.report.tables import (
     METRIC_NAMES,
     METRIC_UNITS,
@@ -41,6 +43,7 @@ def _environment() -> jinja2.Environment:
     env.filters["plain"] = plain_decimal
     env.filters["chinese_date"] = chinese_date
     env.filters["share"] = lambda pair: share_text(share(*pair))
+    env.tests["table_block"] = lambda block: isinstance(block, TableBlock)
     env.globals["metric_names"] = METRIC_NAMES
     env.globals["metric_units"] = METRIC_UNITS
     return env
@@ -89,6 +92,7 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
     rounding_note = load_house_style(style_name).table.rounding_note
     xml = render_template_xml(payload, version, figures)
     root = ET.fromstring(xml)
+    specs = iter(table_specs(payload.sections))
     blocks: list[Heading | Paragraph | Table] = []
     counters: list[int] = []
     tables = 0
@@ -118,6 +122,9 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
             blocks.append(breakdown_table(tables, source_name, source, breakdown))
             if rounding_note and not shares_add_up(source, breakdown):
                 blocks.append(Paragraph(rounding_note, role="note"))
+        elif element.tag == "datatable":
+            tables += 1
+            blocks += table_blocks(tables, next(specs), rounding_note)
         elif element.tag == "metrics":
             tables += 1
             blocks.append(metrics_table(tables, list(payload.figures.complaints.relative_metrics)))

@@ -19,7 +19,7 @@ from service.report.tables import breakdown_table, shares_add_up
 from service.style import house_style, load_house_style
 from service.style.house_style import HOUSE_STYLES_DIR
 from tests.conftest import EXAMPLE_FILES
-from tests.recompute import payload_errors, recomputation_errors
+from tests.recompute import payload_errors, recomputation_errors, table_block_errors
 from tests.render import docx_fixtures, pdf_fixtures
 
 
@@ -146,6 +146,7 @@ def test_every_figure_of_every_example_recomputes(path: Path) -> None:
     assert document.tables
     assert recomputation_errors(document) == []
     assert payload_errors(payload, document) == []
+    assert table_block_errors(payload, document) == []
 
 
 @pytest.mark.parametrize(
