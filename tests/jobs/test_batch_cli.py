@@ -21,7 +21,7 @@ from service.settings import Settings
 from service.store import open_store
 from service.store.models import sha256_hex
 from service.store.schema import batch_items, batches
-from tests.conftest import EXAMPLE_FILES
+from tests.conftest import QUICK_EXAMPLES
 from tests.jobs import item_tasks
 from tests.store.fakes import FakeRender, payload
 
@@ -41,7 +41,7 @@ def summary_value(text: str, label: str) -> str:
 def test_folder_real_render_then_resume(tmp_path: Path) -> None:
     source = tmp_path / "in"
     source.mkdir()
-    quick = [p for p in EXAMPLE_FILES if "xiaokang" not in p.name]  # the two quick renders
+    quick = QUICK_EXAMPLES
     for example in quick:
         shutil.copy(example, source / example.name)
     broken = json.loads(quick[0].read_text(encoding="utf-8"))

@@ -30,7 +30,7 @@ from service.jobs.parse import item_from_bytes
 from service.store import FileArtifacts, Store, open_store
 from service.store.models import sha256_hex
 from service.store.schema import batch_items
-from tests.conftest import EXAMPLE_FILES, ROOT
+from tests.conftest import QUICK_EXAMPLES, ROOT
 from tests.jobs.batch_checks import assert_done_exactly_once
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,7 @@ LEASE_S = 2.0
 
 def example_payloads(n: int) -> list[bytes]:
     """Real payloads, the two quickest examples (about 0.3 s a render) in turn."""
-    quick = [p.read_bytes() for p in EXAMPLE_FILES if "xiaokang" not in p.name]
+    quick = [p.read_bytes() for p in QUICK_EXAMPLES]
     return [quick[i % len(quick)] for i in range(n)]
 
 
