@@ -97,6 +97,7 @@ class Insert(_Model):
         "complaints.regulator.tables",
         "complaints.direct.summary",
         "complaints.direct.tables",
+        "complaints.sources.table",
         "complaints.relative_metrics",
         "complaints.group",
         "basis",

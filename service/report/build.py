@@ -22,9 +22,9 @@ from service.report.table_block import table_blocks
 from service.report.tables import (
     METRIC_NAMES,
     METRIC_UNITS,
-    breakdown_table,
+    breakdown_spec,
     metrics_table,
-    shares_add_up,
+    sources_spec,
 )
 from service.report.versions import TemplateVersion, version_for
 from service.style import load_house_style
@@ -119,9 +119,11 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
             source_name = element.get("source", "")
             source = getattr(payload.figures.complaints, source_name)
             breakdown = source.breakdowns[int(element.get("index", "0"))]
-            blocks.append(breakdown_table(tables, source_name, source, breakdown))
-            if rounding_note and not shares_add_up(source, breakdown):
-                blocks.append(Paragraph(rounding_note, role="note"))
+            spec = breakdown_spec(source_name, source, breakdown)
+            blocks += table_blocks(tables, spec, rounding_note)
+        elif element.tag == "sourcestable":
+            tables += 1
+            blocks += table_blocks(tables, sources_spec(payload.figures.complaints), rounding_note)
         elif element.tag == "datatable":
             tables += 1
             blocks += table_blocks(tables, next(specs), rounding_note)

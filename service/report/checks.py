@@ -98,4 +98,6 @@ def _insert_needs(payload: Payload) -> dict[str, str]:
             tables = "" if source.breakdowns else f"{path}.breakdowns"
         needs[f"complaints.{name}.summary"] = summary
         needs[f"complaints.{name}.tables"] = tables
+    both = [f"$.figures.complaints.{n}" for n in ("regulator", "direct") if getattr(c, n) is None]
+    needs["complaints.sources.table"] = "、".join(both)
     return needs

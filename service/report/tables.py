@@ -1,18 +1,24 @@
-"""Statistics tables from complaint breakdowns: 件数, 占比 (two decimals), a 合计 row.
-
-Every share, a "其中" sub-row's too, is its own count over the headline total, rounded half up
-on its own (:func:`service.model.figures.share`), so a reader can recompute each cell. The 合计
-row prints the total's own share (100.00%); where the printed shares of the top rows do not add
-up to it, :func:`shares_add_up` says so and the report prints the house style's rounding note.
+"""The standard tables: complaint breakdowns and the table over both sources, each written out
+as the table block it is short for (printed by :mod:`service.report.table_block`, so a
+breakdown and a table block of the same rows print the same), and the relative-metrics table.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from service.model import Table, TableColumn, TableRow
-from service.model.figures import grouped, plain_decimal, share, share_text
-from service.payload.schema import Breakdown, ComplaintSource, RelativeMetric
+from service.model.figures import plain_decimal
+from service.payload.schema import (
+    Breakdown,
+    Complaints,
+    ComplaintSource,
+    CountColumn,
+    RelativeMetric,
+    ShareColumn,
+    TableRowSpec,
+    TableSpec,
+    TableSubRow,
+    TableTotal,
+)
 
 SOURCE_NAMES = {"regulator": "监管转办", "direct": "公司自收"}
 DIMENSION_NAMES = {
@@ -32,48 +38,45 @@ METRIC_UNITS = {
     "per_10k_policies": "件/万张",
     "per_10k_customers": "件/万人次",
 }
-SUB_ROW_PREFIX = "其中："
+COUNT_AND_SHARE = [
+    CountColumn(key="n", title="件数", type="count"),
+    ShareColumn(key="share", title="占比", type="share", of="n"),
+]
 
 
-def breakdown_table(
-    number: int, source_name: str, source: ComplaintSource, breakdown: Breakdown
-) -> Table:
+def breakdown_spec(source_name: str, source: ComplaintSource, breakdown: Breakdown) -> TableSpec:
+    """A breakdown written out as the table block it is short for: 件数 and 占比 of the
+    dimension's rows, their 其中 rows, and a 合计 equal to the source's total."""
     dimension = DIMENSION_NAMES[breakdown.dimension]
-    caption_text = breakdown.title or f"{SOURCE_NAMES[source_name]}投诉{dimension}分布"
-    rows: list[TableRow] = []
-    for row in breakdown.rows:
-        rows.append(
-            TableRow((row.label, grouped(row.count), share_text(share(row.count, source.total))))
-        )
-        for sub in row.subrows:
-            rows.append(
-                TableRow(
-                    (
-                        f"{SUB_ROW_PREFIX}{sub.label}",
-                        grouped(sub.count),
-                        share_text(share(sub.count, source.total)),
-                    ),
-                    kind="sub",
-                )
+    return TableSpec(
+        title=breakdown.title or f"{SOURCE_NAMES[source_name]}投诉{dimension}分布",
+        label_title=dimension,
+        columns=COUNT_AND_SHARE,
+        rows=[
+            TableRowSpec(
+                label=row.label,
+                values={"n": row.count},
+                subrows=[TableSubRow(label=s.label, values={"n": s.count}) for s in row.subrows],
             )
-    total_share = share_text(share(source.total, source.total))
-    rows.append(TableRow(("合计", grouped(source.total), total_share), kind="total"))
-    return Table(
-        number=number,
-        caption=f"表{number} {caption_text}",
-        columns=(
-            TableColumn(dimension, "left"),
-            TableColumn("件数", "right"),
-            TableColumn("占比", "right"),
-        ),
-        rows=tuple(rows),
+            for row in breakdown.rows
+        ],
+        total=TableTotal(label="合计"),
     )
 
 
-def shares_add_up(source: ComplaintSource, breakdown: Breakdown) -> bool:
-    """Whether the printed shares of the top rows add up to the 合计 row's printed share."""
-    printed = sum((share(row.count, source.total) for row in breakdown.rows), Decimal(0))
-    return printed == share(source.total, source.total)
+def sources_spec(complaints: Complaints) -> TableSpec:
+    """The table over both sources: 监管转办 and 公司自收, their 合计 the complaints total."""
+    return TableSpec(
+        title="投诉来源分布",
+        label_title="投诉来源",
+        columns=COUNT_AND_SHARE,
+        rows=[
+            TableRowSpec(label=SOURCE_NAMES[name], values={"n": getattr(complaints, name).total})
+            for name in ("regulator", "direct")
+            if getattr(complaints, name) is not None
+        ],
+        total=TableTotal(label="合计"),
+    )
 
 
 def metrics_table(number: int, metrics: list[RelativeMetric]) -> Table:

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
-from service.model import Block, Document, Paragraph, TableRow
+from service.errors import PayloadInvalid
+from service.model import Block, Document, Paragraph, Table, TableRow
 from service.payload import parse_payload
 from service.payload.schema import Breakdown, ComplaintSource
 from service.pipeline import build
+from service.pipeline import parse_payload as parse_with_checks
 from service.report import build_document
-from service.report.tables import breakdown_table, shares_add_up
+from service.report.table_block import table_blocks
+from service.report.tables import breakdown_spec
 from service.style import house_style, load_house_style
 from service.style.house_style import HOUSE_STYLES_DIR
 from tests.conftest import EXAMPLE_FILES
@@ -48,7 +51,7 @@ def test_table_rows_shares_and_total() -> None:
             )
         ],
     )
-    table = breakdown_table(3, "direct", source, source.breakdowns[0])
+    (table,) = table_blocks(3, breakdown_spec("direct", source, source.breakdowns[0]), NOTE)
     assert table.caption == "表3 公司自收投诉来源分布"
     assert [c.title for c in table.columns] == ["来源", "件数", "占比"]
     assert [c.align for c in table.columns] == ["left", "right", "right"]
@@ -61,6 +64,9 @@ def test_table_rows_shares_and_total() -> None:
         (("来访", "1,044", "8.46%"), "data"),
         (("合计", "12,345", "100.00%"), "total"),
     ]
+
+
+NOTE = "注：因四舍五入，占比合计可能不等于100%。"
 
 
 def source_of(counts: list[int]) -> ComplaintSource:
@@ -85,10 +91,11 @@ def test_each_share_is_rounded_on_its_own(
     counts: list[int], shares: list[str], adds_up: bool
 ) -> None:
     source = source_of(counts)
-    table = breakdown_table(1, "regulator", source, source.breakdowns[0])
+    table, *notes = table_blocks(1, breakdown_spec("regulator", source, source.breakdowns[0]), NOTE)
+    assert isinstance(table, Table)
     assert [r.cells[2] for r in table.rows if r.kind == "data"] == shares
     assert table.rows[-1].cells == ("合计", str(sum(counts)), "100.00%")
-    assert shares_add_up(source, source.breakdowns[0]) is adds_up
+    assert notes == ([] if adds_up else [Paragraph(NOTE, "note")])
 
 
 def payload_with_regulator_rows(example: dict[str, Any], counts: list[int]) -> dict[str, Any]:
@@ -192,3 +199,51 @@ def test_custom_title_and_metrics_table() -> None:
     assert captions[-1] == "表5 投诉相对指标"
     metrics = document.tables[-1]
     assert metrics.rows[2].cells == ("万人次投诉量", "件/万人次", "0.41", "—")
+
+
+def test_one_table_over_both_sources(reference_example: dict[str, Any]) -> None:
+    reference_example["sections"][0]["content"] = [{"insert": "complaints.sources.table"}]
+    _, document = build(reference_example)
+    table = document.tables[0]
+    assert table.caption == "表1 投诉来源分布"
+    assert [r.cells for r in table.rows] == [
+        ("监管转办", "3", "20.00%"),
+        ("公司自收", "12", "80.00%"),
+        ("合计", "15", "100.00%"),
+    ]
+
+
+def test_the_table_over_both_sources_needs_both(reference_example: dict[str, Any]) -> None:
+    reference_example["sections"][0]["content"] = [{"insert": "complaints.sources.table"}]
+    reference_example["figures"]["complaints"]["regulator"] = None
+    with pytest.raises(PayloadInvalid) as info:
+        parse_with_checks(reference_example)
+    found = [(e.path, e.code, e.message) for e in info.value.errors]
+    assert any(
+        p == "$.sections[0].content[0].insert"
+        and c == "insert_without_figures"
+        and "$.figures.complaints.regulator" in m
+        for p, c, m in found
+    ), found
+
+
+def test_a_breakdown_prints_as_the_table_block_it_is_short_for(
+    reference_example: dict[str, Any],
+) -> None:
+    """The 公司自收 来源 breakdown and a table block of the same rows print the same table."""
+    breakdown = reference_example["figures"]["complaints"]["direct"]["breakdowns"][0]
+    rows = [
+        {"label": r["label"], "values": {"n": r["count"]},
+         "subrows": [{"label": s["label"], "values": {"n": s["count"]}} for s in r.get("subrows", [])]}
+        for r in breakdown["rows"]
+    ]  # fmt: skip
+    block = {"table": {
+        "title": "公司自收投诉来源分布", "label_title": "来源", "rows": rows,
+        "columns": [{"key": "n", "title": "件数", "type": "count"},
+                    {"key": "share", "title": "占比", "type": "share", "of": "n"}],
+        "total": {"label": "合计", "figure": "complaints.direct.total"}}}  # fmt: skip
+    reference_example["sections"][0]["content"] = [block]
+    _, document = build(reference_example)
+    written = document.tables[0]
+    (expanded,) = [t for t in document.tables[1:] if t.caption.endswith("公司自收投诉来源分布")]
+    assert (written.columns, written.rows) == (expanded.columns, expanded.rows)
