@@ -3,7 +3,9 @@
 A column needs its widest cell (full-width characters count one em of table text, others
 0.55 em, a "其中" row one more em in the first column, never under two ems) plus the cell's
 padding; the text width is then shared in proportion to need, so spare width goes where the
-text is and too little is taken back the same way. Fixing the widths up front also spares the
+text is. Where the text width is too little, number columns (aligned right) keep their whole
+need, so a figure is never broken over two lines (12,/003), and only the text columns give
+width back, their long labels wrapping inside them. Fixing the widths up front also spares the
 PDF writer WeasyPrint's automatic table layout, which lays every cell out twice to measure it.
 """
 
@@ -21,8 +23,15 @@ def column_widths(table: Table, total: float, em: float, padding: float) -> list
     """Widths summing to ``total``, in the unit of ``total``, ``em`` and ``padding`` (both sides
     of a cell together)."""
     needs = [need_ems * em + padding for need_ems in column_needs(table)]
-    scale = total / sum(needs)
-    return [need * scale for need in needs]
+    if sum(needs) <= total:
+        return [need * total / sum(needs) for need in needs]
+    fixed = [column.align == "right" for column in table.columns]
+    kept = sum(need for need, keep in zip(needs, fixed, strict=True) if keep)
+    shared = sum(needs) - kept
+    if not shared or kept >= total:
+        return [need * total / sum(needs) for need in needs]
+    scale = (total - kept) / shared
+    return [need if keep else need * scale for need, keep in zip(needs, fixed, strict=True)]
 
 
 def column_needs(table: Table) -> list[float]:
