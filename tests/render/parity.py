@@ -208,10 +208,31 @@ class _Numbering:
         return text
 
 
+_ROMAN = (
+    (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+    (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+)  # fmt: skip
+
+
 def _format_number(value: int, number_format: str) -> str:
+    """``value`` as Word prints it in ``number_format``; a format this check does not know
+    prints as itself (``[numFmt 7]``), so it can never pass for the PDF's numbers."""
     if number_format in ("chineseCounting", "chineseCountingThousand"):
         return chinese_numeral(value)
-    return str(value)
+    if number_format == "decimal":
+        return str(value)
+    if number_format == "decimalFullWidth":
+        return str(value).translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    if number_format in ("lowerLetter", "upperLetter"):
+        letters = chr(ord("a") + (value - 1) % 26) * ((value - 1) // 26 + 1)
+        return letters if number_format == "lowerLetter" else letters.upper()
+    if number_format in ("lowerRoman", "upperRoman"):
+        out, rest = "", value
+        for amount, numeral in _ROMAN:
+            count, rest = divmod(rest, amount)
+            out += numeral * count
+        return out if number_format == "lowerRoman" else out.upper()
+    return f"[{number_format} {value}]"
 
 
 def read_docx(docx: bytes) -> Iterator[DocxItem]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from service.model import Document
 from service.render.docx import render_docx
@@ -12,7 +15,15 @@ from service.style import load_house_style
 from tests.conftest import EXAMPLE_FILES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
-from tests.render.parity import DocxItem, compare_docx_pdf, compare_items, normalise, read_docx
+from tests.render.parity import (
+    DocxItem,
+    W,
+    _format_number,
+    compare_docx_pdf,
+    compare_items,
+    normalise,
+    read_docx,
+)
 
 pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
 
@@ -119,3 +130,47 @@ def test_docx_labels_come_from_numbering_definitions() -> None:
 
 def test_normalise_removes_only_whitespace() -> None:
     assert normalise(" （一）\n消费\u3000者 ") == "（一）消费者"
+
+
+def _with_number_format(docx: bytes, level: int, number_format: str) -> bytes:
+    """``docx`` with every list's level ``level`` (0-based) switched to ``number_format``."""
+    source = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "word/numbering.xml":
+                root = etree.fromstring(data)
+                for lvl in root.iter(f"{W}lvl"):
+                    if lvl.get(f"{W}ilvl") == str(level):
+                        lvl.find(f"{W}numFmt").set(f"{W}val", number_format)
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("number_format", "first"),
+    [("lowerLetter", "a."), ("upperRoman", "I."), ("decimalFullWidth", "１."), ("bullet", "")],
+)
+def test_a_changed_numbering_format_is_a_difference(number_format: str, first: str) -> None:
+    """Level 3 (1. 2. …) switched to another format no longer agrees with the PDF."""
+    document = fx.sample_document()
+    docx, pdf = _both(document)
+    changed = _with_number_format(docx, 2, number_format)
+    report = compare_docx_pdf(changed, pdf)
+    assert not report.ok
+    assert "heading_label" in {d.kind for d in report.differences}, str(report)
+    labels = [h.label for h in read_docx(changed) if h.kind == "heading" and h.level == 3]
+    if first:
+        assert labels[0] == first
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "text"),
+    [(1, "lowerLetter", "a"), (27, "lowerLetter", "aa"), (2, "upperLetter", "B"),
+     (14, "lowerRoman", "xiv"), (1999, "upperRoman", "MCMXCIX"), (12, "decimalFullWidth", "１２"),
+     (11, "chineseCounting", "十一"), (5, "decimal", "5"), (5, "ordinal", "[ordinal 5]")],
+)  # fmt: skip
+def test_number_formats(value: int, number_format: str, text: str) -> None:
+    assert _format_number(value, number_format) == text
