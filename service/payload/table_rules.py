@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from service.errors import FieldError
-from service.payload.schema import MAX_ROWS, TableSpec
+from service.payload.schema import MAX_ROWS, TableRowSpec, TableSpec
 
 GIVEN = {
     "text": "text",
@@ -119,12 +119,17 @@ def _cells_are_numbers(values: Mapping[str, object], given: Mapping[str, str]) -
     )
 
 
-def _subrow_sums(row, given: Mapping[str, str], rpath: str) -> Iterator[FieldError]:  # type: ignore[no-untyped-def]
+def _number(value: object) -> Decimal:
+    """A cell already checked to be a number (int or Decimal), for sums."""
+    return Decimal(value) if isinstance(value, int) else Decimal(str(value))
+
+
+def _subrow_sums(row: TableRowSpec, given: Mapping[str, str], rpath: str) -> Iterator[FieldError]:
     for key, kind in given.items():
         if kind == "text" or key not in row.values:
             continue
-        parts = sum(s.values.get(key, 0) for s in row.subrows)
-        whole = row.values[key]
+        parts = sum((_number(s.values.get(key, 0)) for s in row.subrows), Decimal(0))
+        whole = _number(row.values[key])
         if row.subrows_partial and parts > whole:
             yield FieldError(
                 f"{rpath}.subrows",
@@ -160,10 +165,12 @@ def _total_errors(
     counts = [c.key for c in spec.columns if c.type == "count"]
     if not all(_is(given[k], r.values.get(k)) for r in spec.rows for k in summed):
         return  # the cells are wrong already; sums of them would only repeat it
-    sums = {k: sum(r.values[k] for r in spec.rows if r.summed) for k in summed}
+    sums = {
+        k: sum((_number(r.values[k]) for r in spec.rows if r.summed), Decimal(0)) for k in summed
+    }
     if total.values and all(_is(given[k], total.values.get(k)) for k in summed):
         for key in summed:
-            stated = total.values[key]
+            stated = _number(total.values[key])
             if spec.other_label and sums[key] > stated:
                 yield FieldError(
                     f"{path}.total.values.{key}",
@@ -176,7 +183,7 @@ def _total_errors(
                     "table_total_mismatch",
                     f"各行“{key}”之和为{sums[key]}，与给定合计{stated}不符",
                 )
-        sums = {k: total.values[k] for k in summed}
+        sums = {k: _number(total.values[k]) for k in summed}
     if total.figure is None or figures is None:
         return
     name = TOTAL_FIGURE_NAMES[total.figure]

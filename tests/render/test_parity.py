@@ -143,7 +143,9 @@ def _with_number_format(docx: bytes, level: int, number_format: str) -> bytes:
                 root = etree.fromstring(data)
                 for lvl in root.iter(f"{W}lvl"):
                     if lvl.get(f"{W}ilvl") == str(level):
-                        lvl.find(f"{W}numFmt").set(f"{W}val", number_format)
+                        number = lvl.find(f"{W}numFmt")
+                        assert number is not None
+                        number.set(f"{W}val", number_format)
                 data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
             target.writestr(info, data)
     return out.getvalue()

@@ -132,7 +132,7 @@ def test_the_rounding_note_comes_before_the_tables_own_notes(
     )
     _, document = build(with_table(reference_example, block))
     at = document.blocks.index(document.tables[0])
-    assert [b.text for b in document.blocks[at + 1 : at + 3]] == [
+    assert [getattr(b, "text", None) for b in document.blocks[at + 1 : at + 3]] == [
         "注：因四舍五入，占比合计可能不等于100%。",
         "注：自有说明。",
     ]

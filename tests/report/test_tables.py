@@ -52,6 +52,7 @@ def test_table_rows_shares_and_total() -> None:
         ],
     )
     (table,) = table_blocks(3, breakdown_spec("direct", source, source.breakdowns[0]), NOTE)
+    assert isinstance(table, Table)
     assert table.caption == "表3 公司自收投诉来源分布"
     assert [c.title for c in table.columns] == ["来源", "件数", "占比"]
     assert [c.align for c in table.columns] == ["left", "right", "right"]
@@ -118,6 +119,7 @@ def test_the_rounding_note_follows_a_table_whose_shares_miss_100(
 ) -> None:
     _, document = build(payload_with_regulator_rows(reference_example, [1, 1, 1]))
     table, after = blocks_after_first_table(document)
+    assert isinstance(table, Table)
     assert [r.cells[2] for r in table.rows] == ["33.33%"] * 3 + ["100.00%"]
     assert after == Paragraph("注：因四舍五入，占比合计可能不等于100%。", "note")
 
