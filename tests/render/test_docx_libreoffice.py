@@ -159,7 +159,18 @@ def test_numbers_beyond_ten_and_a_hundred(converted: dict[str, Converted]) -> No
     assert "一一、" not in text and "一〇" not in text
 
 
-@pytest.mark.parametrize("name", ["sample-from-1", "long", "reference"])
+TABLE_EXAMPLES = [
+    "heyu-life-sources-2024",
+    "changxin-property-ranking-2023",
+    "fukang-life-indicators-2024",
+    "anning-health-partial-2024",
+    "hengtai-property-notes-2023",
+    "zhongan-life-regions-2024",
+]
+"""The examples of table blocks: each shape read back from both PDFs, row by row."""
+
+
+@pytest.mark.parametrize("name", ["sample-from-1", "long", "reference", *TABLE_EXAMPLES])
 def test_same_text_as_our_pdf(converted: dict[str, Converted], name: str) -> None:
     if name not in converted:
         pytest.skip("reference example not present")
