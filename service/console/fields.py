@@ -173,6 +173,10 @@ def _label_sections(parts: Sequence[str | int], payload: Any, words: list[str]) 
         index = int(rest[0])
         rest = rest[1:]
         block = _child(_child(node, "content"), index)
+        if isinstance(block, dict) and "table" in block and rest[:1] == ["table"]:
+            words.append(f"第{index + 1}项（统计表{_quoted(_child(block['table'], 'title'))}）")
+            words.extend(_table_words(rest[1:], block["table"]))
+            return
         words.append(
             f"第{index + 1}项（生成内容）" if isinstance(block, dict) else f"第{index + 1}段"
         )
@@ -184,6 +188,37 @@ def _label_sections(parts: Sequence[str | int], payload: Any, words: list[str]) 
     else:
         words.append(_unknown(head))
     words.extend(_unknown(p) for p in rest)
+
+
+_TABLE_FIELDS = {
+    "title": "表题",
+    "label_title": "首列标题",
+    "columns": "列",
+    "rows": "行",
+    "subrows": "其中",
+    "values": "数值",
+    "total": "合计行",
+    "other_label": "“其他”行名称",
+    "notes": "表注",
+}
+
+
+def _table_words(parts: Sequence[str | int], table: Any) -> list[str]:
+    """``rows[1].values.n`` of a table block -> 行 · 第2项「公司自收」 · 数值 · 列“n”."""
+    words: list[str] = []
+    node = table
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            node = _child(node, part)
+            words.append(
+                f"第{part + 1}项" + _quoted(_child(node, "label") or _child(node, "title"))
+            )
+        elif i > 0 and parts[i - 1] == "values":
+            words.append(f"列“{part}”")
+        else:
+            node = _child(node, part)
+            words.append(_TABLE_FIELDS.get(part, _unknown(part)))
+    return words
 
 
 def _label_figures(parts: Sequence[str | int], figures: Any, words: list[str]) -> None:

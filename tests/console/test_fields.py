@@ -119,3 +119,19 @@ def test_near_errors_keeps_siblings_and_counts_the_rest(reference_example: dict[
     prefix = "$.figures.complaints.direct.breakdowns[0].rows[0]"
     assert direct[:3] == [f"{prefix}.label", f"{prefix}.count", f"{prefix}.subrows"]
     assert all(p.startswith(prefix) for p in direct) and len(direct) == 7
+
+
+def test_labels_inside_a_table_block() -> None:
+    import json
+
+    from tests.conftest import EXAMPLES
+
+    payload = json.loads((EXAMPLES / "heyu-life-sources-2024.json").read_text("utf-8"))
+    table = "$.sections[0].sections[0].content[1].table"
+    assert label(f"{table}.rows[1].values.n", payload) == (
+        "正文 · 章节1.1「投诉来源」 · 第2项（统计表「投诉来源分布」） · 行 · 第2项「公司自收」"
+        " · 数值 · 列“n”"
+    )
+    assert label(f"{table}.columns[2].base", payload).endswith(
+        "列 · 第3项「上年件数」 · 字段“base”"
+    )
