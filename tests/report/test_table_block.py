@@ -190,7 +190,7 @@ def test_a_total_that_names_an_absent_figure_says_so(reference_example: dict[str
 
 
 def test_table_texts_are_checked_like_other_text(reference_example: dict[str, Any]) -> None:
-    block = table(rows=[{"label": "寿\u202e险", "values": {"n": 12}}], notes=["注：\u2011"])
+    block = table(rows=[{"label": "寿\u202e险", "values": {"n": 12}}], notes=["注：\u0e01"])
     with pytest.raises(PayloadInvalid) as info:
         parse_payload(with_table(reference_example, block))
     assert {(e.path, e.code) for e in info.value.errors} >= {
