@@ -15,7 +15,10 @@ REFERENCE = ROOT / "tests" / "data" / "xiaokang-life-2023-disclosure.txt"
 """The published reference disclosure as copied from the insurer's site. The copy turned full-width
 punctuation into ASCII; the tests restore it before comparing. The example reproduces every sentence."""
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
-QUICK_EXAMPLES = [EXAMPLES / "anhe-life-complaints-2024.json", EXAMPLES / "kangning-property-2022.json"]
+QUICK_EXAMPLES = [
+    EXAMPLES / "anhe-life-complaints-2024.json",
+    EXAMPLES / "kangning-property-2022.json",
+]
 """Two examples that render fast (about 0.3 s), for tests that render many times."""
 
 

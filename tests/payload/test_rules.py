@@ -159,7 +159,8 @@ def test_an_undisclosed_closed_count_may_be_left_out(reference_example: dict[str
     _set(reference_example, f"{REG}.closed", DELETE)
     _set(reference_example, SUMMARY, "监管转办投诉{complaints.regulator.total}件。")
     payload, document = build(reference_example)
-    assert payload.figures.complaints.regulator.closed is None
+    regulator = payload.figures.complaints.regulator
+    assert regulator is not None and regulator.closed is None
     assert "监管转办投诉3件。" in document.plain_text()
     assert "complaints.regulator.closed" not in document.figures
     assert "complaints.regulator.closed_rate" not in document.figures
