@@ -53,6 +53,8 @@ class PayloadInvalid(PiluError):
 
 
 class MalformedJSON(PiluError):
+    """The body is not valid JSON; ``details`` has line, column and position."""
+
     status = 400
     code = "malformed_json"
 
@@ -65,6 +67,8 @@ class RenderFailed(PiluError):
 
 
 class UnknownTemplate(PiluError):
+    """No report template for this report kind and year."""
+
     status = 422
     code = "unknown_template"
 
@@ -96,6 +100,8 @@ class Forbidden(PiluError):
 
 
 class NotFound(PiluError):
+    """No such path, document, version or batch, or one of a company the key may not see."""
+
     status = 404
     code = "not_found"
 
@@ -120,8 +126,42 @@ class NotAcceptable(PiluError):
 
 
 class PayloadTooLarge(PiluError):
+    """The body is larger than the limit (``details.max_bytes``)."""
+
     status = 413
     code = "payload_too_large"
+
+
+class MalformedBody(PiluError):
+    """The body cannot be decoded as sent (for example ``Content-Encoding: gzip`` on a body
+    that is not gzip, or a broken chunked encoding); the connection is closed."""
+
+    status = 400
+    code = "malformed_body"
+    headers = {"Connection": "close"}
+
+
+class RequestTimeout(PiluError):
+    """The body did not arrive whole within ``body_timeout_s``; the connection is closed."""
+
+    status = 408
+    code = "request_timeout"
+    headers = {"Connection": "close"}
+
+
+class TooManyUploads(PiluError):
+    """This API key is already sending as many bodies at once as it may (``uploads_per_key``)."""
+
+    status = 429
+    code = "too_many_uploads"
+
+    def __init__(self, message: str, details: Any = None, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class Overloaded(PiluError):

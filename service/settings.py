@@ -131,6 +131,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1, description="Largest request body accepted; larger gets 413."
     )
+    body_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "Longest a request body may take to arrive whole; past it the caller gets 408 and "
+            "the connection is closed. Bodies are read before a render takes a worker or a "
+            "queue place, so a slow sender holds only its own connection."
+        ),
+    )
+    uploads_per_key: int = Field(
+        4,
+        ge=1,
+        description=(
+            "Request bodies one API key may be sending at once; the next gets 429 with "
+            "Retry-After before anything is read. With `max_body_bytes` it bounds the memory "
+            "held by bodies still arriving, per key."
+        ),
+    )
     api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
         (),
         description=(

@@ -1,11 +1,9 @@
 """Admission: how many render and validate requests may be inside the service at once.
 
-A request takes a ticket before its body is read and gives it back when answered, so at most
-``workers + queue_limit`` bodies (each at most ``max_body_bytes``) are held at any time; the
-next request is refused at once with 503 and Retry-After, before its body is read.
-
-What it cannot do: tell a slow upload from a slow render. A client that sends its body slowly
-holds a ticket meanwhile; put a buffering reverse proxy in front when clients are untrusted.
+A request takes a ticket once its body is read (:mod:`service.api.body` reads it, within a
+deadline and a bound per key) and gives it back when answered, so at most
+``workers + queue_limit`` requests wait for or hold a worker; the next is refused at once with
+503 and Retry-After. A client that sends its body slowly never holds a ticket.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from service.api import archive, handlers, storage
 from service.api.admission import Admission
 from service.api.auth import KeyRing
 from service.api.backend import Backend, default_backend
+from service.api.body import Uploads
 from service.api.docs_page import render_docs_page
 from service.api.metrics import Metrics
 from service.api.middleware import access_middleware, context_middleware, error_middleware
@@ -29,6 +30,7 @@ from service.api.state import (
     PAYLOAD_SCHEMA,
     POOL,
     SETTINGS,
+    UPLOADS,
 )
 from service.settings import Settings
 from service.workers import make_pool
@@ -56,6 +58,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> web.App
     app[ADMISSION] = Admission(
         settings.workers + settings.queue_limit if settings.workers else None,
         settings.retry_after_s,
+    )
+    app[UPLOADS] = Uploads(
+        settings.uploads_per_key, settings.body_timeout_s, settings.retry_after_s
     )
     app[PAYLOAD_SCHEMA] = backend.payload_schema()
     app[OPENAPI] = build_openapi(app[PAYLOAD_SCHEMA], backend.formats)

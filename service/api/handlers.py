@@ -37,10 +37,10 @@ async def render(request: web.Request) -> web.Response:
     app = request.app
     settings, backend = app[SETTINGS], app[BACKEND]
     fmt = choose_format(request.query.get("format"), request.headers.get("Accept"), backend.formats)
+    raw = await read_body(request, settings.max_body_bytes)
+    company = backend.company_id(raw)
+    request[PRINCIPAL].check(company)
     with app[ADMISSION].ticket():
-        raw = await read_body(request, settings.max_body_bytes)
-        company = backend.company_id(raw)
-        request[PRINCIPAL].check(company)
         started = time.perf_counter()
         try:
             content, filename = await _render_output(app, raw, fmt)
@@ -93,9 +93,9 @@ async def validate(request: web.Request) -> web.Response:
     """``POST /v1/validate``: every problem (422) or what would be printed (200)."""
     app = request.app
     settings, backend = app[SETTINGS], app[BACKEND]
+    raw = await read_body(request, settings.max_body_bytes)
+    request[PRINCIPAL].check(backend.company_id(raw))
     with app[ADMISSION].ticket():
-        raw = await read_body(request, settings.max_body_bytes)
-        request[PRINCIPAL].check(backend.company_id(raw))
         preview = await app[POOL].run(backend.preview, raw, timeout=settings.render_timeout_s)
     return web.json_response(preview, dumps=json_dumps, headers={"Cache-Control": "no-store"})
 

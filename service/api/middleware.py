@@ -4,7 +4,8 @@
   access-log line and the request metrics, whatever happened.
 * ``errors``: every failure becomes ``{"error": {"code", "message", "details"}}`` with the
   status of its :class:`~service.errors.PiluError`; aiohttp's own 404/405/413 are translated;
-  anything else is a 500 whose body names only the request id.
+  a body that cannot be decoded is 400 ``malformed_body``; a caller that hangs up is logged at
+  info and counted as 499; anything else is a 500 whose body names only the request id.
 * ``access``: routes not in :data:`PUBLIC_ROUTES` need an API key.
 """
 
@@ -20,12 +21,14 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from service.api.logs import access_log
 from service.api.responses import ApiError
 from service.api.state import ERROR_CODE, KEYRING, METRICS, PRINCIPAL, REQUEST_ID, SETTINGS
 from service.errors import (
     InternalError,
+    MalformedBody,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -39,6 +42,10 @@ PUBLIC_ROUTES = frozenset({"healthz", "readyz", "metrics", "openapi", "docs", "s
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+CLIENT_GONE_STATUS = 499
+CLIENT_GONE_CODE = "client_disconnected"
+_BODY_UNREADABLE = "请求体无法按所声明的编码读取（Content-Encoding 或分块编码有误）"
 
 log = logging.getLogger("pilu.api")
 json_dumps = partial(json.dumps, ensure_ascii=False)
@@ -96,6 +103,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return error_response(request, _from_http_exception(request, exc))
+    except RequestPayloadError:
+        return error_response(
+            request, MalformedBody(_BODY_UNREADABLE, details=_encoding_of(request))
+        )
+    except ConnectionResetError:
+        return client_gone(request)
     except Exception:
         log.exception(
             "unhandled error",
@@ -114,6 +127,25 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     return await handler(request)
 
 
+def _encoding_of(request: web.Request) -> dict[str, str | None]:
+    return {
+        "content_encoding": request.headers.get("Content-Encoding", "")[:60] or None,
+        "transfer_encoding": request.headers.get("Transfer-Encoding", "")[:60] or None,
+    }
+
+
+def client_gone(request: web.Request) -> web.Response:
+    """The caller closed the connection before its request was answered: an info line, no
+    traceback, and status 499 (the convention for "client closed request") in the access log and
+    the metrics, so a client that gives up never counts as a failure of the service."""
+    request[ERROR_CODE] = CLIENT_GONE_CODE
+    log.info(
+        "client disconnected",
+        extra={"fields": {"request_id": request[REQUEST_ID], "route": route_label(request)}},
+    )
+    return web.Response(status=CLIENT_GONE_STATUS)
+
+
 def error_response(request: web.Request, exc: PiluError) -> web.Response:
     request[ERROR_CODE] = exc.code
     if exc.status >= 500:
@@ -123,9 +155,22 @@ def error_response(request: web.Request, exc: PiluError) -> web.Response:
             extra={"fields": {"request_id": request.get(REQUEST_ID), "error_code": exc.code}},
         )
     headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
-    return web.json_response(
+    response = web.json_response(
         ApiError.of(exc).body(), status=exc.status, headers=headers, dumps=json_dumps
     )
+    if headers.get("Connection") == "close":
+        _close_after(request, response)
+    return response
+
+
+def _close_after(request: web.Request, response: web.Response) -> None:
+    """Close the connection once ``response`` is written, without reading more of the body.
+
+    aiohttp would otherwise go on reading an unfinished body for up to 10 s ("lingering
+    close"), and log a traceback when that body is one it cannot decode. Marking the body as
+    ended skips that; the rest of it is never looked at."""
+    response.force_close()
+    request.content.feed_eof()
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> PiluError:

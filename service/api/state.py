@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from service.api.admission import Admission
     from service.api.auth import KeyRing, Principal
     from service.api.backend import Backend
+    from service.api.body import Uploads
     from service.api.metrics import Metrics
     from service.store import Store
     from service.workers import Pool
@@ -22,6 +23,7 @@ KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 POOL: web.AppKey[Pool] = web.AppKey("pool")
 ADMISSION: web.AppKey[Admission] = web.AppKey("admission")
+UPLOADS: web.AppKey[Uploads] = web.AppKey("uploads")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 DOCS_HTML = web.AppKey("docs_html", str)
 PAYLOAD_SCHEMA: web.AppKey[dict[str, Any]] = web.AppKey("payload_schema")

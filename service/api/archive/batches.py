@@ -37,7 +37,7 @@ WEBHOOK_SECRET_HEADER = "X-Pilu-Webhook-Secret"
 NDJSON = "application/x-ndjson"
 BATCH_MEDIA_TYPES = ("application/json", NDJSON)
 BATCH_UPLOADS = 2
-"""Batch bodies (each up to ``max_batch_bytes``) read at once; the next gets 503."""
+"""Batches (each up to ``max_batch_bytes``) parsed and recorded at once; the next gets 503."""
 
 BATCH_ADMISSION = web.AppKey("batch_admission", Admission)
 
@@ -53,8 +53,8 @@ async def create_batch(request: web.Request) -> web.Response:
         )
     key = idempotency_key(request)
     hook = await webhook_from(request, settings)
+    data = await read_body(request, settings.max_batch_bytes)
     with app[BATCH_ADMISSION].ticket():
-        data = await read_body(request, settings.max_batch_bytes)
         parsed = parse_batch(data, max_items=settings.max_batch_items)
         is_array = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"["
         if is_array != (media == "application/json"):

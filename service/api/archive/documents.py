@@ -39,9 +39,9 @@ async def create_document(request: web.Request) -> web.Response:
     """``POST /v1/documents``: render both formats, store them; 201 (200 on a replay)."""
     app, principal = request.app, request[PRINCIPAL]
     store, key = app[STORE], idempotency_key(request)
+    raw = await read_body(request, app[SETTINGS].max_body_bytes)
+    principal.check(app[BACKEND].company_id(raw))
     with app[ADMISSION].ticket():
-        raw = await read_body(request, app[SETTINGS].max_body_bytes)
-        principal.check(app[BACKEND].company_id(raw))
         if key is not None:
             earlier = await store.documents.find_replay(principal.scope, key, raw)
             if earlier is not None:
@@ -57,8 +57,8 @@ async def regenerate(request: web.Request) -> web.Response:
     app, principal = request.app, request[PRINCIPAL]
     store, key, document_id = app[STORE], idempotency_key(request), document_id_of(request)
     allowed = principal.allowed_companies
+    raw = await read_body(request, app[SETTINGS].max_body_bytes)
     with app[ADMISSION].ticket():
-        raw = await read_body(request, app[SETTINGS].max_body_bytes)
         current = await store.documents.get(document_id, allowed_companies=allowed)
         if raw.strip():
             company = app[BACKEND].company_id(raw)
