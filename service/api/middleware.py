@@ -6,6 +6,7 @@
   status of its :class:`~service.errors.PiluError`; aiohttp's own 404/405/413 are translated;
   a body that cannot be decoded is 400 ``malformed_body``; a caller that hangs up is logged at
   info and counted as 499; anything else is a 500 whose body names only the request id.
+  A query parameter given twice is 400 ``invalid_parameter`` on every route.
 * ``access``: routes not in :data:`PUBLIC_ROUTES` need an API key.
 """
 
@@ -28,6 +29,7 @@ from service.api.responses import ApiError
 from service.api.state import ERROR_CODE, KEYRING, METRICS, PRINCIPAL, REQUEST_ID, SETTINGS
 from service.errors import (
     InternalError,
+    InvalidParameter,
     MalformedBody,
     MethodNotAllowed,
     NotFound,
@@ -96,6 +98,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        refuse_repeated_parameters(request)
         return await handler(request)
     except PiluError as exc:
         return error_response(request, exc)
@@ -117,6 +120,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             request, InternalError("内部错误", details={"request_id": request[REQUEST_ID]})
         )
+
+
+def refuse_repeated_parameters(request: web.Request) -> None:
+    """A query parameter given more than once is 400 ``invalid_parameter`` on every route:
+    which of the values would count is a guess (``?format=pdf&format=docx``)."""
+    query = request.query
+    if len(query) == len(set(query.keys())):
+        return
+    name = next(n for n in query if len(query.getall(n)) > 1)
+    raise InvalidParameter(
+        f"参数 {name[:60]} 只能出现一次",
+        details={"parameter": name[:60], "count": len(query.getall(name))},
+    )
 
 
 @web.middleware

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -13,6 +13,9 @@ from service.console.sessions import Session
 from service.console.state import SESSION
 from service.errors import Forbidden, PiluError
 from service.store import Store
+
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+"""ASCII that may stand in a ``Location`` as it is; ``quote`` encodes everything else."""
 
 
 class CsrfFailed(Forbidden):
@@ -51,9 +54,11 @@ def store_of(request: web.Request) -> Store:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a console path of this site."""
+    """Where to go after signing in: only a console path of this site, of printable characters
+    without spaces (a control character in ``Location`` made aiohttp drop the connection after
+    the session was created). Characters outside ASCII are sent percent-encoded."""
     if not target or not target.startswith("/console/") or target.startswith("/console/sign-"):
         return "/console/"
-    if "\\" in target or "//" in target or any(ord(c) < 32 for c in target):
+    if "\\" in target or "//" in target or not target.isprintable() or " " in target:
         return "/console/"
-    return target
+    return quote(target, safe=_URL_SAFE)

@@ -154,3 +154,21 @@ async def test_unexpected_exception_is_500_without_internals(
     assert "Traceback" not in text and "RuntimeError" not in text
     assert error["details"] == {"request_id": response.headers["X-Request-ID"]}
     assert fakes.SECRET_IN_TRACEBACK in caplog.text  # the log keeps what the caller may not see
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/render?format=pdf&format=docx"),
+        ("POST", "/v1/validate?x=1&x=2"),
+        ("GET", "/healthz?a=&a="),
+        ("GET", "/v1/documents?company=a&company=b"),
+        ("GET", "/console/sign-in?next=/console/&next=/console/new"),
+    ],
+)
+async def test_a_repeated_query_parameter_is_400_on_every_route(
+    client: TestClient[Any, Any], method: str, path: str
+) -> None:
+    response = await client.request(method, path, headers=AUTH, data=PAYLOAD)
+    error = await error_of(response, 400, "invalid_parameter")
+    assert error["details"]["count"] == 2

@@ -246,7 +246,17 @@ async def test_sign_out_ends_the_session(client: TestClient[Any, Any]) -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/x", "/v1/render", "/console/sign-out", "/\\evil"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/v1/render",
+        "/console/sign-out",
+        "/\\evil",
+        "/console/\x7f",
+        "/console/\x85x",
+        "/console/a b",
+        "/console/\u2028",
+    ],
 )
 async def test_sign_in_only_returns_to_console_pages(
     client: TestClient[Any, Any], target: str
@@ -258,6 +268,36 @@ async def test_sign_in_only_returns_to_console_pages(
         allow_redirects=False,
     )
     assert response.headers["Location"] == "/console/"
+
+
+@pytest.mark.parametrize("query", ["next=/console/%7F", "next=/console/%0d%0aSet-Cookie:x=1"])
+async def test_sign_in_page_with_a_control_character_in_next_answers(
+    client: TestClient[Any, Any], query: str
+) -> None:
+    """``/console/sign-in?next=/console/%7F`` dropped the connection after making the session."""
+    response = await client.get(f"/console/sign-in?{query}")
+    assert response.status == 200
+    assert 'value="/console/"' in await response.text()
+    await sign_in(client, KEY_XIAOKANG)
+    signed_in = await client.get(f"/console/sign-in?{query}", allow_redirects=False)
+    assert signed_in.status in (302, 303) and signed_in.headers["Location"] == "/console/"
+
+
+async def test_sign_in_returns_to_a_console_page_with_chinese_in_its_query(
+    client: TestClient[Any, Any],
+) -> None:
+    page = await client.get("/console/sign-in")
+    response = await client.post(
+        "/console/sign-in",
+        data={
+            "csrf": csrf_of(await page.text()),
+            "api_key": KEY_XIAOKANG,
+            "next": "/console/documents?company=小康&year=2023",
+        },
+        allow_redirects=False,
+    )
+    location = response.headers["Location"]
+    assert location == "/console/documents?company=%E5%B0%8F%E5%BA%B7&year=2023"
 
 
 async def test_the_api_still_wants_its_key(client: TestClient[Any, Any]) -> None:
