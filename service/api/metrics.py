@@ -6,13 +6,27 @@ of random URLs cannot grow the label set.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from service.jobs.runner import RunnerEvents
+from service.store import ClaimedItem
 from service.workers import Pool, PoolStats, RestartReason
+
+# No ``*_created`` series: they double the counters' lines and no dashboard reads them.
+disable_created_metrics()
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
+BATCH_ITEM_STATES = ("pending", "running", "done", "failed")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _RENDER_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
 
@@ -55,6 +69,27 @@ class Metrics:
         )
         for reason in ("timeout", "crash", "recycle"):
             self.worker_restarts.labels(reason)
+        self.batch_items = Gauge(
+            "pilu_batch_items",
+            "Batch items in the store (every node's), by state; read when /metrics is scraped.",
+            ["state"],
+            registry=self.registry,
+        )
+        self.take_overs = Counter(
+            "pilu_batch_item_takeovers",
+            "Batch items this node claimed after another lease on them expired.",
+            registry=self.registry,
+        )
+        self.webhooks = Counter(
+            "pilu_webhook_deliveries",
+            "Webhook deliveries this node made, by outcome: delivered or failed.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("delivered", "failed"):
+            self.webhooks.labels(outcome)
+        # process_cpu_seconds_total, process_resident_memory_bytes, open fds … of the server
+        ProcessCollector(registry=self.registry)
         self._gauge("pilu_render_queue_depth", "Requests waiting for a free worker.", "queued")
         self._gauge("pilu_workers_busy", "Workers running a task.", "busy")
         self._gauge("pilu_workers_warm", "Live, warmed workers (busy ones included).", "warm")
@@ -69,6 +104,14 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 
+    def count_batch_items(self, by_state: dict[str, int]) -> None:
+        for state in BATCH_ITEM_STATES:
+            self.batch_items.labels(state).set(by_state.get(state, 0))
+
+    def runner_events(self) -> RunnerEvents:
+        """What the batch runner reports into these metrics."""
+        return _RunnerMetrics(self)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -80,3 +123,14 @@ class Metrics:
         if self._pool is None:
             return PoolStats(0, 0, 0, 0, 0, False)
         return self._pool.stats()
+
+
+class _RunnerMetrics(RunnerEvents):
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def took_over(self, item: ClaimedItem) -> None:
+        self.metrics.take_overs.inc()
+
+    def webhook_delivered(self, outcome: str) -> None:
+        self.metrics.webhooks.labels(outcome).inc()

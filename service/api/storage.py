@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from service.api.state import BACKEND, POOL, SETTINGS, STORE
+from service.api.state import BACKEND, METRICS, POOL, SETTINGS, STORE
 from service.jobs.render import pool_render
 from service.jobs.runner import run_worker
 from service.store import STORAGE_REFUSED, open_store
@@ -109,6 +109,7 @@ async def _supervise(app: web.Application, stop: asyncio.Event) -> None:
                 stop_event=stop,
                 webhook_timeout_s=settings.webhook_timeout_s,
                 webhook_allow_private=settings.webhook_allow_private,
+                events=app[METRICS].runner_events(),
             )
         except STORAGE_REFUSED as exc:
             log.warning("batch runner paused: the store refuses writes (%s); again in %.0f s",

@@ -81,6 +81,17 @@ class WorkerStats:
     webhooks_sent: int = 0
     webhooks_failed: int = 0
     store_retries: int = 0
+    taken_over: int = 0
+
+
+class RunnerEvents:
+    """What a runner tells whoever watches it (the API's metrics); by default nobody."""
+
+    def took_over(self, item: ClaimedItem) -> None:
+        """``item`` was claimed after another lease on it expired (its node died or stalled)."""
+
+    def webhook_delivered(self, outcome: str) -> None:
+        """One webhook delivery ended: ``delivered`` or ``failed`` (tried again later)."""
 
 
 class RenderPoolBroken(RuntimeError):
@@ -109,6 +120,7 @@ async def run_worker(
     webhook_allow_private: bool = False,
     on_finished: Callable[[ClaimedItem, str], None] | None = None,
     store_retry_s: float = 30.0,
+    events: RunnerEvents | None = None,
 ) -> WorkerStats:
     """Work until ``stop_event`` is set (then finish the renders in flight and return).
 
@@ -122,7 +134,8 @@ async def run_worker(
     take ``webhook_timeout_s``; ``webhook_allow_private`` lets them reach non-public addresses
     (:func:`~service.jobs.webhook.deliver`). With ``stop_when_finished`` the batch's own webhook
     is sent before returning. ``store_retry_s``: how long one store call of an item is tried
-    again while the database connection is lost.
+    again while the database connection is lost. ``events`` hears of take-overs and webhook
+    deliveries as they happen.
     Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke, and
     :class:`~service.store.StorageFull` or :class:`~service.store.StorageReadOnly` when the
     store refused a write; cancelling the call gives the leases back (items and webhooks).
@@ -130,7 +143,8 @@ async def run_worker(
     if stop_when_finished and batch_id is None:
         raise ValueError("stop_when_finished needs a batch_id")
     worker = _Runner(store, render, worker_id or default_worker_id(), lease_seconds, max_attempts,
-                     on_finished, webhook_timeout_s, webhook_allow_private, store_retry_s)  # fmt: skip
+                     on_finished, webhook_timeout_s, webhook_allow_private, store_retry_s,
+                     events or RunnerEvents())  # fmt: skip
     stop = stop_event or asyncio.Event()
     async with aiohttp.ClientSession() as http:
         renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
@@ -195,7 +209,9 @@ class _Runner:
         webhook_timeout_s: float = 10.0,
         webhook_allow_private: bool = False,
         store_retry_s: float = 30.0,
+        events: RunnerEvents | None = None,
     ) -> None:
+        self.events = events or RunnerEvents()
         self.store = store
         self.store_retry_s = store_retry_s
         self.render = render
@@ -232,12 +248,24 @@ class _Runner:
             return []
         for item in claimed:
             self.stats.claimed += 1
+            if item.attempts > 1:  # a release gives its attempt back: only an expired lease
+                self._took_over(item)
             task = asyncio.create_task(
                 self.process(item), name=f"pilu-item-{item.batch_id}-{item.index}"
             )
             self.inflight[item.id] = task
             task.add_done_callback(functools.partial(self._forget, item.id))
         return claimed
+
+    def _took_over(self, item: ClaimedItem) -> None:
+        self.stats.taken_over += 1
+        log.info(
+            "taking over item %s:%s (attempt %d): its earlier lease expired",
+            item.batch_id, item.index, item.attempts,
+            extra={"fields": {"batch_id": item.batch_id, "index": item.index,
+                              "attempt": item.attempts, "worker_id": self.worker_id}},
+        )  # fmt: skip
+        self.events.took_over(item)
 
     async def _store(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """``call()``, tried again with back-off while the database connection is lost, for up
@@ -427,6 +455,7 @@ class _Runner:
                 self.stats.webhooks_sent += 1
             else:
                 self.stats.webhooks_failed += 1
+            self.events.webhook_delivered("delivered" if error is None else "failed")
             await self.store.batches.finish_webhook(
                 webhook.batch_id, self.worker_id, delivered=error is None, error=error
             )

@@ -241,6 +241,12 @@ class BatchStore:
 
     # --- leases ---------------------------------------------------------------------------
 
+    async def count_items_by_state(self) -> dict[str, int]:
+        """How many items of every batch are in each state (only states that have some)."""
+        stmt = select(batch_items.c.state, func.count()).group_by(batch_items.c.state)
+        async with self.db.read() as conn:
+            return {state: count for state, count in (await conn.execute(stmt)).all()}
+
     async def claim(
         self,
         worker_id: str,

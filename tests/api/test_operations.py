@@ -73,6 +73,24 @@ async def test_metrics_count_requests_renders_and_workers(client: TestClient[Any
     for name in ("pilu_render_queue_depth", "pilu_workers_busy", "pilu_workers_warm"):
         assert re.search(rf"^{name} \d", text, re.MULTILINE), name
     assert 'pilu_worker_restarts_total{reason="timeout"} 0.0' in text
+    assert "_created" not in text
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total"):
+        assert re.search(rf"^{name} [0-9.e+]+$", text, re.MULTILINE), name
+    assert 'pilu_webhook_deliveries_total{outcome="failed"} 0.0' in text
+    assert "pilu_batch_item_takeovers_total 0.0" in text
+
+
+async def test_metrics_count_batch_items_by_state(client: TestClient[Any, Any]) -> None:
+    lines = b"\n".join(fakes.payload_bytes() for _ in range(3))
+    headers = {**AUTH, "Content-Type": "application/x-ndjson"}
+    assert (await client.post("/v1/batches", data=lines, headers=headers)).status == 202
+    text = await (await client.get("/metrics")).text()
+    counts = {
+        state: float(n)
+        for state, n in re.findall(r'^pilu_batch_items\{state="(\w+)"\} (\S+)$', text, re.M)
+    }
+    assert set(counts) == {"pending", "running", "done", "failed"}
+    assert sum(counts.values()) == 3, counts
 
 
 async def test_two_apps_keep_separate_metrics(make_client: ClientFactory) -> None:

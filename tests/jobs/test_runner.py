@@ -15,6 +15,7 @@ from service.jobs.render import RenderOutcome
 from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
 from service.store import Store
 from service.store.models import sha256_hex
+from tests.jobs.runner_events import Heard
 from tests.store.fakes import FakeRender, payload, rendered_for
 
 
@@ -162,3 +163,32 @@ async def test_same_payload_twice_in_a_batch_makes_two_documents(store: Store) -
     docs = {i.document_id for i in await store.batches.items(batch.id)}
     assert len(docs) == 2
     assert all(i.payload_sha256 == sha256_hex(raw) for i in await store.batches.items(batch.id))
+
+
+async def test_taking_over_an_expired_lease_is_logged_and_reported(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    batch = (
+        await store.batches.create([item_from_bytes(payload(n=i), str(i)) for i in range(2)])
+    ).batch
+    (dead,) = await store.batches.claim("dead-node", 1, lease_seconds=0.05)
+    await asyncio.sleep(0.2)
+    heard = Heard()
+    with caplog.at_level("INFO", logger="pilu.jobs.runner"):
+        stats = await run_worker(store, FakeRender(), 2, 5, batch_id=batch.id, events=heard,
+                                 stop_when_finished=True, poll_interval_s=0.02)  # fmt: skip
+    assert (stats.done, stats.taken_over) == (2, 1)
+    assert [(i.id, i.attempts) for i in heard.taken] == [(dead.id, 2)]
+    lines = [r for r in caplog.records if r.getMessage().startswith("taking over item")]
+    assert len(lines) == 1 and lines[0].levelname == "INFO"
+    assert f"{batch.id}:{dead.index}" in lines[0].getMessage()
+
+
+async def test_an_item_given_back_is_not_a_take_over(store: Store) -> None:
+    batch = (await store.batches.create([item_from_bytes(payload(), "a")])).batch
+    (item,) = await store.batches.claim("stopping-node", 1, lease_seconds=30)
+    assert await store.batches.release(item.id, "stopping-node")
+    heard = Heard()
+    stats = await run_worker(store, FakeRender(), 1, 5, batch_id=batch.id, events=heard,
+                             stop_when_finished=True, poll_interval_s=0.02)  # fmt: skip
+    assert (stats.done, stats.taken_over, heard.taken) == (1, 0, [])

@@ -32,6 +32,7 @@ from service.jobs.webhook import (
     verify,
 )
 from service.store import Store, Webhook
+from tests.jobs.runner_events import Heard
 from tests.jobs.webhook_targets import loopback_urls
 from tests.store.fakes import FakeRender, payload
 
@@ -112,11 +113,14 @@ async def test_runner_calls_webhook_once_batch_finishes(store: Store, receiver: 
         webhook=Webhook(receiver.url, SECRET),
     )
     batch_id = created.batch.id
+    heard = Heard()
     await run_worker(
         store, FakeRender(), 2, 5, batch_id=batch_id, stop_when_finished=True,
         poll_interval_s=0.02, webhook_allow_private=True,  # the receiver is on loopback
+        events=heard,
     )  # fmt: skip
     assert (await store.batches.get(batch_id)).webhook_state == "delivered"
+    assert heard.webhooks == ["delivered"]
     assert len(receiver.received) == 2, "one 500, then delivered on the retry"
     headers, body = receiver.received[-1]
     assert verify(SECRET, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
