@@ -25,20 +25,37 @@ cleanup() {
   [[ -n "$server" ]] && kill -TERM -- "-$server" 2>/dev/null && sleep 3
   [[ -n "$server" ]] && kill -KILL -- "-$server" 2>/dev/null
   for m in dev/shm dev/pts dev proc sys; do umountpoint "$root/$m"; done
-  [[ "${KEEP_ROOT:-0}" == 1 ]] || rm -rf "$root"
+  # never delete through a mount that is still there (it would be the host's /dev or /proc)
+  if grep -q " $root/" /proc/mounts; then
+    echo "mounts left under $root; not removing it" >&2
+  elif [[ "${KEEP_ROOT:-0}" != 1 ]]; then
+    rm -rf "$root" "$root.debootstrap.log"
+  fi
 }
 umountpoint() { mountpoint -q "$1" 2>/dev/null && umount -l "$1" || true; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step() { echo "[$(( $(date +%s) - started )) s] $*"; }
 
 step "debootstrap --variant=minbase bookworm from $mirror into $root"
+[[ -e "$root/etc/debian_version" ]] && { echo "$root already holds a system; give a new folder" >&2; exit 1; }
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 \
   || { tail -20 "$root.debootstrap.log"; exit 1; }
 mount --bind /dev "$root/dev"; mount --bind /dev/pts "$root/dev/pts"
 mount --bind /dev/shm "$root/dev/shm"
 mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# Certificate authorities this machine adds locally (a TLS-inspecting proxy on the way to PyPI)
+# go into the root too, and pip is pointed at the system bundle: without them pip cannot reach
+# PyPI from here at all, which says nothing about a newcomer's machine. The bundle itself comes
+# from ca-certificates, which install-system.sh brings.
+pip_env=""
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  pip_env="PIP_CERT=/etc/ssl/certs/ca-certificates.crt"
+fi
 
 in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 bash -c "$1"; }
 
@@ -53,7 +70,7 @@ in_root "git clone -q /pilu.bundle /src"
 step "make run (in the background), then /readyz and a render"
 # its own session, so that the server and its workers can be stopped as one process group
 setsid chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-  bash -c "cd /src && exec make run PORT=$port" >"$root/src/make-run.log" 2>&1 &
+  $pip_env bash -c "cd /src && exec make run PORT=$port" >"$root/src/make-run.log" 2>&1 &
 server=$!
 ok=0
 for _ in $(seq 1 900); do

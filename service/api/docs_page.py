@@ -1,20 +1,22 @@
 """``GET /docs``: the OpenAPI document as one readable HTML page.
 
-Self-contained on purpose (no script, no CDN, inline CSS): it must work on an intranet with no
-way out. It shows operations, parameters, responses and the error table; it does not render
-the payload schema's fields (that is ``/v1/schema`` and docs/payload.md).
+Self-contained on purpose (no script, no CDN, inline CSS, its own font subset for the Chinese
+text: :mod:`service.api.docs_font`): it must work on an intranet with no way out, on a machine
+without a CJK font. It shows operations, parameters, responses and the error table; it does not
+render the payload schema's fields (that is ``/v1/schema`` and docs/payload.md).
 """
 
 from __future__ import annotations
 
-from html import escape
+from html import escape, unescape
 from typing import Any
 
+from service.api.docs_font import font_face_css
 from service.api.openapi import error_catalogue
 
 _CSS = """
 body{font:15px/1.55 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",
-sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
+"Pilu Docs Hei",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
 code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#f5f5f7;padding:.75rem;overflow-x:auto;border-radius:6px}
 h2{border-bottom:1px solid #ddd;padding-bottom:.25rem;margin-top:2.5rem}
@@ -102,11 +104,13 @@ def render_docs_page(spec: dict[str, Any]) -> str:
         f"<tr><td>{status}</td><td><code>{escape(code)}</code></td><td>{_md(meaning)}</td></tr>"
         for status, code, meaning in error_catalogue()
     )
-    return f"""<!doctype html>
+    head = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{escape(info["title"])} API {escape(info["version"])}</title><style>{_CSS}</style></head>
-<body><h1>{escape(info["title"])} API <small>{escape(info["version"])}</small></h1>
+<title>{escape(info["title"])} API {escape(info["version"])}</title>
+<style>{_CSS}/*FONT-FACE*/</style></head>
+"""
+    body = f"""<body><h1>{escape(info["title"])} API <small>{escape(info["version"])}</small></h1>
 <p>{_md(info["summary"])}</p>
 <p>Machine-readable: <a href="/openapi.json"><code>/openapi.json</code></a> (OpenAPI 3.1),
 payload schema <a href="/v1/schema"><code>/v1/schema</code></a>.</p>
@@ -119,3 +123,4 @@ payload schema <a href="/v1/schema"><code>/v1/schema</code></a>.</p>
 <table><tr><th>Status</th><th>Code</th><th>Meaning</th></tr>{errors}</table>
 </body></html>
 """
+    return head.replace("/*FONT-FACE*/", font_face_css(unescape(head + body))) + body

@@ -44,23 +44,30 @@ _MEANINGS = {
 def error_catalogue() -> list[tuple[int, str, str]]:
     """``(status, code, meaning)`` for every error the API can answer, sorted by status.
 
-    Meanings are the first docstring line of each PiluError subclass unless :data:`_MEANINGS`
-    words it for callers.
+    Meanings are the first sentence of the docstring of the first PiluError subclass with that
+    code (breadth first, so ``Forbidden`` before a subclass of it) unless :data:`_MEANINGS`
+    words it for callers; a class without a docstring is a test failure, never its name.
     """
     classes: list[type[PiluError]] = []
     stack = list(PiluError.__subclasses__())
     while stack:
-        cls = stack.pop()
+        cls = stack.pop(0)
         stack.extend(cls.__subclasses__())
         if not cls.__name__.startswith("_"):
             classes.append(cls)
     out: dict[str, tuple[int, str, str]] = {}
     for cls in classes:
-        doc = (cls.__doc__ or "").strip().splitlines()
-        meaning = _MEANINGS.get(cls.code) or (doc[0] if doc else cls.__name__)
+        meaning = _MEANINGS.get(cls.code) or _first_sentence(cls.__doc__ or "")
         out.setdefault(cls.code, (cls.status, cls.code, meaning))
     out.setdefault("http_error", (400, "http_error", _MEANINGS["http_error"]))
     return sorted(out.values())
+
+
+def _first_sentence(doc: str) -> str:
+    """The docstring's first sentence on one line, with ``literal`` spans as `code`."""
+    text = " ".join(doc.split()).replace("``", "`")
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
 
 
 def build_openapi(payload_schema: dict[str, Any], formats: tuple[str, ...]) -> dict[str, Any]:

@@ -19,15 +19,22 @@ _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 class CsrfFailed(Forbidden):
+    """A console form sent without the token of its session (a page left open too long, or a
+    form posted from another site)."""
+
     code = "csrf_failed"
 
 
 class SignInRequired(PiluError):
+    """A console form sent after its session ended: sign in again, then send it."""
+
     status = 403
     code = "sign_in_required"
 
 
 class StoreUnavailable(PiluError):
+    """The console was asked for stored documents while the document store is not open."""
+
     status = 503
     code = "store_unavailable"
 

@@ -41,6 +41,8 @@ def heading_levels(headings: list[str]) -> list[tuple[int, str]]:
 
 
 class GenerateForbidden(PiluError):
+    """The console was asked to generate a document for a company its key may not use."""
+
     status = 403
     code = "forbidden"
 

@@ -21,6 +21,9 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 class BadForm(PiluError):
+    """A console form that cannot be read: not URL-encoded or multipart, nested multipart, or
+    not UTF-8 text."""
+
     status = 400
     code = "bad_form"
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import logging
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from fontTools.ttLib import TTFont
 from openapi_spec_validator import validate as validate_openapi
 
+from service.api.docs_font import FAMILY
 from service.api.logs import JsonFormatter
 from service.api.middleware import PUBLIC_ROUTES
+from service.api.openapi import error_catalogue
+from service.errors import PiluError
 from tests.api import fakes
 from tests.api.conftest import AUTH, KEY_XIAOKANG, ClientFactory
 
@@ -207,6 +214,29 @@ async def test_docs_page_is_self_contained(client: TestClient[Any, Any]) -> None
     assert not re.search(r'(src|href)="(https?:)?//', html)
     for text in ("/v1/render", "/v1/validate", "payload_invalid", "render_timeout", "X-API-Key"):
         assert text in html
+
+
+def test_every_error_is_described_in_words() -> None:
+    names, stack = set(), list(PiluError.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        names.add(cls.__name__)
+    for _status, code, meaning in error_catalogue():
+        assert meaning not in names and " " in meaning and meaning.endswith((".", ")")), code
+
+
+async def test_docs_page_carries_a_font_for_its_chinese(client: TestClient[Any, Any]) -> None:
+    html = await (await client.get("/docs")).text()
+    (data,) = re.findall(r"src:url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", html)
+    assert f'"{FAMILY}"' in html.split("</style>")[0].split("body{")[1]
+    font = TTFont(io.BytesIO(base64.b64decode(data)))
+    covered = set(font.getBestCmap())
+    text = unescape(re.sub(r"<[^>]+>", "", html.split("</style>")[1]))
+    chinese = {c for c in text if ord(c) > 0x7F}
+    assert "披" in chinese and "露" in chinese
+    assert {c for c in chinese if ord(c) not in covered} == set()
+    assert len(data) < 200_000
 
 
 async def test_api_doc_covers_every_path(client: TestClient[Any, Any]) -> None:
