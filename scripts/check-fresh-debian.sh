@@ -22,8 +22,11 @@ command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/nu
 
 server=""
 cleanup() {
-  [[ -n "$server" ]] && kill -TERM -- "-$server" 2>/dev/null && sleep 3
-  [[ -n "$server" ]] && kill -KILL -- "-$server" 2>/dev/null
+  set +e  # a step that fails here must not skip the unmounting
+  if [[ -n "$server" ]] && kill -TERM -- "-$server" 2>/dev/null; then
+    sleep 3
+    kill -KILL -- "-$server" 2>/dev/null
+  fi
   for m in dev/shm dev/pts dev proc sys; do umountpoint "$root/$m"; done
   # never delete through a mount that is still there (it would be the host's /dev or /proc)
   if grep -q " $root/" /proc/mounts; then
@@ -74,6 +77,7 @@ setsid chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/
 server=$!
 ok=0
 for _ in $(seq 1 900); do
+  kill -0 "$server" 2>/dev/null || break  # make run ended: it failed
   if in_root "cd /src && test -x .venv/bin/python && .venv/bin/python -c \"import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$port/readyz', timeout=2).status == 200 else 1)\"" 2>/dev/null; then
     ok=1; break
   fi

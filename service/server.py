@@ -89,7 +89,7 @@ def with_local_dev_key(settings: Settings) -> tuple[Settings, list[str]]:
         )
     path = settings.data_dir / DEV_KEY_FILE
     key = load_or_create_key(path)
-    dev = ApiKey(secret=SecretStr(key), companies=frozenset({"*"}))
+    dev = ApiKey(secret=SecretStr(key), companies=frozenset({"*"}), given_name="local-dev")
     shown = path if not path.is_absolute() else path.resolve()
     base = base_url(settings.host, settings.port)
     hints = [

@@ -23,28 +23,38 @@ SETTINGS_FILE_VAR = "PILU_SETTINGS_FILE"
 
 
 class ApiKey(BaseModel):
-    """One API key and the company ids it may render for; ``"*"`` in ``companies`` means all."""
+    """One API key, its name, and the company ids it may render for; ``"*"`` in ``companies``
+    means all. The name is what manifests and the console show as having made a version (the
+    key itself never is); a key configured without one is named ``key-<fingerprint>``."""
 
     model_config = ConfigDict(frozen=True)
 
     secret: SecretStr
     companies: frozenset[str]
+    given_name: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """A short, non-reversible tag for telling keys apart in config dumps (never the key)."""
         return hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:8]
 
+    @property
+    def name(self) -> str:
+        return self.given_name or f"key-{self.fingerprint}"
+
 
 def parse_api_keys(value: Any) -> tuple[ApiKey, ...]:
-    """Read ``api_keys`` from JSON or from the compact form ``key:company1,company2;key2:*``.
+    """Read ``api_keys`` from JSON or from the compact form
+    ``key:company1,company2:name;key2:*`` (the ``:name`` is optional).
 
-    JSON may be an object ``{"key": ["company1"], "key2": "*"}``. Empty text means no keys.
-    Raises ``ValueError`` on a key without companies, an empty key, or a repeated key.
+    JSON may be an object ``{"key": ["company1"], "key2": "*"}`` or, with names,
+    ``{"key": {"companies": ["company1"], "name": "ops"}}``. Empty text means no keys.
+    Raises ``ValueError`` on a key without companies, an empty key, a repeated key or name, or a
+    name that is not 1–64 printable characters.
     """
     if isinstance(value, tuple) and all(isinstance(v, ApiKey) for v in value):
         return value
-    pairs: list[tuple[str, list[str]]] = []
+    pairs: list[tuple[str, list[str], str | None]] = []
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, str):
@@ -56,22 +66,34 @@ def parse_api_keys(value: Any) -> tuple[ApiKey, ...]:
         else:
             items = []
             for entry in filter(None, (e.strip() for e in text.split(";"))):
-                key, sep, companies = entry.partition(":")
+                key, sep, rest = entry.partition(":")
+                companies, _, name = rest.partition(":")
                 if not sep:
                     raise ValueError("each API key entry must be key:company1,company2 or key:*")
-                items.append((key, companies.split(",")))
+                items.append((key, {"companies": companies.split(","), "name": name or None}))
     else:
         # ValueError, not TypeError: pydantic reports only ValueError as a validation error
         raise ValueError("api_keys must be JSON or key:company1,company2;key2:*")  # noqa: TRY004
-    for key, companies in items:
-        names = [companies] if isinstance(companies, str) else list(companies)
-        cleaned = [c.strip() for c in names if c.strip()]
+    for key, entry in items:
+        companies, name = entry, None
+        if isinstance(entry, dict):
+            companies, name = entry.get("companies", []), entry.get("name")
+        ids = [companies] if isinstance(companies, str) else list(companies)
+        cleaned = [c.strip() for c in ids if c.strip()]
         if not key.strip() or not cleaned:
             raise ValueError("API key entries need a non-empty key and at least one company id")
-        pairs.append((key.strip(), cleaned))
-    if len({k for k, _ in pairs}) != len(pairs):
+        name = name.strip() if isinstance(name, str) and name.strip() else None
+        if name is not None and not (len(name) <= 64 and name.isprintable()):
+            raise ValueError("an API key name must be 1-64 printable characters")
+        pairs.append((key.strip(), cleaned, name))
+    if len({k for k, _, _ in pairs}) != len(pairs):
         raise ValueError("an API key is listed twice")
-    return tuple(ApiKey(secret=SecretStr(k), companies=frozenset(c)) for k, c in pairs)
+    keys = tuple(
+        ApiKey(secret=SecretStr(k), companies=frozenset(c), given_name=n) for k, c, n in pairs
+    )
+    if len({k.name for k in keys}) != len(keys):
+        raise ValueError("two API keys have the same name")
+    return keys
 
 
 class Settings(BaseSettings):
@@ -152,8 +174,11 @@ class Settings(BaseSettings):
     api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
         (),
         description=(
-            "API keys and the company ids each may use: `key1:company1,company2;key2:*` or "
-            'JSON `{"key1": ["company1"], "key2": "*"}`. `*` allows every company.'
+            "API keys, the company ids each may use, and optionally a name: "
+            "`key1:company1,company2:name1;key2:*` or JSON "
+            '`{"key1": {"companies": ["company1"], "name": "name1"}, "key2": "*"}`. `*` allows '
+            "every company. The name (else `key-` and 8 hex digits of the key's SHA-256) is "
+            "recorded with each document version the key makes; the key itself never is."
         ),
     )
     local_dev_key: bool = Field(

@@ -24,6 +24,8 @@ class Principal:
 
     companies: frozenset[str]
     scope: str = field(default="", compare=False)
+    name: str = field(default="", compare=False)
+    """The key's configured name (``ApiKey.name``), recorded with the versions it makes."""
     """A non-reversible tag of the key (hex of part of its SHA-256): the namespace of its
     idempotency keys in the store, so two keys can neither collide nor see each other's."""
 
@@ -43,7 +45,9 @@ class Principal:
 
 class KeyRing:
     def __init__(self, keys: Iterable[ApiKey]) -> None:
-        self._entries = tuple((_digest(k.secret.get_secret_value()), k.companies) for k in keys)
+        self._entries = tuple(
+            (_digest(k.secret.get_secret_value()), k.companies, k.name) for k in keys
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -51,9 +55,9 @@ class KeyRing:
     def identify(self, presented: str) -> Principal | None:
         digest = _digest(presented)
         found: Principal | None = None
-        for known, companies in self._entries:
+        for known, companies, name in self._entries:
             if hmac.compare_digest(known, digest) and found is None:
-                found = Principal(companies, scope=known[:16].hex())
+                found = Principal(companies, scope=known[:16].hex(), name=name)
         return found
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:

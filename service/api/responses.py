@@ -152,6 +152,10 @@ class ApiManifest(ResponseModel):
     outputs: dict[str, ApiOutput]
     signing_certificate_sha256: str | None = None
     """SHA-256 of the company certificate the PDF is signed with; absent when unsigned."""
+    created_by: str | None = Field(
+        description="Name of the API key that made this version (never the key); null for "
+        "batch items and versions from before keys had names."
+    )
 
 
 class ApiDocumentVersion(ResponseModel):

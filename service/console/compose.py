@@ -215,7 +215,8 @@ async def generate(request: web.Request) -> web.Response:
     if not session.principal.may_access(outcome.rendered.company_id):
         raise GenerateForbidden(_forbidden_error(outcome.rendered.company_id).message)
     result = await store.documents.create(
-        raw, outcome.rendered, idempotency_key=key, scope=session.scope
-    )
+        raw, outcome.rendered, idempotency_key=key, scope=session.scope,
+        created_by=session.principal.name, by_identity=True,
+    )  # fmt: skip
     notice = "replayed" if result.replayed else "created"
     raise Redirect(f"/console/documents/{result.document.id}?notice={notice}")

@@ -221,6 +221,7 @@ async def regenerate(request: web.Request) -> web.Response:
         idempotency_key=key,
         scope=session.scope,
         allowed_companies=allowed,
+        created_by=session.principal.name,
     )
     notice = "replayed" if result.replayed else "regenerated"
     raise Redirect(

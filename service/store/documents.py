@@ -25,12 +25,13 @@ import secrets
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import DocumentMismatch, IdempotencyConflict, InvalidCursor, NotFound
 from service.store.artifacts import ArtifactStore
+from service.store.claims import IdempotencyClaims
 from service.store.db import Database, epoch_now
 from service.store.models import (
     DocumentSummary,
@@ -83,6 +84,8 @@ class DocumentStore:
     def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
         self.db = db
         self.artifacts = artifacts
+        self.claims = IdempotencyClaims(db)
+        """Single flight of requests carrying one idempotency key (:mod:`.claims`)."""
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -107,36 +110,52 @@ class DocumentStore:
         *,
         idempotency_key: str | None = None,
         scope: str = "",
+        created_by: str | None = None,
+        by_identity: bool = False,
     ) -> WriteResult:
-        """Store a new document (version 1) from ``payload`` and what it rendered to."""
+        """Store a new document (version 1) from ``payload`` and what it rendered to.
+
+        ``by_identity``: when a document of the same company, kind, report year and period
+        exists (the natural identity; the newest, should there be several from before), add a
+        version to it instead, so that no two documents stand for one report. The check and
+        the write are one transaction under the identity's lock (SQLite: the write lock;
+        PostgreSQL: an advisory lock on the identity), so two nodes cannot both create it.
+        ``created_by``: the API key's name, recorded in the manifest.
+        """
         payload_sha = sha256_hex(payload)
         request_sha = _create_request_sha(payload_sha)
         if idempotency_key is not None:
             earlier = await self._replay(scope, idempotency_key, request_sha)
             if earlier is not None:
                 return WriteResult(earlier, replayed=True)
-        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered)
+        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered, created_by)
         await self.artifacts.prepare(blobs)
-        document_id = new_id("doc")
+        document_id, version = new_id("doc"), 1
         try:
             async with self.db.write() as conn:
                 await self.artifacts.put(conn, blobs)
                 now = await _now(conn)
-                await conn.execute(
-                    insert(documents).values(
-                        id=document_id,
-                        company_id=rendered.company_id,
-                        report_year=rendered.report_year,
-                        kind=rendered.kind,
-                        latest_version=1,
-                        created_at=now,
-                        updated_at=now,
+                existing = await self._same_identity(conn, rendered) if by_identity else None
+                if existing is not None:
+                    document_id = existing
+                    version = await self._next_version(conn, document_id, now)
+                else:
+                    await conn.execute(
+                        insert(documents).values(
+                            id=document_id,
+                            company_id=rendered.company_id,
+                            report_year=rendered.report_year,
+                            kind=rendered.kind,
+                            period=rendered.period,
+                            latest_version=1,
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
-                )
-                await self._insert_version(conn, document_id, 1, now, manifest)
+                await self._insert_version(conn, document_id, version, now, manifest)
                 if idempotency_key is not None:
                     await self._insert_key(
-                        conn, scope, idempotency_key, request_sha, document_id, 1, now
+                        conn, scope, idempotency_key, request_sha, document_id, version, now
                     )
         except IntegrityError:
             if idempotency_key is None:
@@ -145,7 +164,7 @@ class DocumentStore:
             if earlier is None:
                 raise
             return WriteResult(earlier, replayed=True)
-        return WriteResult(await self.get(document_id), replayed=False)
+        return WriteResult(await self.get(document_id, version=version), replayed=False)
 
     async def regenerate(
         self,
@@ -156,6 +175,7 @@ class DocumentStore:
         idempotency_key: str | None = None,
         scope: str = "",
         allowed_companies: Collection[str] | None = None,
+        created_by: str | None = None,
     ) -> WriteResult:
         """Add version N+1 to ``document_id``; earlier versions stay as they were.
 
@@ -182,20 +202,13 @@ class DocumentStore:
                     "payload": [rendered.company_id, rendered.report_year, rendered.kind],
                 },
             )
-        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered)
+        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered, created_by)
         await self.artifacts.prepare(blobs)
         try:
             async with self.db.write() as conn:
                 await self.artifacts.put(conn, blobs)
                 now = await _now(conn)
-                version = (
-                    await conn.execute(
-                        update(documents)
-                        .where(documents.c.id == document_id)
-                        .values(latest_version=documents.c.latest_version + 1, updated_at=now)
-                        .returning(documents.c.latest_version)
-                    )
-                ).scalar_one()
+                version = await self._next_version(conn, document_id, now)
                 await self._insert_version(conn, document_id, version, now, manifest)
                 if idempotency_key is not None:
                     await self._insert_key(
@@ -324,9 +337,9 @@ class DocumentStore:
 
     @staticmethod
     def _manifest_and_blobs(
-        payload: bytes, payload_sha: str, rendered: Rendered
+        payload: bytes, payload_sha: str, rendered: Rendered, created_by: str | None
     ) -> tuple[Manifest, dict[str, bytes]]:
-        manifest = Manifest.of(rendered, payload_sha)
+        manifest = Manifest.of(rendered, payload_sha, created_by)
         blobs = {payload_sha: payload}
         for fmt, info in manifest.outputs.items():
             blobs[info.sha256] = rendered.outputs[fmt]
@@ -350,6 +363,41 @@ class DocumentStore:
         if row["request_sha256"] != request_sha:
             raise IdempotencyConflict("该幂等键已用于另一个请求", details={"idempotency_key": key})
         return await self.get(row["document_id"], version=row["version"])
+
+    async def _same_identity(self, conn: AsyncConnection, rendered: Rendered) -> str | None:
+        """The id of the newest document with ``rendered``'s natural identity, locked."""
+        identity = (rendered.company_id, rendered.kind, rendered.report_year, rendered.period)
+        if self.db.dialect == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, 0))"),
+                {"identity": "\x1f".join(map(str, identity))},
+            )
+        return (
+            await conn.execute(
+                select(documents.c.id)
+                .where(
+                    documents.c.company_id == rendered.company_id,
+                    documents.c.kind == rendered.kind,
+                    documents.c.report_year == rendered.report_year,
+                    documents.c.period == rendered.period,
+                )
+                .order_by(documents.c.seq.desc())
+                .limit(1)
+            )
+        ).scalar()
+
+    @staticmethod
+    async def _next_version(conn: AsyncConnection, document_id: str, now: float) -> int:
+        """Take the next version number of ``document_id`` (its row stays locked till commit)."""
+        version: int = (
+            await conn.execute(
+                update(documents)
+                .where(documents.c.id == document_id)
+                .values(latest_version=documents.c.latest_version + 1, updated_at=now)
+                .returning(documents.c.latest_version)
+            )
+        ).scalar_one()
+        return version
 
     @staticmethod
     async def _insert_version(

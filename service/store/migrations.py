@@ -144,10 +144,26 @@ def _v1_documents_and_batches(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v2_identity_and_claims(conn: Connection) -> None:
+    """A document's natural identity gains its period; idempotency keys in flight get claims."""
+    conn.execute(text("ALTER TABLE documents ADD COLUMN period TEXT NOT NULL DEFAULT ''"))
+    md = MetaData()
+    Table(
+        "idempotency_claims", md,
+        Column("scope", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("request_sha256", Text, nullable=False),
+        Column("claimed_at", Double, nullable=False),
+        PrimaryKeyConstraint("scope", "key"),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
     ),
+    Migration(2, "document period; idempotency claims", _v2_identity_and_claims),
 )
 
 

@@ -48,6 +48,9 @@ class Rendered:
     """Distribution name → version (weasyprint, python-docx, pydantic, fonttools, python)."""
     signing_certificate_sha256: str | None = None
     """SHA-256 of the company certificate the PDF is signed with; ``None``: not signed."""
+    period: str = ""
+    """The statistics period the complaint figures cover (``前三季度``), ``""`` for the whole
+    year; with company, kind and year the document's natural identity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +73,12 @@ class Manifest:
     outputs: Mapping[str, OutputInfo]
     signing_certificate_sha256: str | None = None
     """Present only for a signed PDF, so unsigned manifests read as before."""
+    created_by: str | None = None
+    """The name of the API key that asked for this version (never the key itself); ``None``
+    for versions made before keys had names, by a batch, or by the command line."""
 
     @classmethod
-    def of(cls, rendered: Rendered, payload_sha256: str) -> Manifest:
+    def of(cls, rendered: Rendered, payload_sha256: str, created_by: str | None = None) -> Manifest:
         outputs = {
             fmt: OutputInfo(sha256_hex(data), len(data), rendered.filenames[fmt])
             for fmt, data in sorted(rendered.outputs.items())
@@ -86,6 +92,7 @@ class Manifest:
             libraries=dict(sorted(rendered.libraries.items())),
             outputs=outputs,
             signing_certificate_sha256=rendered.signing_certificate_sha256,
+            created_by=created_by,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,6 +108,7 @@ class Manifest:
                 fmt: {"sha256": o.sha256, "size": o.size, "filename": o.filename}
                 for fmt, o in self.outputs.items()
             },
+            "created_by": self.created_by,
         }
 
     @classmethod
@@ -114,6 +122,7 @@ class Manifest:
             libraries=dict(data["libraries"]),
             outputs={fmt: OutputInfo(**o) for fmt, o in data["outputs"].items()},
             signing_certificate_sha256=data.get("signing_certificate_sha256"),
+            created_by=data.get("created_by"),
         )
 
 

@@ -51,6 +51,7 @@ documents = Table(
     Column("company_id", Text, nullable=False),
     Column("report_year", Integer, nullable=False),
     Column("kind", Text, nullable=False),
+    Column("period", Text, nullable=False, server_default=""),
     Column("latest_version", Integer, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
@@ -82,6 +83,17 @@ idempotency_keys = Table(
     Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+)
+
+idempotency_claims = Table(
+    "idempotency_claims",
+    metadata,
+    # An Idempotency-Key whose first request is still rendering: the others wait for its answer.
+    Column("scope", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("request_sha256", Text, nullable=False),
+    Column("claimed_at", Double, nullable=False),
     PrimaryKeyConstraint("scope", "key"),
 )
 

@@ -20,12 +20,22 @@ from aiohttp.test_utils import TestClient, TestServer
 from service.api import create_app
 from service.api.archive.documents import error_of
 from service.errors import FieldError, PayloadInvalid, RenderFailed, UnknownTemplate
+from service.settings import parse_api_keys
 from tests.api import fakes
-from tests.api.conftest import AUTH, KEY_ALL, KEY_OTHER, ClientFactory, make_settings
+from tests.api.conftest import (
+    AUTH,
+    KEY_ALL,
+    KEY_OTHER,
+    KEY_XIAOKANG,
+    ClientFactory,
+    make_settings,
+)
 from tests.conftest import EXAMPLES
 
 ALL = {"Authorization": f"Bearer {KEY_ALL}"}
 OTHER = {"Authorization": f"Bearer {KEY_OTHER}"}
+KEY_NAME = parse_api_keys(f"{KEY_XIAOKANG}:x")[0].name
+"""The name manifests record for the test key configured without one: ``key-`` + fingerprint."""
 STEM = "小康人寿-2023-消费者权益保护工作重大信息披露"
 
 
@@ -158,8 +168,12 @@ async def test_idempotency_key_replays_without_rendering_again(
     assert (await conflict.json())["error"]["code"] == "idempotency_conflict"
 
     # keys live in the API key's own scope: another key's same Idempotency-Key is a new request
+    # (rendered again; the same report, so a second version of the same document)
     other = await create(client, payload, headers=ALL, key="order-7781")
-    assert other.status == 201 and (await other.json())["id"] != (await first.json())["id"]
+    assert other.status == 201 and "Idempotent-Replayed" not in other.headers
+    body = await other.json()
+    assert (body["id"], body["version"]) == ((await first.json())["id"], 2)
+    assert await renders_counted(client) == 2
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "含中文", "with space"])
@@ -192,6 +206,8 @@ async def test_versions_are_added_and_earlier_ones_kept(client: TestClient[Any, 
 
     versions = await (await client.get(f"{base}/versions", headers=AUTH)).json()
     assert [v["version"] for v in versions["versions"]] == [1, 2, 3]
+    by = [v["manifest"]["created_by"] for v in versions["versions"]]
+    assert by == [KEY_NAME] * 3 and KEY_XIAOKANG not in json.dumps(versions)
     assert versions["versions"][0]["links"]["pdf"] == f"{base}/pdf?version=1"
     assert await (await client.get(f"{base}/pdf?version=1", headers=AUTH)).read() == v1_pdf
     latest = await (await client.get(f"{base}/pdf", headers=AUTH)).read()

@@ -71,7 +71,26 @@ def test_api_key_forms(text: str, expected: dict[str, set[str]]) -> None:
     assert {k.secret.get_secret_value(): set(k.companies) for k in keys} == expected
 
 
-@pytest.mark.parametrize("text", ["nocolon", "k1:", ":a", "k1:a;k1:b", '{"k": []}'])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("k1:a", {"k1": None}),
+        ("k1:a,b:ops team; k2:*", {"k1": "ops team", "k2": None}),
+        ('{"k1": {"companies": ["a"], "name": "etl"}, "k2": "*"}', {"k1": "etl", "k2": None}),
+    ],
+)
+def test_api_keys_may_have_names(text: str, expected: dict[str, str | None]) -> None:
+    keys = parse_api_keys(text)
+    assert {k.secret.get_secret_value(): k.given_name for k in keys} == expected
+    for key in keys:
+        assert key.name == (key.given_name or f"key-{key.fingerprint}")
+        assert key.secret.get_secret_value() not in key.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nocolon", "k1:", ":a", "k1:a;k1:b", '{"k": []}', "k1:a:same;k2:b:same", "k1:a:x\ty"],
+)
 def test_bad_api_keys_are_refused(text: str) -> None:
     with pytest.raises(ValidationError):
         Settings(api_keys=text)

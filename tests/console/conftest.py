@@ -22,7 +22,8 @@ from tests.api.conftest import FAKE_BACKEND
 KEY_ALL = "console-key-all-0123456789"
 KEY_XIAOKANG = "console-key-xiaokang-abcdef"
 KEY_OTHER = "console-key-other-zyxwvu"
-API_KEYS = f"{KEY_ALL}:*;{KEY_XIAOKANG}:xiaokang-life;{KEY_OTHER}:other-co"
+KEY_XIAOKANG_NAME = "小康合规部"
+API_KEYS = f"{KEY_ALL}:*;{KEY_XIAOKANG}:xiaokang-life:{KEY_XIAOKANG_NAME};{KEY_OTHER}:other-co"
 
 OWN_STORE = web.AppKey("console_test_own_store", bool)
 """Set when the test opened the store (the application did not open one itself)."""

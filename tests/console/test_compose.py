@@ -11,7 +11,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from service.api.state import STORE
-from tests.console.conftest import KEY_XIAOKANG, ClientFactory, sign_in
+from tests.console.conftest import KEY_XIAOKANG, KEY_XIAOKANG_NAME, ClientFactory, sign_in
 
 
 def fake_payload(**changes: Any) -> str:
@@ -137,6 +137,9 @@ async def test_regenerate_adds_a_version(client: TestClient[Any, Any]) -> None:
     )
     html = await (await client.get(response.headers["Location"])).text()
     assert "正在查看第2版（共2版）" in html
+    # who made each version: the key's name, never the key
+    assert html.count(f"<code>{KEY_XIAOKANG_NAME}</code>") == 3  # this version, and both rows
+    assert KEY_XIAOKANG not in html
     assert f"/console/documents/{document_id}?version=1" in html
     replay = await client.post(
         f"/console/documents/{document_id}/regenerate", data=data, allow_redirects=False

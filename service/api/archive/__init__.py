@@ -8,7 +8,9 @@ company's document or batch is ``404 not_found`` exactly like one that does not 
 
 ``Idempotency-Key`` (on every POST here) lives in the key's own scope: a retry with the same key
 and the same request answers the first result (200, ``Idempotent-Replayed: true``) without
-rendering again; the same key with another request is ``409 idempotency_conflict``.
+rendering again, also while the first is still rendering (it waits for it, on any node); the
+same key with another request is ``409 idempotency_conflict``. A new document whose company,
+kind, year and period are those of a stored one becomes a new version of that one.
 """
 
 from __future__ import annotations

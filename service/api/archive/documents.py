@@ -5,6 +5,7 @@ the reads list, describe and download them."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -30,6 +31,7 @@ from service.api.responses import (
 from service.api.state import ADMISSION, BACKEND, METRICS, POOL, PRINCIPAL, SETTINGS, STORE
 from service.errors import DocumentMismatch, FieldError, InvalidParameter, PayloadInvalid, PiluError
 from service.store import Rendered, StoredDocument
+from service.store.models import WriteResult, sha256_hex
 
 RENDER_LABEL = "pdf+docx"
 """The ``format`` label of renders for stored documents (both formats in one task)."""
@@ -41,13 +43,20 @@ async def create_document(request: web.Request) -> web.Response:
     store, key = app[STORE], idempotency_key(request)
     raw = await read_body(request, app[SETTINGS].max_body_bytes)
     principal.check(app[BACKEND].company_id(raw))
-    with app[ADMISSION].ticket():
-        if key is not None:
-            earlier = await store.documents.find_replay(principal.scope, key, raw)
-            if earlier is not None:
-                return _document_reply(earlier, replayed=True)
-        rendered = await _render(app, raw)
-    result = await store.documents.create(raw, rendered, idempotency_key=key, scope=principal.scope)
+
+    async def render_and_store() -> WriteResult:
+        with app[ADMISSION].ticket():
+            rendered = await _render(app, raw)
+        return await store.documents.create(
+            raw, rendered, idempotency_key=key, scope=principal.scope,
+            created_by=principal.name, by_identity=True,
+        )  # fmt: skip
+
+    result = await _once(
+        request, key, "create", raw,
+        replay=lambda k: store.documents.find_replay(principal.scope, k, raw),
+        work=render_and_store,
+    )  # fmt: skip
     return _document_reply(result.document, replayed=result.replayed)
 
 
@@ -58,33 +67,33 @@ async def regenerate(request: web.Request) -> web.Response:
     store, key, document_id = app[STORE], idempotency_key(request), document_id_of(request)
     allowed = principal.allowed_companies
     raw = await read_body(request, app[SETTINGS].max_body_bytes)
-    with app[ADMISSION].ticket():
-        current = await store.documents.get(document_id, allowed_companies=allowed)
-        if raw.strip():
-            company = app[BACKEND].company_id(raw)
-            principal.check(company)
-            if company != current.company_id:
-                raise DocumentMismatch(
-                    "新报送数据与原文档的公司不一致",
-                    details={"document": current.company_id, "payload": company},
-                )
-        else:
-            raw = await store.documents.read_payload(document_id, allowed_companies=allowed)
-        if key is not None:
-            earlier = await store.documents.find_regenerate_replay(
-                principal.scope, key, document_id, raw
+    current = await store.documents.get(document_id, allowed_companies=allowed)
+    if raw.strip():
+        company = app[BACKEND].company_id(raw)
+        principal.check(company)
+        if company != current.company_id:
+            raise DocumentMismatch(
+                "新报送数据与原文档的公司不一致",
+                details={"document": current.company_id, "payload": company},
             )
-            if earlier is not None:
-                return _document_reply(earlier, replayed=True)
-        rendered = await _render(app, raw)
-    result = await store.documents.regenerate(
-        document_id,
-        raw,
-        rendered,
-        idempotency_key=key,
-        scope=principal.scope,
-        allowed_companies=allowed,
-    )
+    else:
+        raw = await store.documents.read_payload(document_id, allowed_companies=allowed)
+
+    async def render_and_store() -> WriteResult:
+        with app[ADMISSION].ticket():
+            rendered = await _render(app, raw)
+        return await store.documents.regenerate(
+            document_id, raw, rendered, idempotency_key=key, scope=principal.scope,
+            allowed_companies=allowed, created_by=principal.name,
+        )  # fmt: skip
+
+    result = await _once(
+        request, key, f"regenerate\0{document_id}", raw,
+        replay=lambda k: store.documents.find_regenerate_replay(
+            principal.scope, k, document_id, raw
+        ),
+        work=render_and_store,
+    )  # fmt: skip
     return _document_reply(result.document, replayed=result.replayed)
 
 
@@ -174,6 +183,34 @@ def _document_reply(doc: StoredDocument, *, replayed: bool) -> web.Response:
         replayed=replayed,
         location=f"/v1/documents/{doc.id}?version={doc.version.version}",
     )
+
+
+async def _once(
+    request: web.Request,
+    key: str | None,
+    what: str,
+    raw: bytes,
+    *,
+    replay: Callable[[str], Awaitable[StoredDocument | None]],
+    work: Callable[[], Awaitable[WriteResult]],
+) -> WriteResult:
+    """``work()`` once per ``Idempotency-Key``: concurrent requests with the key wait for the
+    first and replay its document (:mod:`service.store.claims`)."""
+    if key is None:
+        return await work()
+
+    async def stored() -> WriteResult | None:
+        earlier = await replay(key)
+        return None if earlier is None else WriteResult(earlier, replayed=True)
+
+    settings = request.app[SETTINGS]
+    result, _ = await request.app[STORE].documents.claims.once(
+        request[PRINCIPAL].scope, key, sha256_hex(what.encode() + b"\0" + raw),
+        replay=stored, work=work,
+        # a holder silent this long died mid-request: a render, its queue and the store write
+        stale_after_s=2 * settings.render_timeout_s + 30,
+    )  # fmt: skip
+    return result
 
 
 async def _render(app: web.Application, raw: bytes) -> Rendered:
