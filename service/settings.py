@@ -67,22 +67,21 @@ def parse_api_keys(value: Any) -> tuple[ApiKey, ...]:
             items = []
             for entry in filter(None, (e.strip() for e in text.split(";"))):
                 key, sep, rest = entry.partition(":")
-                companies, _, name = rest.partition(":")
+                listed, _, label = rest.partition(":")
                 if not sep:
                     raise ValueError("each API key entry must be key:company1,company2 or key:*")
-                items.append((key, {"companies": companies.split(","), "name": name or None}))
+                items.append((key, {"companies": listed.split(","), "name": label or None}))
     else:
         # ValueError, not TypeError: pydantic reports only ValueError as a validation error
         raise ValueError("api_keys must be JSON or key:company1,company2;key2:*")  # noqa: TRY004
     for key, entry in items:
-        companies, name = entry, None
-        if isinstance(entry, dict):
-            companies, name = entry.get("companies", []), entry.get("name")
+        companies: Any = entry.get("companies", []) if isinstance(entry, dict) else entry
+        given: Any = entry.get("name") if isinstance(entry, dict) else None
         ids = [companies] if isinstance(companies, str) else list(companies)
         cleaned = [c.strip() for c in ids if c.strip()]
         if not key.strip() or not cleaned:
             raise ValueError("API key entries need a non-empty key and at least one company id")
-        name = name.strip() if isinstance(name, str) and name.strip() else None
+        name = given.strip() if isinstance(given, str) and given.strip() else None
         if name is not None and not (len(name) <= 64 and name.isprintable()):
             raise ValueError("an API key name must be 1-64 printable characters")
         pairs.append((key.strip(), cleaned, name))
