@@ -12,6 +12,7 @@ import logging
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
 
 from service import FONTS_DIR
 from service.api.middleware import access_middleware
@@ -143,6 +144,8 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = error_page(request, exc.status, _http_message(exc.status))
     except missing_file:
         response = error_page(request, 404, _http_message(404))
+    except (ConnectionResetError, RequestPayloadError):
+        raise  # a caller gone or a body not in its encoding: the API's error middleware answers
     except Exception:
         log.exception(
             "console error",

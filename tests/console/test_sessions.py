@@ -382,3 +382,21 @@ async def test_setup_twice_changes_nothing(tmp_path: Any) -> None:
     middlewares = list(app.middlewares)
     setup_console(app)
     assert len(app.router.routes()) == routes and list(app.middlewares) == middlewares
+
+
+async def test_a_form_not_in_its_declared_encoding_is_400_not_a_console_error(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    page = await client.get("/console/sign-in")
+    body = f"csrf={csrf_of(await page.text())}&api_key={KEY_XIAOKANG}".encode()
+    response = await client.post(
+        "/console/sign-in",
+        data=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "malformed_body"
+    assert not [r for r in caplog.records if r.exc_info]
