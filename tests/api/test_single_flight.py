@@ -1,4 +1,4 @@
-"""One render per retried request, and one document per report.
+"""One render per retried request (a new document or a new version), and one document per report.
 
 Ten concurrent ``POST /v1/documents`` carrying one ``Idempotency-Key`` render once and all
 answer the same document, on one node (SQLite) and spread over two nodes sharing PostgreSQL.
@@ -75,3 +75,16 @@ async def test_posts_of_one_report_without_a_key_add_versions_to_one_document(
     # another year is another report
     other_year = await create(nodes[1], fakes.payload_bytes(report_year=2022))
     assert (await other_year.json())["id"] != answers[0][2]["id"]
+
+
+async def test_ten_new_versions_with_one_key_render_once(make_client: ClientFactory) -> None:
+    client = await make_client(workers=2)
+    doc = await (await create(client, fakes.payload_bytes())).json()
+    url, headers = f"/v1/documents/{doc['id']}/versions", {**AUTH, "Idempotency-Key": "v2-once"}
+    responses = await asyncio.gather(
+        *(client.post(url, data=SLOW, headers=headers) for _ in range(10))
+    )
+    bodies = [await r.json() for r in responses]
+    assert sorted(r.status for r in responses) == [200] * 9 + [201]
+    assert {b["version"] for b in bodies} == {2}
+    assert await renders_counted(client) == 2  # the create, then one new version
