@@ -183,11 +183,25 @@ def _rewrite_refs(node: Any) -> Any:
 
 
 _ERROR_RESPONSES = {
-    "MalformedJSON": (400, "The body is not JSON; `details` gives line, column and position."),
+    "MalformedJSON": (
+        400,
+        "`malformed_json` (the body is not JSON; `details` gives line, column and position), "
+        "`malformed_body` (not in its declared `Content-Encoding`), or `invalid_parameter` (a "
+        "query parameter given twice).",
+    ),
     "Unauthorized": (401, "No API key, or an unknown one."),
     "Forbidden": (403, "The key may not use this payload's company."),
     "NotAcceptable": (406, "The format asked (`format` or `Accept`) is not offered."),
+    "RequestTimeout": (
+        408,
+        "`request_timeout`: the body did not arrive whole within `body_timeout_s`; the "
+        "connection is closed.",
+    ),
     "PayloadTooLarge": (413, "The body is over `max_body_bytes`."),
+    "TooManyUploads": (
+        429,
+        "`too_many_uploads`: this key already sends `uploads_per_key` bodies; see Retry-After.",
+    ),
     "PayloadInvalid": (422, "The payload breaks the schema or a rule; `details` lists all."),
     "InternalError": (
         500,
@@ -205,7 +219,7 @@ def _error_responses() -> dict[str, Any]:
     out = {}
     for name, (status, text) in _ERROR_RESPONSES.items():
         headers: dict[str, Any] = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
-        if status == 503:
+        if status in (429, 503):
             headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
         if status == 401:
             headers["WWW-Authenticate"] = {"schema": {"type": "string"}}
@@ -301,7 +315,9 @@ def _paths(formats: tuple[str, ...]) -> dict[str, Any]:
                         "Unauthorized",
                         "Forbidden",
                         "NotAcceptable",
+                        "RequestTimeout",
                         "PayloadTooLarge",
+                        "TooManyUploads",
                         "PayloadInvalid",
                         "InternalError",
                         "Unavailable",
@@ -325,7 +341,9 @@ def _paths(formats: tuple[str, ...]) -> dict[str, Any]:
                         "MalformedJSON",
                         "Unauthorized",
                         "Forbidden",
+                        "RequestTimeout",
                         "PayloadTooLarge",
+                        "TooManyUploads",
                         "PayloadInvalid",
                         "InternalError",
                         "Unavailable",

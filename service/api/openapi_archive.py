@@ -37,8 +37,10 @@ _STATUS = {
     "Unauthorized": 401,
     "Forbidden": 403,
     "NotFound": 404,
+    "RequestTimeout": 408,
     "Conflict": 409,
     "PayloadTooLarge": 413,
+    "TooManyUploads": 429,
     "UnsupportedMediaType": 415,
     "PayloadInvalid": 422,
     "BatchInvalid": 422,
@@ -49,8 +51,9 @@ _STATUS = {
 }
 
 _OWN_RESPONSES = {
-    "BadRequest": "`malformed_json` (the body is not JSON), `invalid_parameter` (a query "
-    "parameter or header the service cannot use; `details.parameter`), `invalid_cursor`.",
+    "BadRequest": "`malformed_json` (the body is not JSON), `malformed_body` (not in its declared "
+    "`Content-Encoding`), `invalid_parameter` (a query parameter or header the service cannot "
+    "use, or a query parameter given twice; `details.parameter`), `invalid_cursor`.",
     "NotFound": "`not_found`: no such document, version or batch, or one of a company this key "
     "may not use (the two are not told apart).",
     "Conflict": "`idempotency_conflict` (the `Idempotency-Key` was used for another request) or "
@@ -272,7 +275,9 @@ def archive_paths() -> dict[str, Any]:
                         "Unauthorized",
                         "Forbidden",
                         "Conflict",
+                        "RequestTimeout",
                         "PayloadTooLarge",
+                        "TooManyUploads",
                         "PayloadInvalid",
                         "InternalError",
                         "Unavailable",
@@ -355,7 +360,9 @@ def archive_paths() -> dict[str, Any]:
                         "Forbidden",
                         "NotFound",
                         "Conflict",
+                        "RequestTimeout",
                         "PayloadTooLarge",
+                        "TooManyUploads",
                         "PayloadInvalid",
                         "InternalError",
                         "Unavailable",
@@ -408,7 +415,9 @@ def archive_paths() -> dict[str, Any]:
                         "Unauthorized",
                         "Forbidden",
                         "Conflict",
+                        "RequestTimeout",
                         "PayloadTooLarge",
+                        "TooManyUploads",
                         "UnsupportedMediaType",
                         "BatchInvalid",
                         "Unavailable",
