@@ -1,6 +1,45 @@
-"""Official heading labels (一、（一）1.（1）) and Chinese numerals."""
+"""The official heading ladder (一、（一）1.（1）), its printed labels and Chinese numerals.
+
+:data:`LADDER` is the one description of the ladder: the model prints labels from it, the DOCX
+writer translates it into Word list levels (``w:numFmt``, ``w:lvlText``) and the PDF writer into
+CSS counters (``@counter-style``, ``::before``). Changing a rung here changes all three.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from service.model.document import HeadingLevel
+
+CounterKind = Literal["chinese", "decimal"]
+"""How a rung counts: ``chinese`` 一 二 … 十一 (:func:`chinese_numeral`), ``decimal`` 1 2 3."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """One level of the ladder: its marker is ``prefix`` + the number in ``counter`` + ``suffix``,
+    and the heading is set in house-style role ``role`` (which names its face and size)."""
+
+    level: HeadingLevel
+    counter: CounterKind
+    prefix: str
+    suffix: str
+    role: str
+
+    def label(self, number: int) -> str:
+        """The printed marker of heading ``number`` on this rung: ``一、``, ``（1）``."""
+        shown = chinese_numeral(number) if self.counter == "chinese" else str(number)
+        return f"{self.prefix}{shown}{self.suffix}"
+
+
+LADDER: Final[dict[HeadingLevel, Rung]] = {
+    1: Rung(1, "chinese", "", "、", "heading1"),
+    2: Rung(2, "chinese", "（", "）", "heading2"),
+    3: Rung(3, "decimal", "", ".", "heading3"),
+    4: Rung(4, "decimal", "（", "）", "heading4"),
+}
+"""The GB/T 9704 ladder 一、 （一） 1. （1） (full-width parentheses), by level."""
 
 _DIGITS = "零一二三四五六七八九"
 _SMALL_UNITS = ("", "十", "百", "千")
@@ -39,13 +78,8 @@ def _four_digits(n: int) -> str:
 
 
 def heading_label(level: int, number: int) -> str:
-    """The printed marker of heading ``number`` on ladder ``level`` (1 一、, 2 （一）, 3 1., 4 （1））."""
-    if level == 1:
-        return f"{chinese_numeral(number)}、"
-    if level == 2:
-        return f"（{chinese_numeral(number)}）"
-    if level == 3:
-        return f"{number}."
-    if level == 4:
-        return f"（{number}）"
-    raise ValueError(f"heading level must be 1 to 4, got {level}")
+    """The printed marker of heading ``number`` on rung ``level`` of :data:`LADDER` (``（一）``)."""
+    rung: Rung | None = LADDER.get(level)  # type: ignore[call-overload]
+    if rung is None:
+        raise ValueError(f"heading level must be 1 to 4, got {level}")
+    return rung.label(number)

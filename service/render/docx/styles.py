@@ -21,6 +21,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.shared import Pt, Twips
 from docx.styles.style import ParagraphStyle
 
+from service.model.document import HeadingLevel
+from service.model.numbering import LADDER
 from service.render.docx import oxml
 from service.render.docx.units import (
     char_twips,
@@ -97,8 +99,8 @@ def _specs(style: HouseStyle) -> list[_Spec]:
         _Spec("Title", "title"),
         _Spec("Subtitle", "lead", contextual=True, space_after_pitches=1),
         *(
-            _Spec(f"Heading {n}", f"heading{n}", keep_next=True, keep_lines=True, heading_level=n)
-            for n in HEADING_STYLE_IDS
+            _Spec(f"Heading {n}", rung.role, keep_next=True, keep_lines=True, heading_level=n)
+            for n, rung in LADDER.items()
         ),
         _Spec("Caption", "caption", keep_next=True),
         _Spec("Note", "note", builtin=False),
@@ -239,8 +241,8 @@ def _define_table_style(doc: DocxDocument, style: HouseStyle) -> None:
     )
 
 
-def heading_indent(style: HouseStyle, level: int) -> tuple[int, int]:
+def heading_indent(style: HouseStyle, level: HeadingLevel) -> tuple[int, int]:
     """``(twips, hundredths of a character)`` of a heading level's first-line indent."""
-    role = f"heading{level}"
+    role = LADDER[level].role
     chars = style.role(role).first_line_indent_chars
     return round(chars * char_twips(style, role)), round(chars * 100)

@@ -35,7 +35,7 @@ from docx.shared import Twips
 from service import __version__
 from service.errors import RenderFailed
 from service.model.document import Document, Heading, Paragraph, Table
-from service.model.numbering import heading_label
+from service.model.numbering import LADDER, CounterKind, Rung, heading_label
 from service.render import columns
 from service.render.docx import oxml
 from service.render.docx.fonts import EmbeddedFont, EmbedMode, embed_face, warm_cache
@@ -63,13 +63,8 @@ from service.style.house_style import FontFace, HouseStyle
 HEADING_LIST_ID = 1
 """``w:numId`` of the heading list."""
 
-LADDER: dict[int, tuple[str, str]] = {
-    1: ("chineseCounting", "%1、"),
-    2: ("chineseCounting", "（%2）"),
-    3: ("decimal", "%3."),
-    4: ("decimal", "（%4）"),
-}
-"""Word number format and level text per ladder level: 一、 （一） 1. （1）."""
+NUMBER_FORMATS: dict[CounterKind, str] = {"chinese": "chineseCounting", "decimal": "decimal"}
+"""Word's ``w:numFmt`` for each kind of ladder counter."""
 
 _STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 
@@ -238,11 +233,24 @@ def _replace_part(owner: _RelationshipOwner, reltype: str, part: Part) -> None:
     owner.relate_to(part, reltype)
 
 
+def list_level_text(rung: Rung) -> str:
+    """Word's ``w:lvlText`` of ``rung``: its prefix, ``%level`` (the number) and its suffix."""
+    return f"{rung.prefix}%{rung.level}{rung.suffix}"
+
+
 def _fill_numbering(doc: DocxDocument, style: HouseStyle) -> None:
     levels = []
-    for level, (number_format, text) in LADDER.items():
+    for level, rung in LADDER.items():
         twips, chars = heading_indent(style, level)
-        levels.append(oxml.ListLevel(number_format, text, HEADING_STYLE_IDS[level], twips, chars))
+        levels.append(
+            oxml.ListLevel(
+                NUMBER_FORMATS[rung.counter],
+                list_level_text(rung),
+                HEADING_STYLE_IDS[level],
+                twips,
+                chars,
+            )
+        )
     oxml.fill_numbering(doc.part.numbering_part.element, levels, HEADING_LIST_ID)
 
 
@@ -399,7 +407,7 @@ def characters_by_face(document: Document, style: HouseStyle) -> dict[str, set[s
     by_role["title"].update(document.title)
     for block in document.blocks:
         if isinstance(block, Heading):
-            by_role[f"heading{block.level}"].update(block.text + block.label)
+            by_role[LADDER[block.level].role].update(block.text + block.label)
         elif isinstance(block, Paragraph):
             by_role[block.role].update(block.text)
         else:

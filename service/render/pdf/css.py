@@ -19,10 +19,9 @@ Two things the standard asks for that CSS does not give for free:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
-from service.model.document import HeadingLevel
+from service.model.numbering import LADDER, CounterKind, Rung
 from service.render.pdf.templating import template
 from service.style.house_style import MM_PER_PT, FontFace, HouseStyle
 
@@ -30,23 +29,11 @@ CHINESE_COUNTER_STYLE: Final = "pilu-chinese"
 CHINESE_COUNTER_MAX = 999
 """Largest number the Chinese counter style draws; the writer refuses larger heading numbers."""
 
-
-@dataclass(frozen=True, slots=True)
-class HeadingMarker:
-    """How a heading level's marker is drawn: ``prefix`` counter(``counter_style``) ``suffix``."""
-
-    prefix: str
-    counter_style: Literal["pilu-chinese", "decimal"]
-    suffix: str
-
-
-HEADING_MARKERS: dict[HeadingLevel, HeadingMarker] = {
-    1: HeadingMarker("", CHINESE_COUNTER_STYLE, "、"),
-    2: HeadingMarker("（", CHINESE_COUNTER_STYLE, "）"),
-    3: HeadingMarker("", "decimal", "."),
-    4: HeadingMarker("（", "decimal", "）"),
+COUNTER_STYLES: Final[dict[CounterKind, str]] = {
+    "chinese": CHINESE_COUNTER_STYLE,
+    "decimal": "decimal",
 }
-"""The official ladder 一、 （一） 1. （1） (full-width parentheses)."""
+"""The CSS counter style drawing each kind of ladder counter."""
 
 _DIGITS = "一二三四五六七八九"
 _BOLD_FILE_MARK = "-Bold."
@@ -55,6 +42,18 @@ _BOLD_FILE_MARK = "-Bold."
 def counter_name(level: int) -> str:
     """The CSS counter a heading of ``level`` sets (``pilu-h1`` … ``pilu-h4``)."""
     return f"pilu-h{level}"
+
+
+def marker(rung: Rung) -> dict[str, str]:
+    """How the stylesheet draws ``rung``'s marker: ``prefix`` counter(``counter``, ``style``)
+    ``suffix`` on the elements of class ``role``."""
+    return {
+        "role": rung.role,
+        "counter": counter_name(rung.level),
+        "style": COUNTER_STYLES[rung.counter],
+        "prefix": rung.prefix,
+        "suffix": rung.suffix,
+    }
 
 
 def family_name(face_key: str) -> str:
@@ -176,6 +175,6 @@ def build_css(style: HouseStyle) -> str:
         chinese_style=CHINESE_COUNTER_STYLE,
         chinese_max=CHINESE_COUNTER_MAX,
         chinese_symbols=chinese_additive_symbols(),
-        markers={level: (m, counter_name(level)) for level, m in HEADING_MARKERS.items()},
+        markers=[marker(rung) for rung in LADDER.values()],
         table=style.table,
     )

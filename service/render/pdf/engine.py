@@ -41,10 +41,10 @@ from service.model.document import (
     TableColumn,
     TableRow,
 )
-from service.model.numbering import heading_label
+from service.model.numbering import LADDER, heading_label
 from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, tag_rules
 from service.render.pdf.coverage import check_coverage
-from service.render.pdf.css import CHINESE_COUNTER_MAX, HEADING_MARKERS, build_css, family_name
+from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.html import build_html
 from service.render.pdf.templating import PDF_TEMPLATES_DIR
@@ -247,7 +247,7 @@ def _identifier(*parts: str) -> bytes:
 
 def _check_heading_numbers(document: Document) -> None:
     for heading in document.headings:
-        chinese = HEADING_MARKERS[heading.level].counter_style != "decimal"
+        chinese = LADDER[heading.level].counter == "chinese"
         if heading.number < 1 or (chinese and heading.number > CHINESE_COUNTER_MAX):
             raise RenderFailed(
                 f"heading {heading.full_text[:30]!r}: number {heading.number} "

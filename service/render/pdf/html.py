@@ -12,6 +12,7 @@ from typing import Literal
 
 from service import __version__
 from service.model.document import Block, Document, Heading, Paragraph, Table
+from service.model.numbering import LADDER
 from service.render.columns import column_widths
 from service.render.pdf.css import counter_name
 from service.render.pdf.templating import template
@@ -51,6 +52,7 @@ def build_html(document: Document, style: HouseStyle) -> str:
         signature=document.signature,
         generator=f"Pilu {__version__}",
         counter_name=counter_name,
+        ladder=LADDER,
         column_widths_pt=lambda table: table_column_widths_pt(table, style),
     )
 
