@@ -37,6 +37,7 @@ from service.errors import RenderFailed
 from service.model.document import Document, Heading, Paragraph, Table
 from service.model.numbering import LADDER, CounterKind, Rung, heading_label
 from service.render import columns
+from service.render.coverage import check_coverage
 from service.render.docx import oxml
 from service.render.docx.fonts import EmbeddedFont, EmbedMode, embed_face, warm_cache
 from service.render.docx.fonts.runs import OverflowFont, embed_modes, split_runs_by_font
@@ -57,7 +58,7 @@ from service.render.docx.units import (
     twips_from_mm,
     twips_from_pt,
 )
-from service.style.coverage import covered_codepoints, uncovered_characters
+from service.style.coverage import covered_codepoints
 from service.style.house_style import FontFace, HouseStyle
 
 HEADING_LIST_ID = 1
@@ -84,7 +85,7 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     embedded.
     """
     check_heading_numbers(document.headings)
-    _check_coverage(document, style)
+    check_coverage(document, style)
     style = _with_installed_fonts(style)
     doc = _skeleton(style, document.meta.language)
     _write_body(doc, document, style)
@@ -185,18 +186,6 @@ def check_heading_numbers(headings: Iterable[Heading]) -> None:
                     "expected": heading_label(heading.level, expected),
                 },
             )
-
-
-def _check_coverage(document: Document, style: HouseStyle) -> None:
-    """Refuse a character the house style's faces cannot draw: Word and LibreOffice would set it
-    in whatever system font has it (or a box), and the embedded subsets could not hold it."""
-    text = document.plain_text() + style.page_number.format.replace("{n}", "0123456789")
-    missing = uncovered_characters(text, style)
-    if missing:
-        listed = [f"U+{ord(char):04X} {char!r}" for char in missing]
-        raise RenderFailed(
-            "characters the house-style fonts cannot draw: " + ", ".join(listed), details=listed
-        )
 
 
 # --- package parts --------------------------------------------------------------------------

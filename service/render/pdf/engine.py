@@ -42,8 +42,8 @@ from service.model.document import (
     TableRow,
 )
 from service.model.numbering import LADDER, heading_label
+from service.render.coverage import check_coverage
 from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, tag_rules
-from service.render.pdf.coverage import check_coverage
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.html import build_html

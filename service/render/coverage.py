@@ -1,9 +1,11 @@
-"""Refuse, before layout, a document with a character the house style's fonts cannot draw.
+"""Refuse, before writing, a document with a character the house style's fonts cannot draw.
 
-Pango silently falls back to any system font for a character our faces lack, and that search
-can be very slow (one U+2011 once cost 55 s of layout). Payloads are checked the same way by
-:mod:`service.report.checks`; the writer checks again because it accepts any
-:class:`~service.model.Document`, and also the page-number text the house style adds.
+Both writers call :func:`check_coverage`. In the PDF, Pango silently falls back to any system
+font for a character our faces lack, and that search can be very slow (one U+2011 once cost 55 s
+of layout); in the DOCX, Word and LibreOffice would set it in whatever system font has it (or a
+box), and the embedded subsets could not hold it. Payloads are checked the same way by
+:mod:`service.report.checks`; the writers check again because they accept any
+:class:`~service.model.Document`, and also the page numbers the house style adds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from service.style.house_style import HouseStyle
 
 def check_coverage(document: Document, style: HouseStyle) -> None:
     """Raise :class:`RenderFailed` naming every character some face of ``style`` lacks."""
-    text = document.plain_text() + style.page_number.format + "0123456789"
+    text = document.plain_text() + style.page_number.format.replace("{n}", "0123456789")
     try:
         missing = uncovered_characters(text, style)
     except (OSError, TTLibError) as exc:
