@@ -18,7 +18,7 @@ not from each other (``lint-imports`` checks it, with the contracts in ``pyproje
 7. ``pipeline``: payload bytes to documents, the one entry to the stages;
 8. ``report`` | ``render`` | ``provenance`` (what a manifest and an archival PDF record);
 9. ``payload`` | ``model`` | ``style``;
-10. ``settings`` | ``ziparchive``;
+10. ``settings`` | ``ziparchive`` | ``formats`` (the media type of each output format);
 11. ``errors``.
 
 Besides: ``render`` never reads the payload, and ``api`` and ``console`` never import a writer

@@ -22,15 +22,9 @@ from service.report.checks import report_errors
 from service.style import HouseStyle, list_house_styles, load_house_style
 
 FORMATS = ("pdf", "docx")
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "zip": "application/zip",
-}
 
 __all__ = [
     "FORMATS",
-    "MEDIA_TYPES",
     "build",
     "company_id",
     "output_filename",

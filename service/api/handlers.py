@@ -13,7 +13,7 @@ from aiohttp import web
 from service.api.body import read_body
 from service.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from service.api.middleware import json_dumps
-from service.api.negotiation import MEDIA_TYPES, ascii_filename, choose_format, content_disposition
+from service.api.negotiation import ascii_filename, choose_format, content_disposition
 from service.api.responses import ApiStatus
 from service.api.state import (
     ADMISSION,
@@ -28,6 +28,7 @@ from service.api.state import (
     STORE,
 )
 from service.errors import NotReady, PiluError
+from service.formats import MEDIA_TYPES
 from service.ziparchive import deterministic_zip
 
 log = logging.getLogger("pilu.api")

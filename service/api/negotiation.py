@@ -11,12 +11,7 @@ import re
 from urllib.parse import quote
 
 from service.errors import NotAcceptable
-
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "zip": "application/zip",
-}
+from service.formats import MEDIA_TYPES
 
 _RFC5987_SAFE = "!#$&+-.^_`|~"
 

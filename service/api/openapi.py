@@ -14,7 +14,6 @@ import copy
 from importlib import metadata
 from typing import Any
 
-from service.api.negotiation import MEDIA_TYPES
 from service.api.openapi_archive import (
     archive_parameters,
     archive_paths,
@@ -23,6 +22,7 @@ from service.api.openapi_archive import (
 )
 from service.api.responses import ApiError, ApiPreview, ApiStatus, response_schemas, schema_ref
 from service.errors import PiluError
+from service.formats import MEDIA_TYPES
 
 PAYLOAD = "Payload"
 

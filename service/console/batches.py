@@ -25,6 +25,7 @@ from service.console.forms import FORM_OVERHEAD_BYTES, read_form
 from service.console.pages import STATE_NAMES, Redirect, page, secure_headers
 from service.console.uploads import MAX_BATCH_UPLOAD_BYTES, parse_upload
 from service.errors import BatchInvalid, FieldError, InvalidCursor, MalformedJSON, PiluError
+from service.formats import MEDIA_TYPES
 from service.jobs.archive import archive_filename, open_archive
 from service.payload.parse import decode_json
 from service.store import BatchStatus, ItemStatus, Store
@@ -282,7 +283,7 @@ async def archive(request: web.Request) -> web.StreamResponse:
     chunks = await open_archive(store, batch_id, allowed_companies=allowed)
     response = web.StreamResponse(
         headers={
-            "Content-Type": "application/zip",
+            "Content-Type": MEDIA_TYPES["zip"],
             "Content-Disposition": content_disposition(
                 archive_filename(batch_id), f"pilu-batch-{batch_id}.zip"
             ),

@@ -17,8 +17,8 @@ from service.console.forms import read_form
 from service.console.pages import Redirect, page, report_kinds
 from service.console.state import CONSOLE
 from service.errors import InvalidCursor, NotFound, PiluError
+from service.formats import MEDIA_TYPES
 from service.payload.parse import decode_json
-from service.pipeline import MEDIA_TYPES
 
 PAGE_SIZE = 20
 FORM_LIMIT = 16 * 1024

@@ -22,10 +22,11 @@ from service.api.archive.params import (
 )
 from service.api.archive.reply import json_reply, next_link
 from service.api.body import read_body
-from service.api.negotiation import MEDIA_TYPES, content_disposition
+from service.api.negotiation import content_disposition
 from service.api.responses import ApiBatch, ApiBatchPage
 from service.api.state import PRINCIPAL, SETTINGS, STORE
 from service.errors import BatchInvalid, Forbidden, UnsupportedMediaType, WebhookInvalid
+from service.formats import MEDIA_TYPES
 from service.jobs import ParsedBatch, archive_filename, open_archive, parse_batch, webhook
 from service.settings import Settings
 from service.store.models import Webhook

@@ -20,7 +20,7 @@ from service.api.archive.params import (
 )
 from service.api.archive.reply import json_reply, next_link
 from service.api.body import read_body
-from service.api.negotiation import MEDIA_TYPES, ascii_filename, content_disposition
+from service.api.negotiation import ascii_filename, content_disposition
 from service.api.responses import (
     ApiDocument,
     ApiDocumentPage,
@@ -30,6 +30,7 @@ from service.api.responses import (
 )
 from service.api.state import ADMISSION, BACKEND, METRICS, POOL, PRINCIPAL, SETTINGS, STORE
 from service.errors import DocumentMismatch, FieldError, InvalidParameter, PayloadInvalid, PiluError
+from service.formats import MEDIA_TYPES
 from service.store import Rendered, StoredDocument
 from service.store.models import WriteResult, sha256_hex
 
