@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from service.pipeline import render_payload
 from tests.conftest import EXAMPLE_FILES, EXAMPLES, ROOT
 
@@ -35,6 +37,7 @@ def _payloads() -> list[str]:
     return [path.read_text(encoding="utf-8") for path in EXAMPLE_FILES] + [lines[0], lines[-1]]
 
 
+@pytest.mark.slow
 def test_examples_render_to_the_same_bytes_twice_and_in_a_fresh_process() -> None:
     payloads = _payloads()
     here = [
