@@ -60,16 +60,24 @@ _MESSAGES: dict[str, str] = {
 
 
 def json_path(loc: tuple[int | str, ...]) -> str:
-    """``("sections", 0, "title")`` -> ``$.sections[0].title``; union branch names are dropped."""
-    path = "$"
+    """``("sections", 0, "title")`` -> ``$.sections[0].title``; union branch names are dropped.
+
+    A mapping's key that no path step could hold (empty, or with ``.``, ``[`` or ``]``), and a
+    bad key itself (pydantic's ``(…, "values", key, "[key]")``), are reported at the mapping:
+    ``….values``."""
+    steps: list[str] = []
     for part in loc:
         if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in UNION_TAGS:
+            steps.append(f"[{part}]")
+        elif part in UNION_TAGS or part == "[key]":
+            continue
+        elif part == "" or any(c in part for c in ".[]"):
             continue
         else:
-            path += f".{part}"
-    return path
+            steps.append(f".{part}")
+    if loc and loc[-1] == "[key]" and len(loc) >= 2 and f".{loc[-2]}" == (steps or [""])[-1]:
+        steps.pop()
+    return "$" + "".join(steps)
 
 
 def _allowed_values(expected: str) -> str:

@@ -213,7 +213,8 @@ def plausible(document: dict[str, Any]) -> dict[str, Any]:
             ]
             source["total"] = min(totals)
         source["breakdowns"] = breakdowns
-        source["closed"] = min(source["closed"], source["total"])
+        if "closed" in source:  # 已办结 may be left undisclosed
+            source["closed"] = min(source["closed"], source["total"])
     return document
 
 

@@ -160,10 +160,12 @@ def shared_disk() -> Iterator[LoopDisk]:
 
 
 def variant(i: int) -> bytes:
-    """The small example (康宁财险 2022), its publish date moved by ``i`` days: a distinct
-    document (other payload, other PDF and DOCX bytes) per ``i``."""
+    """The small example (康宁财险 2022), its publish date moved by ``i`` days and its company
+    id made its own: a distinct document (another report, so not a new version of the first;
+    other payload, other PDF and DOCX bytes) per ``i``."""
     document = small_example()
     document["publish_date"] = f"2023-03-{10 + i:02d}"
+    document["company"]["id"] = f"{document['company']['id']}-{i}"
     return dumps(document)
 
 

@@ -109,8 +109,12 @@ def test_the_structure_tree_reads_as_the_document(
     assert len(tables) == len(document.tables) and all(d == 1 for d, _ in tables)
     assert all(d == 2 for d, _ in captions), "each caption inside its table"
     body = [t for d, kind, t in tree if d == 1 and kind == "P"]
-    paragraphs = [b.text for b in document.blocks if isinstance(b, Paragraph)]
-    assert body == paragraphs, "one P per paragraph, in reading order, across page breaks"
+    paragraphs = [b for b in document.blocks if isinstance(b, Paragraph)]
+    assert body == [p.text for p in paragraphs if p.role != "note"], (
+        "one P per paragraph, in reading order, across page breaks"
+    )
+    notes = [t for d, kind, t in tree if d == 1 and kind == "Note"]
+    assert notes == [p.text for p in paragraphs if p.role == "note"], "a note under a table"
 
 
 def test_a_table_over_pages_is_one_table_with_one_header_row() -> None:
