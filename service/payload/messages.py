@@ -69,9 +69,7 @@ def json_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             steps.append(f"[{part}]")
-        elif part in UNION_TAGS or part == "[key]":
-            continue
-        elif part == "" or any(c in part for c in ".[]"):
+        elif part in UNION_TAGS or part == "[key]" or part == "" or any(c in part for c in ".[]"):
             continue
         else:
             steps.append(f".{part}")

@@ -288,9 +288,12 @@ def test_the_watch_would_notice_a_file_and_a_connection(watch: Any, tmp_path: Pa
 # --- what a document may not contain ----------------------------------------------------------
 
 ACTIVE_PDF_KEYS = frozenset(
-    {"/URI", "/JS", "/JavaScript", "/Launch", "/EmbeddedFiles", "/EmbeddedFile", "/OpenAction",
-     "/AA", "/SubmitForm", "/ImportData", "/GoToR", "/GoToE", "/RichMedia", "/XFA", "/Annots"}
+    {"/URI", "/JS", "/JavaScript", "/Launch", "/OpenAction", "/AA", "/SubmitForm", "/ImportData",
+     "/GoToR", "/GoToE", "/RichMedia", "/XFA", "/Annots"}
 )  # fmt: skip
+OWN_ATTACHMENTS = frozenset({"payload.json", "manifest.json"})
+"""The files a PDF/A-3 document carries: the payload it was made from and its render manifest.
+No other file may be embedded (a hostile payload must not smuggle one in)."""
 
 
 def pdf_keys(pdf: bytes) -> set[str]:
@@ -318,6 +321,8 @@ def pdf_keys(pdf: bytes) -> set[str]:
 def assert_inert_pdf(pdf: bytes) -> None:
     active = pdf_keys(pdf) & ACTIVE_PDF_KEYS
     assert not active, f"the PDF has active content: {active}"
+    attached = set(PdfReader(io.BytesIO(pdf)).attachments)
+    assert attached <= OWN_ATTACHMENTS, f"the PDF embeds files of its own: {attached}"
 
 
 def assert_inert_docx(docx: bytes) -> None:
