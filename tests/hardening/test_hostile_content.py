@@ -58,6 +58,14 @@ def text_fields(document: dict[str, Any]) -> list[tuple[str, Callable[[str], Non
     row = next(r for r in breakdown["rows"] if r.get("subrows"))
     section = document["sections"][0]["sections"][0]
     row_path = f"$.figures.complaints.direct.breakdowns[0].rows[{breakdown['rows'].index(row)}]"
+    block = next(
+        i for i, b in enumerate(section["content"]) if isinstance(b, dict) and "table" in b
+    )
+    table = section["content"][block]["table"]
+    table_path = f"$.sections[0].sections[0].content[{block}].table"
+    columns = {column["type"]: (i, column) for i, column in enumerate(table["columns"])}
+    table_row = next(r for r in table["rows"] if r.get("subrows"))
+    table_row_path = f"{table_path}.rows[{table['rows'].index(table_row)}]"
     fields: list[tuple[str, Any, Any]] = [
         ("$.company.full_name", document["company"], "full_name"),
         ("$.company.short_name", document["company"], "short_name"),
@@ -71,7 +79,18 @@ def text_fields(document: dict[str, Any]) -> list[tuple[str, Callable[[str], Non
         (f"{row_path}.label", row, "label"),
         (f"{row_path}.subrows[0].label", row["subrows"][0], "label"),
         ("$.figures.complaints.group.description", figures["group"], "description"),
+        (f"{table_path}.title", table, "title"),
+        (f"{table_path}.label_title", table, "label_title"),
+        (f"{table_path}.other_label", table, "other_label"),
+        (f"{table_path}.notes[0]", table["notes"], 0),
+        (f"{table_row_path}.label", table_row, "label"),
+        (f"{table_row_path}.subrows[0].label", table_row["subrows"][0], "label"),
     ]
+    for kind in ("text", "count", "amount", "decimal", "percent", "share", "change"):
+        index, column = columns[kind]
+        fields.append((f"{table_path}.columns[{index}].title", column, "title"))
+        if "unit" in column:
+            fields.append((f"{table_path}.columns[{index}].unit", column, "unit"))
 
     def setter(container: Any, key: Any) -> Callable[[str], None]:
         def put(value: str) -> None:
@@ -82,14 +101,64 @@ def text_fields(document: dict[str, Any]) -> list[tuple[str, Callable[[str], Non
     return [(path, setter(container, key)) for path, container, key in fields]
 
 
-SHORT_FIELDS = ("full_name", "short_name", "$.title", "signatory", "].title", "period", "label")
+SHORT_FIELDS = (
+    "full_name", "short_name", "$.title", "signatory", "].title", "period", "label",
+    "table.title", "label_title", "unit",
+)  # fmt: skip
 """Paths of fields of at most 200 characters (the others take 5,000)."""
+
+
+def hostile_table_block() -> dict[str, Any]:
+    """A table block with every column type and every free-text field of a table (a ranking:
+    rows, one with 其中 subrows, an 其他 row against a given total, and a note)."""
+    return {
+        "table": {
+            "title": "表题",
+            "label_title": "行名",
+            "columns": [
+                {"key": "t", "title": "文字", "type": "text"},
+                {"key": "n", "title": "件数", "type": "count"},
+                {"key": "amount", "title": "金额", "type": "amount", "unit": "万元"},
+                {"key": "ratio", "title": "比率", "type": "decimal", "places": 2, "unit": "件/亿元"},
+                {"key": "rate", "title": "成功率", "type": "percent"},
+                {"key": "share", "title": "占比", "type": "share", "of": "n"},
+                {"key": "last", "title": "上年件数", "type": "count"},
+                {"key": "change", "title": "同比增减", "type": "change", "of": "n", "base": "last"},
+            ],
+            "rows": [
+                {
+                    "label": "甲",
+                    "values": {
+                        "t": "说明", "n": 5, "amount": 1.5, "ratio": 0.5, "rate": 50, "last": 4,
+                    },
+                    "subrows": [
+                        {
+                            "label": "甲一",
+                            "values": {
+                                "t": "说明", "n": 2, "amount": 1, "ratio": 0.25, "rate": 50,
+                                "last": 1,
+                            },
+                        }
+                    ],
+                    "subrows_partial": True,
+                },
+                {
+                    "label": "乙",
+                    "values": {"t": "说明", "n": 3, "amount": 2, "ratio": 1.25, "rate": 100, "last": 3},
+                },
+            ],
+            "other_label": "其他",
+            "total": {"label": "合计", "values": {"n": 10, "amount": 5, "last": 9}},
+            "notes": ["注1：说明。"],
+        }
+    }  # fmt: skip
 
 
 def hostile_everywhere(value: str, short: str | None = None) -> tuple[dict[str, Any], list[str]]:
     """The reference example with ``value`` in every text field (``short``, if given, in the
     fields of at most 200 characters); the paths written."""
     document = example()
+    document["sections"][0]["sections"][0]["content"].append(hostile_table_block())
     document["figures"]["complaints"]["group"] = {
         "group_incidents": 1,
         "major_cases": 0,
@@ -97,7 +166,7 @@ def hostile_everywhere(value: str, short: str | None = None) -> tuple[dict[str, 
     }
     paths = []
     for path, put in text_fields(document):
-        narrative = any(part in path for part in NARRATIVE)
+        narrative = ".table." not in path and any(part in path for part in NARRATIVE)
         text = short if short is not None and path.endswith(SHORT_FIELDS) else value
         put(text.replace("{", "{{").replace("}", "}}") if narrative else text)
         paths.append(path)
@@ -128,7 +197,11 @@ def test_text_fields_cover_every_kind_of_free_text() -> None:
         "Company.full_name", "Company.short_name", "Payload.title", "Payload.signatory",
         "Payload.intro", "Section.title", "Section.content", "ComplaintSource.period",
         "Breakdown.title", "BreakdownRow.label", "BreakdownSubRow.label",
-        "GroupComplaints.description",
+        "GroupComplaints.description", "TableSpec.title", "TableSpec.label_title",
+        "TableSpec.other_label", "TableSpec.notes", "TableRowSpec.label", "TableSubRow.label",
+        "TextColumn.title", "CountColumn.title", "AmountColumn.title", "AmountColumn.unit",
+        "DecimalColumn.title", "DecimalColumn.unit", "PercentColumn.title", "ShareColumn.title",
+        "ChangeColumn.title",
     }  # fmt: skip
     assert kinds == expected
     _, paths = hostile_everywhere("x")
