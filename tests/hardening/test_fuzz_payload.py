@@ -213,7 +213,7 @@ def plausible(document: dict[str, Any]) -> dict[str, Any]:
             ]
             source["total"] = min(totals)
         source["breakdowns"] = breakdowns
-        if "closed" in source:  # 已办结 may be left undisclosed
+        if source.get("closed") is not None:  # 已办结 may be left undisclosed (absent or null)
             source["closed"] = min(source["closed"], source["total"])
     return document
 
