@@ -33,7 +33,7 @@ from service.payload.schema import (
     TrainingFigures,
     Year,
 )
-from service.payload.table_rules import table_errors
+from service.payload.table_rules import duplicate_label_errors, table_errors
 
 HIGHEST_LADDER_LEVEL = 4
 
@@ -218,21 +218,9 @@ def _complaint_source(source: ComplaintSource, path: str) -> Iterator[FieldError
                 "breakdown_sum_mismatch",
                 f"各项件数之和为{row_sum}件，与投诉总数{source.total}件不符",
             )
-        labels: set[str] = set()
+        yield from duplicate_label_errors(breakdown.rows, f"{bpath}.rows")
         for j, row in enumerate(breakdown.rows):
             rpath = f"{bpath}.rows[{j}]"
-            if row.label in labels:
-                yield FieldError(f"{rpath}.label", "duplicate_row_label", f"项目“{row.label}”重复")
-            labels.add(row.label)
-            sub_labels: set[str] = set()
-            for k, sub in enumerate(row.subrows):
-                if sub.label in sub_labels:
-                    yield FieldError(
-                        f"{rpath}.subrows[{k}].label",
-                        "duplicate_row_label",
-                        f"“{row.label}”的其中项“{sub.label}”重复",
-                    )
-                sub_labels.add(sub.label)
             if row.subrows:
                 sub_sum = sum(sub.count for sub in row.subrows)
                 if sub_sum != row.count:

@@ -4,8 +4,9 @@ a total that names a disclosed figure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
+from typing import Any, Protocol
 
 from service.errors import FieldError
 from service.payload.schema import MAX_ROWS, TableRowSpec, TableSpec
@@ -60,22 +61,11 @@ def table_errors(
     lines = sum(1 + len(r.subrows) for r in spec.rows)
     if lines > MAX_ROWS:
         yield FieldError(f"{path}.rows", "limit_exceeded", f"表格共{lines}行，超过上限{MAX_ROWS}行")
-    labels: set[str] = set()
+    yield from duplicate_label_errors(spec.rows, f"{path}.rows")
     for j, row in enumerate(spec.rows):
         rpath = f"{path}.rows[{j}]"
-        if row.label in labels:
-            yield FieldError(f"{rpath}.label", "duplicate_row_label", f"项目“{row.label}”重复")
-        labels.add(row.label)
         yield from _cell_errors(row.values, given, f"{rpath}.values", required=True)
-        sub_labels: set[str] = set()
         for k, sub in enumerate(row.subrows):
-            if sub.label in sub_labels:
-                yield FieldError(
-                    f"{rpath}.subrows[{k}].label",
-                    "duplicate_row_label",
-                    f"“{row.label}”的其中项“{sub.label}”重复",
-                )
-            sub_labels.add(sub.label)
             yield from _cell_errors(sub.values, given, f"{rpath}.subrows[{k}].values", True)
         if (
             row.subrows
@@ -203,3 +193,29 @@ def _total_errors(
             "table_total_mismatch",
             f"表中合计{sums[counts[0]]}件，与{name}{figures[total.figure]}件不符",
         )
+
+
+class _Labelled(Protocol):
+    @property
+    def label(self) -> str: ...
+    @property
+    def subrows(self) -> Sequence[Any]: ...
+
+
+def duplicate_label_errors(rows: Sequence[_Labelled], path: str) -> Iterator[FieldError]:
+    """A row label given twice in one table, and a 其中 label given twice under one row: the
+    rule for breakdowns and table blocks alike (``path`` is the rows' path)."""
+    labels: set[str] = set()
+    for j, row in enumerate(rows):
+        if row.label in labels:
+            yield FieldError(f"{path}[{j}].label", "duplicate_row_label", f"项目“{row.label}”重复")
+        labels.add(row.label)
+        sub_labels: set[str] = set()
+        for k, sub in enumerate(row.subrows):
+            if sub.label in sub_labels:
+                yield FieldError(
+                    f"{path}[{j}].subrows[{k}].label",
+                    "duplicate_row_label",
+                    f"“{row.label}”的其中项“{sub.label}”重复",
+                )
+            sub_labels.add(sub.label)
