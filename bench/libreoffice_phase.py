@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.peer_phase import Baseline, best_throughput
 from bench.plan import Plan, Results, Variants, log, pdf_pages
-from bench.stats import mib, ms, p50, p95, ratio
+from bench.stats import mib, ms, p50, ratio
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -81,14 +81,13 @@ def cold(
     lo.cold_convert(sources[-1], work, profile, env)  # creates the profile: untimed
     times = [lo.cold_convert(src, out, profile, env) for src in sources[: plan.lo_cold_n]]
     res.data["lo_cold"] = times
-    res.table.add(
+    res.table.timings(
         "peers",
         "LibreOffice soffice --convert-to, per document",
-        ms(p50(times)),
-        "",
-        str(len(times)),
-        ratio(pilu.pdf_s, p50(times)),
+        times,
+        pilu.pdf_s,
         "Pilu's DOCX → PDF, one process each",
+        with_p95=False,
     )
 
 
@@ -111,13 +110,11 @@ def resident(
     cpu_s = (uno.cpu_seconds() - cpu0) / len(times)
     pages["libreoffice"] = pdf_pages((work / "uno-0.pdf").read_bytes())
     res.data["lo_uno"] = {"times": times, "cpu_s": cpu_s}
-    res.table.add(
+    res.table.timings(
         "peers",
         "LibreOffice resident soffice over UNO",
-        ms(p50(times)),
-        ms(p95(times)),
-        str(len(times)),
-        ratio(pilu.pdf_s, p50(times)),
+        times,
+        pilu.pdf_s,
         f"CPU {ms(cpu_s)}/doc (Pilu ÷ this on CPU {ratio(pilu.pdf_cpu_s, cpu_s)}); "
         f"Pilu's DOCX (fonts embedded) → PDF; {pages['libreoffice']} pages",
     )
@@ -149,13 +146,11 @@ def pipeline(work: Path, uno: Any, jobs: list[Job], pilu: Baseline, res: Results
         "pss": uno.memory_bytes(),
         "cpu_s": cpu_s,
     }
-    res.table.add(
+    res.table.timings(
         "peers",
         "LibreOffice pipeline: docxtpl fill + UNO → DOCX+PDF",
-        ms(p50(totals)),
-        ms(p95(totals)),
-        str(len(totals)),
-        ratio(pilu.pair_s, p50(totals)),
+        totals,
+        pilu.pair_s,
         f"CPU {ms(cpu_s)}/pair (Pilu ÷ this on CPU {ratio(pilu.pair_cpu_s, cpu_s)}); "
         f"fill p50 {ms(p50(fills))} + convert p50 {ms(p50(converts))}; "
         f"soffice PSS {mib(uno.memory_bytes())}; template without embedded fonts",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.plan import Plan, Results, Variants, log, pdf_pages, timed
-from bench.stats import mib, ms, p50, p95, ratio
+from bench.stats import mib, ms, p50, ratio
 
 
 @dataclass(frozen=True)
@@ -108,22 +108,18 @@ def in_process(
     cpu = {k: v / len(pdf_t) for k, v in cpu.items()}
     pages["pilu"] = pdf_pages(pdf)
     res.data["inproc"] = {"pdf": pdf_t, "docx": docx_t, "cpu_s": cpu}
-    res.table.add(
+    res.table.timings(
         "peers",
         "Pilu in-process render_pdf (model → PDF)",
-        ms(p50(pdf_t)),
-        ms(p95(pdf_t)),
-        str(len(pdf_t)),
-        "",
+        pdf_t,
+        None,
         f"no HTTP; CPU {ms(cpu['pdf'])}/render; {pages['pilu']} pages",
     )
-    res.table.add(
+    res.table.timings(
         "peers",
         "Pilu in-process render_docx (model → DOCX)",
-        ms(p50(docx_t)),
-        ms(p95(docx_t)),
-        str(len(docx_t)),
-        "",
+        docx_t,
+        None,
         f"CPU {ms(cpu['docx'])}/render; fonts embedded ({style.docx.embed_fonts}); "
         f"{len(docx) / 2**20:.1f} MiB",
     )
@@ -167,13 +163,11 @@ def chromium(
         browser.close()
     pages["chromium"] = pdf_pages(pdf)
     res.data["chromium_warm"] = {"times": times, "pss": memory, "cpu_s": cpu_s}
-    res.table.add(
+    res.table.timings(
         "peers",
         "Chromium headless print, warm (CDP)",
-        ms(p50(times)),
-        ms(p95(times)),
-        str(len(times)),
-        ratio(pilu.pdf_s, p50(times)),
+        times,
+        pilu.pdf_s,
         f"CPU {ms(cpu_s)}/doc (Pilu ÷ this on CPU {ratio(pilu.pdf_cpu_s, cpu_s)}); "
         f"in-process Pilu ÷ this {ratio(pilu.inproc_pdf_s, p50(times))}; same HTML+CSS, "
         f"{fonts} web fonts; {pages['chromium']} pages; tree PSS {mib(memory)}",
@@ -183,14 +177,13 @@ def chromium(
         for document in documents[: plan.chromium_cold_n]
     ]
     res.data["chromium_cold"] = cold
-    res.table.add(
+    res.table.timings(
         "peers",
         "Chromium, one browser per document",
-        ms(p50(cold)),
-        "",
-        str(len(cold)),
-        ratio(pilu.pdf_s, p50(cold)),
+        cold,
+        pilu.pdf_s,
         "start, load, print, quit",
+        with_p95=False,
     )
 
 
@@ -217,13 +210,11 @@ def typst(
     cpu_s = (time.process_time() - cpu0) / len(times)
     pages["typst"] = pdf_pages(pdf)
     res.data["typst"] = {"times": times, "cpu_s": cpu_s}
-    res.table.add(
+    res.table.timings(
         "peers",
         "Typst (PyPI binding), warm compiler",
-        ms(p50(times)),
-        ms(p95(times)),
-        str(len(times)),
-        ratio(pilu.pdf_s, p50(times)),
+        times,
+        pilu.pdf_s,
         f"CPU {ms(cpu_s)}/doc (Pilu ÷ this on CPU {ratio(pilu.pdf_cpu_s, cpu_s)}); "
         f"in-process Pilu ÷ this {ratio(pilu.inproc_pdf_s, p50(times))}; equivalent markup from "
         f"the same model, same fonts; {pages['typst']} pages",

@@ -63,6 +63,28 @@ class Table:
     ) -> None:
         self.rows.append((group, measure, value, p95_, n, vs, notes))
 
+    def timings(
+        self,
+        group: str,
+        measure: str,
+        times: Sequence[float],
+        ours_s: float | None = None,
+        notes: str = "",
+        *,
+        with_p95: bool = True,
+    ) -> None:
+        """A row of wall times: p50, p95 (unless ``with_p95`` is false) and count, and
+        ``ours_s`` ÷ p50 in the comparison column when Pilu's own figure is given."""
+        self.add(
+            group,
+            measure,
+            ms(p50(times)),
+            ms(p95(times)) if with_p95 else "",
+            str(len(times)),
+            "" if ours_s is None else ratio(ours_s, p50(times)),
+            notes,
+        )
+
     @staticmethod
     def _width(text: str) -> int:
         import unicodedata

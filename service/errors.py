@@ -149,34 +149,30 @@ class RequestTimeout(PiluError):
     headers = {"Connection": "close"}
 
 
-class TooManyUploads(PiluError):
+class RetryLater(PiluError):
+    """An error that asks the caller to try again after ``retry_after_s`` (``Retry-After``)."""
+
+    def __init__(self, message: str, details: Any = None, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class TooManyUploads(RetryLater):
     """This API key is already sending as many bodies at once as it may (``uploads_per_key``)."""
 
     status = 429
     code = "too_many_uploads"
 
-    def __init__(self, message: str, details: Any = None, *, retry_after_s: int = 1) -> None:
-        super().__init__(message, details)
-        self.retry_after_s = retry_after_s
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
-
-
-class Overloaded(PiluError):
+class Overloaded(RetryLater):
     """Every worker is busy and the queue in front of them is full; try again later."""
 
     status = 503
     code = "overloaded"
-
-    def __init__(self, message: str, details: Any = None, *, retry_after_s: int = 1) -> None:
-        super().__init__(message, details)
-        self.retry_after_s = retry_after_s
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
 
 
 class ShuttingDown(PiluError):
