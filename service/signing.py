@@ -7,6 +7,13 @@ that is expired or not yet valid stops the service there, with a message saying 
 of failing the first render. Workers read it again from the same settings
 (:func:`process_signer`). A signature is an incremental update after the PDF/A-3b file, so the
 unsigned bytes stay as rendered; signed bytes differ on every render (the signing time).
+
+The signature is invisible unless ``signing_visible`` is set: then its field is drawn at the 署名,
+where the PDF writer recorded the signature block (the named destination
+:data:`~service.formats.SIGNATURE_DESTINATION`; the layout decides where, not this module),
+as a seal is pressed on the 署名 and 日期 (GB/T 9704 §7.3.5.1): a red frame around the block and
+the line above it, with the signer and the signing time in that line, in an embedded font
+(PDF/A refuses pyHanko's default Courier, which it does not embed).
 """
 
 from __future__ import annotations
@@ -19,12 +26,25 @@ from io import BytesIO
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.stamp import TextStampStyle
 
+from service import FONTS_DIR
+from service.formats import SIGNATURE_DESTINATION
 from service.settings import Settings
 
 FIELD_NAME = "公司签章"
+APPEARANCE_FONT = FONTS_DIR / "FandolSong-Regular.otf"
+"""The face of the visible signature's text (GB 2312 and more: a company name is Chinese)."""
+SEAL_RED = (0.8, 0.0, 0.0)
+
+
+class SignatureAreaMissing(ValueError):
+    """A visible signature was asked for a PDF that records no signature block."""
 
 
 class SigningSetupError(ValueError):
@@ -48,21 +68,96 @@ class CompanySigner:
     fingerprint: str
     """SHA-256 of the certificate (DER), hex: what the manifest records."""
     subject: str
+    visible: bool = False
+    """Draw the signature field at the 署名 (else the field has no appearance on any page)."""
 
     def sign(self, pdf: bytes) -> bytes:
-        """``pdf`` with an invisible PAdES B-B signature appended as an incremental update."""
+        """``pdf`` with a PAdES B-B signature appended as an incremental update; visible at the
+        署名 when :attr:`visible` (:class:`SignatureAreaMissing` if the PDF records none)."""
         writer = _ArchivalWriter(BytesIO(pdf))
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME,
             subfilter=fields.SigSeedSubFilter.PADES,
             md_algorithm="sha256",
         )
-        out = signers.PdfSigner(meta, signer=self.signer).sign_pdf(writer)
+        if self.visible:
+            page, box = visible_field_box(writer)
+            pdf_signer = signers.PdfSigner(
+                meta,
+                signer=self.signer,
+                stamp_style=_seal_style(),
+                new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=page, box=box),
+            )
+        else:
+            pdf_signer = signers.PdfSigner(meta, signer=self.signer)
+        out = pdf_signer.sign_pdf(writer)
         signed: bytes = out.getvalue()
         return signed
 
 
-def load_signer(path: Path, password: str | None, now: datetime | None = None) -> CompanySigner:
+def signature_rectangle(
+    writer: IncrementalPdfFileWriter,
+) -> tuple[int, tuple[float, float, float, float]] | None:
+    """The page index and rectangle (left, bottom, right, top) of the signature block, as the
+    PDF writer recorded them (named destination ``signature``, ``/FitR``); ``None`` if absent."""
+    try:
+        names = writer.root["/Names"]["/Dests"]["/Names"]
+    except KeyError:
+        return None
+    for index in range(0, len(names) - 1, 2):
+        if str(names[index]) != SIGNATURE_DESTINATION:
+            continue
+        destination = names[index + 1]
+        page_ref = destination.raw_get(0)
+        left, bottom, right, top = (float(destination[i]) for i in range(2, 6))
+        count = int(writer.root["/Pages"]["/Count"])
+        for page in range(count):
+            ref = writer.find_page_for_modification(page)[0]
+            if isinstance(page_ref, generic.IndirectObject) and ref.idnum == page_ref.idnum:
+                return page, (left, bottom, right, top)
+    return None
+
+
+def visible_field_box(writer: IncrementalPdfFileWriter) -> tuple[int, tuple[int, int, int, int]]:
+    """Page index and box of the visible signature: the signature block with a margin of a
+    quarter of its height on the sides and below, and 0.6 of its height above (the blank line
+    above the 署名, where the stamp's two lines of text go)."""
+    found = signature_rectangle(writer)
+    if found is None:
+        raise SignatureAreaMissing("PDF has no signature block to put a visible signature on")
+    page, (left, bottom, right, top) = found
+    height = top - bottom
+    return page, (
+        round(left - height / 4),
+        round(bottom - height / 4),
+        round(right + height / 4),
+        round(top + height * 0.6),
+    )
+
+
+def _seal_style() -> TextStampStyle:
+    text = TextBoxStyle(
+        font=GlyphAccumulatorFactory(str(APPEARANCE_FONT), font_size=7),
+        leading=9,
+        text_color=SEAL_RED,
+    )
+    return TextStampStyle(
+        stamp_text="电子签章：%(signer)s\n签章时间：%(ts)s",
+        timestamp_format="%Y-%m-%d %H:%M:%S UTC",
+        text_box_style=text,
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins.uniform(2),
+        ),
+        border_width=1,
+        border_color=SEAL_RED,
+    )
+
+
+def load_signer(
+    path: Path, password: str | None, now: datetime | None = None, *, visible: bool = False
+) -> CompanySigner:
     """The signer of the PKCS#12 file at ``path``; :class:`SigningSetupError` if it cannot sign."""
     try:
         data = path.read_bytes()
@@ -91,7 +186,7 @@ def load_signer(path: Path, password: str | None, now: datetime | None = None) -
     if signer is None:
         raise SigningSetupError(f"签章证书文件 {path} 无法用于签章")
     fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
-    return CompanySigner(signer, fingerprint, cert.subject.rfc4514_string())
+    return CompanySigner(signer, fingerprint, cert.subject.rfc4514_string(), visible)
 
 
 def signer_from_settings(settings: Settings) -> CompanySigner | None:
@@ -100,7 +195,9 @@ def signer_from_settings(settings: Settings) -> CompanySigner | None:
         return None
     password = settings.signing_password
     return load_signer(
-        settings.signing_pkcs12, password.get_secret_value() if password is not None else None
+        settings.signing_pkcs12,
+        password.get_secret_value() if password is not None else None,
+        visible=settings.signing_visible,
     )
 
 
