@@ -119,19 +119,19 @@ def signature_rectangle(
 
 
 def visible_field_box(writer: IncrementalPdfFileWriter) -> tuple[int, tuple[int, int, int, int]]:
-    """Page index and box of the visible signature: the signature block with a margin of a
-    quarter of its height on the sides and below, and 0.6 of its height above (the blank line
-    above the 署名, where the stamp's two lines of text go)."""
+    """Page index and box of the visible signature: the lines of the signature block with an
+    eighth of their height around them, and 0.4 of it more above (the blank line above the
+    署名, where the stamp's two lines of text go)."""
     found = signature_rectangle(writer)
     if found is None:
         raise SignatureAreaMissing("PDF has no signature block to put a visible signature on")
     page, (left, bottom, right, top) = found
-    height = top - bottom
+    margin = (top - bottom) / 8
     return page, (
-        round(left - height / 4),
-        round(bottom - height / 4),
-        round(right + height / 4),
-        round(top + height * 0.6),
+        round(left - margin),
+        round(bottom - margin),
+        round(right + margin),
+        round(top + margin + (top - bottom) * 0.4),
     )
 
 

@@ -31,7 +31,7 @@ def archival_problems(data: bytes) -> list[str]:
     problems: list[str] = []
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for check in (_header, _trailer, _xmp, _output_intent, _fonts, _attachments,
-                      _forbidden, _ua_catalog, _structure):  # fmt: skip
+                      _forbidden, _ua_catalog, _structure, _marked_content):  # fmt: skip
             problems += [f"{check.__name__[1:]}: {p}" for p in check(pdf, data)]
     return problems
 
@@ -209,6 +209,108 @@ def _structure(pdf: Any, data: bytes) -> Iterator[str]:
                 yield f"UA 7.5 TD Headers {headers} not in IDTree"
     if last_heading == 0:
         yield "UA 7.4 no headings"
+
+
+def _marked_content(pdf: Any, data: bytes) -> Iterator[str]:
+    # UA 7.1: every piece of text on a page is either tagged (its marked-content id reaches an
+    # element of the structure tree through the ParentTree) or an Artifact; the page numbers
+    # are Pagination artifacts (an MCID left out of the tree is neither: WeasyPrint's default).
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return
+    in_tree = {element.objgen for element, _ in _elements(root)}
+    parents = _number_tree(root.get("/ParentTree"))
+    for number, page in enumerate(pdf.pages, 1):
+        mapped = parents.get(int(page.obj.get("/StructParents", -1)))
+        for text, marks in _shown_texts(page):
+            if any(tag == "Artifact" for tag, _, _ in marks):
+                continue
+            mcids = [mcid for _, mcid, _ in marks if mcid is not None]
+            if not mcids:
+                yield f"UA 7.1 page {number} text {text!r} neither tagged nor an artifact"
+            elif mapped is None or mcids[-1] >= len(mapped):
+                yield f"UA 7.1 page {number} MCID {mcids[-1]} not in the ParentTree"
+            elif mapped[mcids[-1]].objgen not in in_tree:
+                yield f"UA 7.1 page {number} text {text!r} tagged outside the structure tree"
+    for number, texts in enumerate(artifact_texts(data), 1):
+        if not any(re.search(r"\d", text) for kind, text in texts if kind == "Pagination"):
+            yield f"UA 7.1 page {number} page number not a Pagination artifact"
+
+
+def _number_tree(node: Any) -> dict[int, Any]:
+    if node is None:
+        return {}
+    found: dict[int, Any] = {}
+    nums = list(node.get("/Nums") or [])
+    for i in range(0, len(nums) - 1, 2):
+        found[int(nums[i])] = nums[i + 1]
+    for kid in node.get("/Kids") or []:
+        found.update(_number_tree(kid))
+    return found
+
+
+Mark = tuple[str, int | None, str]
+"""A marked-content sequence: tag, MCID (or ``None``), and the ``Type`` of an Artifact."""
+
+
+def _shown_texts(page: Any) -> Iterator[tuple[str, list[Mark]]]:
+    """Each text-showing operator of ``page``'s content, decoded, with the marked-content
+    sequences around it, outermost first."""
+    maps = {name: _to_unicode(font) for name, font in (page.Resources.Font or {}).items()}
+    stack: list[Mark] = []
+    font = None
+    for instruction in pikepdf.parse_content_stream(page):
+        operands, op = list(instruction.operands), str(instruction.operator)
+        if op in ("BDC", "BMC"):
+            properties = operands[1] if op == "BDC" else None
+            if not isinstance(properties, pikepdf.Dictionary):
+                properties = pikepdf.Dictionary()
+            mcid = properties.get("/MCID")
+            kind = str(properties.get("/Type", "/")).lstrip("/")
+            stack.append((str(operands[0])[1:], None if mcid is None else int(mcid), kind))
+        elif op == "EMC":
+            stack.pop()
+        elif op == "Tf":
+            font = str(operands[0])
+        elif op in ("Tj", "TJ"):
+            strings = operands[0] if op == "TJ" else [operands[0]]
+            yield _decode(strings, maps.get(font, {})), list(stack)
+
+
+def artifact_texts(data: bytes) -> list[list[tuple[str, str]]]:
+    """Per page, ``(Artifact Type, text)`` of the text inside Artifact sequences, consecutive
+    runs of one type joined."""
+    out = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            texts = [
+                (next(kind for tag, _, kind in marks if tag == "Artifact"), text)
+                for text, marks in _shown_texts(page)
+                if any(tag == "Artifact" for tag, _, _ in marks)
+            ]
+            out.append(_join_runs(texts))
+    return out
+
+
+def _join_runs(texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    joined: list[tuple[str, str]] = []
+    for kind, text in texts:
+        if joined and joined[-1][0] == kind:
+            joined[-1] = (kind, joined[-1][1] + text)
+        else:
+            joined.append((kind, text))
+    return joined
+
+
+def _decode(strings: Any, cmap: dict[int, str]) -> str:
+    text = ""
+    for item in strings:
+        if isinstance(item, pikepdf.String):
+            raw = bytes(item)
+            text += "".join(
+                cmap.get(int.from_bytes(raw[i : i + 2], "big"), "") for i in range(0, len(raw), 2)
+            )
+    return text
 
 
 def _id_tree(root: Any) -> set[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydyf
-from weasyprint.formatting_structure.boxes import TextBox
+from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
 from service.formats import SIGNATURE_DESTINATION
 
@@ -31,21 +31,23 @@ class SignatureArea:
     page: int
     """Index of the page (0 for the first)."""
     rectangle: tuple[float, float, float, float]
-    """Left, bottom, right, top in PDF points, from the page's lower left corner: the extent of
-    the block's text."""
+    """Left, bottom, right, top in PDF points, from the page's lower left corner."""
 
 
 def signature_area(document: Any) -> SignatureArea | None:
-    """The text extent of the signature block on the last page holding it, in a laid-out
-    WeasyPrint ``document``; ``None`` for a document without one."""
+    """The extent of the signature block's text on the last page holding it, in a laid-out
+    WeasyPrint ``document``: across, from the first glyph to the last; down, the lines that
+    hold the text (a text box's own top lies above its glyphs by an amount that depends on the
+    font); ``None`` for a document without one."""
     for index in reversed(range(len(document.pages))):
         page_box = document.pages[index]._page_box
-        texts = [box for block in _blocks(page_box) for box in _texts(block)]
+        lines = [line for block in _blocks(page_box) for line in _lines(block)]
+        texts = [text for line in lines for text in _texts(line)]
         if texts:
             left = min(box.position_x for box in texts)
             right = max(box.position_x + box.width for box in texts)
-            top = min(box.position_y for box in texts)
-            bottom = max(box.position_y + box.height for box in texts)
+            top = min(line.position_y for line in lines)
+            bottom = max(line.position_y + line.height for line in lines)
             height = document.pages[index].height  # the page's, not its content area's
             return SignatureArea(
                 index,
@@ -64,6 +66,10 @@ def _blocks(box: Any) -> list[Any]:
     if element is not None and BLOCK_CLASS in (element.get("class") or "").split():
         return [box]
     return [found for child in getattr(box, "children", ()) for found in _blocks(child)]
+
+
+def _lines(block: Any) -> list[Any]:
+    return [box for box in block.descendants() if isinstance(box, LineBox) and _texts(box)]
 
 
 def _texts(box: Any) -> list[Any]:
