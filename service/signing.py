@@ -43,10 +43,6 @@ APPEARANCE_FONT = FONTS_DIR / "FandolSong-Regular.otf"
 SEAL_RED = (0.8, 0.0, 0.0)
 
 
-class SignatureAreaMissing(ValueError):
-    """A visible signature was asked for a PDF that records no signature block."""
-
-
 class SigningSetupError(ValueError):
     """The configured company certificate cannot sign; the message says why, in Chinese."""
 
@@ -73,15 +69,16 @@ class CompanySigner:
 
     def sign(self, pdf: bytes) -> bytes:
         """``pdf`` with a PAdES B-B signature appended as an incremental update; visible at the
-        署名 when :attr:`visible` (:class:`SignatureAreaMissing` if the PDF records none)."""
+        署名 when :attr:`visible` and the document has one (else invisible)."""
         writer = _ArchivalWriter(BytesIO(pdf))
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME,
             subfilter=fields.SigSeedSubFilter.PADES,
             md_algorithm="sha256",
         )
-        if self.visible:
-            page, box = visible_field_box(writer)
+        place = visible_field_box(writer) if self.visible else None
+        if place is not None:
+            page, box = place
             pdf_signer = signers.PdfSigner(
                 meta,
                 signer=self.signer,
@@ -118,13 +115,15 @@ def signature_rectangle(
     return None
 
 
-def visible_field_box(writer: IncrementalPdfFileWriter) -> tuple[int, tuple[int, int, int, int]]:
+def visible_field_box(
+    writer: IncrementalPdfFileWriter,
+) -> tuple[int, tuple[int, int, int, int]] | None:
     """Page index and box of the visible signature: the lines of the signature block with an
     eighth of their height around them, and 0.4 of it more above (the blank line above the
-    署名, where the stamp's two lines of text go)."""
+    署名, where the stamp's two lines of text go); ``None`` for a document without 署名."""
     found = signature_rectangle(writer)
     if found is None:
-        raise SignatureAreaMissing("PDF has no signature block to put a visible signature on")
+        return None
     page, (left, bottom, right, top) = found
     margin = (top - bottom) / 8
     return page, (

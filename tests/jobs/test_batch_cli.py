@@ -38,6 +38,18 @@ def summary_value(text: str, label: str) -> str:
 
 
 @pytest.mark.slow
+def test_every_item_as_a_plain_pdf_on_request(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(QUICK_EXAMPLES[0], source / QUICK_EXAMPLES[0].name)
+    out = tmp_path / "out"
+    assert run_batch(source, out, workers=1, console=console(), pdf_variant="plain") == 0
+    (pdf,) = out.glob("*.pdf")
+    data = pdf.read_bytes()
+    assert b"/StructTreeRoot" not in data and b"/EmbeddedFiles" not in data, "plain: untagged"
+
+
+@pytest.mark.slow
 def test_folder_real_render_then_resume(tmp_path: Path) -> None:
     source = tmp_path / "in"
     source.mkdir()

@@ -31,7 +31,8 @@ def archival_problems(data: bytes) -> list[str]:
     problems: list[str] = []
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for check in (_header, _trailer, _xmp, _output_intent, _fonts, _attachments,
-                      _forbidden, _ua_catalog, _structure, _marked_content):  # fmt: skip
+                      _forbidden, _ua_catalog, _structure, _marked_content,
+                      _annotations):  # fmt: skip
             problems += [f"{check.__name__[1:]}: {p}" for p in check(pdf, data)]
     return problems
 
@@ -114,20 +115,66 @@ def _fonts(pdf: Any, data: bytes) -> Iterator[str]:
                     yield f"6.2.11.3.2 {name} without CIDToGIDMap"
                 if "/CIDSet" in descriptor:
                     yield f"6.2.11.4.2 {name} has a CIDSet"
+                # 6.2.11.3.1: with an Identity-H/V encoding any CIDSystemInfo will do (the
+                # visible signature's subset keeps its font's Adobe-GB1); else it must be the
+                # encoding CMap's.
                 info = descendant.CIDSystemInfo
-                if (str(info.Registry), str(info.Ordering)) != ("Adobe", "Identity"):
-                    yield f"6.2.11.3.1 {name} CIDSystemInfo not Adobe-Identity"
+                encoding = font.get("/Encoding")
+                if str(encoding) not in ("/Identity-H", "/Identity-V"):
+                    cmap_info = encoding.get("/CIDSystemInfo") if encoding is not None else None
+                    ros = (str(info.Registry), str(info.Ordering))
+                    if cmap_info is None or ros != (
+                        str(cmap_info.Registry),
+                        str(cmap_info.Ordering),
+                    ):
+                        yield f"6.2.11.3.1 {name} CIDSystemInfo not its encoding's"
         else:
             yield f"fonts: unexpected simple font {name}"
 
 
 def _fonts_of(pdf: Any) -> Iterator[Any]:
+    """The fonts of every page and of every annotation's appearance (a visible signature's)."""
     seen: set[tuple[int, int]] = set()
+    resources = []
     for page in pdf.pages:
-        for font in (page.Resources.get("/Font") or {}).values():
+        resources.append(page.Resources)
+        for annotation in page.obj.get("/Annots") or []:
+            appearance = (annotation.get("/AP") or {}).get("/N")
+            if isinstance(appearance, pikepdf.Stream):
+                resources += _xobject_resources(appearance)
+    for found in resources:
+        for font in (found.get("/Font") or {}).values():
             if font.objgen not in seen:
                 seen.add(font.objgen)
                 yield font
+
+
+def _xobject_resources(xobject: Any) -> list[Any]:
+    own = xobject.get("/Resources")
+    if own is None:
+        return []
+    nested = [
+        found
+        for child in (own.get("/XObject") or {}).values()
+        if child.get("/Subtype") == "/Form"
+        for found in _xobject_resources(child)
+    ]
+    return [own, *nested]
+
+
+def _annotations(pdf: Any, data: bytes) -> Iterator[str]:
+    # PDF/A-3 6.3.2: every annotation printed (F Print set; Hidden, Invisible, NoView, ToggleNoView
+    # clear); 6.3.3: a visible annotation's appearance is one normal (N) appearance stream.
+    for number, page in enumerate(pdf.pages, 1):
+        for annotation in page.obj.get("/Annots") or []:
+            flags = int(annotation.get("/F", 0))
+            if not flags & 4 or flags & (1 | 2 | 32 | 256):
+                yield f"6.3.2 page {number} annotation flags {flags}"
+            rect = [float(v) for v in annotation.get("/Rect", [0, 0, 0, 0])]
+            visible = rect[2] > rect[0] and rect[3] > rect[1]
+            appearance = annotation.get("/AP")
+            if visible and (appearance is None or set(appearance.keys()) != {"/N"}):
+                yield f"6.3.3 page {number} annotation appearance {appearance}"
 
 
 def _attachments(pdf: Any, data: bytes) -> Iterator[str]:
