@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from service.signing import CompanySigner
 
 
-class PdfChoice(str, enum.Enum):
+class PdfChoice(enum.StrEnum):
     """The ``--pdf`` values (:data:`service.style.PDF_VARIANTS`)."""
 
     archival = "pdf/a-3b"
     plain = "plain"
+
 
 app = typer.Typer(
     name="pilu",
@@ -159,7 +160,6 @@ def batch(
 
     With a company certificate configured (PILU_SIGNING_PKCS12), every PDF is signed."""
     from service.jobs.batch_cli import run_batch
-
     from service.style import as_pdf_variant
 
     variant = as_pdf_variant(pdf.value if pdf is not None else None)

@@ -109,7 +109,7 @@ def signature_rectangle(
         left, bottom, right, top = (float(destination[i]) for i in range(2, 6))
         count = int(writer.root["/Pages"]["/Count"])
         for page in range(count):
-            ref = writer.find_page_for_modification(page)[0]
+            ref = writer.find_page_for_modification(page)[0]  # type: ignore[no-untyped-call]
             if isinstance(page_ref, generic.IndirectObject) and ref.idnum == page_ref.idnum:
                 return page, (left, bottom, right, top)
     return None
@@ -147,7 +147,7 @@ def _seal_style() -> TextStampStyle:
         inner_content_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID,
             y_align=layout.AxisAlignment.ALIGN_MAX,
-            margins=layout.Margins.uniform(2),
+            margins=layout.Margins(2, 2, 2, 2),
         ),
         border_width=1,
         border_color=SEAL_RED,

@@ -23,7 +23,9 @@ def render(raw: bytes, fmt: str, pdf_variant: str | None = None) -> tuple[bytes,
     """The document in ``fmt`` (one of :data:`pipeline.FORMATS`) and its file name (Chinese);
     a PDF is of ``pdf_variant``, else of the house style's."""
     payload, document = pipeline.build(raw)
-    outputs = pipeline.render_document(document, (fmt,), source=raw, pdf_variant=as_pdf_variant(pdf_variant))
+    outputs = pipeline.render_document(
+        document, (fmt,), source=raw, pdf_variant=as_pdf_variant(pdf_variant)
+    )
     sign_outputs(outputs)
     return outputs[fmt], pipeline.output_filename(payload, fmt)
 

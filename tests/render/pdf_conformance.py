@@ -15,6 +15,8 @@ from typing import Any
 
 import pikepdf
 
+from service.formats import SIGNATURE_DESTINATION
+
 PDFAID = "http://www.aiim.org/pdfa/ns/id/"
 PDFUAID = "http://www.aiim.org/pdfua/ns/id/"
 STANDARD_TYPES = {
@@ -358,6 +360,16 @@ def _decode(strings: Any, cmap: dict[int, str]) -> str:
                 cmap.get(int.from_bytes(raw[i : i + 2], "big"), "") for i in range(0, len(raw), 2)
             )
     return text
+
+
+def signature_destination(pdf: Any) -> tuple[int, str, list[float]]:
+    """The page index, kind (``/FitR``) and rectangle of the ``signature`` named destination of
+    an open pikepdf ``pdf``."""
+    names = list(pdf.Root.Names.Dests.Names)
+    keys = [str(name) for name in names[::2]]
+    destination = names[2 * keys.index(SIGNATURE_DESTINATION) + 1]
+    page = pdf.pages.index(pikepdf.Page(destination[0]))
+    return page, str(destination[1]), [float(v) for v in destination[2:6]]
 
 
 def _id_tree(root: Any) -> set[str]:

@@ -26,11 +26,10 @@ from typer.testing import CliRunner
 
 from service import PROJECT_ROOT, pipeline, signing
 from service.cli import app
-from service.formats import SIGNATURE_DESTINATION
 from service.jobs.render import render_item
 from service.store.models import Manifest
 from tests.conftest import EXAMPLES
-from tests.render.pdf_conformance import archival_problems
+from tests.render.pdf_conformance import archival_problems, signature_destination
 
 PASSWORD = "口令-123"
 NOW = datetime.now(UTC)
@@ -219,10 +218,8 @@ def test_a_visible_signature_stands_at_the_signature_block(
     with pikepdf.open(io.BytesIO(pdf)) as reader:
         last = reader.pages[-1]
         (widget,) = [a for a in last.obj.get("/Annots") or [] if a.get("/FT") == "/Sig"]
-        names = list(reader.Root.Names.Dests.Names)
-        destination = names[names.index(SIGNATURE_DESTINATION) + 1]
-        assert reader.pages.index(pikepdf.Page(destination[0])) == len(reader.pages) - 1
-        block = [float(v) for v in destination[2:6]]
+        page, _, block = signature_destination(reader)
+        assert page == len(reader.pages) - 1
         rect = [float(v) for v in widget.Rect]
         assert str(widget.T) == signing.FIELD_NAME
         assert rect[0] < block[0] and rect[1] < block[1] and rect[2] > block[2]

@@ -12,7 +12,8 @@ The CJK fonts need nothing more: they are embedded OpenType CFF subsets (``CIDFo
 - structure types the HTML elements cannot say: the element's ``data-tag`` (``H1``…``H4``,
   ``Caption``, ``Note``) replaces WeasyPrint's choice;
 - one structure element per HTML element: a paragraph or table that runs onto the next page is
-  one ``P`` or ``Table`` (WeasyPrint starts a new one on every page), a table's caption is its
+  one ``P`` or ``Table`` (WeasyPrint starts a new one on every page; a table's header row
+  repeated there becomes a ``Pagination`` artifact, read once), a table's caption is its
   first child, header cells carry ``Scope /Column``, and the ``ID`` of every header cell is in the
   ``IDTree`` that PDF 1.7 requires for ``Headers``;
 - the page margins (page numbers, any running header or footer) as ``Artifact`` content
@@ -248,10 +249,12 @@ class StructureFixer:
 
     def _fold(self, objects: list[Any], first: Any, more: Any) -> None:
         """Move the kids of ``more`` (the next page's part) into ``first``. A table's repeated
-        header row is dropped; its data cells point to the first part's header cells."""
+        header row is dropped, its text made an artifact; its data cells point to the first
+        part's header cells."""
         for ref in more["K"]:
             kid = _deref(objects, ref)
             if first.get("S") == "/Table" and kid.get("S") == "/THead":
+                _make_artifact(objects, kid)
                 continue
             if isinstance(kid, dict):
                 kid["P"] = first.reference
@@ -265,6 +268,24 @@ class StructureFixer:
                     cell["A"]["Headers"] = pydyf.Array(
                         pydyf.String(h.string.replace(old, new, 1)) for h in headers
                     )
+
+
+def _make_artifact(objects: list[Any], element: Any) -> None:
+    """Turn the marked content of ``element`` and its descendants into ``Pagination`` artifacts
+    in the page content streams (a table header row repeated on a later page is a running
+    element, as a page number is: PDF 1.7 14.8.2.2)."""
+    by_page: dict[bytes, set[int]] = {}
+    for node in [element, *(_deref(objects, ref) for ref in _walk(objects, element))]:
+        for kid in node.get("K", ()):
+            if isinstance(kid, int) and "Pg" in node:
+                by_page.setdefault(node["Pg"], set()).add(kid)
+    for page_ref, mcids in by_page.items():
+        contents = _deref(objects, _deref(objects, page_ref)["Contents"])
+        operations = contents.stream
+        for index, item in enumerate(operations):
+            if isinstance(item, dict) and item.get("MCID") in mcids and index > 0:
+                operations[index - 1] = "/Artifact"
+                operations[index] = pydyf.Dictionary({"Type": "/Pagination"})
 
 
 def _deref(objects: list[Any], ref: Any) -> Any:

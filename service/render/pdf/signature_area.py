@@ -78,9 +78,7 @@ def _texts(box: Any) -> list[Any]:
 
 def add_signature_destination(pdf: pydyf.PDF, area: SignatureArea) -> None:
     """Record ``area`` as the named destination :data:`DESTINATION` (``/FitR``)."""
-    destination = pydyf.Array(
-        [pdf.page_references[area.page], "/FitR", *area.rectangle]
-    )
+    destination = pydyf.Array([pdf.page_references[area.page], "/FitR", *area.rectangle])
     names = pdf.catalog.setdefault("Names", pydyf.Dictionary())
     dests = names.setdefault("Dests", pydyf.Dictionary({"Names": pydyf.Array()}))
     pairs = list(zip(dests["Names"][::2], dests["Names"][1::2], strict=True))
