@@ -13,7 +13,8 @@ where the PDF writer recorded the signature block (the named destination
 :data:`~service.formats.SIGNATURE_DESTINATION`; the layout decides where, not this module),
 as a seal is pressed on the 署名 and 日期 (GB/T 9704 §7.3.5.1): a red frame around the block and
 the line above it, with the signer and the signing time in that line, in an embedded font
-(PDF/A refuses pyHanko's default Courier, which it does not embed).
+(PDF/A refuses pyHanko's default Courier, which it does not embed). In a tagged PDF the widget
+joins the structure tree in the same update (:func:`_tag_widget`); pyHanko does not do it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from pyhanko.pdf_utils import generic, layout
@@ -79,12 +81,11 @@ class CompanySigner:
         place = visible_field_box(writer) if self.visible else None
         if place is not None:
             page, box = place
-            pdf_signer = signers.PdfSigner(
-                meta,
-                signer=self.signer,
-                stamp_style=_seal_style(),
-                new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=page, box=box),
+            fields.append_signature_field(
+                writer, fields.SigFieldSpec(FIELD_NAME, on_page=page, box=box)
             )
+            _tag_widget(writer, page)
+            pdf_signer = signers.PdfSigner(meta, signer=self.signer, stamp_style=_seal_style())
         else:
             pdf_signer = signers.PdfSigner(meta, signer=self.signer)
         out = pdf_signer.sign_pdf(writer)
@@ -132,6 +133,66 @@ def visible_field_box(
         round(right + margin),
         round(top + margin + (top - bottom) * 0.4),
     )
+
+
+def _tag_widget(writer: IncrementalPdfFileWriter, page: int) -> None:
+    """Put the signature's widget into the structure tree, as PDF/UA-1 7.18.4 asks: a ``Form``
+    element holding it (``OBJR``) at the end of the document, its ``StructParent`` in the
+    ``ParentTree``, and a description (``TU``, ``Alt``). A plain PDF has no tree: nothing to do."""
+    root = writer.root
+    if "/StructTreeRoot" not in root:
+        return
+    tree = root["/StructTreeRoot"]
+    kids = tree["/K"]
+    document = kids[0] if isinstance(kids, generic.ArrayObject) else kids
+    parent_tree = tree["/ParentTree"]
+    nums = parent_tree["/Nums"]
+    key = max((int(nums[i]) for i in range(0, len(nums), 2)), default=-1) + 1
+    field_ref = next(
+        ref for ref in root["/AcroForm"]["/Fields"] if ref.get_object().get("/T") == FIELD_NAME
+    )
+    widget = field_ref.get_object()
+    page_ref = writer.find_page_for_modification(page)[0]  # type: ignore[no-untyped-call]
+    description = generic.TextStringObject("公司电子签章")
+    widget["/StructParent"] = _number(key)
+    widget["/TU"] = description
+    objr = _dictionary(
+        {
+            "/Type": generic.pdf_name("/OBJR"),
+            "/Obj": field_ref,
+            "/Pg": page_ref,
+        }
+    )
+    form = _dictionary(
+        {
+            "/Type": generic.pdf_name("/StructElem"),
+            "/S": generic.pdf_name("/Form"),
+            "/P": kids.raw_get(0) if isinstance(kids, generic.ArrayObject) else tree.raw_get("/K"),
+            "/Pg": page_ref,
+            "/Alt": description,
+            "/K": generic.ArrayObject([writer.add_object(objr)]),
+        }
+    )
+    form_ref = writer.add_object(form)
+    document_kids = document["/K"]
+    document_kids.append(form_ref)
+    nums.append(_number(key))
+    nums.append(form_ref)
+    if "/ParentTreeNextKey" in tree:
+        tree["/ParentTreeNextKey"] = _number(key + 1)
+        writer.update_container(tree)
+    writer.update_container(widget)
+    writer.update_container(document_kids)
+    writer.update_container(nums)
+
+
+def _number(value: int) -> generic.NumberObject:
+    return generic.NumberObject(value)  # type: ignore[no-untyped-call]  # pyHanko: no annotation
+
+
+def _dictionary(entries: dict[str, Any]) -> generic.DictionaryObject:
+    names = {generic.pdf_name(key): value for key, value in entries.items()}
+    return generic.DictionaryObject(names)  # type: ignore[no-untyped-call]  # pyHanko: no annotation
 
 
 def _seal_style() -> TextStampStyle:

@@ -166,7 +166,12 @@ def _xobject_resources(xobject: Any) -> list[Any]:
 
 def _annotations(pdf: Any, data: bytes) -> Iterator[str]:
     # PDF/A-3 6.3.2: every annotation printed (F Print set; Hidden, Invisible, NoView, ToggleNoView
-    # clear); 6.3.3: a visible annotation's appearance is one normal (N) appearance stream.
+    # clear); 6.3.3: a visible annotation's appearance is one normal (N) appearance stream;
+    # PDF/UA-1 7.18.1/7.18.4: in a tagged PDF a visible annotation is in the structure tree (its
+    # StructParent names an element of the tree; a widget's is a Form), a widget has a TU.
+    root = pdf.Root.get("/StructTreeRoot")
+    in_tree = {e.objgen: str(e.S) for e, _ in _elements(root)} if root is not None else {}
+    parents = _number_tree(root.get("/ParentTree")) if root is not None else {}
     for number, page in enumerate(pdf.pages, 1):
         for annotation in page.obj.get("/Annots") or []:
             flags = int(annotation.get("/F", 0))
@@ -177,6 +182,15 @@ def _annotations(pdf: Any, data: bytes) -> Iterator[str]:
             appearance = annotation.get("/AP")
             if visible and (appearance is None or set(appearance.keys()) != {"/N"}):
                 yield f"6.3.3 page {number} annotation appearance {appearance}"
+            if root is None or not visible:
+                continue
+            element = parents.get(int(annotation.get("/StructParent", -1)))
+            kind = in_tree.get(element.objgen) if element is not None else None
+            widget = annotation.get("/Subtype") == "/Widget"
+            if kind is None or (widget and kind != "/Form"):
+                yield f"UA 7.18.1 page {number} annotation not in the structure tree ({kind})"
+            if widget and not str(annotation.get("/TU", "")):
+                yield f"UA 7.18.4 page {number} widget without TU"
 
 
 def _attachments(pdf: Any, data: bytes) -> Iterator[str]:

@@ -312,3 +312,16 @@ def assert_valid(
         ["pdfsig", "-nocert", str(path)], capture_output=True, text=True, check=False
     ).stdout
     assert "Signature Validation: Signature is Valid." in listing, listing
+
+
+def test_the_checks_fail_a_visible_signature_left_out_of_the_structure_tree(
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
+    signer = signing.load_signer(path, PASSWORD, visible=True)
+    raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
+    pdf = pipeline.render_payload(raw, ("pdf",))["pdf"]
+    assert archival_problems(signer.sign(pdf)) == []
+    monkeypatch.setattr(signing, "_tag_widget", lambda writer, page: None)
+    problems = " ".join(archival_problems(signer.sign(pdf)))
+    assert "UA 7.18.1" in problems and "UA 7.18.4" in problems, problems
