@@ -5,8 +5,8 @@ alone; to put a visible signature field at the 署名 it must know where the lay
 signature block, wherever the stylesheet puts it. The layout knows: :func:`signature_area`
 reads the text of the ``signature`` block (the 署名 and its date) from WeasyPrint's laid-out
 pages, and :func:`add_signature_destination` records that rectangle in the PDF as the named
-destination :data:`DESTINATION` (``/FitR``: a viewer jumping there shows the block). Reading it
-back is :func:`service.signing.signature_rectangle`.
+destination :data:`~service.formats.SIGNATURE_DESTINATION` (``/FitR``: a viewer jumping there
+shows the block). Reading it back is :func:`service.signing.signature_rectangle`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
 from service.formats import SIGNATURE_DESTINATION
 
-DESTINATION = SIGNATURE_DESTINATION
 BLOCK_CLASS = "signature"
 """The HTML class of the block holding the 署名 and 日期 (``templates/pdf/document.html.j2``)."""
 PX_TO_PT = 0.75
@@ -77,11 +76,11 @@ def _texts(box: Any) -> list[Any]:
 
 
 def add_signature_destination(pdf: pydyf.PDF, area: SignatureArea) -> None:
-    """Record ``area`` as the named destination :data:`DESTINATION` (``/FitR``)."""
+    """Record ``area`` as the named destination ``signature`` (``/FitR``)."""
     destination = pydyf.Array([pdf.page_references[area.page], "/FitR", *area.rectangle])
     names = pdf.catalog.setdefault("Names", pydyf.Dictionary())
     dests = names.setdefault("Dests", pydyf.Dictionary({"Names": pydyf.Array()}))
     pairs = list(zip(dests["Names"][::2], dests["Names"][1::2], strict=True))
-    pairs.append((pydyf.String(DESTINATION), destination))
+    pairs.append((pydyf.String(SIGNATURE_DESTINATION), destination))
     pairs.sort(key=lambda pair: str(pair[0].string))
     dests["Names"] = pydyf.Array(item for pair in pairs for item in pair)
