@@ -10,7 +10,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli import PdfChoice, app
+from service.style import PDF_VARIANTS
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -95,3 +96,7 @@ def test_render_refuses_an_unknown_pdf_variant(tmp_path: Path) -> None:
     result = runner.invoke(app, ["render", REFERENCE_EXAMPLE, "-o", str(tmp_path), "--pdf", "x"])
     assert result.exit_code == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_the_pdf_choices_are_the_variants() -> None:
+    assert [choice.value for choice in PdfChoice] == list(PDF_VARIANTS)
