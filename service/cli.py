@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from service.errors import MalformedJSON, PayloadInvalid, PiluError
+
+if TYPE_CHECKING:
+    from service.signing import CompanySigner
+
+
+class PdfChoice(enum.StrEnum):
+    """The ``--pdf`` values (:data:`service.style.PDF_VARIANTS`)."""
+
+    archival = "pdf/a-3b"
+    plain = "plain"
+
 
 app = typer.Typer(
     name="pilu",
@@ -62,9 +74,21 @@ def render(
     format: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated formats: pdf, docx.")
     ] = "pdf,docx",
+    pdf: Annotated[
+        PdfChoice | None,
+        typer.Option(
+            "--pdf",
+            help="PDF variant: pdf/a-3b (archival, tagged, payload attached) or plain "
+            "(default: the house style's, pdf/a-3b).",
+        ),
+    ] = None,
 ) -> None:
-    """Render a payload to PDF and/or DOCX, named by company, year and report."""
+    """Render a payload to PDF and/or DOCX, named by company, year and report.
+
+    With a company certificate configured (PILU_SIGNING_PKCS12), the PDF is signed as the
+    service signs it; a certificate that cannot sign stops the command before rendering."""
     from service import pipeline
+    from service.style import as_pdf_variant
 
     formats = tuple(f.strip() for f in format.split(",") if f.strip())
     unknown = [f for f in formats if f not in pipeline.FORMATS]
@@ -73,18 +97,39 @@ def render(
             f"[red]unknown format[/red]: {', '.join(unknown) or '(none)'}; use pdf, docx"
         )
         raise typer.Exit(2)
+    signer = _company_signer() if "pdf" in formats else None
     try:
         raw = payload.read_bytes()
         parsed, document = pipeline.build(raw)
-        outputs = pipeline.render_document(document, formats, source=raw)
+        variant = as_pdf_variant(pdf.value if pdf is not None else None)
+        outputs = pipeline.render_document(document, formats, source=raw, pdf_variant=variant)
     except PiluError as exc:
         _print_errors(exc)
         raise typer.Exit(1) from None
+    if signer is not None:
+        outputs["pdf"] = signer.sign(outputs["pdf"])
     out.mkdir(parents=True, exist_ok=True)
     for fmt, data in outputs.items():
         target = out / pipeline.output_filename(parsed, fmt)
         target.write_bytes(data)
         console.print(f"{target}  [dim]{len(data):,} bytes[/dim]")
+
+
+def _company_signer() -> CompanySigner | None:
+    """The configured company signer; exit 2 with the reason when the settings or the
+    certificate are unusable (as ``pilu serve`` stops at start)."""
+    from pydantic import ValidationError
+
+    from service import signing
+    from service.settings import Settings
+
+    try:
+        return signing.signer_from_settings(Settings.load())
+    except (ValidationError, FileNotFoundError) as exc:
+        err_console.print(f"pilu: bad settings (see docs/configuration.md):\n{exc}")
+    except signing.SigningSetupError as exc:
+        err_console.print(f"pilu: 签章证书不可用（PILU_SIGNING_PKCS12）：{exc}")
+    raise typer.Exit(2)
 
 
 @app.command()
@@ -104,11 +149,21 @@ def batch(
             "--workers", "-w", min=1, help="Render processes (default: the number of cores)."
         ),
     ] = os.cpu_count() or 1,
+    pdf: Annotated[
+        PdfChoice | None,
+        typer.Option(
+            "--pdf", help="PDF variant of every item: pdf/a-3b or plain (default: house style's)."
+        ),
+    ] = None,
 ) -> None:
-    """Render many payloads, resumably: a second run skips what is done. Exit 1 if any item failed."""
-    from service.jobs.batch_cli import run_batch
+    """Render many payloads, resumably: a second run skips what is done. Exit 1 if any item failed.
 
-    raise typer.Exit(run_batch(input, out, workers))
+    With a company certificate configured (PILU_SIGNING_PKCS12), every PDF is signed."""
+    from service.jobs.batch_cli import run_batch
+    from service.style import as_pdf_variant
+
+    variant = as_pdf_variant(pdf.value if pdf is not None else None)
+    raise typer.Exit(run_batch(input, out, workers, pdf_variant=variant))
 
 
 @app.command()

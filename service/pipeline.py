@@ -19,7 +19,7 @@ from service.render.allocator import keep_large_buffers
 from service.render.pdf.archival import EmbeddedFile
 from service.report import build_document, template_versions, version_for
 from service.report.checks import report_errors
-from service.style import HouseStyle, list_house_styles, load_house_style
+from service.style import HouseStyle, PdfVariant, list_house_styles, load_house_style
 
 FORMATS = ("pdf", "docx")
 
@@ -84,14 +84,17 @@ def render_document(
     document: Document,
     formats: tuple[str, ...] = FORMATS,
     source: bytes | str | dict[str, Any] | None = None,
+    pdf_variant: PdfVariant | None = None,
 ) -> dict[str, bytes]:
     """``document`` in each of ``formats``. An archival PDF carries ``source`` (the payload the
-    document was built from) and the render manifest, when ``source`` is given."""
+    document was built from) and the render manifest, when ``source`` is given. ``pdf_variant``
+    (a request's choice) overrides the house style's ``[pdf] variant``."""
     style = load_house_style(document.meta.house_style)
     out: dict[str, bytes] = {}
     for fmt in formats:
         if fmt == "pdf":
-            out[fmt] = _writer(fmt)(document, style, pdf_files(document, style, source))
+            files = pdf_files(document, style, source)
+            out[fmt] = _writer(fmt)(document, style, files, pdf_variant)
         else:
             out[fmt] = _writer(fmt)(document, style)
     return out
@@ -116,13 +119,15 @@ def pdf_files(
     )
 
 
-def render_payload(raw: bytes, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
+def render_payload(
+    raw: bytes, formats: tuple[str, ...] = FORMATS, pdf_variant: PdfVariant | None = None
+) -> dict[str, bytes]:
     """Validate, build and render: ``{"pdf": b"…", "docx": b"…"}`` for the formats asked."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown formats: {unknown}")
     _, document = build(raw)
-    return render_document(document, formats, source=raw)
+    return render_document(document, formats, source=raw, pdf_variant=pdf_variant)
 
 
 _NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')

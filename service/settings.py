@@ -262,7 +262,7 @@ class Settings(BaseSettings):
         None,
         description=(
             "The company certificate and key as a PKCS#12 file (`.p12`/`.pfx`). Set: every PDF "
-            "is signed PAdES B-B (an invisible signature) in the worker after rendering, the "
+            "is signed PAdES B-B (invisible unless `signing_visible`) after rendering, the "
             "archive keeps the signed bytes and the manifest records the certificate's SHA-256. "
             "A file that cannot be read or opened, or a certificate expired or not yet valid, "
             "stops the service at start. See docs/pdf-archival.md."
@@ -270,6 +270,14 @@ class Settings(BaseSettings):
     )
     signing_password: SecretStr | None = Field(
         None, description="Password of `signing_pkcs12` (unset: a file without a password)."
+    )
+    signing_visible: bool = Field(
+        False,
+        description=(
+            "Draw the signature at the 署名 of the last page: a red frame over the signature "
+            "block with the signer and signing time in the line above it. Off: the signature "
+            "is invisible (a viewer's signature panel shows it)."
+        ),
     )
 
     @field_validator("signing_pkcs12", "signing_password", mode="before")

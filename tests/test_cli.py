@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli import PdfChoice, app
+from service.style import PDF_VARIANTS
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -76,3 +79,24 @@ def test_templates_lists_versions_and_years() -> None:
 def test_schema_prints_json_schema() -> None:
     result = runner.invoke(app, ["schema"])
     assert json.loads(result.output)["title"] == "Pilu disclosure payload v1"
+
+
+def test_render_plain_pdf_on_request(tmp_path: Path) -> None:
+    for variant, tagged in (("plain", "no"), ("pdf/a-3b", "yes")):
+        out = tmp_path / variant.replace("/", "")
+        result = runner.invoke(app, ["render", REFERENCE_EXAMPLE, "-o", str(out), "-f", "pdf",
+                                     "--pdf", variant])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        (pdf,) = out.iterdir()
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+        assert re.search(rf"^Tagged:\s+{tagged}$", info.stdout, re.M), info.stdout
+
+
+def test_render_refuses_an_unknown_pdf_variant(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["render", REFERENCE_EXAMPLE, "-o", str(tmp_path), "--pdf", "x"])
+    assert result.exit_code == 2
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_pdf_choices_are_the_variants() -> None:
+    assert [choice.value for choice in PdfChoice] == list(PDF_VARIANTS)

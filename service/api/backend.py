@@ -14,8 +14,9 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Backend:
-    render: Callable[[bytes, str], tuple[bytes, str]]
-    """Runs in a worker: ``(raw payload, format)`` → ``(document bytes, file name)``."""
+    render: Callable[[bytes, str, str | None], tuple[bytes, str]]
+    """Runs in a worker: ``(raw payload, format, PDF variant or None)`` → ``(document bytes,
+    file name)``."""
     preview: Callable[[bytes], dict[str, Any]]
     """Runs in a worker: validate and return what will be printed; raises PayloadInvalid."""
     company_id: Callable[[bytes], str]

@@ -27,8 +27,9 @@ from service.api.state import (
     SETTINGS,
     STORE,
 )
-from service.errors import NotReady, PiluError
+from service.errors import InvalidParameter, NotReady, PiluError
 from service.formats import MEDIA_TYPES
+from service.style import PDF_VARIANTS
 from service.ziparchive import deterministic_zip
 
 log = logging.getLogger("pilu.api")
@@ -42,13 +43,14 @@ async def render(request: web.Request) -> web.Response:
     app = request.app
     settings, backend = app[SETTINGS], app[BACKEND]
     fmt = choose_format(request.query.get("format"), request.headers.get("Accept"), backend.formats)
+    variant = pdf_variant(request)
     raw = await read_body(request, settings.max_body_bytes)
     company = backend.company_id(raw)
     request[PRINCIPAL].check(company)
     with app[ADMISSION].ticket():
         started = time.perf_counter()
         try:
-            content, filename = await _render_output(app, raw, fmt)
+            content, filename = await _render_output(app, raw, fmt, variant)
         except PiluError as exc:
             app[METRICS].renders.labels(fmt, exc.code).inc()
             raise
@@ -66,16 +68,29 @@ async def render(request: web.Request) -> web.Response:
     )
 
 
-async def _render_output(app: web.Application, raw: bytes, fmt: str) -> tuple[bytes, str]:
-    """The document in ``fmt`` and its file name. A ZIP's members are rendered by separate
-    workers side by side (the pair takes as long as its slower member, not the sum) and packed
-    here, named after the first member with ``.zip``."""
+def pdf_variant(request: web.Request) -> str | None:
+    """``?pdf=``: ``pdf/a-3b`` or ``plain``, ``None`` when absent (the house style decides)."""
+    value = request.query.get("pdf")
+    if value is None or value in PDF_VARIANTS:
+        return value
+    raise InvalidParameter(
+        f"参数 pdf 须为 {' 或 '.join(PDF_VARIANTS)}",
+        details={"parameter": "pdf", "allowed": list(PDF_VARIANTS)},
+    )
+
+
+async def _render_output(
+    app: web.Application, raw: bytes, fmt: str, variant: str | None
+) -> tuple[bytes, str]:
+    """The document in ``fmt`` (a PDF of ``variant``) and its file name. A ZIP's members are
+    rendered by separate workers side by side (the pair takes as long as its slower member, not
+    the sum) and packed here, named after the first member with ``.zip``."""
     backend, pool, timeout = app[BACKEND], app[POOL], app[SETTINGS].render_timeout_s
     if fmt != ZIP:
-        return await pool.run(backend.render, raw, fmt, timeout=timeout)
+        return await pool.run(backend.render, raw, fmt, variant, timeout=timeout)
     members = [f for f in backend.formats if f != ZIP]
     outputs = await _all_or_none(
-        [pool.run(backend.render, raw, f, timeout=timeout) for f in members]
+        [pool.run(backend.render, raw, f, variant, timeout=timeout) for f in members]
     )
     first_name = outputs[0][1]
     zip_name = str(PurePosixPath(first_name).with_suffix(".zip"))

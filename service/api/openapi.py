@@ -23,6 +23,7 @@ from service.api.openapi_archive import (
 from service.api.responses import ApiError, ApiPreview, ApiStatus, response_schemas, schema_ref
 from service.errors import PiluError
 from service.formats import MEDIA_TYPES
+from service.style import PDF_VARIANTS
 
 PAYLOAD = "Payload"
 
@@ -293,6 +294,15 @@ def _paths(formats: tuple[str, ...]) -> dict[str, Any]:
                         "required": False,
                         "description": "Output format; wins over `Accept`.",
                         "schema": {"type": "string", "enum": list(formats)},
+                    },
+                    {
+                        "name": "pdf",
+                        "in": "query",
+                        "required": False,
+                        "description": "The PDF (alone or in the ZIP): `pdf/a-3b` (archival: "
+                        "tagged, the payload and render manifest attached) or `plain`; default "
+                        "the house style's (`pdf/a-3b`). Anything else: 400 `invalid_parameter`.",
+                        "schema": {"type": "string", "enum": list(PDF_VARIANTS)},
                     },
                     _REQUEST_ID_PARAM,
                 ],

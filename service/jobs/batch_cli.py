@@ -31,6 +31,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -61,10 +62,12 @@ from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import RenderFn, RenderOutcome, pool_render, render_item
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.settings import Settings
+from service.signing import SigningSetupError, signer_from_settings
 from service.store import BatchItemInput, BatchStatus, Store, open_store
 from service.store.errors import STORAGE_REFUSED, storage_error
 from service.store.files import write_atomic
 from service.store.models import sha256_hex
+from service.style import PdfVariant
 from service.workers import WorkerStartFailed, make_pool
 
 STATE_DIR = ".pilu"
@@ -78,7 +81,7 @@ class _RateColumn(ProgressColumn):
         return Text("—/s" if speed is None else f"{speed:.2f} 份/s", style="progress.data.speed")
 
 
-ItemTask = Callable[[bytes], RenderOutcome]
+ItemTask = Callable[..., RenderOutcome]
 """What a worker runs per item: module-level (the worker imports it by name), like
 :func:`~service.jobs.render.render_item`."""
 
@@ -94,12 +97,15 @@ def run_batch(
     render: RenderFn | None = None,
     lease_seconds: float = 60.0,
     console: Console | None = None,
+    pdf_variant: PdfVariant | None = None,
 ) -> int:
     """Render every payload of ``input`` into ``out`` with ``workers`` processes; the exit status.
 
     ``settings`` defaults to :meth:`Settings.load` (the environment); the pool's workers run
-    ``warm_up`` once each, then ``task`` per item. ``render`` replaces the pool altogether
-    (tests); ``console`` where the summary goes (stdout); the progress bar goes to stderr.
+    ``warm_up`` once each, then ``task`` per item (given ``pdf_variant``, when set). ``render``
+    replaces the pool altogether (tests); ``console`` where the summary goes (stdout); the
+    progress bar goes to stderr. A company certificate the settings name but that cannot sign
+    stops the batch before anything is rendered (the workers sign with it).
     """
     console = console or Console()
     if settings is None:
@@ -108,6 +114,13 @@ def run_batch(
         except (ValidationError, FileNotFoundError) as exc:
             console.print(f"[red]配置有误（见 docs/configuration.md）：\n{exc}[/red]")
             return EXIT_UNUSABLE
+    try:
+        signer_from_settings(settings)
+    except SigningSetupError as exc:
+        console.print(f"[red]签章证书不可用（PILU_SIGNING_PKCS12）：{exc}[/red]")
+        return EXIT_UNUSABLE
+    if pdf_variant is not None:
+        task = partial(task, pdf_variant=pdf_variant)
     renderer = _Renderer(settings, task, warm_up, render)
     try:
         return asyncio.run(_run_batch(input, out, workers, renderer, lease_seconds, console))

@@ -20,7 +20,7 @@ from service.payload import Payload
 from service.provenance import library_versions
 from service.signing import sign_outputs
 from service.store.models import Rendered
-from service.style import load_house_style
+from service.style import as_pdf_variant, load_house_style
 
 T = TypeVar("T")
 
@@ -38,15 +38,18 @@ RenderFn = Callable[[bytes], Awaitable[RenderOutcome]]
 itself broke (worker crash, timeout) rather than the payload."""
 
 
-def render_item(raw: bytes) -> RenderOutcome:
-    """Validate, build and render ``raw`` to every format, with the facts for the manifest.
+def render_item(raw: bytes, pdf_variant: str | None = None) -> RenderOutcome:
+    """Validate, build and render ``raw`` to every format, with the facts for the manifest; the
+    PDF of ``pdf_variant`` (``pilu batch --pdf``), else of the house style's.
 
     Payload and template problems come back as ``errors`` (the same FieldErrors the API
     reports); a writer failure as one error with the writer's code (``render_failed``).
     """
     try:
         payload, document = pipeline.build(raw)
-        outputs = pipeline.render_document(document, pipeline.FORMATS, source=raw)
+        outputs = pipeline.render_document(
+            document, pipeline.FORMATS, source=raw, pdf_variant=as_pdf_variant(pdf_variant)
+        )
         certificate = sign_outputs(outputs)
     except PayloadInvalid as exc:
         return RenderOutcome(None, tuple(exc.errors))

@@ -13,15 +13,19 @@ from typing import Any
 
 from service import pipeline
 from service.signing import sign_outputs
+from service.style import as_pdf_variant
 
 OUTPUT_FORMATS: tuple[str, ...] = (*pipeline.FORMATS, "zip")
 """What the API can send: each document format, and ``zip`` holding all of them."""
 
 
-def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
-    """The document in ``fmt`` (one of :data:`pipeline.FORMATS`) and its file name (Chinese)."""
+def render(raw: bytes, fmt: str, pdf_variant: str | None = None) -> tuple[bytes, str]:
+    """The document in ``fmt`` (one of :data:`pipeline.FORMATS`) and its file name (Chinese);
+    a PDF is of ``pdf_variant``, else of the house style's."""
     payload, document = pipeline.build(raw)
-    outputs = pipeline.render_document(document, (fmt,), source=raw)
+    outputs = pipeline.render_document(
+        document, (fmt,), source=raw, pdf_variant=as_pdf_variant(pdf_variant)
+    )
     sign_outputs(outputs)
     return outputs[fmt], pipeline.output_filename(payload, fmt)
 

@@ -136,8 +136,23 @@ class DocxOptions(_Frozen):
         return self
 
 
+PdfVariant = Literal["pdf/a-3b", "plain"]
+"""What a PDF is: ``pdf/a-3b`` (archival) or ``plain``; chosen by the house style or a request."""
+PDF_VARIANTS: tuple[PdfVariant, ...] = ("pdf/a-3b", "plain")
+
+
+def as_pdf_variant(value: str | None) -> PdfVariant | None:
+    """``value`` as a :data:`PdfVariant` (``None`` stays ``None``); ``ValueError`` otherwise."""
+    for variant in PDF_VARIANTS:
+        if value == variant:
+            return variant
+    if value is None:
+        return None
+    raise ValueError(f"unknown PDF variant {value!r}; use {', '.join(PDF_VARIANTS)}")
+
+
 class PdfOptions(_Frozen):
-    variant: Literal["pdf/a-3b", "plain"] = "pdf/a-3b"
+    variant: PdfVariant = "pdf/a-3b"
     """``pdf/a-3b``: archival (PDF/A-3b, tagged for PDF/UA-1, the payload attached);
     ``plain``: an untagged PDF with no attachment, as before archival PDFs."""
 

@@ -84,7 +84,7 @@ def company_id(raw: bytes) -> str:
     return value
 
 
-def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
+def render(raw: bytes, fmt: str, pdf_variant: str | None = None) -> tuple[bytes, str]:
     p = parse(raw)
     if p.sleep_s:
         time.sleep(p.sleep_s)

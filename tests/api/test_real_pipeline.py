@@ -11,6 +11,7 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any
 
+import pikepdf
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
@@ -144,3 +145,22 @@ async def test_render_in_a_real_worker_process() -> None:
         assert (await response.read()).startswith(b"%PDF-")
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "tagged"), [("", True), ("&pdf=pdf/a-3b", True), ("&pdf=plain", False)]
+)
+async def test_the_request_chooses_a_plain_or_archival_pdf(
+    real: TestClient[Any, Any], query: str, tagged: bool
+) -> None:
+    response = await real.post(f"/v1/render?format=pdf{query}", data=EXAMPLE, headers=AUTH)
+    assert response.status == 200, await response.text()
+    with pikepdf.open(io.BytesIO(await response.read())) as pdf:
+        assert ("/StructTreeRoot" in pdf.Root, len(pdf.attachments)) == (tagged, 2 * tagged)
+
+
+async def test_an_unknown_pdf_variant_is_refused(real: TestClient[Any, Any]) -> None:
+    response = await real.post("/v1/render?format=zip&pdf=pdf/a-1b", data=EXAMPLE, headers=AUTH)
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_parameter" and error["details"]["parameter"] == "pdf"

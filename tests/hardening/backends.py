@@ -22,7 +22,7 @@ from service import pipeline
 from service.api.backend import Backend
 
 
-def render(raw: bytes, fmt: str) -> tuple[bytes, str]:
+def render(raw: bytes, fmt: str, pdf_variant: str | None = None) -> tuple[bytes, str]:
     data = json.loads(raw)
     time.sleep(float(data.get("sleep_s", 0)))
     return f"{fmt}|{data.get('tag', '')}|{os.getpid()}".encode(), f"slow.{fmt}"

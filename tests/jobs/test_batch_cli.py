@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pikepdf
 import pytest
 from rich.console import Console
 from sqlalchemy import update
@@ -35,6 +36,18 @@ def console() -> Console:
 def summary_value(text: str, label: str) -> str:
     line = next(line for line in text.splitlines() if label in line)
     return line.split("│")[-2].strip()
+
+
+@pytest.mark.slow
+def test_every_item_as_a_plain_pdf_on_request(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(QUICK_EXAMPLES[0], source / QUICK_EXAMPLES[0].name)
+    out = tmp_path / "out"
+    assert run_batch(source, out, workers=1, console=console(), pdf_variant="plain") == 0
+    (pdf,) = out.glob("*.pdf")
+    with pikepdf.open(pdf) as reader:
+        assert "/StructTreeRoot" not in reader.Root and not reader.attachments, "plain: untagged"
 
 
 @pytest.mark.slow

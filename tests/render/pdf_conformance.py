@@ -15,6 +15,8 @@ from typing import Any
 
 import pikepdf
 
+from service.formats import SIGNATURE_DESTINATION
+
 PDFAID = "http://www.aiim.org/pdfa/ns/id/"
 PDFUAID = "http://www.aiim.org/pdfua/ns/id/"
 STANDARD_TYPES = {
@@ -31,7 +33,8 @@ def archival_problems(data: bytes) -> list[str]:
     problems: list[str] = []
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for check in (_header, _trailer, _xmp, _output_intent, _fonts, _attachments,
-                      _forbidden, _ua_catalog, _structure):  # fmt: skip
+                      _forbidden, _ua_catalog, _structure, _marked_content,
+                      _annotations):  # fmt: skip
             problems += [f"{check.__name__[1:]}: {p}" for p in check(pdf, data)]
     return problems
 
@@ -114,20 +117,80 @@ def _fonts(pdf: Any, data: bytes) -> Iterator[str]:
                     yield f"6.2.11.3.2 {name} without CIDToGIDMap"
                 if "/CIDSet" in descriptor:
                     yield f"6.2.11.4.2 {name} has a CIDSet"
+                # 6.2.11.3.1: with an Identity-H/V encoding any CIDSystemInfo will do (the
+                # visible signature's subset keeps its font's Adobe-GB1); else it must be the
+                # encoding CMap's.
                 info = descendant.CIDSystemInfo
-                if (str(info.Registry), str(info.Ordering)) != ("Adobe", "Identity"):
-                    yield f"6.2.11.3.1 {name} CIDSystemInfo not Adobe-Identity"
+                encoding = font.get("/Encoding")
+                if str(encoding) not in ("/Identity-H", "/Identity-V"):
+                    cmap_info = encoding.get("/CIDSystemInfo") if encoding is not None else None
+                    ros = (str(info.Registry), str(info.Ordering))
+                    if cmap_info is None or ros != (
+                        str(cmap_info.Registry),
+                        str(cmap_info.Ordering),
+                    ):
+                        yield f"6.2.11.3.1 {name} CIDSystemInfo not its encoding's"
         else:
             yield f"fonts: unexpected simple font {name}"
 
 
 def _fonts_of(pdf: Any) -> Iterator[Any]:
+    """The fonts of every page and of every annotation's appearance (a visible signature's)."""
     seen: set[tuple[int, int]] = set()
+    resources = []
     for page in pdf.pages:
-        for font in (page.Resources.get("/Font") or {}).values():
+        resources.append(page.Resources)
+        for annotation in page.obj.get("/Annots") or []:
+            appearance = (annotation.get("/AP") or {}).get("/N")
+            if isinstance(appearance, pikepdf.Stream):
+                resources += _xobject_resources(appearance)
+    for found in resources:
+        for font in (found.get("/Font") or {}).values():
             if font.objgen not in seen:
                 seen.add(font.objgen)
                 yield font
+
+
+def _xobject_resources(xobject: Any) -> list[Any]:
+    own = xobject.get("/Resources")
+    if own is None:
+        return []
+    nested = [
+        found
+        for child in (own.get("/XObject") or {}).values()
+        if child.get("/Subtype") == "/Form"
+        for found in _xobject_resources(child)
+    ]
+    return [own, *nested]
+
+
+def _annotations(pdf: Any, data: bytes) -> Iterator[str]:
+    # PDF/A-3 6.3.2: every annotation printed (F Print set; Hidden, Invisible, NoView, ToggleNoView
+    # clear); 6.3.3: a visible annotation's appearance is one normal (N) appearance stream;
+    # PDF/UA-1 7.18.1/7.18.4: in a tagged PDF a visible annotation is in the structure tree (its
+    # StructParent names an element of the tree; a widget's is a Form), a widget has a TU.
+    root = pdf.Root.get("/StructTreeRoot")
+    in_tree = {e.objgen: str(e.S) for e, _ in _elements(root)} if root is not None else {}
+    parents = _number_tree(root.get("/ParentTree")) if root is not None else {}
+    for number, page in enumerate(pdf.pages, 1):
+        for annotation in page.obj.get("/Annots") or []:
+            flags = int(annotation.get("/F", 0))
+            if not flags & 4 or flags & (1 | 2 | 32 | 256):
+                yield f"6.3.2 page {number} annotation flags {flags}"
+            rect = [float(v) for v in annotation.get("/Rect", [0, 0, 0, 0])]
+            visible = rect[2] > rect[0] and rect[3] > rect[1]
+            appearance = annotation.get("/AP")
+            if visible and (appearance is None or set(appearance.keys()) != {"/N"}):
+                yield f"6.3.3 page {number} annotation appearance {appearance}"
+            if root is None or not visible:
+                continue
+            element = parents.get(int(annotation.get("/StructParent", -1)))
+            kind = in_tree.get(element.objgen) if element is not None else None
+            widget = annotation.get("/Subtype") == "/Widget"
+            if kind is None or (widget and kind != "/Form"):
+                yield f"UA 7.18.1 page {number} annotation not in the structure tree ({kind})"
+            if widget and not str(annotation.get("/TU", "")):
+                yield f"UA 7.18.4 page {number} widget without TU"
 
 
 def _attachments(pdf: Any, data: bytes) -> Iterator[str]:
@@ -209,6 +272,118 @@ def _structure(pdf: Any, data: bytes) -> Iterator[str]:
                 yield f"UA 7.5 TD Headers {headers} not in IDTree"
     if last_heading == 0:
         yield "UA 7.4 no headings"
+
+
+def _marked_content(pdf: Any, data: bytes) -> Iterator[str]:
+    # UA 7.1: every piece of text on a page is either tagged (its marked-content id reaches an
+    # element of the structure tree through the ParentTree) or an Artifact; the page numbers
+    # are Pagination artifacts (an MCID left out of the tree is neither: WeasyPrint's default).
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return
+    in_tree = {element.objgen for element, _ in _elements(root)}
+    parents = _number_tree(root.get("/ParentTree"))
+    for number, page in enumerate(pdf.pages, 1):
+        mapped = parents.get(int(page.obj.get("/StructParents", -1)))
+        for text, marks in _shown_texts(page):
+            if any(tag == "Artifact" for tag, _, _ in marks):
+                continue
+            mcids = [mcid for _, mcid, _ in marks if mcid is not None]
+            if not mcids:
+                yield f"UA 7.1 page {number} text {text!r} neither tagged nor an artifact"
+            elif mapped is None or mcids[-1] >= len(mapped):
+                yield f"UA 7.1 page {number} MCID {mcids[-1]} not in the ParentTree"
+            elif mapped[mcids[-1]].objgen not in in_tree:
+                yield f"UA 7.1 page {number} text {text!r} tagged outside the structure tree"
+    for number, texts in enumerate(artifact_texts(data), 1):
+        if not any(re.search(r"\d", text) for kind, text in texts if kind == "Pagination"):
+            yield f"UA 7.1 page {number} page number not a Pagination artifact"
+
+
+def _number_tree(node: Any) -> dict[int, Any]:
+    if node is None:
+        return {}
+    found: dict[int, Any] = {}
+    nums = list(node.get("/Nums") or [])
+    for i in range(0, len(nums) - 1, 2):
+        found[int(nums[i])] = nums[i + 1]
+    for kid in node.get("/Kids") or []:
+        found.update(_number_tree(kid))
+    return found
+
+
+Mark = tuple[str, int | None, str]
+"""A marked-content sequence: tag, MCID (or ``None``), and the ``Type`` of an Artifact."""
+
+
+def _shown_texts(page: Any) -> Iterator[tuple[str, list[Mark]]]:
+    """Each text-showing operator of ``page``'s content, decoded, with the marked-content
+    sequences around it, outermost first."""
+    maps = {name: _to_unicode(font) for name, font in (page.Resources.Font or {}).items()}
+    stack: list[Mark] = []
+    font = None
+    for instruction in pikepdf.parse_content_stream(page):
+        operands, op = list(instruction.operands), str(instruction.operator)
+        if op in ("BDC", "BMC"):
+            properties = operands[1] if op == "BDC" else None
+            if not isinstance(properties, pikepdf.Dictionary):
+                properties = pikepdf.Dictionary()
+            mcid = properties.get("/MCID")
+            kind = str(properties.get("/Type", "/")).lstrip("/")
+            stack.append((str(operands[0])[1:], None if mcid is None else int(mcid), kind))
+        elif op == "EMC":
+            stack.pop()
+        elif op == "Tf":
+            font = str(operands[0])
+        elif op in ("Tj", "TJ"):
+            strings = operands[0] if op == "TJ" else [operands[0]]
+            yield _decode(strings, maps.get(font, {})), list(stack)
+
+
+def artifact_texts(data: bytes) -> list[list[tuple[str, str]]]:
+    """Per page, ``(Artifact Type, text)`` of the text inside Artifact sequences, consecutive
+    runs of one type joined."""
+    out = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            texts = [
+                (next(kind for tag, _, kind in marks if tag == "Artifact"), text)
+                for text, marks in _shown_texts(page)
+                if any(tag == "Artifact" for tag, _, _ in marks)
+            ]
+            out.append(_join_runs(texts))
+    return out
+
+
+def _join_runs(texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    joined: list[tuple[str, str]] = []
+    for kind, text in texts:
+        if joined and joined[-1][0] == kind:
+            joined[-1] = (kind, joined[-1][1] + text)
+        else:
+            joined.append((kind, text))
+    return joined
+
+
+def _decode(strings: Any, cmap: dict[int, str]) -> str:
+    text = ""
+    for item in strings:
+        if isinstance(item, pikepdf.String):
+            raw = bytes(item)
+            text += "".join(
+                cmap.get(int.from_bytes(raw[i : i + 2], "big"), "") for i in range(0, len(raw), 2)
+            )
+    return text
+
+
+def signature_destination(pdf: Any) -> tuple[int, str, list[float]]:
+    """The page index, kind (``/FitR``) and rectangle of the ``signature`` named destination of
+    an open pikepdf ``pdf``."""
+    names = list(pdf.Root.Names.Dests.Names)
+    keys = [str(name) for name in names[::2]]
+    destination = names[2 * keys.index(SIGNATURE_DESTINATION) + 1]
+    page = pdf.pages.index(pikepdf.Page(destination[0]))
+    return page, str(destination[1]), [float(v) for v in destination[2:6]]
 
 
 def _id_tree(root: Any) -> set[str]:

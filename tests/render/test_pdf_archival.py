@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,12 +15,17 @@ import pytest
 
 from service import pipeline
 from service.model import Document, Paragraph
-from service.render.pdf import render_pdf
-from service.style import load_house_style
-from tests.conftest import EXAMPLE_FILES
+from service.render.pdf import archival, render_pdf
+from service.style import PdfVariant, load_house_style
+from tests.conftest import EXAMPLE_FILES, EXAMPLES
 from tests.render import model_fixtures as mx
 from tests.render import pdf_fixtures as fx
-from tests.render.pdf_conformance import archival_problems, reading_order
+from tests.render.pdf_conformance import (
+    archival_problems,
+    artifact_texts,
+    reading_order,
+    signature_destination,
+)
 
 GBT = load_house_style("gbt9704")
 PLAIN = GBT.model_copy(update={"pdf": GBT.pdf.model_copy(update={"variant": "plain"})})
@@ -63,6 +69,58 @@ def test_the_checks_fail_a_plain_pdf() -> None:
     clauses = " ".join(problems)
     for clause in ("6.6.2.1", "6.2.3", "6.8 payload.json", "UA 7.1 MarkInfo", "UA 7.1 no Struct"):
         assert clause in clauses, problems
+
+
+def test_the_page_numbers_are_pagination_artifacts_and_nothing_else_is() -> None:
+    pdf = render_pdf(fx.long_body_document(), GBT)
+    pages = artifact_texts(pdf)
+    assert len(pages) >= 2
+    assert pages == [[("Pagination", GBT.page_number.text(n))] for n in range(1, len(pages) + 1)]
+    tree_text = "".join(text for _, _, text in reading_order(pdf))
+    assert GBT.page_number.text(2) not in tree_text, "a screen reader skips the page numbers"
+
+
+def test_the_checks_fail_page_numbers_tagged_outside_the_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WeasyPrint's own tagging of the margins: an MCID whose element the tree does not hold."""
+
+    class NoMarginBox:
+        pass
+
+    monkeypatch.setattr(archival, "_margin_artifacts", lambda document: {})
+    monkeypatch.setattr(archival, "MarginBox", NoMarginBox)
+    problems = " ".join(archival_problems(render_pdf(fx.sample_document(), GBT)))
+    assert "tagged outside the structure tree" in problems, problems
+    assert "page number not a Pagination artifact" in problems, problems
+
+
+@pytest.mark.parametrize("variant", [None, "plain"])
+def test_the_signature_block_is_recorded_where_poppler_finds_its_text(
+    variant: PdfVariant | None, tmp_path: Path
+) -> None:
+    raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
+    _, document = pipeline.build(raw)
+    assert document.signature is not None
+    pdf = pipeline.render_document(document, ("pdf",), raw, pdf_variant=variant)["pdf"]
+    with pikepdf.open(io.BytesIO(pdf)) as reader:
+        page, kind, (left, bottom, right, top) = signature_destination(reader)
+        assert page == len(reader.pages) - 1 and kind == "/FitR"
+        height = float(reader.pages[page].mediabox[3])
+    path = tmp_path / "signed-place.pdf"
+    path.write_bytes(pdf)
+    words = run("pdftotext", "-bbox", "-f", page + 1, "-l", page + 1, path, "-")
+    boxes = [
+        tuple(float(v) for v in (x0, y0, x1, y1))
+        for x0, y0, x1, y1, word in re.findall(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]+)<', words
+        )
+        if word in (document.signature.signer, document.signature.date_text)
+    ]
+    assert len(boxes) == 2, words
+    for x0, y0, x1, y1 in boxes:  # poppler's y runs down from the top
+        assert left - 1 <= x0 < x1 <= right + 1, (boxes, left, right)
+        assert bottom - 1 <= height - y1 < height - y0 <= top + 1, (boxes, bottom, top)
 
 
 def test_a_plain_pdf_is_untagged_and_carries_nothing(tmp_path: Path) -> None:
@@ -125,6 +183,12 @@ def test_a_table_over_pages_is_one_table_with_one_header_row() -> None:
     assert [kind for d, kind, _ in tree if d == 1] == ["H1", "Table", "Note"]
     assert sum(kind == "TH" for _, kind, _ in tree) == 3
     assert sum(kind == "TR" for _, kind, _ in tree) == 1 + 60 + 1 + 1
+    header = "".join(column.title for column in document.tables[0].columns)
+    pages = artifact_texts(pdf)
+    assert header not in "".join(text for _, text in pages[0])
+    assert all(text.startswith(header) for page in pages[1:] for _, text in page), (
+        "the header row repeated on a later page is an artifact, read once"
+    )
 
 
 def test_the_outline_has_the_title_on_one_line() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pikepdf
 import pytest
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
@@ -21,12 +22,14 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
+from typer.testing import CliRunner
 
-from service import PROJECT_ROOT, signing
+from service import PROJECT_ROOT, pipeline, signing
+from service.cli import app
 from service.jobs.render import render_item
 from service.store.models import Manifest
 from tests.conftest import EXAMPLES
-from tests.render.pdf_conformance import archival_problems
+from tests.render.pdf_conformance import archival_problems, signature_destination
 
 PASSWORD = "口令-123"
 NOW = datetime.now(UTC)
@@ -104,6 +107,7 @@ def configured(
     path, cert = company_p12(tmp_path, ca, days=(-1, 365))
     monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
     monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
+    monkeypatch.delenv("PILU_SIGNING_VISIBLE", raising=False)
     signing.process_signer.cache_clear()
     yield cert
     signing.process_signer.cache_clear()
@@ -196,3 +200,128 @@ def test_the_service_stops_at_start_on_an_expired_certificate(
     )
     assert result.returncode != 0
     assert "签章证书" in result.stderr and "过期" in result.stderr, result.stderr
+
+
+def test_a_visible_signature_stands_at_the_signature_block(
+    configured: x509.Certificate,
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PILU_SIGNING_VISIBLE", "true")
+    signing.process_signer.cache_clear()
+    outcome = render_item((EXAMPLES / "kangning-property-2022.json").read_bytes())
+    assert outcome.rendered is not None
+    pdf = outcome.rendered.outputs["pdf"]
+    assert_valid(pdf, ca, tmp_path)
+    assert archival_problems(pdf) == [], "the signed file stays PDF/A-3b (fonts, annotation)"
+    with pikepdf.open(io.BytesIO(pdf)) as reader:
+        last = reader.pages[-1]
+        (widget,) = [a for a in last.obj.get("/Annots") or [] if a.get("/FT") == "/Sig"]
+        page, _, block = signature_destination(reader)
+        assert page == len(reader.pages) - 1
+        rect = [float(v) for v in widget.Rect]
+        assert str(widget.T) == signing.FIELD_NAME
+        assert rect[0] < block[0] and rect[1] < block[1] and rect[2] > block[2]
+        assert block[3] < rect[3] < block[3] + (block[3] - block[1]), "the line above the 署名"
+        appearance = widget.AP.N.read_bytes()
+    assert appearance.strip(), "the field draws something"
+    png = tmp_path / "page"
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-f", str(len(reader.pages)), "-singlefile", "-png",
+         str(tmp_path / "signed.pdf"), str(png)],
+        check=True,
+    )  # fmt: skip
+    assert png.with_suffix(".png").stat().st_size > 0
+
+
+def test_a_visible_signature_without_a_signature_block_is_invisible(
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+) -> None:
+    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
+    signer = signing.load_signer(path, PASSWORD, visible=True)
+    raw = (EXAMPLES / "xiaokang-life-2023.json").read_bytes()
+    _, document = pipeline.build(raw)
+    assert document.signature is None
+    pdf = signer.sign(pipeline.render_document(document, ("pdf",), raw)["pdf"])
+    assert_valid(pdf, ca, tmp_path)
+    with pikepdf.open(io.BytesIO(pdf)) as reader:
+        (field,) = reader.Root.AcroForm.Fields
+        assert [float(v) for v in field.Rect] == [0, 0, 0, 0]
+
+
+def test_a_plain_pdf_signs_visibly_too(
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+) -> None:
+    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
+    signer = signing.load_signer(path, PASSWORD, visible=True)
+    raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
+    _, document = pipeline.build(raw)
+    plain = pipeline.render_document(document, ("pdf",), raw, pdf_variant="plain")["pdf"]
+    pdf = signer.sign(plain)
+    assert_valid(pdf, ca, tmp_path)
+    with pikepdf.open(io.BytesIO(pdf)) as reader:
+        (field,) = reader.Root.AcroForm.Fields
+        assert float(field.Rect[2]) > float(field.Rect[0])
+
+
+def test_pilu_render_signs_with_the_configured_certificate(
+    configured: x509.Certificate, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["render", str(EXAMPLES / "kangning-property-2022.json"), "-o", str(tmp_path), "-f", "pdf"],
+    )
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.glob("*.pdf")
+    assert_valid(path.read_bytes(), ca, tmp_path)
+
+
+@pytest.mark.parametrize("command", ["render", "batch"])
+def test_pilu_render_and_batch_stop_on_an_expired_certificate(
+    tmp_path: Path,
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    path, _ = company_p12(tmp_path, ca, days=(-400, -1))
+    monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
+    monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
+    source = EXAMPLES / "kangning-property-2022.json"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [command, str(source), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "签章证书" in result.output and "过期" in result.output, result.output
+    assert not list(out.glob("*.pdf")), "nothing rendered"
+
+
+def assert_valid(
+    pdf: bytes, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+) -> None:
+    """The signature is intact, valid and trusted for pyHanko, and valid for pdfsig."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    (embedded,) = reader.embedded_signatures
+    status = validate_pdf_signature(
+        embedded, ValidationContext(trust_roots=[asn1_certificate(ca[1])], allow_fetching=False)
+    )
+    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    assert status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(pdf)
+    listing = subprocess.run(
+        ["pdfsig", "-nocert", str(path)], capture_output=True, text=True, check=False
+    ).stdout
+    assert "Signature Validation: Signature is Valid." in listing, listing
+
+
+def test_the_checks_fail_a_visible_signature_left_out_of_the_structure_tree(
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
+    signer = signing.load_signer(path, PASSWORD, visible=True)
+    raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
+    pdf = pipeline.render_payload(raw, ("pdf",))["pdf"]
+    assert archival_problems(signer.sign(pdf)) == []
+    monkeypatch.setattr(signing, "_tag_widget", lambda writer, page: None)
+    problems = " ".join(archival_problems(signer.sign(pdf)))
+    assert "UA 7.18.1" in problems and "UA 7.18.4" in problems, problems

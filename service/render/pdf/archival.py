@@ -12,12 +12,18 @@ The CJK fonts need nothing more: they are embedded OpenType CFF subsets (``CIDFo
 - structure types the HTML elements cannot say: the element's ``data-tag`` (``H1``…``H4``,
   ``Caption``, ``Note``) replaces WeasyPrint's choice;
 - one structure element per HTML element: a paragraph or table that runs onto the next page is
-  one ``P`` or ``Table`` (WeasyPrint starts a new one on every page), a table's caption is its
+  one ``P`` or ``Table`` (WeasyPrint starts a new one on every page; a table's header row
+  repeated there becomes a ``Pagination`` artifact, read once), a table's caption is its
   first child, header cells carry ``Scope /Column``, and the ``ID`` of every header cell is in the
-  ``IDTree`` that PDF 1.7 requires for ``Headers``.
+  ``IDTree`` that PDF 1.7 requires for ``Headers``;
+- the page margins (page numbers, any running header or footer) as ``Artifact`` content
+  (``/Artifact <</Type /Pagination /Subtype /Footer>> BDC``): WeasyPrint marks their text with
+  an ``MCID`` and builds structure elements it links nowhere (PDF 1.7 has no place for them in
+  the tree), which PDF/UA-1 7.1 refuses; a screen reader skips an artifact.
 
-:func:`tag_rules` hooks WeasyPrint's tagger for one render (:mod:`weasyprint.pdf.tags` is
-internal: the lock pins the version this was written against).
+:func:`tag_rules` hooks WeasyPrint's tagger and content stream for one render
+(:mod:`weasyprint.pdf.tags` and :mod:`weasyprint.pdf.stream` are internal: the lock pins the
+version this was written against).
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from xml.etree.ElementTree import Element, SubElement, fromstring, tostring
 
 import pydyf
 from weasyprint import Attachment
+from weasyprint.formatting_structure.boxes import MarginBox
 from weasyprint.pdf import metadata as wp_metadata
+from weasyprint.pdf import stream as wp_stream
 from weasyprint.pdf import tags as wp_tags
 
 VARIANT = "pdf/a-3b"
@@ -117,9 +125,11 @@ _local = threading.local()
 
 def _build_box_tree(box: Any, parent: Any, pdf: Any, *args: Any) -> Iterator[Any]:
     """WeasyPrint's tagger, remembering which HTML element each structure element is for and
-    applying the element's ``data-tag``."""
+    applying the element's ``data-tag``; margin boxes (artifacts) get no structure element."""
     html_element = getattr(box, "element", None)
     sources = getattr(_local, "sources", None)
+    if sources is not None and isinstance(box, MarginBox):
+        return
     for element in _original_build_box_tree(box, parent, pdf, *args):
         if sources is not None and html_element is not None and element["P"] == parent.reference:
             sources.setdefault(element.reference, html_element)
@@ -132,15 +142,57 @@ def _build_box_tree(box: Any, parent: Any, pdf: Any, *args: Any) -> Iterator[Any
 
 wp_tags._build_box_tree = _build_box_tree
 
+_original_marked = wp_stream.Stream.marked
+
 
 @contextmanager
-def tag_rules() -> Iterator[StructureFixer]:
-    """Apply ``data-tag`` while WeasyPrint tags one PDF; the fixer finishes the tree."""
+def _marked(stream: Any, box: Any, tag: str) -> Iterator[None]:
+    """WeasyPrint's marked content, or an ``Artifact`` of the page's header or footer for the
+    text of a margin box."""
+    subtype = getattr(_local, "artifacts", {}).get(id(box))
+    if subtype is None or stream._tags is None:
+        with _original_marked(stream, box, tag):
+            yield
+        return
+    properties = pydyf.Dictionary({"Type": "/Pagination"})
+    if subtype:
+        properties["Subtype"] = f"/{subtype}"
+    pydyf.Stream.begin_marked_content(stream, "Artifact", properties)
+    try:
+        yield
+    finally:
+        pydyf.Stream.end_marked_content(stream)
+
+
+wp_stream.Stream.marked = _marked
+
+
+def _margin_artifacts(document: Any) -> dict[int, str]:
+    """``id`` of every box inside a page's margin boxes, to its artifact ``Subtype``: ``Header``
+    above the page area, ``Footer`` below it, none beside it."""
+    artifacts: dict[int, str] = {}
+    for page in document.pages:
+        for margin in page._page_box.children:
+            if not isinstance(margin, MarginBox):
+                continue
+            where = margin.at_keyword.removeprefix("@").split("-")[0]
+            subtype = {"top": "Header", "bottom": "Footer"}.get(where, "")
+            for box in margin.descendants():
+                artifacts[id(box)] = subtype
+    return artifacts
+
+
+@contextmanager
+def tag_rules(document: Any) -> Iterator[StructureFixer]:
+    """Apply ``data-tag`` and mark the page margins as artifacts while WeasyPrint writes the
+    laid-out ``document`` as a tagged PDF; the fixer finishes the tree."""
     _local.sources = {}
+    _local.artifacts = _margin_artifacts(document)
     try:
         yield StructureFixer(_local.sources)
     finally:
         _local.sources = None
+        _local.artifacts = {}
 
 
 class StructureFixer:
@@ -197,10 +249,12 @@ class StructureFixer:
 
     def _fold(self, objects: list[Any], first: Any, more: Any) -> None:
         """Move the kids of ``more`` (the next page's part) into ``first``. A table's repeated
-        header row is dropped; its data cells point to the first part's header cells."""
+        header row is dropped, its text made an artifact; its data cells point to the first
+        part's header cells."""
         for ref in more["K"]:
             kid = _deref(objects, ref)
             if first.get("S") == "/Table" and kid.get("S") == "/THead":
+                _make_artifact(objects, kid)
                 continue
             if isinstance(kid, dict):
                 kid["P"] = first.reference
@@ -214,6 +268,24 @@ class StructureFixer:
                     cell["A"]["Headers"] = pydyf.Array(
                         pydyf.String(h.string.replace(old, new, 1)) for h in headers
                     )
+
+
+def _make_artifact(objects: list[Any], element: Any) -> None:
+    """Turn the marked content of ``element`` and its descendants into ``Pagination`` artifacts
+    in the page content streams (a table header row repeated on a later page is a running
+    element, as a page number is: PDF 1.7 14.8.2.2)."""
+    by_page: dict[bytes, set[int]] = {}
+    for node in [element, *(_deref(objects, ref) for ref in _walk(objects, element))]:
+        for kid in node.get("K", ()):
+            if isinstance(kid, int) and "Pg" in node:
+                by_page.setdefault(node["Pg"], set()).add(kid)
+    for page_ref, mcids in by_page.items():
+        contents = _deref(objects, _deref(objects, page_ref)["Contents"])
+        operations = contents.stream
+        for index, item in enumerate(operations):
+            if isinstance(item, dict) and item.get("MCID") in mcids and index > 0:
+                operations[index - 1] = "/Artifact"
+                operations[index] = pydyf.Dictionary({"Type": "/Pagination"})
 
 
 def _deref(objects: list[Any], ref: Any) -> Any:

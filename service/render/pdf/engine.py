@@ -17,10 +17,11 @@ import logging
 import threading
 import types
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pydyf
 from weasyprint import CSS, HTML
@@ -43,12 +44,23 @@ from service.model.document import (
 )
 from service.model.numbering import LADDER, heading_label
 from service.render.coverage import check_coverage
-from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, tag_rules
+from service.render.pdf.archival import (
+    VARIANT,
+    EmbeddedFile,
+    StructureFixer,
+    make_archival,
+    tag_rules,
+)
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.html import build_html
+from service.render.pdf.signature_area import (
+    SignatureArea,
+    add_signature_destination,
+    signature_area,
+)
 from service.render.pdf.templating import PDF_TEMPLATES_DIR
-from service.style.house_style import HouseStyle
+from service.style import HouseStyle, PdfVariant
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 BASE_URL = PDF_TEMPLATES_DIR.as_uri() + "/"
@@ -184,12 +196,17 @@ def guarded(subject: str) -> Iterator[None]:
 
 
 def render_pdf(
-    document: Document, style: HouseStyle, files: tuple[EmbeddedFile, ...] = ()
+    document: Document,
+    style: HouseStyle,
+    files: tuple[EmbeddedFile, ...] = (),
+    variant: PdfVariant | None = None,
 ) -> bytes:
     """The PDF of ``document`` in house style ``style``, carrying ``files``.
 
-    PDF/A-3b and tagged (PDF/UA-1) unless the house style asks for a plain PDF
-    (``[pdf] variant = "plain"``, which also leaves ``files`` out); see :mod:`.archival`.
+    PDF/A-3b and tagged (PDF/UA-1) unless ``variant`` (the request's choice), else the house
+    style (``[pdf] variant``), asks for a plain PDF, which also leaves ``files`` out; see
+    :mod:`.archival`. The place of the signature block is recorded in either
+    (:mod:`.signature_area`).
     The same document, style and files give the same bytes: the creation date is
     ``meta.created``, no modification date is written and the file identifier is a hash of the
     input. Raises :class:`RenderFailed` for a character the style's fonts lack, a heading number
@@ -200,7 +217,7 @@ def render_pdf(
     check_coverage(document, style)
     compiled = compiled_style(style)
     html_text = build_html(document, style)
-    archival = style.pdf.variant == VARIANT
+    archival = (variant or style.pdf.variant) == VARIANT
     identifier = _identifier(
         style.name,
         style.version,
@@ -209,24 +226,26 @@ def render_pdf(
         *(f"{f.name}\0{hashlib.sha256(f.data).hexdigest()}" for f in files if archival),
     )
     subject = repr(document.meta.title)
-    with guarded(subject), tag_rules() as finish_structure:
+    with guarded(subject):
         html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
         rendered = html.render(
             font_config=font_config(),
             counter_style=compiled.counter_style,
             stylesheets=[compiled.css],
         )
+        area = signature_area(rendered)
         if archival:
             created = datetime.combine(document.meta.created, datetime.min.time())
             make_archival(rendered, files, created)
-            pdf = rendered.write_pdf(
-                pdf_identifier=identifier,
-                pdf_variant=VARIANT,
-                pdf_tags=True,
-                finisher=finish_structure,
-            )
+            with tag_rules(rendered) as finish_structure:
+                pdf = rendered.write_pdf(
+                    pdf_identifier=identifier,
+                    pdf_variant=VARIANT,
+                    pdf_tags=True,
+                    finisher=_finisher(finish_structure, area),
+                )
         else:
-            pdf = rendered.write_pdf(pdf_identifier=identifier)
+            pdf = rendered.write_pdf(pdf_identifier=identifier, finisher=_finisher(None, area))
     foreign = sorted({font.family for font in rendered.fonts.values()} - compiled.families)
     if foreign:
         raise RenderFailed(
@@ -235,6 +254,21 @@ def render_pdf(
         )
     assert isinstance(pdf, bytes)
     return pdf
+
+
+def _finisher(
+    structure: StructureFixer | None, area: SignatureArea | None
+) -> Callable[[Any, pydyf.PDF], None]:
+    """What is done to the PDF objects before they are written: the structure tree finished
+    (a tagged PDF) and the signature block's place recorded (:mod:`.signature_area`)."""
+
+    def finish(rendered: Any, pdf: pydyf.PDF) -> None:
+        if structure is not None:
+            structure(rendered, pdf)
+        if area is not None:
+            add_signature_destination(pdf, area)
+
+    return finish
 
 
 def _identifier(*parts: str) -> bytes:
