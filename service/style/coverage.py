@@ -58,8 +58,9 @@ class CodepointSet(Set[int]):
         return cls(bytes(bits))
 
     @classmethod
-    def _from_iterable(cls, codes: Iterable[int]) -> CodepointSet:
-        return cls.of(codes)
+    def _from_iterable(cls, codes: Iterable[int]) -> frozenset[int]:  # type: ignore[override]
+        # what Set's operators build from a mix with another set: a plain frozenset
+        return frozenset(codes)
 
     @classmethod
     def _of_mask(cls, mask: int) -> CodepointSet:

@@ -45,7 +45,7 @@ def docx_face_files(docx: bytes) -> set[str]:
     for entry in table.iterfind(f"{{{W}}}font"):
         if entry.find(f"{{{W}}}embedRegular") is None:
             continue
-        name = entry.get(f"{{{W}}}name")
+        name = entry.get(f"{{{W}}}name") or ""
         prefix, _, digest = name.rpartition(" ")
         named = prefix if len(digest) == 8 else name
         (face,) = [f for f in GBT.faces.values() if f.family in (name, named)]

@@ -614,7 +614,9 @@ def test_the_house_style_faces_are_registered_where_they_lie(warm: None) -> None
     config = engine.font_config()
     assert getattr(config, "_folder", None) is None
     registered = {(family, Path(path)) for family, path, _, _ in config._in_place}
-    assert registered == {(family_name(key), face.path.resolve()) for key, face in GBT.faces.items()}
+    assert registered == {
+        (family_name(key), face.path.resolve()) for key, face in GBT.faces.items()
+    }
 
 
 def test_a_font_face_rule_the_writer_does_not_write_goes_to_weasyprint(tmp_path: Path) -> None:

@@ -82,7 +82,8 @@ def fontconfig_rules(path: Path, family: str, weight: object, style: object) -> 
     if weight is not None:
         edit = SubElement(match, "edit", name="weight", mode="assign_replace")
         SubElement(edit, "int").text = str(FONTCONFIG_WEIGHT[weight])
-    return _FONTCONFIG_HEADER + tostring(root, encoding="utf-8")
+    body: bytes = tostring(root, encoding="utf-8")
+    return _FONTCONFIG_HEADER + body
 
 
 def _served_file(rule_descriptors: dict[str, Any], url_fetcher: Any) -> Path | None:
