@@ -50,6 +50,21 @@ def render_manifest(document: Document, style: HouseStyle, payload: bytes) -> di
         "template_version": document.meta.template_version,
         "house_style": style.name,
         "house_style_version": style.version,
-        "fonts": {face.file: face.sha256 for face in style.used_faces()},
+        "fonts": role_font_files(style),
+        "fallback_fonts": fallback_font_files(style),
         "libraries": library_versions(),
     }
+
+
+def role_font_files(style: HouseStyle) -> dict[str, str]:
+    """File -> SHA-256 of every face a role of ``style`` names (what ``fonts`` has always
+    listed)."""
+    return {face.file: face.sha256 for face in style.used_faces()}
+
+
+def fallback_font_files(style: HouseStyle) -> dict[str, str]:
+    """File -> SHA-256 of the fallback faces of those faces: the faces that draw, and are
+    embedded for, the characters a role's face lacks (in the DOCX also the overflow fonts made
+    from them). With :func:`role_font_files`, every face file an output can embed a font from."""
+    faces = [f for face in style.used_faces() for f in style.fallbacks_of(face)]
+    return {face.file: face.sha256 for face in faces if face.file not in role_font_files(style)}

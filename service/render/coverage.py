@@ -10,11 +10,9 @@ box), and the embedded subsets could not hold it. Payloads are checked the same 
 
 from __future__ import annotations
 
-from fontTools.ttLib import TTLibError
-
 from service.errors import RenderFailed
 from service.model.document import Document
-from service.style.coverage import uncovered_characters
+from service.style.coverage import UnreadableFont, uncovered_characters
 from service.style.house_style import HouseStyle
 
 
@@ -23,7 +21,7 @@ def check_coverage(document: Document, style: HouseStyle) -> None:
     text = document.plain_text() + style.page_number.format.replace("{n}", "0123456789")
     try:
         missing = uncovered_characters(text, style)
-    except (OSError, TTLibError) as exc:
+    except UnreadableFont as exc:
         raise RenderFailed(f"a font of house style {style.name} cannot be read: {exc}") from exc
     if missing:
         listed = [f"U+{ord(char):04X} {char!r}" for char in missing]

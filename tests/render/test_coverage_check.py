@@ -52,3 +52,16 @@ def test_an_unreadable_font_is_a_render_failure_in_both_writers(name: str) -> No
     )
     with pytest.raises(RenderFailed, match="a font of house style broken-coverage cannot be read"):
         WRITERS[name](fx.document([Paragraph("正文")]), broken)
+
+
+@pytest.mark.parametrize("key", sorted(fx.GBT.faces))
+def test_harfbuzz_reads_the_same_character_map_as_fonttools(key: str) -> None:
+    """The check reads each face's cmap with HarfBuzz; fontTools' best cmap of the file agrees."""
+    from fontTools.ttLib import TTFont
+
+    from service.style.coverage import face_codepoints
+
+    path = fx.GBT.faces[key].path
+    with TTFont(path, lazy=True) as font:
+        expected = frozenset(font.getBestCmap())
+    assert frozenset(face_codepoints(str(path))) == expected

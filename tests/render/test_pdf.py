@@ -605,6 +605,39 @@ def test_warm_renders_reuse_fonts_stylesheet_and_templates(
     assert render_pdf(fx.sample_document(), GBT).startswith(b"%PDF-")
 
 
+def test_the_house_style_faces_are_registered_where_they_lie(warm: None) -> None:
+    """fontconfig is given the files of fonts/ themselves: WeasyPrint's folder for copies of
+    @font-face files holds none of them (it exists only once a rule went to WeasyPrint's code,
+    as a refused URL does), and every face of the style is registered once."""
+    from service.render.pdf.css import family_name
+
+    engine.compiled_style(GBT)
+    config = engine.font_config()
+    folder = getattr(config, "_folder", None)
+    copies = {path.stat().st_size for path in Path(folder).iterdir()} if folder else set()
+    assert not copies & {face.path.stat().st_size for face in GBT.faces.values()}
+    registered = {(family, Path(path)) for family, path, _, _ in config._in_place}
+    assert registered == {
+        (family_name(key), face.path.resolve()) for key, face in GBT.faces.items()
+    }
+
+
+def test_a_font_face_rule_the_writer_does_not_write_goes_to_weasyprint(tmp_path: Path) -> None:
+    """A rule with a descriptor outside the writer's four (here unicode-range) is WeasyPrint's
+    to load, by copy, as before."""
+    from service.render.pdf.fonts import InPlaceFontConfiguration
+
+    config = InPlaceFontConfiguration()
+    face = GBT.faces["fangsong"].path.as_uri()
+    weasyprint.CSS(
+        string=f"@font-face {{ font-family: x; src: url({face}); unicode-range: U+4E00-9FFF }}",
+        url_fetcher=ClosedURLFetcher(),
+        font_config=config,
+    )
+    assert not config._in_place
+    assert config._folder is not None and any(Path(config._folder).iterdir())
+
+
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
 def test_the_cut_down_user_agent_stylesheet_changes_no_byte(
     path: Path, monkeypatch: pytest.MonkeyPatch

@@ -27,7 +27,6 @@ import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.css.counters import CounterStyle
 from weasyprint.html import UA_COUNTER_STYLE
-from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from service.errors import RenderFailed
@@ -53,6 +52,7 @@ from service.render.pdf.archival import (
 )
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
+from service.render.pdf.fonts import InPlaceFontConfiguration
 from service.render.pdf.html import build_html
 from service.render.pdf.signature_area import (
     SignatureArea,
@@ -79,7 +79,7 @@ class CompiledStyle:
 
 
 _lock = threading.Lock()
-_font_config: FontConfiguration | None = None
+_font_config: InPlaceFontConfiguration | None = None
 _compiled: dict[tuple[str, str], CompiledStyle] = {}
 _user_agent_css: CSS | None = None
 
@@ -123,12 +123,12 @@ def user_agent_stylesheet() -> CSS:
         return _user_agent_css
 
 
-def font_config() -> FontConfiguration:
-    """The process's one font configuration, created on first use."""
+def font_config() -> InPlaceFontConfiguration:
+    """The process's one font configuration, created on first use (:mod:`.fonts`)."""
     global _font_config
     with _lock:
         if _font_config is None:
-            _font_config = FontConfiguration()
+            _font_config = InPlaceFontConfiguration()
         return _font_config
 
 

@@ -4,6 +4,8 @@ WeasyPrint's default fetcher reads any ``file://`` URL and follows HTTP(S) and `
 serves regular files under the allowed roots (``templates/`` and ``fonts/`` by default) and
 refuses everything else: other schemes, hosts, ``..`` segments and symlinks that lead outside.
 A refusal stops the render (``fail_on_errors``) instead of becoming a silent missing image.
+The house style's ``@font-face`` files pass :meth:`ClosedURLFetcher.resolve` too; what it
+returns is handed to fontconfig to read in place (:mod:`.fonts`) rather than fetched.
 """
 
 from __future__ import annotations
