@@ -5,6 +5,7 @@ costs ~100 ms and makes memory swing by hundreds of MiB) and one compiled styles
 style (parsing its @font-face rules copies the font files once). Templates are compiled once by
 :mod:`.templating`. None of this is meant for threads: a worker renders one document at a time.
 
+Chinese lines of a justified paragraph are spread between their characters (:mod:`.justify`).
 Two settings of WeasyPrint's that cost time and buy nothing here are changed: its HTML5
 user-agent stylesheet gives way to one cut down to the elements the writer emits (the same PDF,
 a faster cascade), and pydyf deflates at zlib's default level instead of 9.
@@ -46,6 +47,7 @@ from service.render.coverage import check_coverage
 from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, tag_rules
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
+from service.render.pdf import justify
 from service.render.pdf.html import build_html
 from service.render.pdf.templating import PDF_TEMPLATES_DIR
 from service.style.house_style import HouseStyle
@@ -89,6 +91,7 @@ def _deflate_streams_at(level: int) -> None:
 
 
 _deflate_streams_at(DEFLATE_LEVEL)
+justify.install()
 
 
 class WriterHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
