@@ -124,7 +124,9 @@ def test_a_table_over_pages_is_one_table_with_one_header_row() -> None:
     tree = reading_order(pdf)
     assert [kind for d, kind, _ in tree if d == 1] == ["H1", "Table", "Note"]
     assert sum(kind == "TH" for _, kind, _ in tree) == 3
-    assert sum(kind == "TR" for _, kind, _ in tree) == 1 + 60 + 1 + 1
+    # header, 60 rows, 合计 and the 续表 row (a header row, drawn on the next pages only)
+    assert sum(kind == "TR" for _, kind, _ in tree) == 1 + 60 + 1 + 1 + 1
+    assert sum(kind == "Caption" for _, kind, _ in tree) == 1
 
 
 def test_the_outline_has_the_title_on_one_line() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pydyf
 from weasyprint import CSS, HTML
@@ -48,6 +49,7 @@ from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, ta
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf import justify
+from service.render.pdf.continued import crossing_tables, show_continued_captions
 from service.render.pdf.html import build_html
 from service.render.pdf.templating import PDF_TEMPLATES_DIR
 from service.style.house_style import HouseStyle
@@ -202,7 +204,9 @@ def render_pdf(
     _check_heading_numbers(document)
     check_coverage(document, style)
     compiled = compiled_style(style)
-    html_text = build_html(document, style)
+    subject = repr(document.meta.title)
+    with guarded(subject):
+        html_text, rendered = _lay_out(document, style, compiled)
     archival = style.pdf.variant == VARIANT
     identifier = _identifier(
         style.name,
@@ -211,14 +215,7 @@ def render_pdf(
         html_text,
         *(f"{f.name}\0{hashlib.sha256(f.data).hexdigest()}" for f in files if archival),
     )
-    subject = repr(document.meta.title)
     with guarded(subject), tag_rules() as finish_structure:
-        html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
-        rendered = html.render(
-            font_config=font_config(),
-            counter_style=compiled.counter_style,
-            stylesheets=[compiled.css],
-        )
         if archival:
             created = datetime.combine(document.meta.created, datetime.min.time())
             make_archival(rendered, files, created)
@@ -238,6 +235,31 @@ def render_pdf(
         )
     assert isinstance(pdf, bytes)
     return pdf
+
+
+MAX_LAYOUTS = 4
+"""Layouts of one document at most: the first, then one more each time a 续表 line pushes
+another table over a page (see :mod:`.continued`)."""
+
+
+def _lay_out(document: Document, style: HouseStyle, compiled: CompiledStyle) -> tuple[str, Any]:
+    """The HTML of ``document`` and its layout, with a 续表N row in every table that crosses a
+    page, drawn on the pages after its first."""
+    continued: frozenset[int] = frozenset()
+    for _ in range(MAX_LAYOUTS):
+        html_text = build_html(document, style, continued)
+        html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
+        rendered = html.render(
+            font_config=font_config(),
+            counter_style=compiled.counter_style,
+            stylesheets=[compiled.css],
+        )
+        crossing = crossing_tables(rendered)
+        if crossing <= continued:
+            break
+        continued |= crossing
+    show_continued_captions(rendered)
+    return html_text, rendered
 
 
 def _identifier(*parts: str) -> bytes:
