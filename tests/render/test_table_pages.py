@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from service.model import Document
 from service.pipeline import build
 from service.render.pdf import render_pdf
 from service.render.pdf.continued import continued_caption
@@ -20,17 +21,26 @@ from tests.render.test_unbreakable_text import text_block
 ROWS = ("机动车辆保险", "健康险", "企业财产保险", "总计")
 
 
-def pushed_down(lines: int) -> bytes:
+PUSHED_LINES = range(8, 14)
+"""Lines of text before the table that bring its first rows to the foot of page 1."""
+
+
+def pushed_down_document(lines: int) -> Document:
     """The 恒泰财险 example with ``lines`` lines of text before its table."""
     payload: dict[str, Any] = json.loads(
         (EXAMPLES / "hengtai-property-notes-2023.json").read_text("utf-8")
     )
     payload["sections"][0]["content"].insert(1, "公" * (28 * lines - 2))
     _, document = build(payload)
+    return document
+
+
+def pushed_down(lines: int) -> bytes:
+    document = pushed_down_document(lines)
     return render_pdf(document, load_house_style(document.meta.house_style))
 
 
-@pytest.mark.parametrize("lines", range(8, 14))
+@pytest.mark.parametrize("lines", PUSHED_LINES)
 def test_a_table_never_starts_with_one_row_at_the_page_foot(lines: int) -> None:
     words = rd.words(pushed_down(lines))
     first_page_rows = [w.text for w in words if w.page == 1 and w.text in ROWS]
