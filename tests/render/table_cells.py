@@ -102,9 +102,7 @@ def read_table(
     texts = [(line, _text(line)) for line in _lines(words, bottom)]
     after = next((i + 1 for i, (_, text) in enumerate(texts) if text == caption), len(texts))
     lines = [c for c in (_columns(line, edges) for line, _ in texts[after:]) if c]
-    start = next(
-        (i for i, c in enumerate(lines) if _extends(empty, _cells(c), header)), len(lines)
-    )
+    start = next((i for i, c in enumerate(lines) if _extends(empty, _cells(c), header)), len(lines))
     read: list[Cells] = []
     used: list[tuple[int, WordBox]] = []
     i = start

@@ -406,7 +406,7 @@ def test_a_table_keeps_its_caption_header_and_first_body_row_with_the_next_row(
 
     for tbl, model in zip(body.findall("w:tbl", NS), sample.tables, strict=True):
         rows = [
-            [kept(one(c, "w:p/w:pPr/w:pStyle").get(w("val"))) for c in r.findall("w:tc", NS)]
+            [kept(attr(one(c, "w:p/w:pPr/w:pStyle"), w("val"))) for c in r.findall("w:tc", NS)]
             for r in tbl.findall("w:tr", NS)
         ]
         assert rows[0] == [True] * len(model.columns)

@@ -259,9 +259,11 @@ def test_pages_rendered_for_review(converted: dict[str, Converted]) -> None:
 def _text_block(style: HouseStyle) -> tuple[float, float, float]:
     """Left and right edges and foot of the text block, in pt."""
     left = style.page.margin_left_mm * MM
-    return left, left + style.page.text_width_mm * MM, (
-        style.page.height_mm - style.page.margin_bottom_mm
-    ) * MM
+    return (
+        left,
+        left + style.page.text_width_mm * MM,
+        (style.page.height_mm - style.page.margin_bottom_mm) * MM,
+    )
 
 
 def _words(item: Converted) -> list[lo.Word]:

@@ -27,6 +27,8 @@ NUMBER = "1234567890" * 6
 URL = "https://disclosure.example.com/consumer-protection/" + "annual-report-" * 5
 WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 2
 LONG_LABEL = "其他人身保险产品（含团体意外伤害保险、团体短期健康保险及其附加险种）" * 2
+
+
 def label_limit() -> int:
     """The schema's longest row label (characters)."""
     (limit,) = [m.max_length for m in TableRowSpec.model_fields["label"].metadata]
@@ -141,4 +143,6 @@ def test_the_hostile_table_reads_cell_by_cell(rendered: tuple[Document, HouseSty
     read = tc.read_table(rd.words(pdf), edges, table, bottom=bottom)
     assert read.rows == tc.model_rows(table)
     for column, word in read.words:
-        assert edges[column] - TOLERANCE_PT <= word.x0 and word.x1 <= edges[column + 1] + TOLERANCE_PT
+        assert (
+            edges[column] - TOLERANCE_PT <= word.x0 and word.x1 <= edges[column + 1] + TOLERANCE_PT
+        )

@@ -4,7 +4,8 @@ Word's built-in styles are used where one fits, so Word's own features work: ``H
 (navigation pane, TOC, and a list linked to them so new headings number themselves), ``Title``,
 ``Subtitle`` for the lead line under the title, ``Caption``, ``Signature`` and ``Date``,
 ``Footer``. Our own: ``Note``, ``Table Text`` (with ``Center``/``Right``/``Sub`` variants, a
-``First`` variant of each for a table's first body row, and ``Table Heading``), ``Footer Even`` and the table style ``Statistics Table``.
+``First`` variant of each for a table's first body row, and ``Table Heading``), ``Footer Even``
+and the table style ``Statistics Table``.
 
 A heading's style follows the model's ladder *level*, not its depth: a document whose ladder
 starts at （一） uses ``Heading 2`` (楷体) for its top headings.

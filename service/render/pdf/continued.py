@@ -65,10 +65,13 @@ def show_continued_captions(document: Any) -> None:
             continue
         for box in table.descendants():
             element = getattr(box, "element", None)
-            if isinstance(box, boxes.TableRowBox) and element is not None:
-                if CONTINUED_CLASS in (element.get("class") or "").split():
-                    for part in box.descendants():
-                        _make_visible(part)
+            if (
+                isinstance(box, boxes.TableRowBox)
+                and element is not None
+                and CONTINUED_CLASS in (element.get("class") or "").split()
+            ):
+                for part in box.descendants():
+                    _make_visible(part)
 
 
 def _make_visible(box: Any) -> None:

@@ -45,11 +45,11 @@ from service.model.document import (
 )
 from service.model.numbering import LADDER, heading_label
 from service.render.coverage import check_coverage
+from service.render.pdf import justify
 from service.render.pdf.archival import VARIANT, EmbeddedFile, make_archival, tag_rules
+from service.render.pdf.continued import crossing_tables, show_continued_captions
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
-from service.render.pdf import justify
-from service.render.pdf.continued import crossing_tables, show_continued_captions
 from service.render.pdf.html import build_html
 from service.render.pdf.templating import PDF_TEMPLATES_DIR
 from service.style.house_style import HouseStyle
