@@ -19,6 +19,7 @@ first page, where nothing of it is drawn).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from weasyprint.formatting_structure import boxes
@@ -38,13 +39,20 @@ def _table_fragments(document: Any) -> list[tuple[int, Any]]:
     """Every table box of the laid-out ``document`` with its table number, page by page."""
     out = []
     for page in document.pages:
-        for box in page._page_box.descendants():
-            element = getattr(box, "element", None)
-            if isinstance(box, boxes.TableBox) and element is not None:
-                number = element.get(TABLE_ATTRIBUTE)
-                if number is not None:
-                    out.append((int(number), box))
+        for box in _tables(page._page_box):
+            number = box.element.get(TABLE_ATTRIBUTE) if box.element is not None else None
+            if number is not None:
+                out.append((int(number), box))
     return out
+
+
+def _tables(box: Any) -> Iterator[Any]:
+    """The table boxes under ``box``, not looking into lines of text (most of a page's boxes)."""
+    if isinstance(box, boxes.TableBox):
+        yield box
+    elif isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox):
+        for child in box.children:
+            yield from _tables(child)
 
 
 def crossing_tables(document: Any) -> frozenset[int]:

@@ -6,7 +6,8 @@ because the next piece cannot be split (“3·15”, a number with its unit, a c
 may not start a line), stays ragged in a justified paragraph. :func:`install` replaces that one
 function: on a line with Chinese text the missing width is spread evenly over every gap between
 characters (CSS Text 3's ``inter-character``), by raising the letter spacing of each text box of
-the line and laying it out again; lines without Chinese text keep WeasyPrint's own word spacing.
+the line (drawn with it: WeasyPrint sets a text box's layout up again from its style when it
+draws it); lines without Chinese text keep WeasyPrint's own word spacing.
 
 The replacement sits in WeasyPrint's module because WeasyPrint offers no hook for it; it only
 acts on lines WeasyPrint itself justifies (``text-align: justify``, not a paragraph's last line).
@@ -27,7 +28,6 @@ from typing import Any
 
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import inline
-from weasyprint.text.line_break import create_layout
 
 _CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 """CJK symbols and punctuation, ideographs and full-width forms."""
@@ -81,10 +81,9 @@ def _spread(context: Any, box: Any, extra: float, x_advance: float) -> float:
         box.position_x += x_advance
         style = box.style.copy()
         style["letter_spacing"] = _letter_spacing(box.style) + extra
+        # The box's Pango layout is set up again from its style when it is drawn
+        # (``Layout.reactivate``), so the new spacing needs no layout now.
         box.style = style
-        layout = create_layout(box.text, style, context, None, box.justification_spacing)
-        layout.deactivate()
-        box.pango_layout = layout
         grown = extra * len(box.text)
         box.width += grown
         return x_advance + grown
