@@ -35,6 +35,10 @@ _CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uf
 _space_justify: Callable[[Any, Any, float], None] = inline.justify_line
 """WeasyPrint's own justification, kept for lines without Chinese text."""
 
+MIN_EXTRA_PX = 1.0
+"""Below this shortfall (CSS px: 0.75 pt) a line is left as it is: a full line of the grid
+ends a fraction of a point short of the margin by construction (see :mod:`.css`)."""
+
 MAX_SPREAD_EM = 0.5
 """The most a gap between characters may widen, in ems. A line that would need more (a few
 characters before a piece longer than the line, such as a hash) stays flush left, as CSS Text
@@ -48,6 +52,8 @@ def install() -> None:
 
 def justify_line(context: Any, line: Any, extra_width: float) -> None:
     """Justify ``line`` to ``extra_width`` more: between characters when it holds Chinese."""
+    if extra_width < MIN_EXTRA_PX:
+        return
     texts = list(_text_boxes(line))
     if not any(_CHINESE.search(box.text) for box in texts):
         _space_justify(context, line, extra_width)
