@@ -11,8 +11,8 @@ style's ``w:numPr``, the way Word and LibreOffice number paragraphs; table rows 
 cell. The PDF is read with pypdf in content order. Both sides are compared as one character
 stream without whitespace (line breaks, justification and the space LibreOffice puts between
 Chinese and Latin text are layout, not content), after removing the page numbers; a table header
-row that the PDF repeats on a new page is not a difference. Punctuation is compared exactly:
-（一） and (一) differ.
+row that the PDF repeats on a new page, and the 续表N caption above it, are not a difference.
+Punctuation is compared exactly: （一） and (一) differ.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from service.model.numbering import chinese_numeral
+from service.render.pdf.continued import continued_caption
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _SPACE = re.compile(r"\s+")
@@ -109,6 +110,7 @@ def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
         pos += len(text)
     stream = "".join(parts)
     repeated = {normalise(i.printed) for i in items if i.kind == "header_row"}
+    repeated |= {normalise(continued_caption(i.printed)) for i in items if i.kind == "caption"}
     differences: list[Difference] = []
     for i1, i2, j1, j2 in _changes(difflib.SequenceMatcher(None, stream, pdf_text, autojunk=False)):
         docx_part, pdf_part = stream[i1:i2], pdf_text[j1:j2]

@@ -385,12 +385,33 @@ def test_table_caption_above_header_repeated_rows_unsplit(
             for r in rows
         ]
         assert styles[0] == ["TableHeading"] * 3
-        for row, model_row in zip(styles[1:], model.rows, strict=False):
-            first = "TableTextSub" if model_row.kind == "sub" else "TableText"
-            assert row == [first, "TableTextRight", "TableTextRight"]
+        for n, (row, model_row) in enumerate(zip(styles[1:], model.rows, strict=False)):
+            kept = "First" if n == 0 else ""
+            first = "TableTextSub" if model_row.kind == "sub" else f"TableText{kept}"
+            assert row == [first, f"TableTextRight{kept}", f"TableTextRight{kept}"]
         widths = [int(attr(g, w("w"))) for g in children[index].findall("w:tblGrid/w:gridCol", NS)]
         assert sum(widths) == 8845
     assert sample_docx.style("Caption").find("w:pPr/w:keepNext", NS) is not None
+
+
+def test_a_table_keeps_its_caption_header_and_first_body_row_with_the_next_row(
+    sample: Document, sample_docx: Package
+) -> None:
+    """Keep-with-next, by style, on the caption, the header row and the first body row: never
+    fewer than two body rows under the header at a page foot."""
+    body = one(sample_docx.xml("word/document.xml"), "w:body")
+
+    def kept(style_id: str) -> bool:
+        return sample_docx.style(style_id).find("w:pPr/w:keepNext", NS) is not None
+
+    for tbl, model in zip(body.findall("w:tbl", NS), sample.tables, strict=True):
+        rows = [
+            [kept(attr(one(c, "w:p/w:pPr/w:pStyle"), w("val"))) for c in r.findall("w:tc", NS)]
+            for r in tbl.findall("w:tr", NS)
+        ]
+        assert rows[0] == [True] * len(model.columns)
+        assert rows[1] == [len(model.rows) >= 2] * len(model.columns)
+        assert not any(any(row) for row in rows[2:])
 
 
 def test_table_style_borders(sample_docx: Package) -> None:

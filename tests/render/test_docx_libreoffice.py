@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,20 @@ from lxml import etree
 
 from service import PROJECT_ROOT
 from service.model import Document
+from service.model.document import Table
 from service.render.docx import render_docx
+from service.render.docx.writer import column_widths
+from service.render.pdf.continued import continued_caption
 from service.style import HouseStyle
-from tests.conftest import EXAMPLE_FILES
+from tests.conftest import EXAMPLE_FILES, EXAMPLES
 from tests.render import docx_fixtures as fx
 from tests.render import docx_libreoffice as lo
+from tests.render import table_cells as tc
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
 from tests.render.docx_libreoffice import MM
 from tests.render.parity import compare_docx_pdf, compare_items, read_docx, read_pdf_text
+from tests.render.test_table_pages import PUSHED_LINES, ROWS, pushed_down_document
+from tests.render.test_unbreakable_text import LONGEST_LABEL, LONGEST_NUMBER, hostile
 
 pytestmark = [
     pytest.mark.slow,
@@ -73,6 +80,12 @@ def _documents() -> dict[str, tuple[Document, HouseStyle]]:
             document = build_document(parse_payload(path.read_bytes()))
             name = "reference" if path.stem == "xiaokang-life-2023" else path.stem
             docs[name] = (document, load_house_style(document.meta.house_style))
+        reference = json.loads((EXAMPLES / "xiaokang-life-2023.json").read_text("utf-8"))
+        document = build_document(parse_payload(json.dumps(hostile(reference)).encode()))
+        docs["hostile"] = (document, load_house_style(document.meta.house_style))
+        for lines in PUSHED_LINES:
+            document = pushed_down_document(lines)
+            docs[f"pushed-{lines}"] = (document, load_house_style(document.meta.house_style))
     return docs
 
 
@@ -238,3 +251,102 @@ def test_pages_rendered_for_review(converted: dict[str, Converted]) -> None:
         pngs = sorted(ARTIFACTS.glob(f"{item.name}-*.png"))
         assert len(pngs) == len(item.pages)
         assert all(p.stat().st_size > 1000 for p in pngs)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def _text_block(style: HouseStyle) -> tuple[float, float, float]:
+    """Left and right edges and foot of the text block, in pt."""
+    left = style.page.margin_left_mm * MM
+    return (
+        left,
+        left + style.page.text_width_mm * MM,
+        (style.page.height_mm - style.page.margin_bottom_mm) * MM,
+    )
+
+
+def _words(item: Converted) -> list[lo.Word]:
+    return [word for page in item.pages for word in page.words]
+
+
+def _docx_edges(table: Table, style: HouseStyle) -> list[float]:
+    """The DOCX's column edges of ``table`` in pt from the page's left."""
+    edges = [_text_block(style)[0]]
+    for twips in column_widths(table, style):
+        edges.append(edges[-1] + twips / 20)
+    return edges
+
+
+@pytest.mark.parametrize("lines", PUSHED_LINES)
+def test_libreoffice_never_starts_a_table_with_one_body_row(
+    converted: dict[str, Converted], lines: int
+) -> None:
+    item = converted[f"pushed-{lines}"]
+    (table,) = item.document.tables
+    header = table.columns[1].title
+    (first, *_) = [w.page for w in _words(item) if w.text == header]
+    rows = [w.text for w in _words(item) if w.page == first and w.text in ROWS]
+    assert len(rows) >= 2, rows
+    text = table.caption.replace(" ", "")
+    caption = [
+        p.number for p in item.pages if any("".join(w.text for w in ln) == text for ln in p.lines())
+    ]
+    assert caption == [first], "the caption stays with its table"
+
+
+def test_libreoffice_repeats_the_header_row(converted: dict[str, Converted]) -> None:
+    item = converted["zhongan-life-regions-2024"]
+    pages = [w.page for w in _words(item) if w.text == "上年件数"]
+    assert len(pages) >= 2 and pages == sorted(set(pages))
+    assert pages == list(range(pages[0], pages[0] + len(pages)))
+
+
+def test_libreoffice_keeps_hostile_text_inside_the_text_block(
+    converted: dict[str, Converted],
+) -> None:
+    """A hash, a long number, a URL, a long Latin word and labels at the schema's length limit:
+    every word box of LibreOffice's PDF lies inside the text block, and nothing is lost."""
+    item = converted["hostile"]
+    left, right, _ = _text_block(item.style)
+    for word in _words(item):
+        assert left - TOLERANCE <= word.x0 and word.x1 <= right + TOLERANCE, word
+    flat = "".join(w.text for w in _words(item))
+    for piece in (LONGEST_LABEL, LONGEST_NUMBER, "12,003"):
+        assert piece in flat
+
+
+@pytest.mark.parametrize("name", [*TABLE_EXAMPLES, "hostile"])
+def test_tables_read_cell_by_cell_from_both_pdfs(
+    converted: dict[str, Converted], name: str
+) -> None:
+    """Every table, read back from our PDF and from LibreOffice's conversion of the DOCX, shows
+    the model's cells, row by row, each word inside its column."""
+    from service.render.pdf import render_pdf
+    from service.render.pdf.html import table_column_widths_pt
+
+    item = converted[name]
+    ours = lo_words_of(render_pdf(item.document, item.style))
+    _, _, bottom = _text_block(item.style)
+    for table in item.document.tables:
+        continued = continued_caption(table.caption)
+        left = _text_block(item.style)[0]
+        pdf_edges = [left]
+        for width in table_column_widths_pt(table, item.style):
+            pdf_edges.append(pdf_edges[-1] + width)
+        for words, edges in ((ours, pdf_edges), (_words(item), _docx_edges(table, item.style))):
+            read = tc.read_table(words, edges, table, bottom=bottom, continued=continued)
+            assert read.rows == tc.model_rows(table), table.caption
+            for column, word in read.words:
+                assert edges[column] - TOLERANCE <= word.x0, word
+                assert word.x1 <= edges[column + 1] + TOLERANCE, word
+
+
+def lo_words_of(pdf: bytes) -> list[lo.Word]:
+    """Our PDF's word boxes, read as LibreOffice's are."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ours.pdf"
+        path.write_bytes(pdf)
+        return [word for page in lo.pages(path) for word in page.words]

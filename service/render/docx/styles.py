@@ -3,8 +3,9 @@
 Word's built-in styles are used where one fits, so Word's own features work: ``Heading 1``–``4``
 (navigation pane, TOC, and a list linked to them so new headings number themselves), ``Title``,
 ``Subtitle`` for the lead line under the title, ``Caption``, ``Signature`` and ``Date``,
-``Footer``. Our own: ``Note``, ``Table Text`` (with ``Center``/``Right``/``Sub`` variants and
-``Table Heading``), ``Footer Even`` and the table style ``Statistics Table``.
+``Footer``. Our own: ``Note``, ``Table Text`` (with ``Center``/``Right``/``Sub`` variants, a
+``First`` variant of each for a table's first body row, and ``Table Heading``), ``Footer Even``
+and the table style ``Statistics Table``.
 
 A heading's style follows the model's ladder *level*, not its depth: a document whose ladder
 starts at （一） uses ``Heading 2`` (楷体) for its top headings.
@@ -37,6 +38,10 @@ HEADING_STYLE_IDS = {1: "Heading1", 2: "Heading2", 3: "Heading3", 4: "Heading4"}
 TABLE_STYLE = "Statistics Table"
 PARAGRAPH_STYLE_OF_ROLE = {"body": "Normal", "lead": "Subtitle", "note": "Note"}
 COLUMN_STYLE = {"left": "Table Text", "center": "Table Text Center", "right": "Table Text Right"}
+FIRST_ROW_STYLE = {align: f"{name} First" for align, name in COLUMN_STYLE.items()}
+"""The cells of a table's first body row: kept with the next row, so that a table never starts
+at a page foot with fewer than two body rows (the caption and the header row keep with what
+follows by their own styles)."""
 
 
 def style_id(name: str) -> str:
@@ -108,6 +113,10 @@ def _specs(style: HouseStyle) -> list[_Spec]:
         _Spec("Table Text Center", "table", builtin=False, align="center"),
         _Spec("Table Text Right", "table", builtin=False, align="right"),
         _Spec("Table Text Sub", "table", builtin=False, align="left", left_chars=1),
+        *(
+            _Spec(FIRST_ROW_STYLE[align], "table", builtin=False, align=align, keep_next=True)
+            for align in ("left", "center", "right")
+        ),
         _Spec(
             "Table Heading",
             style.table.header_face_role,
@@ -115,6 +124,7 @@ def _specs(style: HouseStyle) -> list[_Spec]:
             align="center",
             first_line_chars=0,
             right_chars=0,
+            keep_next=True,
         ),
         _Spec("Signature", "signature", space_before_pitches=1, keep_next=True, first_line_chars=0),
         _Spec("Date", "signature", first_line_chars=0),

@@ -44,6 +44,7 @@ from service.render.docx.fonts.runs import OverflowFont, embed_modes, split_runs
 from service.render.docx.package import repack
 from service.render.docx.styles import (
     COLUMN_STYLE,
+    FIRST_ROW_STYLE,
     HEADING_STYLE_IDS,
     PARAGRAPH_STYLE_OF_ROLE,
     TABLE_STYLE,
@@ -357,9 +358,10 @@ def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
     rows = oxml.table_cells(tbl)
     for cell, column in zip(rows[0], table.columns, strict=False):
         oxml.fill_cell(cell, column.title, style_id("Table Heading"))
-    for cells, data in zip(rows[1:], table.rows, strict=False):
+    for n, (cells, data) in enumerate(zip(rows[1:], table.rows, strict=False)):
+        kept = n == 0 and len(table.rows) >= 2
         for i, (cell, text) in enumerate(zip(cells, data.cells, strict=False)):
-            name = COLUMN_STYLE[table.columns[i].align]
+            name = (FIRST_ROW_STYLE if kept else COLUMN_STYLE)[table.columns[i].align]
             if data.kind == "sub" and i == 0:
                 name = "Table Text Sub"
             oxml.fill_cell(cell, text, style_id(name))

@@ -108,16 +108,6 @@ def char_width_pt(style: HouseStyle, role: str) -> float:
     return grid_advance_pt(style) if size == style.role("body").size_pt else size
 
 
-def text_align(align: str) -> str:
-    """The CSS ``text-align`` for a role's ``align``; ``justify`` is set flush left.
-
-    WeasyPrint justifies by stretching spaces only. Chinese lines have no spaces, and the grid
-    already fills a line of full-width characters, so justification would do nothing but widen
-    the odd space around a Latin word or number (截至 2023 年 -> 截至    2023    年).
-    """
-    return "left" if align == "justify" else align
-
-
 def page_number_parts(style: HouseStyle) -> tuple[str, str]:
     """The page-number format split around ``{n}``: ``("— ", " —")`` for ``— {n} —``."""
     before, sep, after = style.page_number.format.partition("{n}")
@@ -142,7 +132,7 @@ def _role_context(style: HouseStyle, name: str) -> dict[str, object]:
         "weight": face_weight(style.face_of(name)),
         "size_pt": role.size_pt,
         "line_pitch_pt": style.line_pitch_of(name),
-        "align": text_align(role.align),
+        "align": role.align,
         "letter_spacing_pt": char - role.size_pt,
         "indent_pt": role.first_line_indent_chars * char,
         "right_indent_pt": role.right_indent_chars * char,

@@ -5,6 +5,7 @@ costs ~100 ms and makes memory swing by hundreds of MiB) and one compiled styles
 style (parsing its @font-face rules copies the font files once). Templates are compiled once by
 :mod:`.templating`. None of this is meant for threads: a worker renders one document at a time.
 
+Chinese lines of a justified paragraph are spread between their characters (:mod:`.justify`).
 Two settings of WeasyPrint's that cost time and buy nothing here are changed: its HTML5
 user-agent stylesheet gives way to one cut down to the elements the writer emits (the same PDF,
 a faster cascade), and pydyf deflates at zlib's default level instead of 9.
@@ -43,6 +44,7 @@ from service.model.document import (
 )
 from service.model.numbering import LADDER, heading_label
 from service.render.coverage import check_coverage
+from service.render.pdf import justify
 from service.render.pdf.archival import (
     VARIANT,
     EmbeddedFile,
@@ -50,6 +52,7 @@ from service.render.pdf.archival import (
     make_archival,
     tag_rules,
 )
+from service.render.pdf.continued import crossing_tables, show_continued_captions
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.fonts import InPlaceFontConfiguration
@@ -101,6 +104,7 @@ def _deflate_streams_at(level: int) -> None:
 
 
 _deflate_streams_at(DEFLATE_LEVEL)
+justify.install()
 
 
 class WriterHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
@@ -216,7 +220,10 @@ def render_pdf(
     _check_heading_numbers(document)
     check_coverage(document, style)
     compiled = compiled_style(style)
-    html_text = build_html(document, style)
+    subject = repr(document.meta.title)
+    with guarded(subject):
+        html_text, rendered = _lay_out(document, style, compiled)
+        area = signature_area(rendered)
     archival = (variant or style.pdf.variant) == VARIANT
     identifier = _identifier(
         style.name,
@@ -225,15 +232,7 @@ def render_pdf(
         html_text,
         *(f"{f.name}\0{hashlib.sha256(f.data).hexdigest()}" for f in files if archival),
     )
-    subject = repr(document.meta.title)
     with guarded(subject):
-        html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
-        rendered = html.render(
-            font_config=font_config(),
-            counter_style=compiled.counter_style,
-            stylesheets=[compiled.css],
-        )
-        area = signature_area(rendered)
         if archival:
             created = datetime.combine(document.meta.created, datetime.min.time())
             make_archival(rendered, files, created)
@@ -269,6 +268,31 @@ def _finisher(
             add_signature_destination(pdf, area)
 
     return finish
+
+
+MAX_LAYOUTS = 4
+"""Layouts of one document at most: the first, then one more each time a 续表 line pushes
+another table over a page (see :mod:`.continued`)."""
+
+
+def _lay_out(document: Document, style: HouseStyle, compiled: CompiledStyle) -> tuple[str, Any]:
+    """The HTML of ``document`` and its layout, with a 续表N row in every table that crosses a
+    page, drawn on the pages after its first."""
+    continued: frozenset[int] = frozenset()
+    for _ in range(MAX_LAYOUTS):
+        html_text = build_html(document, style, continued)
+        html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
+        rendered = html.render(
+            font_config=font_config(),
+            counter_style=compiled.counter_style,
+            stylesheets=[compiled.css],
+        )
+        crossing = crossing_tables(rendered)
+        if crossing <= continued:
+            break
+        continued |= crossing
+    show_continued_captions(rendered)
+    return html_text, rendered
 
 
 def _identifier(*parts: str) -> bytes:

@@ -14,6 +14,7 @@ from service import __version__
 from service.model.document import Block, Document, Heading, Paragraph, Table
 from service.model.numbering import LADDER
 from service.render.columns import column_widths
+from service.render.pdf.continued import continued_caption
 from service.render.pdf.css import counter_name
 from service.render.pdf.templating import template
 from service.style.house_style import MM_PER_PT, HouseStyle
@@ -41,8 +42,13 @@ def heading_tags(document: Document) -> dict[int, str]:
     return {level: f"H{depth}" for depth, level in enumerate(levels, start=1)}
 
 
-def build_html(document: Document, style: HouseStyle) -> str:
-    """The HTML of ``document`` in ``style``; the same input always gives the same text."""
+def build_html(
+    document: Document, style: HouseStyle, continued_tables: frozenset[int] = frozenset()
+) -> str:
+    """The HTML of ``document`` in ``style``; the same input always gives the same text.
+
+    The tables numbered in ``continued_tables`` carry the 续表N row of :mod:`.continued`.
+    """
     tags = heading_tags(document)
     return template("document.html.j2").render(
         heading_tag=lambda heading: tags[heading.level],
@@ -54,6 +60,8 @@ def build_html(document: Document, style: HouseStyle) -> str:
         counter_name=counter_name,
         ladder=LADDER,
         column_widths_pt=lambda table: table_column_widths_pt(table, style),
+        continued_tables=continued_tables,
+        continued_caption=continued_caption,
     )
 
 
