@@ -297,7 +297,12 @@ def _letter_roles(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "corner": {"face": letter.corner_face, "size": body_size, "align": "left", **latin},
         "signer_name": {"face": letter.signer_name_face, "size": body_size, **latin},
         "annex_label": {"face": letter.annex_label_face, "size": body_size, "align": "left"},
-        "record": {"face": letter.record_face, "size": letter.record_size_pt, "align": "left", **latin},
+        "record": {
+            "face": letter.record_face,
+            "size": letter.record_size_pt,
+            "align": "left",
+            **latin,
+        },
     }
 
 

@@ -12,13 +12,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from service import __version__
-from service.model.document import Block, Document, Heading, Paragraph, Signature, Table
+from service.model.document import (
+    Block,
+    Document,
+    Heading,
+    Paragraph,
+    Signature,
+    Table,
+    width_in_chars,
+)
 from service.model.numbering import LADDER
 from service.render.columns import column_widths
 from service.render.letter import SIGNER_LABEL, head_layout
 from service.render.pdf.css import char_width_pt, counter_name
 from service.render.pdf.templating import template
-from service.model.document import width_in_chars
 from service.style.house_style import MM_PER_PT, HouseStyle
 
 BlockKind = Literal["heading", "paragraph", "table"]
