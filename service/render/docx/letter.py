@@ -116,7 +116,8 @@ def write_signature(
     doc: DocxDocument, body: etree._Element, signature: Signature, style: HouseStyle, sealed: bool
 ) -> None:
     """署名 and 成文日期 flush right with GB/T 9704 §7.3.5's indents, and the seal anchored behind
-    them (§7.3.5.1), its centre a quarter line above the middle of the two lines."""
+    them (§7.3.5.1), its centre a quarter line above the middle of the two lines (measured from
+    the top of the 署名's paragraph, its space before included, as Word and LibreOffice do)."""
     place = signature.placement(sealed)
     char = char_twips(style, "signature")
     pitch = twips_from_pt(style.line_pitch_of("signature"))
@@ -140,7 +141,10 @@ def write_signature(
         picture_id=1,
         name="印章",
         size_twips=(diameter, diameter),
-        offset_twips=(centre_x - diameter // 2, round(0.75 * pitch) - diameter // 2),
+        offset_twips=(
+            centre_x - diameter // 2,
+            place.blank_lines_before * pitch + round(0.75 * pitch) - diameter // 2,
+        ),
     )
 
 

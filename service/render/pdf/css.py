@@ -182,8 +182,5 @@ def build_css(style: HouseStyle) -> str:
             "outer_line_pt": style.letter.record_outer_line_mm / MM_PER_PT,
             "inner_line_pt": style.letter.record_inner_line_mm / MM_PER_PT,
         },
-        seal={
-            "url": seal.as_uri() if (seal := style.letter.seal_path) else None,
-            "diameter_pt": style.letter.seal_diameter_mm / MM_PER_PT,
-        },
+        seal={"diameter_pt": style.letter.seal_diameter_mm / MM_PER_PT},
     )

@@ -113,6 +113,7 @@ def build_html(
         head_layout=head_layout(letter.head, style) if letter else None,
         signer_label=SIGNER_LABEL,
         sealed=sealed,
+        seal_url=seal.as_uri() if (seal := style.letter.seal_path) else "",
         signature_place=lambda signature, sealed: signature_place(signature, sealed, style),
         annex_blocks=_blocks,
         record_place=record_place,
