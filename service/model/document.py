@@ -110,11 +110,11 @@ class Signature:
     signer: str
     date_text: str
 
-    def placement(self, sealed: bool = False) -> SignaturePlacement:
-        """GB/T 9704 §7.3.5.2 (no seal): one line under the text, the 署名 two characters from
-        the right; the 成文日期 on the next line, its first character two to the right of the
-        署名's first; a date that would then come nearer than two characters to the margin
-        stands two from it, and the 署名 moves left with it.
+    def placement(self, sealed: bool = False, inset_chars: float = 2) -> SignaturePlacement:
+        """GB/T 9704 §7.3.5.2 (no seal): one line under the text, the 署名 ``inset_chars`` (two)
+        characters from the right; the 成文日期 on the next line, its first character two to the
+        right of the 署名's first; a date that would then come nearer than ``inset_chars`` to
+        the margin stands ``inset_chars`` from it, and the 署名 moves left with it.
 
         §7.3.5.1 (``sealed``): the 成文日期 four characters from the right, the 署名 centred
         over it; two empty lines above the 署名 leave room for the seal's top half, whose top
@@ -124,7 +124,7 @@ class Signature:
         if sealed:
             date_right = 4.0
             return SignaturePlacement(max(0.0, date_right + (date_chars - signer) / 2), 4.0, 2)
-        signer_right = max(2.0, date_chars + 4 - signer)
+        signer_right = max(inset_chars, date_chars + inset_chars + 2 - signer)
         return SignaturePlacement(signer_right, signer_right + signer - 2 - date_chars, 1)
 
 

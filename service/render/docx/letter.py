@@ -118,12 +118,16 @@ def write_signature(
     """署名 and 成文日期 flush right with GB/T 9704 §7.3.5's indents, and the seal anchored behind
     them (§7.3.5.1), its centre a quarter line above the middle of the two lines (measured from
     the top of the 署名's paragraph, its space before included, as Word and LibreOffice do)."""
-    place = signature.placement(sealed)
+    place = signature.placement(sealed, style.role("signature").right_indent_chars)
     char = char_twips(style, "signature")
     pitch = twips_from_pt(style.line_pitch_of("signature"))
     signer = oxml.add_paragraph(body, signature.signer, style_id("Signature"))
-    oxml.set_spacing(signer, before=place.blank_lines_before * pitch)
-    oxml.set_paragraph_indent(signer, right=round(place.signer_right_chars * char))
+    # The styles say one empty line above and the house style's inset: direct formatting only
+    # where the text or a seal asks for other lengths (the date's indent depends on both lines).
+    if place.blank_lines_before != 1:
+        oxml.set_spacing(signer, before=place.blank_lines_before * pitch)
+    if place.signer_right_chars != style.role("signature").right_indent_chars:
+        oxml.set_paragraph_indent(signer, right=round(place.signer_right_chars * char))
     date = oxml.add_paragraph(body, signature.date_text, style_id("Date"))
     oxml.set_paragraph_indent(date, right=round(place.date_right_chars * char))
     seal = style.letter.seal_path

@@ -65,7 +65,7 @@ class SignaturePlace:
 def signature_place(signature: Signature, sealed: bool, style: HouseStyle) -> SignaturePlace:
     """GB/T 9704 §7.3.5 in pt; with a seal, the seal's box in the signature's box: centred over
     the date, its centre a quarter line above the middle of the 署名 and 成文日期 lines."""
-    place = signature.placement(sealed)
+    place = signature.placement(sealed, style.role("signature").right_indent_chars)
     char = char_width_pt(style, "signature")
     pitch = style.line_pitch_of("signature")
     seal = style.letter.seal_diameter_mm / MM_PER_PT
