@@ -3,12 +3,17 @@
 :func:`break_title` puts ``\\n`` into a title that does not fit one line; both writers only honour
 those breaks, so the PDF and the DOCX break a title alike. Words come from jieba's segmenter,
 with the phrases a disclosure title must keep whole added to its dictionary (消费者权益保护,
-第一季度 …), and a number never leaves the 年, 月 or 季度 it counts. A title that already holds
+第一季度 …), a number never leaves the 年, 月 or 季度 it counts, and a year keeps the quarter
+or half it names (2022年第一季度). A title that already holds
 ``\\n`` (a break chosen in the payload) is returned as it is.
 
 Of the ways to break a title into the fewest lines that fit, the chosen one has the most even
 line lengths among those shaped as a trapezoid (each line no longer, or each no shorter, than
-the one above) or a diamond (longest in the middle); ties go to the longer first line.
+the one above) or a diamond (longest in the middle); ties go to the longer first line. A line
+"fits" with :data:`SLACK_CHARS` to spare: Word and LibreOffice add space between Chinese and
+Latin digits, which would push the last character of a full line onto a line of its own.
+
+A payload may choose the breaks itself: a title holding ``\n`` is printed broken there.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ WHOLE_PHRASES: tuple[str, ...] = (
 )
 """Phrases never broken inside, besides jieba's own words."""
 
+SLACK_CHARS = 1
+"""Characters a title line leaves free of the line's width."""
+
 _NO_LINE_START = set("，。、；：？！）》」』”’〕】%")
 _NO_LINE_END = set("（《「『“‘〔【")
 _GLUED = re.compile(r"(?<=[0-9])(?=[年月日季号届期])|(?<=[0-9])(?=[0-9])")
@@ -76,18 +84,31 @@ def words(text: str) -> list[str]:
     return joined
 
 
+_PERIOD_PARTS = frozenset(("第一季度", "第二季度", "第三季度", "第四季度", "上半年", "下半年", "年度"))
+_YEAR = re.compile(r"[0-9]{4}年$")
+_COMPANY_SUFFIXES = frozenset(("有限责任公司", "股份有限公司", "有限公司"))
+"""A company's legal form stays on the line of its name."""
+
+
 def _glued(before: str, after: str) -> bool:
+    """No break between ``before`` and ``after``: before closing or after opening punctuation,
+    inside a number or a date, between a year and the part of it a period names
+    (2022年第一季度, 2022年上半年), nor before a company's legal form (…股份有限公司)."""
     if after[0] in _NO_LINE_START or before[-1] in _NO_LINE_END:
+        return True
+    if _YEAR.search(before) and after in _PERIOD_PARTS or after in _COMPANY_SUFFIXES:
         return True
     return bool(_GLUED.search(before[-1] + after[0]))
 
 
 def break_title(title: str, chars_per_line: float) -> str:
-    """``title`` with ``\\n`` at its line breaks when it is wider than ``chars_per_line``
-    full-width characters (of the title's size); unchanged when it fits or holds a ``\\n``."""
-    if "\n" in title or width_in_chars(title) <= chars_per_line:
+    """``title`` with ``\n`` at its line breaks when it is wider than a line of
+    ``chars_per_line`` full-width characters (of the title's size) less :data:`SLACK_CHARS`;
+    unchanged when it fits or holds a ``\n``."""
+    limit = chars_per_line - SLACK_CHARS
+    if "\n" in title or width_in_chars(title) <= limit:
         return title
-    return "\n".join(title_lines(words(title), chars_per_line))
+    return "\n".join(title_lines(words(title), limit))
 
 
 def title_lines(pieces: Sequence[str], chars_per_line: float) -> list[str]:

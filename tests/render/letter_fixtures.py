@@ -34,7 +34,7 @@ def annex() -> Document:
         heading(1, 2, "消费投诉情况"),
         Paragraph(SENTENCE * 2),
     ]
-    return document(blocks, title=break_title(ANNEX_TITLE, 19), signature=Signature(SIGNER, SIGN_DATE))
+    return document(blocks, title=break_title(ANNEX_TITLE, 20.1), signature=Signature(SIGNER, SIGN_DATE))
 
 
 def letter_head(**changes: object) -> LetterHead:
@@ -58,7 +58,7 @@ def letter(
     """A submission letter: ``body_paragraphs`` of text, the disclosure carried as 附件 (or
     only named), a 附注 with the contact, and a 版记."""
     body = [Paragraph(SENTENCE) for _ in range(body_paragraphs)]
-    base = document(body, title=break_title(LETTER_TITLE, 19), signature=Signature(SIGNER, SIGN_DATE))
+    base = document(body, title=break_title(LETTER_TITLE, 20.1), signature=Signature(SIGNER, SIGN_DATE))
     parts = Letter(
         head=letter_head(**head_changes),
         addressee=ADDRESSEE,
