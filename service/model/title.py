@@ -84,7 +84,9 @@ def words(text: str) -> list[str]:
     return joined
 
 
-_PERIOD_PARTS = frozenset(("第一季度", "第二季度", "第三季度", "第四季度", "上半年", "下半年", "年度"))
+_PERIOD_PARTS = frozenset(
+    ("第一季度", "第二季度", "第三季度", "第四季度", "上半年", "下半年", "年度")
+)
 _YEAR = re.compile(r"[0-9]{4}年$")
 _COMPANY_SUFFIXES = frozenset(("有限责任公司", "股份有限公司", "有限公司"))
 """A company's legal form stays on the line of its name."""

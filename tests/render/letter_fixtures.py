@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from service.model import (
     Attachment,
+    Block,
     Distribution,
     Document,
     Letter,
@@ -27,14 +28,16 @@ ANNEX_TITLE = "小康人寿保险有限责任公司2023年度消费者权益保�
 
 def annex() -> Document:
     """The disclosure carried as the letter's 附件."""
-    blocks = [
+    blocks: list[Block] = [
         Paragraph("发布时间：2024年1月12日", role="lead"),
         heading(1, 1, "消费者权益保护工作情况"),
         Paragraph(SENTENCE * 3),
         heading(1, 2, "消费投诉情况"),
         Paragraph(SENTENCE * 2),
     ]
-    return document(blocks, title=break_title(ANNEX_TITLE, 20.1), signature=Signature(SIGNER, SIGN_DATE))
+    return document(
+        blocks, title=break_title(ANNEX_TITLE, 20.1), signature=Signature(SIGNER, SIGN_DATE)
+    )
 
 
 def letter_head(**changes: object) -> LetterHead:
@@ -58,7 +61,9 @@ def letter(
     """A submission letter: ``body_paragraphs`` of text, the disclosure carried as 附件 (or
     only named), a 附注 with the contact, and a 版记."""
     body = [Paragraph(SENTENCE) for _ in range(body_paragraphs)]
-    base = document(body, title=break_title(LETTER_TITLE, 20.1), signature=Signature(SIGNER, SIGN_DATE))
+    base = document(
+        body, title=break_title(LETTER_TITLE, 20.1), signature=Signature(SIGNER, SIGN_DATE)
+    )
     parts = Letter(
         head=letter_head(**head_changes),
         addressee=ADDRESSEE,

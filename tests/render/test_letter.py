@@ -21,11 +21,10 @@ import pytest
 from lxml import etree
 
 from service import PROJECT_ROOT
-from service.model import Document
 from service.render.docx import render_docx
 from service.render.letter import head_layout
 from service.render.pdf import render_pdf
-from service.style import HouseStyle, load_house_style
+from service.style import load_house_style
 from tests.render import docx_libreoffice as lo
 from tests.render import pdf_reading
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
@@ -163,7 +162,9 @@ def test_reference_two_lines_below_the_mark_one_character_in_level_with_the_sign
 
 def test_signer_label_fangsong_and_names_kaiti() -> None:
     fonts = {run.text: run.font for run in pdf_reading.runs(letter_pdf()) if run.page == 1}
-    assert any(text.startswith("签发人") and font.endswith("fangsong") for text, font in fonts.items())
+    assert any(
+        text.startswith("签发人") and font.endswith("fangsong") for text, font in fonts.items()
+    )
     assert fonts.get("张三", "").endswith("kai"), fonts
 
 
@@ -295,7 +296,9 @@ def test_record_may_share_the_last_page_when_the_style_allows_odd_pages() -> Non
     short = letter(body_paragraphs=1, carried=False)
     assert short.letter is not None
     short = replace(
-        short, title="关于报送信息披露的报告", letter=replace(short.letter, attachments=(), note=None)
+        short,
+        title="关于报送信息披露的报告",
+        letter=replace(short.letter, attachments=(), note=None),
     )
     pdf = render_pdf(short, odd)
     m = measure(pdf)
@@ -411,7 +414,9 @@ def test_docx_signature_record_and_annex() -> None:
     assert [attr(p, f"{W}pPr/{W}ind", "right") for p in dates] == [str(round(5.5 * char))] * 2
     labels = [p for p in ps if attr(p, f"{W}pPr/{W}pStyle", "val") == "AnnexLabel"]
     assert [text_of(p) for p in labels] == ["附件"]
-    boxes = list(body.iter("{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}anchor"))
+    boxes = list(
+        body.iter("{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}anchor")
+    )
     (record,) = boxes
     align = record.find(
         "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}positionV/"
@@ -420,8 +425,17 @@ def test_docx_signature_record_and_annex() -> None:
     assert align is not None and align.text == "bottom"
     table = record.find(f".//{W}tbl")
     assert table is not None
-    borders = {b.tag.removeprefix(W): b.get(f"{W}sz") for b in table.find(f"{W}tblPr/{W}tblBorders")}  # type: ignore[union-attr]
-    assert borders == {"top": "8", "left": None, "bottom": "8", "right": None, "insideH": "6", "insideV": None}
+    rules = table.find(f"{W}tblPr/{W}tblBorders")
+    assert rules is not None
+    borders = {etree.QName(b).localname: b.get(f"{W}sz") for b in rules}
+    assert borders == {
+        "top": "8",
+        "left": None,
+        "bottom": "8",
+        "right": None,
+        "insideH": "6",
+        "insideV": None,
+    }
     assert [text_of(p) for p in table.iter(f"{W}p")] == [
         "抄送：国家金融监督管理总局消费者权益保护局。",
         "小康人寿保险有限责任公司办公室2024年1月12日印发",
@@ -453,7 +467,9 @@ def test_docx_read_by_libreoffice_without_cjk_fonts_shows_red_elements_and_rules
     (pdf_path,) = sandbox.convert([source], tmp_path / "out")
     lo.render_pngs(pdf_path, ARTIFACTS)
     fonts = lo.pdf_fonts(pdf_path)
-    assert not [f for f in fonts if "DejaVu" not in f and "Fandol" not in f and "Liberation" not in f]
+    assert not [
+        f for f in fonts if "DejaVu" not in f and "Fandol" not in f and "Liberation" not in f
+    ]
     with pdfplumber.open(pdf_path) as document:
         first, last = document.pages[0], document.pages[-1]
         names = [c for c in first.chars if c["text"] in "张三"]
@@ -461,8 +477,9 @@ def test_docx_read_by_libreoffice_without_cjk_fonts_shows_red_elements_and_rules
         red_chars = [c for c in first.chars if is_red(c.get("non_stroking_color"))]
         assert "".join(c["text"] for c in red_chars) == ORGAN_MARK
         red_lines = [
-            ln for ln in first.lines + first.rects if is_red(ln.get("stroking_color"))
-            or is_red(ln.get("non_stroking_color"))
+            ln
+            for ln in first.lines + first.rects
+            if is_red(ln.get("stroking_color")) or is_red(ln.get("non_stroking_color"))
         ]
         assert red_lines, "no red line on the first page"
         red_top = min(ln["top"] for ln in red_lines) / MM

@@ -271,7 +271,9 @@ def test_page_numbers_alternate_sides_below_the_text_block(sample_pdf: bytes) ->
             assert box.x0 == pytest.approx(left + inset, abs=1 * MM), f"page {page}: even, left"
 
 
-def test_signature_two_characters_in_and_the_date_two_characters_right_of_it(sample_pdf: bytes) -> None:
+def test_signature_two_characters_in_and_the_date_two_characters_right_of_it(
+    sample_pdf: bytes,
+) -> None:
     right = text_block(GBT)[2]
     lines = rd.lines(sample_pdf)
     signer = next(b for b in lines if b.text == fx.SIGNER)
