@@ -73,9 +73,11 @@ class Attachment:
     in 3号黑体 top left and its ``title`` centred on the third line."""
 
     title: str
-    """附件名称, no closing punctuation; the same words head the carried attachment."""
+    """附件名称, no closing punctuation, as the 附件说明 prints it."""
     document: Document | None = None
-    """The attachment's own text (the disclosure), or ``None`` for one only named."""
+    """The attachment's own text (the disclosure), or ``None`` for one only named. Its page
+    shows ``document.title`` (with the model's line breaks) under the 附件 mark: §8 wants it to
+    read as ``title`` does, which the report side ensures."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -376,10 +376,13 @@ def test_docx_head_paragraphs_carry_the_pdf_geometry() -> None:
     pitch = round(GBT.page.line_pitch_pt * 20)
     mark = by_text[ORGAN_MARK]
     assert attr(mark, f"{W}pPr/{W}pStyle", "val") == "LetterMark"
-    # Two corner lines above: the mark's top edge 35 mm below the top of the text block.
-    assert int(attr(mark, f"{W}pPr/{W}spacing", "before") or 0) + 2 * pitch == round(
-        layout.mark_top_pt * 20
-    )
+    # Two corner lines above, then the space that puts the mark's top edge 35 mm below the top
+    # of the text block: less the gap between its line's top and its em box (the face's win
+    # ascent over its em ascent, a few points), which LibreOffice's rendering then confirms.
+    before = int(attr(mark, f"{W}pPr/{W}spacing", "before") or 0)
+    gap = round(layout.mark_top_pt * 20) - 2 * pitch - before
+    assert 0 < gap < 0.2 * layout.mark_size_pt * 20
+    assert attr(mark, f"{W}pPr/{W}spacing", "lineRule") == "exact"
     mark_style = styles.find(f"{W}style[@{W}styleId='LetterMark']")
     assert mark_style is not None
     assert attr(mark_style, f"{W}rPr/{W}color", "val") == "FF0000"
@@ -483,8 +486,17 @@ def test_docx_read_by_libreoffice_without_cjk_fonts_shows_red_elements_and_rules
         ]
         assert red_lines, "no red line on the first page"
         red_top = min(ln["top"] for ln in red_lines) / MM
-        reference = next(c for c in first.chars if c["text"] == "小" and c["top"] / MM > 100)
-        assert red_top > reference["bottom"] / MM
+        # The same geometry as our PDF, to a millimetre: 标志, red line, title.
+        pdf = measured(sealed=True)
+        assert near(min(c["top"] for c in red_chars) / MM, pdf.line(ORGAN_MARK).top)
+        (ours,) = [r for r in pdf.rules if r.page == 1 and is_red(r.colour)]
+        assert near(red_top, ours.top)
+        title_top = min(
+            c["top"]
+            for c in first.chars
+            if c["size"] > 20 and not is_red(c.get("non_stroking_color"))
+        )
+        assert near(title_top / MM, pdf.line("小康人寿保险有限责任公司关于").top)
         rules = sorted(
             (ln for ln in last.lines + last.rects if not is_red(ln.get("stroking_color"))),
             key=lambda ln: ln["top"],
@@ -493,3 +505,14 @@ def test_docx_read_by_libreoffice_without_cjk_fonts_shows_red_elements_and_rules
         assert len(bottoms) >= 3
         assert near(max(bottoms), BOTTOM)
         assert len(last.images) + sum(len(p.images) for p in document.pages[:-1]) == 1
+
+
+def test_letter_pdf_passes_the_archival_checks() -> None:
+    from service.render.pdf.archival import EmbeddedFile
+    from tests.render.pdf_conformance import archival_problems, reading_order
+
+    payload = EmbeddedFile("payload.json", b"{}", "data", "Source")
+    pdf = render_pdf(letter(), SEALED, (payload,))
+    assert archival_problems(pdf) == []
+    order = [text for _, kind, text in reading_order(pdf) if kind in ("P", "H1")]
+    assert order.index(ORGAN_MARK) < order.index(f"{ADDRESSEE}：") < order.index("附件")

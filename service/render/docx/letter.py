@@ -12,8 +12,11 @@ page numbers off pages before it.
 
 from __future__ import annotations
 
+from functools import cache
+
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
+from fontTools.ttLib import TTFont
 from lxml import etree
 
 from service.model.document import Signature, width_in_chars
@@ -46,8 +49,13 @@ def write_head(body: etree._Element, head: LetterHead, style: HouseStyle) -> Non
         oxml.add_paragraph(body, line, style_id(name))
         used += pitch
     mark = oxml.add_paragraph(body, head.organ_mark, style_id(LETTER_MARK_STYLE))
-    mark_line = twips_from_pt(layout.mark_size_pt)
-    mark_before = twips_from_pt(layout.mark_top_pt) - used
+    # The 标志's line is exactly the face's own height (OS/2 win ascent + descent), so that Word
+    # and LibreOffice put its baseline one win ascent below the line's top; the em box's top is
+    # then (win ascent - em ascent) below it, taken off the space above.
+    ascent, height, em_ascent = _win_metrics(str(style.face_of("mark").path))
+    mark_line = twips_from_pt(layout.mark_size_pt * height)
+    offset = twips_from_pt(layout.mark_size_pt * (ascent - em_ascent))
+    mark_before = twips_from_pt(layout.mark_top_pt) - used - offset
     oxml.set_spacing(mark, before=mark_before, line=mark_line)
     oxml.set_run_look(mark[-1], size_half_points=half_points(layout.mark_size_pt))
     used += mark_before + mark_line
@@ -88,6 +96,19 @@ def write_head(body: etree._Element, head: LetterHead, style: HouseStyle) -> Non
     oxml.set_spacing(red, before=red_top - used, line=twips_from_pt(RED_LINE_PARAGRAPH_PT))
     oxml.set_snap_to_grid(oxml.paragraph_properties(red), False)
     oxml.set_border(red, "top", eighth_points(layout.red_line_pt), style.letter.red.lstrip("#"))
+
+
+@cache
+def _win_metrics(path: str) -> tuple[float, float, float]:
+    """``(win ascent, win ascent + win descent, typographic ascent)`` of a font, in ems."""
+    with TTFont(path, lazy=True) as font:
+        upm = font["head"].unitsPerEm
+        os2 = font["OS/2"]
+        return (
+            os2.usWinAscent / upm,
+            (os2.usWinAscent + os2.usWinDescent) / upm,
+            os2.sTypoAscender / upm,
+        )
 
 
 def title_spacing_after_head(style: HouseStyle) -> int:
