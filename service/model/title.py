@@ -120,11 +120,32 @@ def title_lines(pieces: Sequence[str], chars_per_line: float) -> list[str]:
     total = sum(widths)
     lines = max(2, math.ceil(total / chars_per_line))
     while lines <= len(pieces):
+        if math.comb(len(pieces) - 1, lines - 1) > MAX_SPLITS_TRIED:
+            return _filled(pieces, widths, lines, chars_per_line)
         best = _best_split(pieces, widths, lines, chars_per_line)
         if best is not None:
             return best
         lines += 1
     return list(pieces)
+
+
+MAX_SPLITS_TRIED = 20_000
+"""Beyond this many ways to split (a title of many lines, which no real title is), lines are
+filled in order to an even length instead of every split being weighed."""
+
+
+def _filled(pieces: Sequence[str], widths: Sequence[float], lines: int, limit: float) -> list[str]:
+    """Lines filled in order, each ended at the word boundary nearest an even share."""
+    target = sum(widths) / lines
+    out: list[str] = []
+    current, width = "", 0.0
+    for piece, piece_width in zip(pieces, widths, strict=True):
+        after = width + piece_width
+        if current and (after > limit or abs(after - target) > abs(width - target)):
+            out.append(current)
+            current, width = "", 0.0
+        current, width = current + piece, width + piece_width
+    return [*out, current] if current else out
 
 
 def _best_split(

@@ -64,3 +64,14 @@ def test_shapes() -> None:
     assert _shaped([14, 13, 11]) and _shaped([10, 14, 16])  # trapezoids
     assert _shaped([8, 15, 14])  # diamond
     assert not _shaped([15, 8, 14])  # hourglass
+
+
+def test_a_very_long_title_is_broken_quickly_and_every_line_fits() -> None:
+    import time
+
+    title = "小康人寿保险有限责任公司关于报送2022年第一季度消费者权益保护工作情况的报告" * 6
+    started = time.perf_counter()
+    lines = break_title(title, LINE).split("\n")
+    assert time.perf_counter() - started < 1
+    assert "".join(lines) == title
+    assert all(width_in_chars(line) <= LINE - SLACK_CHARS for line in lines)

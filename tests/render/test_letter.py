@@ -516,3 +516,18 @@ def test_letter_pdf_passes_the_archival_checks() -> None:
     assert archival_problems(pdf) == []
     order = [text for _, kind, text in reading_order(pdf) if kind in ("P", "H1")]
     assert order.index(ORGAN_MARK) < order.index(f"{ADDRESSEE}：") < order.index("附件")
+
+
+def test_several_signers_two_a_line_the_last_line_level_with_the_reference() -> None:
+    pdf = render_pdf(letter(signers=("张三", "李四", "王五")), GBT)
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        chars = {c["text"]: c for c in document.pages[0].chars if c["text"] in "张李王小"}
+        reference_first = min(
+            (c for c in document.pages[0].chars if c["text"] == "小" and c["top"] / MM > 100),
+            key=lambda c: c["x0"],
+        )
+    zhang, li, wang = chars["张"], chars["李"], chars["王"]
+    assert near(zhang["top"], li["top"], 0.1)  # two names on the first line
+    assert near((wang["top"] - zhang["top"]) / MM, PITCH)  # the third on the next
+    assert near(wang["x0"] / MM, zhang["x0"] / MM)  # under the first name
+    assert near(wang["top"] / MM, reference_first["top"] / MM)  # level with the 发文字号
