@@ -64,8 +64,17 @@ _lock = threading.Lock()
 
 @cache
 def _tokenizer() -> jieba.Tokenizer:
+    """jieba's segmenter, its dictionary read from the package itself.
+
+    jieba's own start-up loads a cache it keeps in the system's temporary folder (and writes it
+    there): a file outside the service's assets, shared with every user of the machine. Building
+    the prefix dictionary from the packaged ``dict.txt`` costs about a second, once per process.
+    """
     logging.getLogger("jieba").setLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
+    with tokenizer.get_dict_file() as dictionary:
+        tokenizer.FREQ, tokenizer.total = tokenizer.gen_pfdict(dictionary)
+    tokenizer.initialized = True
     for phrase in WHOLE_PHRASES:
         tokenizer.add_word(phrase, freq=10**7)
     return tokenizer
