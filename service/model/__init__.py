@@ -11,19 +11,27 @@ from service.model.document import (
     Heading,
     Paragraph,
     Signature,
+    SignaturePlacement,
     Table,
     TableColumn,
     TableRow,
 )
+from service.model.letter import Attachment, Distribution, Letter, LetterHead, reference_number
 
 __all__ = [
+    "Attachment",
     "Block",
     "Document",
+    "Distribution",
     "DocumentMeta",
     "Heading",
+    "Letter",
+    "LetterHead",
     "Paragraph",
     "Signature",
+    "SignaturePlacement",
     "Table",
     "TableColumn",
     "TableRow",
+    "reference_number",
 ]

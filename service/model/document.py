@@ -7,9 +7,13 @@ writer escapes it for its own format.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from service.model.letter import Letter
 
 HeadingLevel = Literal[1, 2, 3, 4]
 """The rung of the official ladder: 1 = 一、, 2 = （一）, 3 = 1., 4 = （1）.
@@ -80,12 +84,48 @@ class Table:
 Block = Heading | Paragraph | Table
 
 
+def width_in_chars(text: str) -> float:
+    """The width of ``text`` in full-width characters: a Latin letter, digit or ASCII sign
+    counts half (the body's Latin digits are half-width), anything else one."""
+    return sum(0.5 if unicodedata.east_asian_width(c) in ("Na", "H") else 1.0 for c in text)
+
+
+@dataclass(frozen=True, slots=True)
+class SignaturePlacement:
+    """Where the 署名 and 成文日期 stand: their right indents in characters of the body size.
+
+    Both lines are set flush right with these indents, so a writer needs no text measure.
+    """
+
+    signer_right_chars: float
+    date_right_chars: float
+    blank_lines_before: int
+    """Empty body lines between the text (or 附件说明) and the 署名."""
+
+
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """Unsealed signature: the signer two characters from the right, the date on the next line."""
+    """署名 and 成文日期, placed by :meth:`placement` as GB/T 9704 §7.3.5 says."""
 
     signer: str
     date_text: str
+
+    def placement(self, sealed: bool = False, inset_chars: float = 2) -> SignaturePlacement:
+        """GB/T 9704 §7.3.5.2 (no seal): one line under the text, the 署名 ``inset_chars`` (two)
+        characters from the right; the 成文日期 on the next line, its first character two to the
+        right of the 署名's first; a date that would then come nearer than ``inset_chars`` to
+        the margin stands ``inset_chars`` from it, and the 署名 moves left with it.
+
+        §7.3.5.1 (``sealed``): the 成文日期 four characters from the right, the 署名 centred
+        over it; two empty lines above the 署名 leave room for the seal's top half, whose top
+        stays within one line of the text.
+        """
+        signer, date_chars = width_in_chars(self.signer), width_in_chars(self.date_text)
+        if sealed:
+            date_right = 4.0
+            return SignaturePlacement(max(0.0, date_right + (date_chars - signer) / 2), 4.0, 2)
+        signer_right = max(inset_chars, date_chars + inset_chars + 2 - signer)
+        return SignaturePlacement(signer_right, signer_right + signer - 2 - date_chars, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +156,9 @@ class Document:
     signature: Signature | None = None
     figures: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     """Every computed figure by its dotted name, formatted as printed (for previews)."""
+    letter: Letter | None = None
+    """For a 公文 (a submission letter): its 版头, 主送机关, 附件说明, 附注, 版记 and carried
+    attachments (:mod:`service.model.letter`); ``None`` for a disclosure."""
 
     @property
     def headings(self) -> tuple[Heading, ...]:
@@ -127,7 +170,10 @@ class Document:
 
     def plain_text(self) -> str:
         """The document's text in reading order, one block per line (for parity and search)."""
-        lines = [self.title]
+        letter = self.letter
+        lines = [*(letter.head_lines() if letter else ()), self.title]
+        if letter:
+            lines.append(letter.addressee_text)
         for block in self.blocks:
             if isinstance(block, Heading):
                 lines.append(block.full_text)
@@ -137,6 +183,10 @@ class Document:
                 lines.append(block.caption)
                 lines.append("\t".join(c.title for c in block.columns))
                 lines.extend("\t".join(r.cells) for r in block.rows)
+        if letter:
+            lines += letter.attachment_lines
         if self.signature:
             lines += [self.signature.signer, self.signature.date_text]
+        if letter:
+            lines += letter.tail_lines()
         return "\n".join(lines)

@@ -15,6 +15,7 @@ from service import TEMPLATES_DIR
 from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
 from service.model.figures import chinese_date, percent, plain_decimal, share, share_text
 from service.model.numbering import heading_label
+from service.model.title import break_title
 from service.payload.rules import table_specs
 from service.payload.schema import Payload, TableBlock
 from service.report.figures import compute_figures, fill
@@ -49,26 +50,21 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-TITLE_LINE_CHARS = 20
-"""Characters of 二号 type in one line of the 156 mm text block."""
+TITLE_LINE_CHARS = 20.1
+"""Characters of 二号 type (22 pt) in one line of the 156 mm text block (442.2 pt)."""
 
 
 def document_title(payload: Payload, version: TemplateVersion) -> str:
     """The printed title; a line break (``\n``) stands where a long title divides.
 
-    GB/T 9704 asks a multi-line title to break between units of meaning, never inside a word:
-    a long title without a break of its own divides after its ``…年度`` (company and year above,
-    the report's name below).
+    GB/T 9704 asks a multi-line title to break between words, in a trapezoid or a diamond
+    (:func:`service.model.title.break_title`); a title with a break of its own keeps it.
     """
     title = (
         payload.title
         or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
     )
-    year_mark = f"{payload.report_year}年度"
-    if "\n" in title or len(title) <= TITLE_LINE_CHARS or year_mark not in title:
-        return title
-    head, _, tail = title.partition(year_mark)
-    return f"{head}{year_mark}\n{tail}" if tail else title
+    return break_title(title, TITLE_LINE_CHARS)
 
 
 def render_template_xml(payload: Payload, version: TemplateVersion, figures: dict[str, str]) -> str:

@@ -157,6 +157,46 @@ class PdfOptions(_Frozen):
     ``plain``: an untagged PDF with no attachment, as before archival PDFs."""
 
 
+class LetterStyle(_Frozen):
+    """The 公文 elements of a letter (GB/T 9704 §7.2, §7.4), by default as the standard says.
+
+    Defaults rather than lines of ``gbt9704.toml``, so that every house style's digest
+    (``version``) stays what it was; a profile overrides them under ``[letter]``. Faces are keys
+    of ``faces``; sizes in pt; lengths in mm.
+    """
+
+    red: str = Field(default="#FF0000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    """The colour of the 发文机关标志, the red separator line and a drawn seal's ink."""
+    mark_face: str = "xiaobiaosong"
+    mark_size_pt: float = 42
+    """发文机关标志 size, reduced so that the mark fits the width of the text block."""
+    mark_top_mm: float = 35
+    """From the top edge of the text block to the top edge of the 发文机关标志 (§7.2.4)."""
+    red_line_below_reference_mm: float = 4
+    red_line_mm: float = 0.5
+    corner_face: str = "hei"
+    """密级和保密期限 and 紧急程度 (3号黑体, §7.2.2, §7.2.3)."""
+    signer_name_face: str = "kai"
+    """签发人 names (3号楷体, §7.2.5); the label 签发人： is set as body text."""
+    annex_label_face: str = "hei"
+    """The 附件 mark on an attachment's first line (3号黑体, §8)."""
+    record_face: str = "fangsong"
+    record_size_pt: float = 14
+    """版记 (抄送机关, 印发机关 and 印发日期): 4号仿宋 (§7.4)."""
+    record_outer_line_mm: float = 0.35
+    record_inner_line_mm: float = 0.25
+    record_on_even_page: bool = True
+    """The 版记 stands on the last side of a sheet printed on both sides (an even page)."""
+    seal: str | None = None
+    """A PNG under ``templates/house-styles/`` (``seals/company.png``) printed over the 署名
+    and 成文日期 (§7.3.5.1); ``None`` for unsealed letters (§7.3.5.2)."""
+    seal_diameter_mm: float = 42
+
+    @property
+    def seal_path(self) -> Path | None:
+        return None if self.seal is None else HOUSE_STYLES_DIR / self.seal
+
+
 class HouseStyle(_Frozen):
     name: str
     description: str = ""
@@ -170,6 +210,7 @@ class HouseStyle(_Frozen):
     table: TableStyle
     docx: DocxOptions = DocxOptions()
     pdf: PdfOptions = PdfOptions()
+    letter: LetterStyle = LetterStyle()
     version: str = ""
     """SHA-256 of the merged profile, so a manifest can tell which look a document was made with."""
 
@@ -238,9 +279,70 @@ def load_house_style(name: str = DEFAULT_HOUSE_STYLE) -> HouseStyle:
         unknown = [k for k in (face_key, *fallback_keys) if k not in faces]
         if unknown:
             raise ValueError(f"house style {name}: fallbacks name unknown faces {unknown}")
+    letter_faces = {
+        v for k, v in raw.get("letter", {}).items() if k.endswith("_face") and isinstance(v, str)
+    }
+    if letter_faces - set(faces):
+        raise ValueError(f"house style {name}: [letter] names unknown faces")
     raw.pop("extends", None)
+    if (seal := raw.get("letter", {}).get("seal")) is not None:
+        check_seal_image(name, seal)
     digest = hashlib.sha256(repr(sorted(_flatten(raw))).encode()).hexdigest()[:16]
+    raw["roles"] = {**_letter_roles(raw), **raw["roles"]}
     return HouseStyle(faces=faces, version=digest, **raw)
+
+
+LETTER_ROLES = ("mark", "corner", "signer_name", "annex_label", "record")
+"""Roles a 公文 adds, derived from ``[letter]`` (a profile may still define them itself)."""
+
+
+def _letter_roles(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The letter's roles from ``[letter]`` and the body role (see :class:`LetterStyle`)."""
+    letter = LetterStyle(**raw.get("letter", {}))
+    body = raw["roles"]["body"]
+    body_size = body["size"]
+    latin = {"latin": body["latin"]} if "latin" in body else {}
+    return {
+        "mark": {
+            "face": letter.mark_face,
+            "size": letter.mark_size_pt,
+            "align": "center",
+            "line_pitch_pt": letter.mark_size_pt,
+        },
+        "corner": {"face": letter.corner_face, "size": body_size, "align": "left", **latin},
+        "signer_name": {"face": letter.signer_name_face, "size": body_size, **latin},
+        "annex_label": {"face": letter.annex_label_face, "size": body_size, "align": "left"},
+        "record": {
+            "face": letter.record_face,
+            "size": letter.record_size_pt,
+            "align": "left",
+            **latin,
+        },
+    }
+
+
+SEAL_MAX_BYTES = 4 * 1024 * 1024
+
+
+def check_seal_image(style_name: str, seal: str) -> None:
+    """Refuse, when the house style is loaded, a seal that is not a PNG image under
+    ``templates/house-styles/`` (read once: the profile is loaded once per process)."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = (HOUSE_STYLES_DIR / seal).resolve()
+    where = f"house style {style_name}: letter.seal {seal!r}"
+    if ".." in Path(seal).parts or not path.is_relative_to(HOUSE_STYLES_DIR.resolve()):
+        raise ValueError(f"{where} must name a file under templates/house-styles/")
+    if not path.is_file() or path.stat().st_size > SEAL_MAX_BYTES:
+        raise ValueError(f"{where}: no such file, or larger than {SEAL_MAX_BYTES} bytes")
+    try:
+        with Image.open(path) as image:
+            image.verify()
+            kind = image.format
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ValueError(f"{where} is not a readable image: {exc}") from exc
+    if kind != "PNG":
+        raise ValueError(f"{where} is a {kind} image, not PNG")
 
 
 def _merged_profile(name: str, seen: tuple[str, ...]) -> dict[str, Any]:

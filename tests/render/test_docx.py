@@ -296,14 +296,17 @@ def test_theme_and_settings_are_chinese_not_japanese(sample_docx: Package) -> No
 
 
 def test_no_direct_formatting_in_body(sample_docx: Package) -> None:
-    """Paragraphs carry a style and nothing else (the title's space after is the one exception,
-    when no lead line follows it); runs carry nothing but, for characters outside a face's fixed
-    set, the overflow font that draws them."""
+    """Paragraphs carry a style and nothing else (the exceptions: the title's space after, when
+    no lead line follows it, and the date's right indent, which GB/T 9704 §7.3.5.2 derives from
+    the signer's and the date's lengths); runs carry nothing but, for characters outside a
+    face's fixed set, the overflow font that draws them."""
     body = one(sample_docx.xml("word/document.xml"), "w:body")
     overflow = set(_font_parts(sample_docx)) - {f.family for f in fx.GBT.used_faces()}
     for p in body.iter(w("p")):
         ppr = p.find("w:pPr", NS)
-        assert ppr is None or [etree.QName(c).localname for c in ppr] == ["pStyle"]
+        text = "".join(t.text or "" for t in p.iter(w("t")))
+        allowed = [["pStyle"], ["pStyle", "ind"]] if text == fx.SIGN_DATE else [["pStyle"]]
+        assert ppr is None or [etree.QName(c).localname for c in ppr] in allowed
         for rpr in p.findall("w:r/w:rPr", NS):
             assert [etree.QName(c).localname for c in rpr] == ["rFonts"]
             assert len(set(rpr[0].attrib.values())) == 1 and rpr[0].get(w("ascii")) in overflow

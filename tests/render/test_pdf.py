@@ -271,14 +271,17 @@ def test_page_numbers_alternate_sides_below_the_text_block(sample_pdf: bytes) ->
             assert box.x0 == pytest.approx(left + inset, abs=1 * MM), f"page {page}: even, left"
 
 
-def test_signature_stands_two_characters_in_with_the_date_below(sample_pdf: bytes) -> None:
+def test_signature_two_characters_in_and_the_date_two_characters_right_of_it(
+    sample_pdf: bytes,
+) -> None:
     right = text_block(GBT)[2]
     lines = rd.lines(sample_pdf)
     signer = next(b for b in lines if b.text == fx.SIGNER)
     date = next(b for b in lines if b.text == fx.SIGN_DATE)
     inset = GBT.role("signature").right_indent_chars * grid_advance_pt(GBT)
     assert signer.x1 == pytest.approx(right - inset, abs=1 * MM)
-    assert date.x1 == pytest.approx(right - inset, abs=1 * MM)
+    # GB/T 9704 §7.3.5.2: the date's first character two characters right of the signer's.
+    assert date.x0 == pytest.approx(signer.x0 + 2 * grid_advance_pt(GBT), abs=1 * MM)
     assert date.page == signer.page
     assert date.y0 - signer.y0 == pytest.approx(GBT.line_pitch_of("signature"), abs=0.05)
 

@@ -616,3 +616,223 @@ def strip_revision_ids(root: etree._Element) -> None:
     for element in root.iter():
         for attr in [a for a in element.attrib if a.startswith(f"{{{W_NS}}}rsid")]:
             del element.attrib[attr]
+
+
+# --- a letter's parts (GB/T 9704): direct geometry, borders, tabs, the seal, the 版记 ----------
+
+_WP_NS = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+_PIC_NS = "http://schemas.openxmlformats.org/drawingml/2006/picture"
+EMU_PER_TWIP = 635
+
+
+def paragraph_properties(paragraph: etree._Element) -> etree._Element:
+    """The ``w:pPr`` of ``paragraph``, created first in it if missing."""
+    return _ppr(paragraph)
+
+
+def _ppr(paragraph: etree._Element) -> etree._Element:
+    ppr = paragraph.find(_PPR)
+    if ppr is None:
+        ppr = etree.SubElement(paragraph, _PPR)
+        paragraph.insert(0, ppr)
+    return ppr
+
+
+def set_spacing(
+    paragraph: etree._Element,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    line: int | None = None,
+) -> None:
+    """Direct ``w:spacing`` of one paragraph in twips; ``line`` is an exact line height."""
+    spacing = _child(_ppr(paragraph), "spacing", _PPR_ORDER)
+    if before is not None:
+        _set(spacing, before=before)
+    if after is not None:
+        _set(spacing, after=after)
+    if line is not None:
+        _set(spacing, line=line, lineRule="exact")
+
+
+def set_paragraph_indent(
+    paragraph: etree._Element,
+    *,
+    left: int = 0,
+    right: int = 0,
+    hanging: int = 0,
+    first_line: int = 0,
+) -> None:
+    """Direct ``w:ind`` of one paragraph in twips (absolute values, which LibreOffice reads)."""
+    ind = _child(_ppr(paragraph), "ind", _PPR_ORDER)
+    ind.attrib.clear()
+    _set(ind, left=left, right=right)
+    if hanging:
+        _set(ind, hanging=hanging)
+    else:
+        _set(ind, firstLine=first_line)
+
+
+def set_tabs(paragraph: etree._Element, stops: Sequence[tuple[str, int]]) -> None:
+    """Tab stops ``(alignment, position in twips)`` of one paragraph."""
+    tabs = _child(_ppr(paragraph), "tabs", _PPR_ORDER)
+    for align, position in stops:
+        _set(etree.SubElement(tabs, qn("w:tab")), val=align, pos=position)
+
+
+def set_border(
+    paragraph: etree._Element, side: str, eighths: int, color: str, space_pt: int = 0
+) -> None:
+    """A single-line paragraph border on ``side`` (``top``, ``bottom``, ``between``)."""
+    borders = _child(_ppr(paragraph), "pBdr", _PPR_ORDER)
+    _set(
+        etree.SubElement(borders, qn(f"w:{side}")),
+        val="single",
+        sz=eighths,
+        space=space_pt,
+        color=color,
+    )
+
+
+def set_alignment(paragraph: etree._Element, align: str) -> None:
+    _set(_child(_ppr(paragraph), "jc", _PPR_ORDER), val=align)
+
+
+def set_keep_next(paragraph: etree._Element) -> None:
+    _set(_child(_ppr(paragraph), "keepNext", _PPR_ORDER), val=1)
+
+
+def set_run_look(
+    run: etree._Element,
+    *,
+    east_asian: str | None = None,
+    latin: str | None = None,
+    size_half_points: int | None = None,
+    color: str | None = None,
+) -> None:
+    """Direct run properties: faces, size, colour."""
+    rpr = run.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        run.insert(0, rpr)
+    if east_asian is not None:
+        set_fonts(rpr, east_asian, latin or east_asian)
+    if color is not None:
+        _set(_child(rpr, "color", _RPR_ORDER), val=color)
+    if size_half_points is not None:
+        _set(_child(rpr, "sz", _RPR_ORDER), val=size_half_points)
+        _set(_child(rpr, "szCs", _RPR_ORDER), val=size_half_points)
+
+
+def set_style_color(style: etree._Element, color: str) -> None:
+    _set(_child(style_rpr(style), "color", _RPR_ORDER), val=color)
+
+
+def set_style_page_break_before(style: etree._Element) -> None:
+    _set(_child(style_ppr(style), "pageBreakBefore", _PPR_ORDER), val=1)
+
+
+def anchored_picture(
+    run: etree._Element,
+    rid: str,
+    *,
+    picture_id: int,
+    name: str,
+    size_twips: tuple[int, int],
+    offset_twips: tuple[int, int],
+) -> None:
+    """A picture anchored behind the text (``behindDoc``), placed ``offset_twips`` from the left
+    margin and from the top of its paragraph, with no wrapping: the seal over a signature."""
+    cx, cy = (v * EMU_PER_TWIP for v in size_twips)
+    x, y = (v * EMU_PER_TWIP for v in offset_twips)
+    xml = (
+        f"<w:drawing {nsdecls('w', 'wp', 'a', 'pic', 'r')}>"
+        f'<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="1" '
+        f'behindDoc="1" locked="0" layoutInCell="1" allowOverlap="1">'
+        f'<wp:simplePos x="0" y="0"/>'
+        f'<wp:positionH relativeFrom="margin"><wp:posOffset>{x}</wp:posOffset></wp:positionH>'
+        f'<wp:positionV relativeFrom="paragraph"><wp:posOffset>{y}</wp:posOffset></wp:positionV>'
+        f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+        f"<wp:wrapNone/>"
+        f'<wp:docPr id="{picture_id}" name="{name}" descr="{name}"/>'
+        f"<wp:cNvGraphicFramePr/>"
+        f'<a:graphic><a:graphicData uri="{_PIC_NS}"><pic:pic>'
+        f'<pic:nvPicPr><pic:cNvPr id="{picture_id}" name="{name}"/><pic:cNvPicPr/></pic:nvPicPr>'
+        f'<pic:blipFill><a:blip r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+        f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+        f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr>'
+        f"</pic:pic></a:graphicData></a:graphic></wp:anchor></w:drawing>"
+    )
+    run.append(parse_xml(xml))
+
+
+def anchored_text_box(
+    run: etree._Element, *, box_id: int, name: str, size_twips: tuple[int, int]
+) -> etree._Element:
+    """A text box anchored to the bottom edge of the text block of its page, full width, text
+    kept above and below it (``wrapTopAndBottom``); returns its ``w:txbxContent`` to fill.
+
+    (A floating table or a framed paragraph would say the same, but LibreOffice 7 sets a
+    full-width one in the flow of the text.)"""
+    cx, cy = (v * EMU_PER_TWIP for v in size_twips)
+    wps = "http://schemas.microsoft.com/office/word/2010/wordprocessingShape"
+    xml = (
+        f'<w:drawing {nsdecls("w", "wp", "a")} xmlns:wps="{wps}">'
+        f'<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="2" '
+        f'behindDoc="0" locked="0" layoutInCell="1" allowOverlap="0">'
+        f'<wp:simplePos x="0" y="0"/>'
+        f'<wp:positionH relativeFrom="margin"><wp:align>left</wp:align></wp:positionH>'
+        f'<wp:positionV relativeFrom="margin"><wp:align>bottom</wp:align></wp:positionV>'
+        f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+        f"<wp:wrapTopAndBottom/>"
+        f'<wp:docPr id="{box_id}" name="{name}"/><wp:cNvGraphicFramePr/>'
+        f'<a:graphic><a:graphicData uri="{wps}">'
+        f'<wps:wsp><wps:cNvSpPr txBox="1"/>'
+        f'<wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+        f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln>'
+        f"</wps:spPr><wps:txbx><w:txbxContent/></wps:txbx>"
+        f'<wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" '
+        f'anchor="b" anchorCtr="0"><a:noAutofit/></wps:bodyPr>'
+        f"</wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing>"
+    )
+    drawing = parse_xml(xml)
+    run.append(drawing)
+    content = drawing.find(".//" + qn("w:txbxContent"))
+    assert content is not None
+    return content
+
+
+def set_table_rules(
+    tbl: etree._Element, outer_eighths: int, inner_eighths: int, color: str = "000000"
+) -> None:
+    """Horizontal rules only, the table's full width: ``outer`` above and below, ``inner``
+    between rows; no cell margins at the sides (paragraph indents place the text)."""
+    tbl_pr = _required(tbl, _TBLPR)
+    borders = _child(tbl_pr, "tblBorders", _TBLPR_ORDER)
+    for child in list(borders):
+        borders.remove(child)
+    for side, size in (
+        ("top", outer_eighths),
+        ("left", 0),
+        ("bottom", outer_eighths),
+        ("right", 0),
+        ("insideH", inner_eighths),
+        ("insideV", 0),
+    ):
+        element = etree.SubElement(borders, qn(f"w:{side}"))
+        if size:
+            _set(element, val="single", sz=size, space=0, color=color)
+        else:
+            _set(element, val="nil")
+    margins = _child(tbl_pr, "tblCellMar", _TBLPR_ORDER)
+    for side in ("left", "right"):
+        _set(etree.SubElement(margins, qn(f"w:{side}")), w=0, type="dxa")
+
+
+def set_row_height(tr: etree._Element, twips: int) -> None:
+    """An exact row height (``w:trHeight hRule="exact"``)."""
+    trpr = tr.find(qn("w:trPr"))
+    if trpr is None:
+        trpr = OxmlElement("w:trPr")
+        tr.insert(0, trpr)
+    _set(etree.SubElement(trpr, qn("w:trHeight")), val=twips, hRule="exact")

@@ -134,9 +134,43 @@ def _specs(style: HouseStyle) -> list[_Spec]:
     return specs
 
 
+LETTER_MARK_STYLE = "Letter Mark"
+ANNEX_LABEL_STYLE = "Annex Label"
+
+
+def _letter_specs() -> list[_Spec]:
+    """The paragraph styles of a 公文's parts (GB/T 9704 §7.2-§7.4, §8), defined in letters only:
+    flush left, no first-line or right indent (the writer adds the indents that depend on text)."""
+
+    def flush(name: str, role: str, align: Align = "left", left_chars: float = 0) -> _Spec:
+        return _Spec(
+            name, role, builtin=False, align=align, left_chars=left_chars,
+            first_line_chars=0, right_chars=0,
+        )  # fmt: skip
+
+    return [
+        flush("Letter Corner", "corner"),
+        flush(LETTER_MARK_STYLE, "mark", align="center"),
+        flush("Letter Reference", "body"),
+        flush("Letter Addressee", "body"),
+        flush("Letter Attachments", "body", left_chars=5),
+        flush(ANNEX_LABEL_STYLE, "annex_label"),
+        flush("Record", "record"),
+    ]
+
+
 def roles_by_style_id(style: HouseStyle) -> dict[str, str]:
     """The house-style role of each paragraph style, by style id."""
-    return {style_id(spec.name): spec.role for spec in _specs(style)}
+    return {style_id(spec.name): spec.role for spec in [*_specs(style), *_letter_specs()]}
+
+
+def define_letter_styles(doc: DocxDocument, style: HouseStyle, language: str) -> None:
+    """Add the letter's paragraph styles: the 标志 in the letter's red, the 附件 mark starting a
+    new page."""
+    for spec in _letter_specs():
+        _define(doc, spec, style, language, num_id=0)
+    oxml.set_style_color(doc.styles[LETTER_MARK_STYLE].element, style.letter.red.lstrip("#"))
+    oxml.set_style_page_break_before(doc.styles[ANNEX_LABEL_STYLE].element)
 
 
 def _footer(name: str, role: str, side: Side, inset_chars: float, builtin: bool) -> _Spec:

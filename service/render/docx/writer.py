@@ -31,13 +31,16 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part, XmlPart
 from docx.opc.rel import Relationships
 from docx.shared import Twips
+from lxml import etree
 
 from service import __version__
 from service.errors import RenderFailed
 from service.model.document import Document, Heading, Paragraph, Table
+from service.model.letter import Letter
 from service.model.numbering import LADDER, CounterKind, Rung, heading_label
 from service.render import columns
 from service.render.coverage import check_coverage
+from service.render.docx import letter as letter_parts
 from service.render.docx import oxml
 from service.render.docx.fonts import EmbeddedFont, EmbedMode, embed_face, warm_cache
 from service.render.docx.fonts.runs import OverflowFont, embed_modes, split_runs_by_font
@@ -48,6 +51,7 @@ from service.render.docx.styles import (
     HEADING_STYLE_IDS,
     PARAGRAPH_STYLE_OF_ROLE,
     TABLE_STYLE,
+    define_letter_styles,
     define_styles,
     heading_indent,
     roles_by_style_id,
@@ -59,6 +63,7 @@ from service.render.docx.units import (
     twips_from_mm,
     twips_from_pt,
 )
+from service.render.letter import SIGNER_LABEL
 from service.style.coverage import covered_codepoints
 from service.style.house_style import FontFace, HouseStyle
 
@@ -88,7 +93,7 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     check_heading_numbers(document.headings)
     check_coverage(document, style)
     style = _with_installed_fonts(style)
-    doc = _skeleton(style, document.meta.language)
+    doc = _skeleton(style, document.meta.language, letter=document.letter is not None)
     _write_body(doc, document, style)
     section = doc.sections[0]
     overflow = split_runs_by_font(
@@ -120,11 +125,11 @@ def _with_installed_fonts(style: HouseStyle) -> HouseStyle:
     return style.model_copy(update={"faces": faces})
 
 
-_SKELETONS: dict[tuple[str, str, str], tuple[HouseStyle, DocxDocument]] = {}
-"""Per process: (house style name, version, language) -> (the style, its skeleton document)."""
+_SKELETONS: dict[tuple[str, str, str, bool], tuple[HouseStyle, DocxDocument]] = {}
+"""Per process: (house style name, version, language, letter) -> (the style, its skeleton)."""
 
 
-def _skeleton(style: HouseStyle, language: str) -> DocxDocument:
+def _skeleton(style: HouseStyle, language: str, letter: bool = False) -> DocxDocument:
     """A fresh copy of the document every render in ``style`` and ``language`` starts from:
     python-docx's template without its extras, our styles, the heading list, settings, page
     setup and footers; no body text.
@@ -135,14 +140,14 @@ def _skeleton(style: HouseStyle, language: str) -> DocxDocument:
     style stored with it is compared too: a style changed in memory (tests'
     ``model_copy``) keeps its name and version but needs its own skeleton.
     """
-    key = (style.name, style.version, language)
+    key = (style.name, style.version, language, letter)
     cached = _SKELETONS.get(key)
     if cached is None or cached[0] != style:
-        cached = _SKELETONS[key] = (style, _build_skeleton(style, language))
+        cached = _SKELETONS[key] = (style, _build_skeleton(style, language, letter))
     return copy.deepcopy(cached[1])
 
 
-def _build_skeleton(style: HouseStyle, language: str) -> DocxDocument:
+def _build_skeleton(style: HouseStyle, language: str, letter: bool = False) -> DocxDocument:
     """The skeleton :func:`_skeleton` copies.
 
     A deep copy is a true copy only because python-docx's objects keep no element but the root
@@ -152,6 +157,8 @@ def _build_skeleton(style: HouseStyle, language: str) -> DocxDocument:
     doc = docx.Document()
     _drop_template_extras(doc)
     define_styles(doc, style, language, HEADING_LIST_ID)
+    if letter:
+        define_letter_styles(doc, style, language)
     _fill_numbering(doc, style)
     mode = style.docx.embed_fonts
     oxml.fill_settings(
@@ -327,13 +334,35 @@ def _page_setup(doc: DocxDocument, style: HouseStyle) -> None:
 def _write_body(doc: DocxDocument, document: Document, style: HouseStyle) -> None:
     """Title, blocks and signature, each paragraph by style id (see :func:`oxml.add_paragraph`:
     python-docx's ``add_paragraph(text, style=name)`` resolves the name through the styles part
-    for every paragraph)."""
+    for every paragraph); for a letter its 公文 parts around them (:mod:`.letter`)."""
+    body = doc.element.body
+    letter = document.letter
+    if letter is None:
+        _write_text(doc, document, style)
+        return
+    letter_parts.write_head(body, letter.head, style)
+    title = _write_text(doc, document, style, letter=letter)
+    oxml.set_spacing(title, before=letter_parts.title_spacing_after_head(style))
+    letter_parts.write_note(body, letter)
+    for label, _, annex in letter.carried:
+        letter_parts.write_annex_head(body, label, style)
+        _write_text(doc, annex, style)
+    if letter.distribution is not None:
+        letter_parts.write_record(doc, letter.distribution, style)
+
+
+def _write_text(
+    doc: DocxDocument, document: Document, style: HouseStyle, letter: Letter | None = None
+) -> etree._Element:
+    """The title (returned), a letter's 主送机关, the blocks, a letter's 附件说明, the signature."""
     body = doc.element.body
     body_pitch = twips_from_pt(style.line_pitch_of("body"))
     title = oxml.add_paragraph(body, document.title, style_id("Title"))
     first = document.blocks[0] if document.blocks else None
     if not (isinstance(first, Paragraph) and first.role == "lead"):
         oxml.space_after(title, body_pitch)
+    if letter is not None:
+        letter_parts.write_addressee(body, letter)
     for block in document.blocks:
         if isinstance(block, Heading):
             # The label is not typed: the heading style's list numbering draws it.
@@ -343,9 +372,12 @@ def _write_body(doc: DocxDocument, document: Document, style: HouseStyle) -> Non
             oxml.add_paragraph(body, block.text, None if name == "Normal" else style_id(name))
         else:
             _write_table(doc, block, style)
+    if letter is not None and letter.attachments:
+        letter_parts.write_attachment_note(body, letter, style)
     if document.signature:
-        oxml.add_paragraph(body, document.signature.signer, style_id("Signature"))
-        oxml.add_paragraph(body, document.signature.date_text, style_id("Date"))
+        sealed = letter is not None and style.letter.seal is not None
+        letter_parts.write_signature(doc, body, document.signature, style, sealed)
+    return title
 
 
 def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
@@ -395,6 +427,19 @@ def characters_by_face(document: Document, style: HouseStyle) -> dict[str, set[s
     page-number format and all ten digits for the page-number face.
     """
     by_role: dict[str, set[str]] = defaultdict(set)
+    _characters_by_role(document, style, by_role)
+    by_role[style.page_number.role].update(style.page_number.format.replace("{n}", "0123456789"))
+    by_face: dict[str, set[str]] = defaultdict(set)
+    for role, chars in by_role.items():
+        chars -= {"\n", "\r", "\t"}
+        for face in (style.face_of(role), style.latin_face_of(role)):
+            by_face[face.family] |= chars | {" "}
+    return dict(by_face)
+
+
+def _characters_by_role(
+    document: Document, style: HouseStyle, by_role: dict[str, set[str]]
+) -> None:
     by_role["title"].update(document.title)
     for block in document.blocks:
         if isinstance(block, Heading):
@@ -410,13 +455,25 @@ def characters_by_face(document: Document, style: HouseStyle) -> dict[str, set[s
                     by_role["table"].update(cell)
     if document.signature:
         by_role["signature"].update(document.signature.signer + document.signature.date_text)
-    by_role[style.page_number.role].update(style.page_number.format.replace("{n}", "0123456789"))
-    by_face: dict[str, set[str]] = defaultdict(set)
-    for role, chars in by_role.items():
-        chars -= {"\n", "\r", "\t"}
-        for face in (style.face_of(role), style.latin_face_of(role)):
-            by_face[face.family] |= chars | {" "}
-    return dict(by_face)
+    letter = document.letter
+    if letter is None:
+        return
+    head = letter.head
+    by_role["mark"].update(head.organ_mark)
+    by_role["corner"].update("".join(head.corner_lines))
+    by_role["signer_name"].update("\u3000".join(head.signers))
+    by_role["body"].update(
+        head.reference + SIGNER_LABEL + letter.addressee_text + "".join(letter.attachment_lines)
+    )
+    by_role["body"].update(letter.note_text or "")
+    for label, _, annex in letter.carried:
+        by_role["annex_label"].update(label)
+        _characters_by_role(annex, style, by_role)
+    if letter.distribution is not None:
+        record = letter.distribution
+        by_role["record"].update(
+            (record.copies_to_text or "") + record.printer + record.printed_on_text
+        )
 
 
 def _unique_faces(style: HouseStyle) -> list[FontFace]:

@@ -167,4 +167,10 @@ def build_css(style: HouseStyle) -> str:
         chinese_symbols=chinese_additive_symbols(),
         markers=[marker(rung) for rung in LADDER.values()],
         table=style.table,
+        letter={
+            "red": style.letter.red,
+            "outer_line_pt": style.letter.record_outer_line_mm / MM_PER_PT,
+            "inner_line_pt": style.letter.record_inner_line_mm / MM_PER_PT,
+        },
+        seal={"diameter_pt": style.letter.seal_diameter_mm / MM_PER_PT},
     )

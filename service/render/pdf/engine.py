@@ -56,7 +56,7 @@ from service.render.pdf.continued import crossing_tables, show_continued_caption
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.fonts import InPlaceFontConfiguration
-from service.render.pdf.html import build_html
+from service.render.pdf.html import RecordPlace, build_html
 from service.render.pdf.signature_area import (
     SignatureArea,
     add_signature_destination,
@@ -64,6 +64,7 @@ from service.render.pdf.signature_area import (
 )
 from service.render.pdf.templating import PDF_TEMPLATES_DIR
 from service.style import HouseStyle, PdfVariant
+from service.style.house_style import MM_PER_PT
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 BASE_URL = PDF_TEMPLATES_DIR.as_uri() + "/"
@@ -222,7 +223,7 @@ def render_pdf(
     compiled = compiled_style(style)
     subject = repr(document.meta.title)
     with guarded(subject):
-        html_text, rendered = _lay_out(document, style, compiled)
+        html_text, rendered = _lay_out(document, style, compiled, subject)
         area = signature_area(rendered)
     archival = (variant or style.pdf.variant) == VARIANT
     identifier = _identifier(
@@ -275,24 +276,107 @@ MAX_LAYOUTS = 4
 another table over a page (see :mod:`.continued`)."""
 
 
-def _lay_out(document: Document, style: HouseStyle, compiled: CompiledStyle) -> tuple[str, Any]:
-    """The HTML of ``document`` and its layout, with a 续表N row in every table that crosses a
-    page, drawn on the pages after its first."""
+def _lay_out(
+    document: Document, style: HouseStyle, compiled: CompiledStyle, subject: str
+) -> tuple[str, Any]:
+    """The HTML of ``document`` and its layout: with a 续表N row in every table that crosses a
+    page, drawn on the pages after its first, and a letter's 版记 on the foot of its last page
+    (one more layout, once the place is known; see :func:`record_place`)."""
     continued: frozenset[int] = frozenset()
     for _ in range(MAX_LAYOUTS):
         html_text = build_html(document, style, continued)
-        html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
-        rendered = html.render(
-            font_config=font_config(),
-            counter_style=compiled.counter_style,
-            stylesheets=[compiled.css],
-        )
+        rendered = _layout(html_text, compiled)
         crossing = crossing_tables(rendered)
         if crossing <= continued:
             break
         continued |= crossing
+    if document.letter is not None and document.letter.distribution is not None:
+        place, unnumbered = record_place(rendered, style)
+        html_text = build_html(document, style, continued, place)
+        rendered = _layout(html_text, compiled, unnumbered_pages_css(unnumbered))
+        _check_record(rendered, style, subject)
     show_continued_captions(rendered)
     return html_text, rendered
+
+
+def _layout(html_text: str, compiled: CompiledStyle, extra_css: str = "") -> Any:
+    html = WriterHTML(string=html_text, base_url=BASE_URL, url_fetcher=ClosedURLFetcher())
+    sheets = [compiled.css]
+    if extra_css:
+        sheets.append(CSS(string=extra_css, counter_style=compiled.counter_style))
+    return html.render(
+        font_config=font_config(), counter_style=compiled.counter_style, stylesheets=sheets
+    )
+
+
+PX_PER_PT = 4 / 3
+"""WeasyPrint lays out in CSS pixels (96 per inch)."""
+_FIT_SLACK_PT = 0.01
+"""Taken off the space above the 版记, so that rounding never pushes it onto the next page."""
+
+
+def _boxes_by_id(rendered: Any, element_id: str) -> list[tuple[int, Any]]:
+    """``(1-based page, box)`` of every box of the element with id ``element_id``."""
+    found = []
+    for number, page in enumerate(rendered.pages, start=1):
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is not None and element.get("id") == element_id:
+                found.append((number, box))
+    return found
+
+
+def _text_block_px(style: HouseStyle) -> tuple[float, float]:
+    page = style.page
+    top = page.margin_top_mm / MM_PER_PT * PX_PER_PT
+    bottom = (page.height_mm - page.margin_bottom_mm) / MM_PER_PT * PX_PER_PT
+    return top, bottom
+
+
+def record_place(rendered: Any, style: HouseStyle) -> tuple[RecordPlace, frozenset[int]]:
+    """Where a letter's 版记 goes, from a first layout with it right after the text, and the
+    pages (1-based) that then carry no page number.
+
+    The 版记's last line stands on the bottom edge of the last page's text block (GB/T 9704
+    §7.4.1): on the page where the text ends when it fits there (and that page is even, when
+    the house style keeps the 版记 on the last side of a sheet), else on the next page (the next
+    even one). Blank pages before the 版记 page, and that page, carry no page number (§7.5).
+    """
+    (end_page, end_box), *_ = _boxes_by_id(rendered, "pilu-record-end")
+    (_, record_box), *_ = _boxes_by_id(rendered, "pilu-record")
+    top, bottom = _text_block_px(style)
+    height = record_box.margin_height()
+    end_y = end_box.position_y
+    even_rule = style.letter.record_on_even_page
+    if bottom - end_y >= height and (not even_rule or end_page % 2 == 0):
+        space = (bottom - end_y - height) / PX_PER_PT - _FIT_SLACK_PT
+        return RecordPlace(space_pt=max(space, 0)), frozenset()
+    target = end_page + 1
+    if even_rule and target % 2:
+        target += 1
+    blank = set(range(end_page + 1, target))
+    space = (bottom - top - height) / PX_PER_PT - _FIT_SLACK_PT
+    place = RecordPlace(space_pt=space, new_page=not even_rule, even_page=even_rule)
+    return place, frozenset(blank | {target}) if blank else frozenset()
+
+
+def unnumbered_pages_css(pages: frozenset[int]) -> str:
+    """CSS taking the page number off ``pages`` (1-based)."""
+    areas = " ".join(f"@bottom-{side} {{ content: none; }}" for side in ("left", "center", "right"))
+    return "\n".join(f"@page :nth({page}) {{ {areas} }}" for page in sorted(pages))
+
+
+def _check_record(rendered: Any, style: HouseStyle, subject: str) -> None:
+    """The 版记 ended on the bottom edge of the text block of the document's last page."""
+    boxes = _boxes_by_id(rendered, "pilu-record")
+    _, bottom = _text_block_px(style)
+    page, box = boxes[-1]
+    box_bottom = box.position_y + box.margin_height()
+    if len(boxes) != 1 or page != len(rendered.pages) or abs(box_bottom - bottom) > 1:
+        raise RenderFailed(
+            f"PDF of {subject}: the 版记 does not fit at the foot of the last page "
+            f"(page {page} of {len(rendered.pages)}, {abs(box_bottom - bottom) / PX_PER_PT:.1f} pt off)"
+        )
 
 
 def _identifier(*parts: str) -> bytes:

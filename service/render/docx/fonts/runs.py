@@ -30,6 +30,7 @@ _P, _R, _T, _PPR, _PSTYLE, _RPR = (
     qn(t) for t in ("w:p", "w:r", "w:t", "w:pPr", "w:pStyle", "w:rPr")
 )
 _VAL, _SPACE = qn("w:val"), "{http://www.w3.org/XML/1998/namespace}space"
+_RFONTS, _EAST_ASIA = qn("w:rFonts"), qn("w:eastAsia")
 
 
 def embed_modes(style: HouseStyle) -> dict[str, EmbedMode]:
@@ -107,6 +108,7 @@ def split_runs_by_font(
     pending: list[tuple[etree._Element, list[tuple[FontFace | None, etree._Element]]]] = []
     used: dict[str, set[str]] = defaultdict(set)
     faces_by_key = {face.key: face for face in style.faces.values()}
+    faces_by_family = {face.family: face for face in style.faces.values()}
     for part in parts:
         for paragraph in part.iter(_P):
             pstyle = paragraph.find(f"{_PPR}/{_PSTYLE}")
@@ -114,7 +116,7 @@ def split_runs_by_font(
             role = roles.get(style_id or "Normal", "body")
             face = style.face_of(role)
             for run in paragraph.findall(_R):
-                pieces = _pieces(run, face, drawer)
+                pieces = _pieces(run, _run_face(run, faces_by_family) or face, drawer)
                 if all(piece_face is None for piece_face, _ in pieces):
                     continue
                 for piece_face, element in pieces:
@@ -128,6 +130,13 @@ def split_runs_by_font(
     for run, pieces in pending:
         _replace_run(run, pieces, overflow)
     return [overflow[key] for key in sorted(overflow)]
+
+
+def _run_face(run: etree._Element, faces_by_family: dict[str, FontFace]) -> FontFace | None:
+    """The face a run names itself (``w:rFonts w:eastAsia``, as a letter's 签发人 names in
+    楷体 inside a 仿宋 paragraph), or ``None`` for its paragraph's."""
+    fonts = run.find(f"{_RPR}/{_RFONTS}")
+    return None if fonts is None else faces_by_family.get(fonts.get(_EAST_ASIA, ""))
 
 
 def _pieces(
@@ -179,6 +188,8 @@ def _replace_run(
             if face is not None:
                 if new_rpr is None:
                     new_rpr = etree.Element(_RPR)
+                for named in new_rpr.findall(_RFONTS):
+                    new_rpr.remove(named)
                 family = overflow[face.key].family
                 fonts = etree.Element(qn("w:rFonts"))
                 for slot in ("ascii", "hAnsi", "eastAsia", "cs"):
