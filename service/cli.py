@@ -114,7 +114,7 @@ def batch(
 @app.command()
 def schema() -> None:
     """Print the payload JSON Schema (as published in docs/payload.schema.json)."""
-    from service.payload import payload_json_schema
+    from service.kinds import payload_json_schema
 
     typer.echo(json.dumps(payload_json_schema(), ensure_ascii=False, indent=2))
 

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from functools import cache
+from typing import Any
 
 import jinja2
 
-from service import TEMPLATES_DIR
+from service import TEMPLATES_DIR, kinds
+from service.errors import UnknownTemplate
 from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
-from service.model.figures import chinese_date, percent, plain_decimal, share, share_text
+from service.model.figures import (
+    DEFAULT_DATE_STYLE,
+    chinese_date,
+    percent,
+    plain_decimal,
+    printed_date,
+    share,
+    share_text,
+)
 from service.model.numbering import heading_label
 from service.payload.rules import table_specs
-from service.payload.schema import Payload, TableBlock
+from service.payload.schema import TableBlock
 from service.report.figures import compute_figures, fill
 from service.report.table_block import table_blocks
 from service.report.tables import (
@@ -53,26 +63,30 @@ TITLE_LINE_CHARS = 20
 """Characters of 二号 type in one line of the 156 mm text block."""
 
 
-def document_title(payload: Payload, version: TemplateVersion) -> str:
+def document_title(payload: Any, version: TemplateVersion) -> str:
     """The printed title; a line break (``\n``) stands where a long title divides.
 
     GB/T 9704 asks a multi-line title to break between units of meaning, never inside a word:
-    a long title without a break of its own divides after its ``…年度`` (company and year above,
-    the report's name below).
+    a long title without a break of its own divides after its period (``…年度``,
+    ``…年第一季度``: company and period above, the report's name below).
     """
-    title = (
-        payload.title
-        or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
-    )
-    year_mark = f"{payload.report_year}年度"
+    period_mark = kinds.kind_named(payload.kind).naming(payload).period_mark
+    title = payload.title or f"{payload.company.full_name}{period_mark}{version.report_name}"
+    year_mark = period_mark
     if "\n" in title or len(title) <= TITLE_LINE_CHARS or year_mark not in title:
         return title
     head, _, tail = title.partition(year_mark)
     return f"{head}{year_mark}\n{tail}" if tail else title
 
 
-def render_template_xml(payload: Payload, version: TemplateVersion, figures: dict[str, str]) -> str:
-    """The template's XML for ``payload`` (exposed for tests and for debugging wording)."""
+def render_template_xml(
+    payload: Any,
+    version: TemplateVersion,
+    figures: dict[str, str],
+    dates: str = DEFAULT_DATE_STYLE,
+) -> str:
+    """The template's XML for ``payload`` (exposed for tests and for debugging wording);
+    ``dates`` is the house style's way of printing a date."""
     env = _environment()
     template = env.get_template(f"{version.kind}/{version.template}")
     return template.render(
@@ -80,17 +94,24 @@ def render_template_xml(payload: Payload, version: TemplateVersion, figures: dic
         v=version,
         fig=figures,
         title=document_title(payload, version),
+        period=kinds.kind_named(payload.kind).naming(payload).period_mark,
+        date=lambda d: printed_date(d, dates),
         fill=lambda text: fill(text, figures),
     )
 
 
-def build_document(payload: Payload, house_style: str | None = None) -> Document:
-    """The document model of a valid payload (see :func:`service.payload.parse_payload`)."""
+def build_document(payload: Any, house_style: str | None = None) -> Document:
+    """The document model of a valid payload (see :func:`service.kinds.parse_payload`)."""
+    kind = kinds.kind_named(payload.kind)
+    if not kind.rendered:
+        raise UnknownTemplate(f"报告类型{kind.name}（{kind.label}）目前只能校验，尚不能排版")
+    naming = kind.naming(payload)
     version = version_for(payload.kind, payload.report_year)
     figures = compute_figures(payload)
     style_name = house_style or payload.house_style
-    rounding_note = load_house_style(style_name).table.rounding_note
-    xml = render_template_xml(payload, version, figures)
+    style = load_house_style(style_name)
+    rounding_note = style.table.rounding_note
+    xml = render_template_xml(payload, version, figures, style.dates)
     root = ET.fromstring(xml)
     specs = iter(table_specs(payload.sections))
     blocks: list[Heading | Paragraph | Table] = []
@@ -137,13 +158,8 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
     meta = DocumentMeta(
         title=title.replace("\n", ""),
         author=payload.company.full_name,
-        subject=f"{payload.report_year}年度{version.report_name}",
-        keywords=(
-            payload.company.short_name,
-            f"{payload.report_year}年度",
-            "消费者权益保护",
-            "信息披露",
-        ),
+        subject=f"{naming.period_mark}{version.report_name}",
+        keywords=(payload.company.short_name, naming.period_mark, *kind.keywords),
         language="zh-CN",
         created=payload.publish_date,
         report_kind=payload.kind,

@@ -1,0 +1,34 @@
+"""The submission letter, ``submission-letter`` (报送函: a 请示 or 报告 in GB/T 9704-2012 form).
+
+Its model is :mod:`.model` and its rules :mod:`.rules`. Its layout (版头, 主体, 版记, 附件,
+印章) is not written yet: a letter validates, and building its document is refused with a
+clear error (``Kind.rendered``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.kinds.kind import Kind, Naming
+from service.kinds.letter.model import KIND_NAME, LetterPayload
+from service.kinds.letter.rules import part_rules, rules, texts
+from service.kinds.letter.sample import SAMPLE
+
+
+def naming(letter: Any) -> Naming:
+    return Naming(f"{letter.date.year}年", str(letter.date.year), "")
+
+
+KIND = Kind(
+    name=KIND_NAME,
+    label="报送函（请示、报告）",
+    model=LetterPayload,
+    figures=(),
+    rules=rules,
+    part_rules=part_rules,
+    sample=SAMPLE,
+    naming=naming,
+    keywords=("报送函",),
+    texts=texts,
+    rendered=False,
+)
