@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.errors import MalformedJSON, PayloadInvalid, PiluError
+from service.errors import PayloadInvalid, PiluError
 
 app = typer.Typer(
     name="pilu",
@@ -47,7 +47,7 @@ def validate(payload: PayloadArg) -> None:
 
     try:
         preview = pipeline.preview(payload.read_bytes())
-    except (PayloadInvalid, MalformedJSON) as exc:
+    except PiluError as exc:
         _print_errors(exc)
         raise typer.Exit(1) from None
     console.print(f"[green]OK[/green] {preview['title']} ({preview['template_version']})")
@@ -132,6 +132,37 @@ def templates() -> None:
         for v in template_versions(versions_file.parent.name):
             table.add_row(v.kind, v.id, v.years, v.regulator, "\n".join(v.rules))
     console.print(table)
+
+
+@app.command()
+def kinds() -> None:
+    """List the report kinds, each with its template versions and the report years they cover."""
+    from service.kinds import KINDS
+    from service.report import template_versions
+
+    table = Table(title="Report kinds")
+    for column in ("kind", "名称", "template versions (years)", "figures"):
+        table.add_column(column, overflow="fold")
+    for kind in KINDS.values():
+        if kind.rendered:
+            versions = "\n".join(f"{v.id}: {v.years}" for v in template_versions(kind.name))
+        else:
+            versions = "(validation only: no layout yet)"
+        table.add_row(kind.name, kind.label, versions, str(len(kind.figures)))
+    console.print(table)
+
+
+@app.command()
+def sample(
+    kind: Annotated[str, typer.Argument(help="A report kind, as `pilu kinds` lists them.")],
+) -> None:
+    """Print a valid sample payload of KIND (JSON), to start a payload from."""
+    from service.kinds import KINDS
+
+    if kind not in KINDS:
+        err_console.print(f"[red]unknown kind[/red]: {kind}; use {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    typer.echo(json.dumps(KINDS[kind].sample, ensure_ascii=False, indent=2))
 
 
 @app.command()

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from service import TEMPLATES_DIR
 from service.errors import FieldError
 
 
@@ -74,6 +76,8 @@ class Kind:
     texts: Callable[[Any], Iterator[tuple[str, str]]] | None = None
     """Every free text of a payload with its JSON path (for the glyph check); ``None``: the
     disclosure payload's texts (:func:`service.payload.rules.iter_texts`)."""
+    templates: Path = TEMPLATES_DIR
+    """The folder holding ``<name>/versions.toml`` and the templates it names."""
     rendered: bool = True
     """Whether the report builder writes documents of this kind; a kind that only validates
     (its layout still to come) is refused at build with a clear error."""

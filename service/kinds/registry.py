@@ -25,6 +25,11 @@ DEFAULT_KIND = annual.KIND.name
 SCHEMA_ID = "https://pilu.example/schemas/payload-v1.json"
 
 
+def refresh() -> None:
+    """Forget the published schema, after a kind was added to (or taken from) :data:`KINDS`."""
+    _schema.cache_clear()
+
+
 def kind_named(name: str) -> Kind:
     return KINDS[name]
 

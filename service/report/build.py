@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -41,9 +42,9 @@ from service.style import load_house_style
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def _environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=jinja2.FileSystemLoader(templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -87,7 +88,7 @@ def render_template_xml(
 ) -> str:
     """The template's XML for ``payload`` (exposed for tests and for debugging wording);
     ``dates`` is the house style's way of printing a date."""
-    env = _environment()
+    env = _environment(kinds.kind_named(payload.kind).templates)
     template = env.get_template(f"{version.kind}/{version.template}")
     return template.render(
         p=payload,

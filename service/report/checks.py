@@ -66,15 +66,20 @@ def _walk(sections: list[Section], path: str) -> Iterator[tuple[str, Section]]:
 
 
 def _insert_errors(payload: Any) -> Iterator[FieldError]:
-    needs = _insert_needs(payload)
-    for path, section in _walk(payload.sections, "$.sections"):
-        for j, block in enumerate(section.content):
-            if isinstance(block, Insert) and needs[block.insert]:
-                yield FieldError(
-                    f"{path}.content[{j}].insert",
-                    "insert_without_figures",
-                    f"“{block.insert}”需要的数据未在 figures 中提供：{needs[block.insert]}",
-                )
+    inserts = [
+        (f"{path}.content[{j}].insert", block.insert)
+        for path, section in _walk(payload.sections, "$.sections")
+        for j, block in enumerate(section.content)
+        if isinstance(block, Insert)
+    ]
+    needs = _insert_needs(payload) if inserts else {}
+    for path, name in inserts:
+        if needs[name]:
+            yield FieldError(
+                path,
+                "insert_without_figures",
+                f"“{name}”需要的数据未在 figures 中提供：{needs[name]}",
+            )
 
 
 def _insert_needs(payload: Any) -> dict[str, str]:
