@@ -166,6 +166,27 @@ def sample(
 
 
 @app.command()
+def figures(
+    kind: Annotated[str | None, typer.Argument(help="A report kind (default: all).")] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite the figures tables of docs/payload.md.")
+    ] = False,
+) -> None:
+    """Print the figures a paragraph may quote (the kind's figures registry), as Markdown."""
+    from service import PROJECT_ROOT
+    from service.kinds import KINDS
+    from service.kinds.docs import figures_table, updated_payload_doc
+
+    if write:
+        doc = PROJECT_ROOT / "docs" / "payload.md"
+        doc.write_text(updated_payload_doc(doc.read_text(encoding="utf-8")), encoding="utf-8")
+        return
+    for name, k in KINDS.items():
+        if kind in (None, name) and k.figures:
+            typer.echo(f"{name}:\n\n{figures_table(k)}")
+
+
+@app.command()
 def serve(
     host: Annotated[
         str | None, typer.Option(help="Address to bind (default from PILU_HOST, 127.0.0.1).")

@@ -76,6 +76,9 @@ class Kind:
     texts: Callable[[Any], Iterator[tuple[str, str]]] | None = None
     """Every free text of a payload with its JSON path (for the glyph check); ``None``: the
     disclosure payload's texts (:func:`service.payload.rules.iter_texts`)."""
+    inserts: frozenset[str] | None = None
+    """The generated contents (``{"insert": …}``) the kind's template writes; ``None``: all the
+    schema names."""
     templates: Path = TEMPLATES_DIR
     """The folder holding ``<name>/versions.toml`` and the templates it names."""
     rendered: bool = True

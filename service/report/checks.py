@@ -66,11 +66,13 @@ def _walk(sections: list[Section], path: str) -> Iterator[tuple[str, Section]]:
 
 
 def _insert_errors(payload: Any) -> Iterator[FieldError]:
+    """An insert whose figures are absent (one the kind does not offer is the kind's rule)."""
+    offered = kinds.kind_named(payload.kind).inserts
     inserts = [
         (f"{path}.content[{j}].insert", block.insert)
         for path, section in _walk(payload.sections, "$.sections")
         for j, block in enumerate(section.content)
-        if isinstance(block, Insert)
+        if isinstance(block, Insert) and (offered is None or block.insert in offered)
     ]
     needs = _insert_needs(payload) if inserts else {}
     for path, name in inserts:

@@ -171,3 +171,32 @@ def test_a_kind_defined_in_the_tests_validates_renders_and_is_published(
     with pytest.raises(PayloadInvalid) as info:
         pipeline.parse_payload({**raw, "calls": -1})
     assert [e.path for e in info.value.errors] == ["$.calls"]
+
+
+def test_the_figures_tables_of_the_payload_doc_are_current() -> None:
+    """docs/payload.md's figures tables are the registries'; regenerate with `pilu figures --write`."""
+    from service import PROJECT_ROOT
+    from service.kinds.docs import updated_payload_doc
+
+    text = (PROJECT_ROOT / "docs" / "payload.md").read_text(encoding="utf-8")
+    assert "<!-- figures: complaint-disclosure -->" in text
+    assert updated_payload_doc(text) == text
+
+
+def test_pilu_kinds_and_pilu_sample() -> None:
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["kinds"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    for kind in KINDS.values():
+        assert kind.name in listed.output
+    assert "2023: 2023–" in listed.output
+    for kind in KINDS.values():
+        printed = runner.invoke(app, ["sample", kind.name])
+        assert printed.exit_code == 0, printed.output
+        assert kinds.parse_payload(printed.output.encode()).kind == kind.name
+    unknown = runner.invoke(app, ["sample", "annual"])
+    assert unknown.exit_code == 2 and "consumer-protection-annual" in unknown.output

@@ -78,4 +78,5 @@ KIND = Kind(
     sample=SAMPLE,
     naming=naming,
     keywords=("消费投诉", "信息披露"),
+    inserts=INSERTS,
 )
