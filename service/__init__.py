@@ -1,8 +1,9 @@
 """Pilu: consumer-protection disclosures from a JSON payload to official DOCX and PDF documents.
 
-Stages run one way: ``payload`` (schema and rules) -> ``kinds`` (which model, rules, figures
-and naming a payload's ``kind`` selects) -> ``report`` (template by report kind and year) -> ``model`` (the frozen document) -> ``render`` (PDF and DOCX writers, reading the model
-and the ``style`` house style only).
+Stages run one way: ``payload`` (schema and rules) -> ``kinds`` (the model, rules, figures and
+naming a payload's ``kind`` selects) -> ``report`` (template by report kind and year) ->
+``model`` (the frozen document) -> ``render`` (PDF and DOCX writers, reading the model and the
+``style`` house style only).
 
 The packages are layers; each imports only from the layers below it, and siblings on one line
 not from each other (``lint-imports`` checks it, with the contracts in ``pyproject.toml``):

@@ -166,9 +166,7 @@ def filename_stem(payload: Payload, fmt: str = "docx") -> str:
 
 def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:
     """``小康人寿-2023-消费者权益保护工作重大信息披露.pdf`` (``fmt`` pdf, docx or zip)."""
-    payload = (
-        parse_payload(raw_or_payload) if isinstance(raw_or_payload, bytes) else raw_or_payload
-    )
+    payload = parse_payload(raw_or_payload) if isinstance(raw_or_payload, bytes) else raw_or_payload
     return f"{filename_stem(payload, fmt)}.{fmt}"
 
 

@@ -27,6 +27,7 @@ from service.report.tables import DIMENSION_NAMES
 SEPARATOR = " · "
 _TOKEN = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 
+
 @cache
 def _schema() -> dict[str, Any]:
     return payload_json_schema()
@@ -160,7 +161,9 @@ def label(path: str, payload: Any = None) -> str:
         return SEPARATOR.join(words)
     top = title_of([head], payload) if isinstance(head, str) else None
     if head == "company":
-        name = title_of(["company", rest[0]], payload) if rest and isinstance(rest[0], str) else None
+        name = (
+            title_of(["company", rest[0]], payload) if rest and isinstance(rest[0], str) else None
+        )
         if name:
             rest.pop(0)
         words = [name or top or "公司"]
@@ -282,7 +285,9 @@ def _label_figures(
         words.append(group)
         if rest:
             part = rest.pop(0)
-            name = title_of(["figures", str(head), part], payload) if isinstance(part, str) else None
+            name = (
+                title_of(["figures", str(head), part], payload) if isinstance(part, str) else None
+            )
             words.append(name or _unknown(part))
     elif head == "complaints":
         _label_complaints(rest, node, words)

@@ -7,6 +7,7 @@ were more than one); the kind's model and rules parse it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from functools import cache
 from typing import Any, Union
@@ -81,27 +82,22 @@ def payload_json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "Pilu disclosure payload v1",
-        "description": "报送数据：按 kind 选择报告类型，" + "、".join(KINDS) + "，缺省为 " + DEFAULT_KIND,
+        "description": "报送数据：按 kind 选择报告类型，"
+        + "、".join(KINDS)
+        + "，缺省为 "
+        + DEFAULT_KIND,
         **_schema(),
     }
-    return _copy(schema)
-
-
-def _copy(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _copy(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_copy(v) for v in node]
-    return node
+    return copy.deepcopy(schema)
 
 
 def _field(schema: dict[str, Any], keys: list[str], model: str) -> dict[str, Any] | None:
     """The schema of the field at ``keys`` below definition ``model``; ``None`` for a figure
     computed from several fields."""
-    node = schema["$defs"][model]
+    node: dict[str, Any] = schema["$defs"][model]
     for key in keys:
         prop = _resolve(schema, node).get("properties", {}).get(key)
-        if prop is None:
+        if not isinstance(prop, dict):
             return None
         node = prop
     return node

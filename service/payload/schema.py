@@ -85,9 +85,11 @@ class _Model(BaseModel):
 class Company(_Model):
     id: CompanyId = Field(
         title="公司标识",
-        description="公司标识（小写字母、数字、连字符），用于访问控制与存档，如 xiaokang-life"
+        description="公司标识（小写字母、数字、连字符），用于访问控制与存档，如 xiaokang-life",
     )
-    full_name: ShortText = Field(title="公司全称", description="公司全称，如 小康人寿保险有限责任公司")
+    full_name: ShortText = Field(
+        title="公司全称", description="公司全称，如 小康人寿保险有限责任公司"
+    )
     short_name: ShortText = Field(title="公司简称", description="公司简称，如 小康人寿")
 
 
@@ -144,9 +146,7 @@ class DecimalColumn(_Column):
     places: Annotated[int, Strict(), Field(ge=0, le=4)] = Field(
         title="小数位数", description="印出的小数位数"
     )
-    unit: ShortText | None = Field(
-        None, title="单位", description="单位，印在列标题后，如 件/亿元"
-    )
+    unit: ShortText | None = Field(None, title="单位", description="单位，印在列标题后，如 件/亿元")
 
 
 class PercentColumn(_Column):
@@ -217,7 +217,7 @@ class TableRowSpec(_Model):
     subrows_partial: bool = Field(
         False,
         title="“其中”只列部分子项",
-        description="“其中”只列出部分子项时为 true（不校验合计）；缺省时子项之和须等于本行"
+        description="“其中”只列出部分子项时为 true（不校验合计）；缺省时子项之和须等于本行",
     )
     summed: bool = Field(
         True, title="计入合计", description="false 表示不计入合计的行，如 行业中位数"
@@ -229,7 +229,7 @@ class TableTotal(_Model):
     figure: TotalFigure | None = Field(
         None,
         title="须等于的披露数据",
-        description="合计须等于的披露数据（第一个件数列），如 complaints.total"
+        description="合计须等于的披露数据（第一个件数列），如 complaints.total",
     )
     values: dict[ColumnKey, CellValue] | None = Field(
         None, title="数值", description="给定的合计（排名表）：各行之外的部分印为“其他”行"
@@ -246,7 +246,7 @@ class TableSpec(_Model):
     other_label: ShortText | None = Field(
         None,
         title="“其他”行名称",
-        description="排名表：前N行之外合为一行的名称，如 其他；须同时给出 total.values"
+        description="排名表：前N行之外合为一行的名称，如 其他；须同时给出 total.values",
     )
     total: TableTotal | None = Field(None, title="合计行", description="合计行；缺省时不印合计行")
     notes: list[Text] = Field(
@@ -319,18 +319,19 @@ class BreakdownRow(_Model):
     label: ShortText = Field(title="名称")
     count: Count = Field(title="件数")
     subrows: list[BreakdownSubRow] = Field(
-        default_factory=list, max_length=50, title="其中各项", description="“其中”子项，合计须等于本行件数"
+        default_factory=list,
+        max_length=50,
+        title="其中各项",
+        description="“其中”子项，合计须等于本行件数",
     )
 
 
 class Breakdown(_Model):
     dimension: Dimension = Field(
         title="统计维度",
-        description="source 投诉来源, region 地区, channel 业务渠道, category 投诉业务类别, product 产品类型"
+        description="source 投诉来源, region 地区, channel 业务渠道, category 投诉业务类别, product 产品类型",
     )
-    title: ShortText | None = Field(
-        None, title="表题", description="表题；缺省时按来源与维度生成"
-    )
+    title: ShortText | None = Field(None, title="表题", description="表题；缺省时按来源与维度生成")
     rows: list[BreakdownRow] = Field(min_length=1, max_length=MAX_ROWS, title="各行")
 
 
@@ -339,7 +340,7 @@ class ComplaintSource(_Model):
     closed: Count | None = Field(
         None,
         title="已办结件数",
-        description="已办结件数；公司不披露时省略（此时不能使用该来源的 summary 生成段落）"
+        description="已办结件数；公司不披露时省略（此时不能使用该来源的 summary 生成段落）",
     )
     period: ShortText | None = Field(
         None, title="统计期间", description="统计期间，如 前三季度；缺省为全年"
@@ -351,7 +352,7 @@ class RelativeMetric(_Model):
     name: Literal["per_100m_premium", "per_10k_policies", "per_10k_customers"] = Field(
         title="指标",
         description="per_100m_premium 亿元保费投诉量（件/亿元），per_10k_policies 万张保单投诉量（件/万张），"
-        "per_10k_customers 万人次投诉量（件/万人次）"
+        "per_10k_customers 万人次投诉量（件/万人次）",
     )
     value: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] = Field(title="数值")
     industry_median: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] | None = (
@@ -394,7 +395,10 @@ class AnnualPayload(_Model):
     """One annual consumer-protection disclosure (report kind ``consumer-protection-annual``)."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, title="消费者权益保护工作重大信息披露"
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        title="消费者权益保护工作重大信息披露",
     )
 
     schema_version: SchemaVersion = Field(1, title="数据格式版本")

@@ -15,6 +15,7 @@ import jinja2
 
 from service import TEMPLATES_DIR, kinds
 from service.errors import UnknownTemplate
+from service.kinds.complaint_figures import METRIC_NAMES, METRIC_UNITS
 from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
 from service.model.figures import (
     DEFAULT_DATE_STYLE,
@@ -30,13 +31,7 @@ from service.payload.rules import table_specs
 from service.payload.schema import TableBlock
 from service.report.figures import compute_figures, fill
 from service.report.table_block import table_blocks
-from service.report.tables import (
-    METRIC_NAMES,
-    METRIC_UNITS,
-    breakdown_spec,
-    metrics_table,
-    sources_spec,
-)
+from service.report.tables import breakdown_spec, metrics_table, sources_spec
 from service.report.versions import TemplateVersion, version_for
 from service.style import load_house_style
 
@@ -135,7 +130,7 @@ def build_document(payload: Any, house_style: str | None = None) -> Document:
             counters[depth - 1] += 1
             level = payload.ladder_start + depth - 1
             number = counters[depth - 1]
-            blocks.append(Heading(level, number, heading_label(level, number), text))  # type: ignore[arg-type]
+            blocks.append(Heading(level, number, heading_label(level, number), text))
         elif element.tag == "table":
             tables += 1
             source_name = element.get("source", "")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-
 from pathlib import Path
 
 from service import TEMPLATES_DIR, kinds

@@ -132,6 +132,4 @@ def test_labels_inside_a_table_block() -> None:
         "正文 · 章节1.1「投诉来源」 · 第2项（统计表「投诉来源分布」） · 行 · 第2项「公司自收」"
         " · 数值 · 列“n”"
     )
-    assert label(f"{table}.columns[2].base", payload).endswith(
-        "列 · 第3项「上年件数」 · 上期列"
-    )
+    assert label(f"{table}.columns[2].base", payload).endswith("列 · 第3项「上年件数」 · 上期列")

@@ -42,7 +42,11 @@ def test_a_letter_may_carry_a_disclosure_as_its_attachment() -> None:
     [
         ("小康人寿保险有限责任公司关于报送2023年度披露，请审阅的报告", "title_punctuation", "“，”"),
         ("小康人寿保险有限责任公司关于报送（2023年度）披露的报告", "title_punctuation", "“（”“）”"),
-        ("关于报送2023年度消费者权益保护工作重大信息披露的报告", "title_without_sender", "发文机关"),
+        (
+            "关于报送2023年度消费者权益保护工作重大信息披露的报告",
+            "title_without_sender",
+            "发文机关",
+        ),
         ("小康人寿保险有限责任公司关于报送2023年度披露的请示", "title_genre_mismatch", "“报告”"),
     ],
 )

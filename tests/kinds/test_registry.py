@@ -54,9 +54,10 @@ def test_the_published_schema_is_a_union_over_kinds() -> None:
 def test_figure_descriptions_come_from_the_registry() -> None:
     """A field a figure is read from says, in the schema, how a paragraph quotes it."""
     defs = payload_json_schema()["$defs"]
-    assert "{training.participants}" in defs["TrainingFigures"]["properties"]["participants"][
-        "description"
-    ]
+    assert (
+        "{training.participants}"
+        in defs["TrainingFigures"]["properties"]["participants"]["description"]
+    )
     total = defs["ComplaintSource"]["properties"]["total"]["description"]
     assert "{complaints.regulator.total}" in total and "{complaints.direct.total}" in total
 
@@ -112,14 +113,16 @@ def _notice_kind(templates: Path) -> Kind:
         name="hotline-notice",
         label="客服热线情况公告",
         model=NoticePayload,
-        figures=(
-            Figure("calls", "热线来电件数", "件", "calls", lambda p: p.calls, "{:,}".format),
-        ),
+        figures=(Figure("calls", "热线来电件数", "件", "calls", lambda p: p.calls, "{:,}".format),),
         rules=lambda payload: [],
         part_rules=lambda obj: [],
         sample={
             "kind": "hotline-notice",
-            "company": {"id": "notice-co", "full_name": "公告保险股份有限公司", "short_name": "公告保险"},
+            "company": {
+                "id": "notice-co",
+                "full_name": "公告保险股份有限公司",
+                "short_name": "公告保险",
+            },
             "report_year": 2023,
             "publish_date": "2024-01-05",
             "calls": 12345,

@@ -6,7 +6,11 @@ from typing import Any
 
 SAMPLE: dict[str, Any] = {
     "kind": "complaint-disclosure",
-    "company": {"id": "sample-life", "full_name": "样例人寿保险股份有限公司", "short_name": "样例人寿"},
+    "company": {
+        "id": "sample-life",
+        "full_name": "样例人寿保险股份有限公司",
+        "short_name": "样例人寿",
+    },
     "report_year": 2022,
     "period": "Q1",
     "publish_date": "2022-06-15",

@@ -102,7 +102,9 @@ def part_rules(obj: dict[str, Any]) -> list[FieldError]:
     if not isinstance(company, dict):
         return []
     names = tuple(
-        n.strip() for n in (company.get("full_name"), company.get("short_name")) if isinstance(n, str) and n.strip()
+        n.strip()
+        for n in (company.get("full_name"), company.get("short_name"))
+        if isinstance(n, str) and n.strip()
     )
     genre, text = obj.get("genre"), obj.get("title")
     if genre in ("请示", "报告") and isinstance(text, str) and names:

@@ -6,7 +6,11 @@ from typing import Any
 
 SAMPLE: dict[str, Any] = {
     "kind": "submission-letter",
-    "company": {"id": "sample-life", "full_name": "样例人寿保险股份有限公司", "short_name": "样例人寿"},
+    "company": {
+        "id": "sample-life",
+        "full_name": "样例人寿保险股份有限公司",
+        "short_name": "样例人寿",
+    },
     "genre": "报告",
     "document_number": {"agency_code": "样例人寿发", "year": 2024, "number": 12},
     "signers": ["王明"],
