@@ -144,10 +144,10 @@ def kinds() -> None:
     for column in ("kind", "名称", "template versions (years)", "figures"):
         table.add_column(column, overflow="fold")
     for kind in KINDS.values():
-        if kind.rendered:
+        if kind.narrative:
             versions = "\n".join(f"{v.id}: {v.years}" for v in template_versions(kind.name))
         else:
-            versions = "(validation only: no layout yet)"
+            versions = "GB/T 9704-2012" + ("" if kind.rendered else " (validation only)")
         table.add_row(kind.name, kind.label, versions, str(len(kind.figures)))
     console.print(table)
 

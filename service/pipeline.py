@@ -178,7 +178,7 @@ def warm_up() -> None:
     (:mod:`service.render.allocator`)."""
     keep_large_buffers()
     for kind in kinds.KINDS.values():
-        if kind.rendered:
+        if kind.narrative:
             template_versions(kind.name)
     sample = kinds.kind_named("consumer-protection-annual").sample
     payload = parse_payload(dict(sample))

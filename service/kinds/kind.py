@@ -81,6 +81,9 @@ class Kind:
     schema names."""
     templates: Path = TEMPLATES_DIR
     """The folder holding ``<name>/versions.toml`` and the templates it names."""
+    narrative: bool = True
+    """Whether the kind is written by a report template (``<templates>/<name>/``) from sections,
+    inserts and figures, as the disclosures are; a letter is built from its own fields."""
     rendered: bool = True
     """Whether the report builder writes documents of this kind; a kind that only validates
     (its layout still to come) is refused at build with a clear error."""

@@ -22,7 +22,11 @@ def report_errors(payload: Any) -> list[FieldError]:
 
 def _report_errors(payload: Any) -> Iterator[FieldError]:
     kind = kinds.kind_named(payload.kind)
-    if kind.rendered:
+    attachment = getattr(payload, "attachment", None)
+    if attachment is not None:  # a letter's 附件: its own checks, at its place in the letter
+        for error in report_errors(attachment):
+            yield FieldError("$.attachment" + error.path[1:], error.code, error.message)
+    if kind.narrative:
         try:
             version_for(payload.kind, payload.report_year)
         except UnknownTemplate as exc:

@@ -106,3 +106,13 @@ def test_building_a_letter_is_refused_with_a_clear_error() -> None:
     with pytest.raises(UnknownTemplate) as info:
         pipeline.build(_letter())
     assert "submission-letter" in info.value.message and "尚不能排版" in info.value.message
+
+
+def test_the_attachments_own_rules_and_checks_are_reported_at_its_place() -> None:
+    data = _letter()
+    data["attachment"] = json.loads((EXAMPLES / "xiaokang-life-2023.json").read_text("utf-8"))
+    data["attachment"]["figures"]["complaints"]["regulator"]["closed"] = 99
+    data["attachment"]["intro"].append("引用{no.such.figure}")
+    errors = {(e.path, e.code) for e in errors_of(data)}
+    assert ("$.attachment.figures.complaints.regulator.closed", "closed_exceeds_total") in errors
+    assert any(p.startswith("$.attachment.intro[") and c == "unknown_figure" for p, c in errors)

@@ -30,5 +30,6 @@ KIND = Kind(
     naming=naming,
     keywords=("报送函",),
     texts=texts,
+    narrative=False,
     rendered=False,
 )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from service.errors import FieldError
+from service.kinds import annual, complaints
 from service.kinds.letter.model import LetterPayload
 from service.payload.rules import forbidden_characters, iter_texts
 
@@ -73,11 +74,20 @@ def _rules(letter: LetterPayload) -> Iterator[FieldError]:
             "attachment_company_mismatch",
             f"附件的公司标识“{letter.attachment.company.id}”与本函“{company.id}”不同",
         )
-    yield from forbidden_characters(texts(letter))
+    yield from forbidden_characters(texts(letter, attachment=False))
+    if letter.attachment is not None:
+        for error in _attachment_rules(letter.attachment):
+            yield FieldError("$.attachment" + error.path[1:], error.code, error.message)
 
 
-def texts(letter: Any) -> Iterator[tuple[str, str]]:
-    """Every free text of a letter with its JSON path (its 附件's texts under ``$.attachment``)."""
+def _attachment_rules(attachment: Any) -> list[FieldError]:
+    kind = {k.name: k for k in (annual.KIND, complaints.KIND)}[attachment.kind]
+    return kind.rules(attachment)
+
+
+def texts(letter: Any, attachment: bool = False) -> Iterator[tuple[str, str]]:
+    """Every free text of a letter with its JSON path; with ``attachment``, its 附件's texts
+    too (under ``$.attachment``; the 附件's own checks read them otherwise)."""
     yield "$.company.full_name", letter.company.full_name
     yield "$.company.short_name", letter.company.short_name
     yield "$.title", letter.title
@@ -91,7 +101,7 @@ def texts(letter: Any) -> Iterator[tuple[str, str]]:
         for i, text in enumerate(getattr(letter, field)):
             yield f"$.{field}[{i}]", text
     yield "$.note.contact", letter.note.contact
-    if letter.attachment is not None:
+    if attachment and letter.attachment is not None:
         for path, text in iter_texts(letter.attachment):
             yield "$.attachment" + path.removeprefix("$"), text
 
