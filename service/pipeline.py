@@ -154,14 +154,30 @@ def filename_stem(payload: Payload, fmt: str = "docx") -> str:
     characters Windows refuses become ``_``, and leading dots go, so that a name such as
     ``../../x`` can neither leave the CLI's ``--out`` folder nor a ZIP's extraction folder.
     A short name too long for :data:`MAX_FILENAME_BYTES` (with ``.fmt``) is cut at a character,
-    so that the period and the kind stay.
+    so that the period and the kind stay; a letter's long subject is cut too, down to what
+    leaves :data:`SHORT_NAME_KEPT_BYTES` of the short name.
     """
     kind = kinds.kind_named(payload.kind)
-    short = _NOT_IN_FILE_NAMES.sub("_", payload.company.short_name).lstrip(". ") or "_"
-    tail = f"-{kind.naming(payload).period_code}-{kind.label}"
-    room = MAX_FILENAME_BYTES - len(f"{tail}.{fmt}".encode())
-    cut = short.encode()[:room].decode("utf-8", errors="ignore").rstrip(". ") or "_"
-    return f"{cut}{tail}"
+    naming = kind.naming(payload)
+    short = _clean(payload.company.short_name)
+    name = _clean(naming.name or kind.label)
+    room = MAX_FILENAME_BYTES - len(f"-{naming.period_code}-.{fmt}".encode())
+    name = _cut(name, room - min(len(short.encode()), SHORT_NAME_KEPT_BYTES))
+    short = _cut(short, room - len(name.encode()))
+    return f"{short}-{naming.period_code}-{name}"
+
+
+SHORT_NAME_KEPT_BYTES = 60
+"""Of a short name, what a long document name (a letter's subject) leaves at least."""
+
+
+def _clean(text: str) -> str:
+    return _NOT_IN_FILE_NAMES.sub("_", text).lstrip(". ") or "_"
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    """``text`` cut to ``max_bytes`` of UTF-8 at a character boundary (never empty)."""
+    return text.encode()[: max(max_bytes, 1)].decode("utf-8", errors="ignore").rstrip(". ") or "_"
 
 
 def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:

@@ -50,6 +50,8 @@ class Naming:
     """The period in a file name (``2023``, ``2022Q1``)."""
     period: str
     """The period within the year for the store (``第一季度``); ``""`` for a whole year."""
+    name: str = ""
+    """What the file name calls the document after its period; ``""``: the kind's label."""
 
 
 Rules = Callable[[Any], list[FieldError]]

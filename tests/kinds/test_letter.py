@@ -116,3 +116,19 @@ def test_the_attachments_own_rules_and_checks_are_reported_at_its_place() -> Non
     errors = {(e.path, e.code) for e in errors_of(data)}
     assert ("$.attachment.figures.complaints.regulator.closed", "closed_exceeds_total") in errors
     assert any(p.startswith("$.attachment.intro[") and c == "unknown_figure" for p, c in errors)
+
+
+def test_a_letter_is_named_by_company_year_and_subject() -> None:
+    letter = pipeline.parse_payload(_letter())
+    assert pipeline.output_filename(letter, "pdf") == (
+        "小康人寿-2024-关于报送2023年度消费者权益保护工作重大信息披露的报告.pdf"
+    )
+
+
+def test_a_long_letter_subject_still_fits_a_file_name() -> None:
+    data = _letter()
+    data["company"]["short_name"] = "小康人寿" * 20
+    data["title"] = "小康人寿保险有限责任公司关于" + "报送" * 90 + "的报告"
+    name = pipeline.output_filename(pipeline.parse_payload(data), "docx")
+    assert len(name.encode()) <= pipeline.MAX_FILENAME_BYTES
+    assert name.startswith("小康人寿" * 5) and "-2024-关于报送" in name

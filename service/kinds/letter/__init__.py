@@ -16,7 +16,11 @@ from service.kinds.letter.sample import SAMPLE
 
 
 def naming(letter: Any) -> Naming:
-    return Naming(f"{letter.date.year}年", str(letter.date.year), "")
+    """Named by year and subject: ``小康人寿-2024-关于报送……的报告`` (the title without its sender)."""
+    subject = letter.title
+    for sender in (letter.company.full_name, letter.company.short_name):
+        subject = subject.removeprefix(sender)
+    return Naming(f"{letter.date.year}年", str(letter.date.year), "", subject or letter.genre)
 
 
 KIND = Kind(
