@@ -1,8 +1,8 @@
 """Report kinds: each a package here holding its payload model, figures registry, rules, naming
 and sample, with its templates by year in ``templates/<kind>/``.
 
-Adding a kind is adding one package (building a :class:`Kind`), listing it in
-:data:`service.kinds.registry.KINDS`, and one templates folder. Above ``payload`` and ``model``
+Adding a kind is adding one package here (its ``KIND``, a :class:`Kind`; the registry finds it)
+and one templates folder. Above ``payload`` and ``model``
 (whose shapes and formatters a kind is made of), below ``report`` (which builds any kind's
 document from what the kind says).
 """

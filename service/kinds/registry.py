@@ -2,12 +2,15 @@
 schema: the union of every kind's payload model.
 
 A payload names its kind in ``kind`` (absent: ``consumer-protection-annual``, as before kinds
-were more than one); the kind's model and rules parse it.
+were more than one); the kind's model and rules parse it. A kind is found by its package: every
+package under ``service/kinds/`` defines ``KIND``.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
+import pkgutil
 from collections.abc import Iterable
 from functools import cache
 from typing import Any, Union
@@ -15,14 +18,27 @@ from typing import Any, Union
 from pydantic import TypeAdapter
 
 from service.errors import FieldError, PayloadInvalid
-from service.kinds import annual, complaints, letter
 from service.kinds.kind import Kind
 from service.payload.parse import Check, decode_json, validate_object
 
-KINDS: dict[str, Kind] = {k.name: k for k in (annual.KIND, complaints.KIND, letter.KIND)}
-"""Every report kind, in the order ``pilu kinds`` lists them."""
 
-DEFAULT_KIND = annual.KIND.name
+def _discover() -> dict[str, Kind]:
+    """The ``KIND`` of every package in ``service/kinds/``, by package name."""
+    import service.kinds as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.ispkg:
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            found.append(module.KIND)
+    return {kind.name: kind for kind in found}
+
+
+KINDS: dict[str, Kind] = _discover()
+"""Every report kind: the ``KIND`` of each package under ``service/kinds/``, in the order of the
+packages' names (``pilu kinds`` lists them so)."""
+
+DEFAULT_KIND = "consumer-protection-annual"
 SCHEMA_ID = "https://pilu.example/schemas/payload-v1.json"
 
 
