@@ -162,7 +162,7 @@ def test_a_kind_defined_in_the_tests_validates_renders_and_is_published(
     assert {"$ref": "#/$defs/NoticePayload"} in schema["anyOf"]
     raw = dict(notice_kind.sample)
     payload, document = pipeline.build(raw)
-    assert document.title == "公告保险股份有限公司2023年度\n客服热线情况公告"
+    assert document.title.replace("\n", "") == "公告保险股份有限公司2023年度客服热线情况公告"
     assert "2023年度，公司客服热线共接听消费者来电12,345件。" in document.plain_text()
     assert document.meta.subject == "2023年度客服热线情况公告"
     assert document.meta.keywords == ("公告保险", "2023年度", "客服热线")
