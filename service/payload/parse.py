@@ -1,4 +1,4 @@
-"""JSON bytes -> :class:`Payload`, with every problem named by JSON path, code and message."""
+"""JSON bytes -> a payload of a model, with every problem named by JSON path, code and message."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import FieldError, MalformedJSON, PayloadInvalid
 from service.payload.messages import field_error_from_pydantic
-from service.payload.rules import check_parsed_parts, check_rules
-from service.payload.schema import Payload
 
 
 def decode_json(raw: bytes | str) -> Any:
@@ -43,28 +41,6 @@ def _reject_constant(name: str) -> Any:
 Check = Callable[[Any], Iterable[FieldError]]
 
 
-def parse_payload(
-    data: bytes | str | dict[str, Any],
-    extra_checks: Iterable[Check] = (),
-    *,
-    model: type[BaseModel] = Payload,
-    rules: Callable[[Any], list[FieldError]] = check_rules,
-    part_rules: Callable[[dict[str, Any]], list[FieldError]] = check_parsed_parts,
-) -> Any:
-    """A payload of ``model`` that passed the schema and every rule, or ``PayloadInvalid`` with
-    all errors; ``rules`` check a parsed payload, ``part_rules`` the parts of an invalid one
-    that parse on their own (defaults: the annual disclosure's; each report kind passes its own,
-    see :mod:`service.kinds`).
-
-    ``extra_checks`` run beside the payload's own rules (once the schema holds), so that checks of
-    later stages (template, fonts) are reported in the same list.
-    """
-    obj = data if isinstance(data, dict) else decode_json(data)
-    if not isinstance(obj, dict):
-        raise PayloadInvalid([FieldError("$", "model_type", "报送数据须为JSON对象")])
-    return validate_object(obj, extra_checks, model=model, rules=rules, part_rules=part_rules)
-
-
 def validate_object(
     obj: dict[str, Any],
     extra_checks: Iterable[Check],
@@ -73,6 +49,13 @@ def validate_object(
     rules: Callable[[Any], list[FieldError]],
     part_rules: Callable[[dict[str, Any]], list[FieldError]],
 ) -> Any:
+    """A payload of ``model`` that passed the schema and every rule, or ``PayloadInvalid`` with
+    all errors: ``rules`` check a parsed payload, ``part_rules`` the parts of an invalid one that
+    parse on their own (each report kind gives its own, see :mod:`service.kinds`).
+
+    ``extra_checks`` run beside the payload's own rules (once the schema holds), so that checks of
+    later stages (template, fonts) are reported in the same list.
+    """
     try:
         payload = model.model_validate(obj)
     except ValidationError as exc:
