@@ -121,3 +121,18 @@ def test_both_formats_carry_the_period_in_their_metadata(path: Any) -> None:
     assert (core.title, core.subject) == (document.meta.title, document.meta.subject)
     mark = pipeline.kinds.kind_named(payload.kind).naming(payload).period_mark
     assert mark in info.subject and mark in core.subject
+
+
+def test_dates_print_without_leading_zeros_unless_the_house_style_says_iso() -> None:
+    from service.model.figures import printed_date
+    from service.report.build import render_template_xml
+    from service.report.figures import compute_figures
+    from service.report.versions import version_for
+
+    payload = pipeline.parse_payload(_example())
+    assert printed_date(payload.publish_date) == "2022年6月15日"
+    version = version_for(payload.kind, payload.report_year)
+    xml = render_template_xml(payload, version, compute_figures(payload), dates="iso")
+    assert "发布时间：2022-06-15" in xml and 'date="2022-06-15"' in xml
+    _, document = pipeline.build(_example())
+    assert document.signature is not None and document.signature.date_text == "2022年6月15日"
