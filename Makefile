@@ -59,6 +59,7 @@ $(STAMPS)/venv-test: pyproject.toml requirements-test.lock $(STAMPS)/venv
 
 schema: install
 	$(BIN)/pilu schema > docs/payload.schema.json
+	$(BIN)/pilu figures --write
 
 bench: install-test
 	bash scripts/install-bench.sh

@@ -1,8 +1,9 @@
 """Pilu: consumer-protection disclosures from a JSON payload to official DOCX and PDF documents.
 
-Stages run one way: ``payload`` (schema and rules) -> ``report`` (template by report kind and
-year) -> ``model`` (the frozen document) -> ``render`` (PDF and DOCX writers, reading the model
-and the ``style`` house style only).
+Stages run one way: ``payload`` (schema and rules) -> ``kinds`` (the model, rules, figures and
+naming a payload's ``kind`` selects) -> ``report`` (template by report kind and year) ->
+``model`` (the frozen document) -> ``render`` (PDF and DOCX writers, reading the model and the
+``style`` house style only).
 
 The packages are layers; each imports only from the layers below it, and siblings on one line
 not from each other (``lint-imports`` checks it, with the contracts in ``pyproject.toml``):
@@ -17,11 +18,13 @@ not from each other (``lint-imports`` checks it, with the contracts in ``pyproje
    ``signing`` signs finished PDFs with the company certificate;
 7. ``pipeline``: payload bytes to documents, the one entry to the stages;
 8. ``report`` | ``render`` | ``provenance`` (what a manifest and an archival PDF record);
-9. ``payload`` | ``model`` | ``style``;
-10. ``settings`` | ``ziparchive`` | ``formats`` (the media type of each output format);
-11. ``errors``.
+9. ``kinds``: the report kinds, one package each (payload model, figures registry, rules,
+   naming, sample), and the published schema, their union;
+10. ``payload`` | ``model`` | ``style``;
+11. ``settings`` | ``ziparchive`` | ``formats`` (the media type of each output format);
+12. ``errors``.
 
-Besides: ``render`` never reads the payload, and ``api`` and ``console`` never import a writer
+Besides: ``render`` never reads the payload (nor a kind), and ``api`` and ``console`` never import a writer
 (documents are rendered in a worker, through the pipeline).
 """
 

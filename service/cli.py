@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.errors import MalformedJSON, PayloadInvalid, PiluError
+from service.errors import PayloadInvalid, PiluError
 
 if TYPE_CHECKING:
     from service.signing import CompanySigner
@@ -59,7 +59,7 @@ def validate(payload: PayloadArg) -> None:
 
     try:
         preview = pipeline.preview(payload.read_bytes())
-    except (PayloadInvalid, MalformedJSON) as exc:
+    except PiluError as exc:
         _print_errors(exc)
         raise typer.Exit(1) from None
     console.print(f"[green]OK[/green] {preview['title']} ({preview['template_version']})")
@@ -169,7 +169,7 @@ def batch(
 @app.command()
 def schema() -> None:
     """Print the payload JSON Schema (as published in docs/payload.schema.json)."""
-    from service.payload import payload_json_schema
+    from service.kinds import payload_json_schema
 
     typer.echo(json.dumps(payload_json_schema(), ensure_ascii=False, indent=2))
 
@@ -187,6 +187,58 @@ def templates() -> None:
         for v in template_versions(versions_file.parent.name):
             table.add_row(v.kind, v.id, v.years, v.regulator, "\n".join(v.rules))
     console.print(table)
+
+
+@app.command()
+def kinds() -> None:
+    """List the report kinds, each with its template versions and the report years they cover."""
+    from service.kinds import KINDS
+    from service.report import template_versions
+
+    table = Table(title="Report kinds")
+    for column in ("kind", "名称", "template versions (years)", "figures"):
+        table.add_column(column, overflow="fold")
+    for kind in KINDS.values():
+        if kind.narrative:
+            versions = "\n".join(f"{v.id}: {v.years}" for v in template_versions(kind.name))
+        else:
+            versions = "GB/T 9704-2012"
+        table.add_row(kind.name, kind.label, versions, str(len(kind.figures)))
+    console.print(table)
+
+
+@app.command()
+def sample(
+    kind: Annotated[str, typer.Argument(help="A report kind, as `pilu kinds` lists them.")],
+) -> None:
+    """Print a valid sample payload of KIND (JSON), to start a payload from."""
+    from service.kinds import KINDS
+
+    if kind not in KINDS:
+        err_console.print(f"[red]unknown kind[/red]: {kind}; use {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    typer.echo(json.dumps(KINDS[kind].sample, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def figures(
+    kind: Annotated[str | None, typer.Argument(help="A report kind (default: all).")] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite the figures tables of docs/payload.md.")
+    ] = False,
+) -> None:
+    """Print the figures a paragraph may quote (the kind's figures registry), as Markdown."""
+    from service import PROJECT_ROOT
+    from service.kinds import KINDS
+    from service.kinds.docs import figures_table, updated_payload_doc
+
+    if write:
+        doc = PROJECT_ROOT / "docs" / "payload.md"
+        doc.write_text(updated_payload_doc(doc.read_text(encoding="utf-8")), encoding="utf-8")
+        return
+    for name, k in KINDS.items():
+        if kind in (None, name) and k.figures:
+            typer.echo(f"{name}:\n\n{figures_table(k)}")
 
 
 @app.command()

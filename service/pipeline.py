@@ -9,15 +9,15 @@ import json
 import re
 from typing import Any
 
+from service import kinds
 from service.errors import FieldError, PayloadInvalid
+from service.kinds import payload_json_schema
 from service.model import Document
-from service.payload import Payload, payload_json_schema
-from service.payload import parse_payload as _parse_schema_and_rules
 from service.payload.parse import decode_json
 from service.provenance import payload_bytes, render_manifest
 from service.render.allocator import keep_large_buffers
 from service.render.pdf.archival import EmbeddedFile
-from service.report import build_document, template_versions, version_for
+from service.report import build_document, template_versions
 from service.report.checks import report_errors
 from service.style import HouseStyle, PdfVariant, list_house_styles, load_house_style
 
@@ -33,13 +33,19 @@ __all__ = [
     "preview",
     "render_document",
     "render_payload",
+    "report_period",
     "warm_up",
 ]
 
 
+Payload = Any
+"""A parsed payload of any kind (the model of its kind, :attr:`service.kinds.Kind.model`)."""
+
+
 def parse_payload(raw: bytes | str | dict[str, Any]) -> Payload:
-    """A payload that passed the schema, its rules and the report checks; else ``PayloadInvalid``."""
-    return _parse_schema_and_rules(raw, extra_checks=(report_errors,))
+    """A payload of its kind that passed the schema, its rules and the report checks; else
+    ``PayloadInvalid``."""
+    return kinds.parse_payload(raw, extra_checks=(report_errors,))
 
 
 def company_id(raw: bytes) -> str:
@@ -62,7 +68,8 @@ def preview(raw: bytes) -> dict[str, Any]:
     payload, document = build(raw)
     return {
         "company": payload.company.model_dump(),
-        "report_year": payload.report_year,
+        "kind": payload.kind,
+        "report_year": document.meta.report_year,
         "template_version": document.meta.template_version,
         "house_style": document.meta.house_style,
         "title": document.title,
@@ -78,6 +85,12 @@ def preview(raw: bytes) -> dict[str, Any]:
         ],
         "filename_stem": filename_stem(payload),
     }
+
+
+def report_period(payload: Payload) -> str:
+    """The period within the year a document covers (``第一季度``), ``""`` for a whole year:
+    with company, kind and year, the document's identity in the store."""
+    return kinds.kind_named(payload.kind).naming(payload).period
 
 
 def render_document(
@@ -133,60 +146,49 @@ def render_payload(
 _NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 """Path separators, control characters (CR, LF, tab…) and what Windows forbids in a name."""
 
+MAX_FILENAME_BYTES = 240
+"""Bytes of UTF-8 in a file name: 255 is what file systems hold; the rest leaves room for the
+``-2``, ``-3`` … a batch adds to a name two items share."""
 
-def filename_stem(payload: Payload) -> str:
-    """``小康人寿-2023-消费者权益保护工作重大信息披露``: a plain file name, never a path.
+
+def filename_stem(payload: Payload, fmt: str = "docx") -> str:
+    """``小康人寿-2023-消费者权益保护工作重大信息披露``, ``样例人寿-2022Q1-消费投诉情况信息披露``:
+    company, period and kind, a plain file name, never a path.
 
     The short name is the company's own text: path separators, control characters and
     characters Windows refuses become ``_``, and leading dots go, so that a name such as
     ``../../x`` can neither leave the CLI's ``--out`` folder nor a ZIP's extraction folder.
+    A short name too long for :data:`MAX_FILENAME_BYTES` (with ``.fmt``) is cut at a character,
+    so that the period and the kind stay; a letter's long subject is cut too, down to what
+    leaves :data:`SHORT_NAME_KEPT_BYTES` of the short name.
     """
-    version = version_for(payload.kind, payload.report_year)
-    short = _NOT_IN_FILE_NAMES.sub("_", payload.company.short_name).lstrip(". ") or "_"
-    return f"{short}-{payload.report_year}-{version.report_name}"
+    kind = kinds.kind_named(payload.kind)
+    naming = kind.naming(payload)
+    short = _clean(payload.company.short_name)
+    name = _clean(naming.name or kind.label)
+    room = MAX_FILENAME_BYTES - len(f"-{naming.period_code}-.{fmt}".encode())
+    name = _cut(name, room - min(len(short.encode()), SHORT_NAME_KEPT_BYTES))
+    short = _cut(short, room - len(name.encode()))
+    return f"{short}-{naming.period_code}-{name}"
+
+
+SHORT_NAME_KEPT_BYTES = 60
+"""Of a short name, what a long document name (a letter's subject) leaves at least."""
+
+
+def _clean(text: str) -> str:
+    return _NOT_IN_FILE_NAMES.sub("_", text).lstrip(". ") or "_"
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    """``text`` cut to ``max_bytes`` of UTF-8 at a character boundary (never empty)."""
+    return text.encode()[: max(max_bytes, 1)].decode("utf-8", errors="ignore").rstrip(". ") or "_"
 
 
 def output_filename(raw_or_payload: bytes | Payload, fmt: str) -> str:
     """``小康人寿-2023-消费者权益保护工作重大信息披露.pdf`` (``fmt`` pdf, docx or zip)."""
-    payload = (
-        raw_or_payload if isinstance(raw_or_payload, Payload) else parse_payload(raw_or_payload)
-    )
-    return f"{filename_stem(payload)}.{fmt}"
-
-
-WARM_UP_PAYLOAD: dict[str, Any] = {
-    "company": {"id": "warm-up", "full_name": "预热保险股份有限公司", "short_name": "预热保险"},
-    "report_year": 2023,
-    "publish_date": "2024-01-12",
-    "signatory": "预热保险股份有限公司",
-    "sections": [
-        {
-            "title": "消费投诉情况",
-            "content": [
-                "全年共开展消保审查{review.total}次。",
-                {"insert": "complaints.direct.summary"},
-                {"insert": "complaints.direct.tables"},
-            ],
-            "sections": [
-                {
-                    "title": "投诉处理",
-                    "sections": [{"title": "处理情况", "content": ["处理及时。"]}],
-                }
-            ],
-        }
-    ],
-    "figures": {
-        "review": {"product": 1, "service": 2},
-        "complaints": {
-            "direct": {
-                "total": 3,
-                "closed": 3,
-                "breakdowns": [{"dimension": "channel", "rows": [{"label": "个险", "count": 3}]}],
-            }
-        },
-    },
-}
-"""A small document with every kind of block, rendered once per house style at warm-up."""
+    payload = parse_payload(raw_or_payload) if isinstance(raw_or_payload, bytes) else raw_or_payload
+    return f"{filename_stem(payload, fmt)}.{fmt}"
 
 
 def warm_up() -> None:
@@ -196,14 +198,17 @@ def warm_up() -> None:
     The process's allocator is also told to keep the large buffers renders make
     (:mod:`service.render.allocator`)."""
     keep_large_buffers()
-    template_versions("consumer-protection-annual")
-    payload = parse_payload(WARM_UP_PAYLOAD)
+    for kind in kinds.KINDS.values():
+        if kind.narrative:
+            template_versions(kind.name)
+    sample = kinds.kind_named("consumer-protection-annual").sample
+    payload = parse_payload(dict(sample))
     for name in list_house_styles():
         style = load_house_style(name)
         for fmt in FORMATS:
             _warm_writer(fmt, style)
         document = build_document(payload, house_style=name)
-        render_document(document, FORMATS, source=WARM_UP_PAYLOAD)
+        render_document(document, FORMATS, source=dict(sample))
 
 
 def _writer(fmt: str) -> Any:

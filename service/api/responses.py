@@ -109,10 +109,11 @@ class ApiPreviewTable(ResponseModel):
 
 
 class ApiPreview(ResponseModel):
-    """What will be printed: company, year, template and house style, the title, every computed
-    figure as printed (by dotted name), the headings and tables, and the file name stem."""
+    """What will be printed: company, kind, year, template and house style, the title, every
+    computed figure as printed (by dotted name), the headings and tables, and the file name stem."""
 
     company: dict[str, Any] = Field(description="The payload's `company`.")
+    kind: str = Field(description="The report kind (`consumer-protection-annual` …).")
     report_year: int
     template_version: str
     house_style: str

@@ -1,6 +1,7 @@
 """JSON paths of a payload in the words of a compliance officer, and errors placed at fields.
 
-``$.figures.complaints.regulator.closed`` → “监管转办投诉 · 已办结件数”. With the payload at
+``$.figures.complaints.regulator.closed`` → “监管转办投诉 · 已办结件数”: each field by its title
+in the published schema (:func:`service.kinds.payload_json_schema`), of the payload's kind. With the payload at
 hand, list elements are named by what they hold: ``…breakdowns[0].rows[1].count`` → “公司自收投诉
 · 业务渠道分布表 · 第2行「互联网」 · 件数”.
 
@@ -14,75 +15,101 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from service.errors import FieldError
-from service.report.tables import DIMENSION_NAMES, METRIC_NAMES, SOURCE_NAMES
+from service.kinds import KINDS, payload_json_schema
+from service.kinds.complaint_figures import METRIC_NAMES, SOURCES
+from service.kinds.registry import DEFAULT_KIND
+from service.report.tables import DIMENSION_NAMES
 
 SEPARATOR = " · "
 _TOKEN = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 
-_TOP = {
-    "schema_version": "数据格式版本",
-    "kind": "报告类型",
-    "company": "公司",
-    "report_year": "报告年度",
-    "publish_date": "发布日期",
-    "title": "标题",
-    "signatory": "落款单位",
-    "house_style": "版式方案",
-    "ladder_start": "标题起始层级",
-    "intro": "导语",
-    "sections": "正文",
-    "figures": "数据",
-}
-_COMPANY = {"id": "公司标识", "full_name": "公司全称", "short_name": "公司简称"}
-_FIGURE_GROUPS = {"review": "消保审查", "training": "消保培训", "outreach": "消保教育宣传"}
-_FIGURE_FIELDS = {
-    "review": {"product": "涉及产品审查次数", "service": "涉及服务审查次数", "total": "合计次数"},
-    "training": {
-        "participants": "参训人次",
-        "coverage": "培训覆盖率（%）",
-        "yoy": "参训人次同比增长（%）",
-    },
-    "outreach": {"reach": "触达人次", "yoy": "触达人次同比增长（%）"},
-}
-_SOURCE_FIELDS = {
-    "total": "投诉件数",
-    "closed": "已办结件数",
-    "period": "统计期间",
-    "breakdowns": "分布表",
-}
-_BREAKDOWN_FIELDS = {"dimension": "统计维度", "title": "表题", "rows": "各行"}
-_ROW_FIELDS = {"label": "名称", "count": "件数", "subrows": "其中各项"}
-_METRIC_FIELDS = {"name": "指标", "value": "数值", "industry_median": "行业中位数"}
-_GROUP_FIELDS = {
-    "group_incidents": "群诉群访事件数",
-    "major_cases": "社会影响较大的投诉案件数",
-    "description": "说明",
-}
-_SECTION_FIELDS = {"title": "标题", "content": "内容", "sections": "下级章节"}
 
-FIGURE_LABELS = {
-    "report_year": "报告年度",
-    "complaints.total": "投诉合计件数",
-    "complaints.regulator.closed_rate": "监管转办投诉 · 办结率",
-    "complaints.direct.closed_rate": "公司自收投诉 · 办结率",
-}
+@cache
+def _schema() -> dict[str, Any]:
+    return payload_json_schema()
+
+
+def _resolve(node: Any) -> dict[str, Any]:
+    """``node`` with ``$ref`` followed and an optional (``anyOf`` with null) or list field's
+    element taken, so that its ``properties`` can be read."""
+    defs = _schema()["$defs"]
+    while isinstance(node, dict):
+        if "$ref" in node:
+            node = defs[node["$ref"].removeprefix("#/$defs/")]
+        elif "anyOf" in node:
+            node = next((b for b in node["anyOf"] if b.get("type") != "null"), {})
+        elif node.get("type") == "array" and "items" in node:
+            node = node["items"]
+        else:
+            return node
+    return {}
+
+
+def _kind_root(payload: Any) -> dict[str, Any]:
+    name = payload.get("kind") if isinstance(payload, dict) else None
+    kind = KINDS.get(name) if isinstance(name, str) else None
+    model = (kind or KINDS[DEFAULT_KIND]).model.__name__
+    return dict(_schema()["$defs"][model])
+
+
+def title_of(keys: Sequence[str], payload: Any = None, root: Any = None) -> str | None:
+    """The schema's title of the field at ``keys`` (JSON keys, list indices left out) in the
+    payload's kind, or below ``root`` (a schema node); ``None`` for no such field."""
+    node: Any = _kind_root(payload) if root is None else root
+    for key in keys:
+        node = _property(_resolve(node), key)
+        if node is None:
+            return None
+    title = node.get("title")
+    return title if isinstance(title, str) else None
+
+
+def _property(node: dict[str, Any], key: str) -> Any:
+    """Property ``key`` of an object schema, or of the first branch of a union (``oneOf``, a
+    table column's types) that has it."""
+    if key in node.get("properties", {}):
+        return node["properties"][key]
+    for branch in node.get("oneOf", ()):
+        found = _property(_resolve(branch), key)
+        if found is not None:
+            return found
+    return None
+
+
+def _figure_labels() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for kind in KINDS.values():
+        for figure in kind.figures:
+            out.setdefault(figure.name, figure.label)
+    return out
+
+
+FIGURE_LABELS = _figure_labels()
+"""Every figure's Chinese name, from the kinds' figures registries."""
 
 GROUPS = (
     ("basic", "基本信息"),
-    ("review", "消保审查"),
-    ("training", "消保培训"),
-    ("outreach", "消保教育宣传"),
-    ("regulator", "监管转办投诉"),
-    ("direct", "公司自收投诉"),
-    ("relative_metrics", "相对指标"),
-    ("group", "群诉群访"),
+    *(
+        (key, title_of(["figures", *path]) or key)
+        for key, path in (
+            ("review", ["review"]),
+            ("training", ["training"]),
+            ("outreach", ["outreach"]),
+            ("regulator", ["complaints", "regulator"]),
+            ("direct", ["complaints", "direct"]),
+            ("relative_metrics", ["complaints", "relative_metrics"]),
+            ("group", ["complaints", "group"]),
+        )
+    ),
     ("figures", "其他数据"),
     ("narrative", "正文"),
     ("whole", "整体"),
 )
+"""The console's groups of fields; a figure group is named by its field's title."""
 GROUP_NAMES = dict(GROUPS)
 
 
@@ -130,20 +157,46 @@ def label(path: str, payload: Any = None) -> str:
         return SEPARATOR.join(words)
     if head == "figures":
         words = []
-        _label_figures(rest, _child(payload, "figures"), words)
+        _label_figures(rest, _child(payload, "figures"), words, payload)
         return SEPARATOR.join(words)
+    top = title_of([head], payload) if isinstance(head, str) else None
     if head == "company":
-        words = [_COMPANY[str(rest.pop(0))]] if rest and rest[0] in _COMPANY else ["公司"]
+        name = (
+            title_of(["company", rest[0]], payload) if rest and isinstance(rest[0], str) else None
+        )
+        if name:
+            rest.pop(0)
+        words = [name or top or "公司"]
     elif head == "intro":
-        words = ["导语"]
+        words = [top or "导语"]
         if rest and isinstance(rest[0], int):
             words.append(f"第{int(rest.pop(0)) + 1}段")
-    elif isinstance(head, str) and head in _TOP:
-        words = [_TOP[head]]
+    elif top is not None:
+        words = [top]
+        _label_fields([str(head)], rest, payload, words)
+        return SEPARATOR.join(words)
     else:
         words = [_unknown(head)]
     words.extend(_unknown(p) for p in rest)
     return SEPARATOR.join(words)
+
+
+def _label_fields(
+    keys: list[str], rest: Sequence[str | int], payload: Any, words: list[str]
+) -> None:
+    """The rest of a path below the field at ``keys``: each key by its schema title, each list
+    element by its number."""
+    keys = list(keys)
+    for i, part in enumerate(rest):
+        if isinstance(part, int):
+            words.append(f"第{part + 1}项")
+            continue
+        name = title_of([*keys, part], payload)
+        if name is None:
+            words.extend(_unknown(p) for p in rest[i:])
+            return
+        keys.append(part)
+        words.append(name)
 
 
 def _label_sections(parts: Sequence[str | int], payload: Any, words: list[str]) -> None:
@@ -183,30 +236,27 @@ def _label_sections(parts: Sequence[str | int], payload: Any, words: list[str]) 
         if rest[:1] == ["insert"]:
             rest = rest[1:]
             words.append("生成内容名称")
-    elif isinstance(head, str) and head in _SECTION_FIELDS and numbers:
-        words.append(_SECTION_FIELDS[head])
+    elif isinstance(head, str) and numbers and _section_title(head):
+        words.append(_section_title(head))
     else:
         words.append(_unknown(head))
     words.extend(_unknown(p) for p in rest)
 
 
-_TABLE_FIELDS = {
-    "title": "表题",
-    "label_title": "首列标题",
-    "columns": "列",
-    "rows": "行",
-    "subrows": "其中",
-    "values": "数值",
-    "total": "合计行",
-    "other_label": "“其他”行名称",
-    "notes": "表注",
-}
+def _section_title(key: str) -> str:
+    return title_of([key], root={"$ref": "#/$defs/Section"}) or ""
+
+
+def _table_title(keys: Sequence[str]) -> str | None:
+    """A table block's field by its schema title (``rows``, ``values`` … of TableSpec)."""
+    return title_of(keys, root={"$ref": "#/$defs/TableSpec"})
 
 
 def _table_words(parts: Sequence[str | int], table: Any) -> list[str]:
     """``rows[1].values.n`` of a table block -> 行 · 第2项「公司自收」 · 数值 · 列“n”."""
     words: list[str] = []
     node = table
+    keys: list[str] = []
     for i, part in enumerate(parts):
         if isinstance(part, int):
             node = _child(node, part)
@@ -217,21 +267,28 @@ def _table_words(parts: Sequence[str | int], table: Any) -> list[str]:
             words.append(f"列“{part}”")
         else:
             node = _child(node, part)
-            words.append(_TABLE_FIELDS.get(part, _unknown(part)))
+            keys.append(part)
+            words.append(_table_title(keys) or _unknown(part))
     return words
 
 
-def _label_figures(parts: Sequence[str | int], figures: Any, words: list[str]) -> None:
+def _label_figures(
+    parts: Sequence[str | int], figures: Any, words: list[str], payload: Any = None
+) -> None:
     if not parts:
         words.append("数据")
         return
     head, rest = parts[0], list(parts[1:])
     node = _child(figures, head)
-    if isinstance(head, str) and head in _FIGURE_GROUPS:
-        words.append(_FIGURE_GROUPS[head])
+    group = title_of(["figures", head], payload) if isinstance(head, str) else None
+    if head != "complaints" and group is not None:
+        words.append(group)
         if rest:
             part = rest.pop(0)
-            words.append(_FIGURE_FIELDS[head].get(str(part), _unknown(part)))
+            name = (
+                title_of(["figures", str(head), part], payload) if isinstance(part, str) else None
+            )
+            words.append(name or _unknown(part))
     elif head == "complaints":
         _label_complaints(rest, node, words)
         return
@@ -246,13 +303,14 @@ def _label_complaints(parts: list[str | int], complaints: Any, words: list[str])
         return
     head = parts.pop(0)
     node = _child(complaints, head)
-    if head in SOURCE_NAMES:
-        words.append(f"{SOURCE_NAMES[str(head)]}投诉")
+    title = title_of(["figures", "complaints", head]) if isinstance(head, str) else None
+    if head in SOURCES:
+        words.append(title or str(head))
         if parts:
             _label_source(parts, node, words)
         return
     if head == "relative_metrics":
-        words.append("相对指标")
+        words.append(title or str(head))
         if parts and isinstance(parts[0], int):
             index = int(parts.pop(0))
             metric = _child(node, index)
@@ -264,25 +322,36 @@ def _label_complaints(parts: list[str | int], complaints: Any, words: list[str])
             )
             if parts:
                 part = parts.pop(0)
-                words.append(_METRIC_FIELDS.get(str(part), _unknown(part)))
+                words.append(_complaints_title(["relative_metrics", part]) or _unknown(part))
     elif head == "group":
-        words.append("群诉群访")
+        words.append(title or str(head))
         if parts:
             part = parts.pop(0)
-            words.append(_GROUP_FIELDS.get(str(part), _unknown(part)))
+            words.append(_complaints_title(["group", part]) or _unknown(part))
     else:
         words.extend(["投诉数据", _unknown(head)])
     words.extend(_unknown(p) for p in parts)
 
 
+def _complaints_title(keys: Sequence[str | int]) -> str | None:
+    """A field below ``figures.complaints`` by its schema title (the same in every kind)."""
+    if not all(isinstance(k, str) for k in keys):
+        return None
+    return title_of([str(k) for k in keys], root={"$ref": "#/$defs/Complaints"})
+
+
+def _source_title(keys: Sequence[str | int]) -> str | None:
+    return _complaints_title(["regulator", *keys])
+
+
 def _label_source(parts: list[str | int], source: Any, words: list[str]) -> None:
     head = parts.pop(0)
     if head != "breakdowns":
-        words.append(_SOURCE_FIELDS.get(str(head), _unknown(head)))
+        words.append(_source_title([head]) or _unknown(head))
         words.extend(_unknown(p) for p in parts)
         return
     if not parts or not isinstance(parts[0], int):
-        words.append("分布表")
+        words.append(_source_title(["breakdowns"]) or "breakdowns")
         words.extend(_unknown(p) for p in parts)
         return
     index = int(parts.pop(0))
@@ -299,28 +368,27 @@ def _label_source(parts: list[str | int], source: Any, words: list[str]) -> None
         row_index = int(parts.pop(0))
         row = _child(_child(breakdown, "rows"), row_index)
         words.append(f"第{row_index + 1}行{_quoted(_child(row, 'label'))}")
+        sub_row = False
         if parts[:1] == ["subrows"] and len(parts) > 1 and isinstance(parts[1], int):
             sub_index = int(parts[1])
             del parts[:2]
             sub = _child(_child(row, "subrows"), sub_index)
             words.append(f"其中第{sub_index + 1}项{_quoted(_child(sub, 'label'))}")
+            sub_row = True
         if parts:
             part = parts.pop(0)
-            words.append(_ROW_FIELDS.get(str(part), _unknown(part)))
+            in_sub = "subrows" if sub_row else None
+            keys = ["breakdowns", "rows", *([in_sub] if in_sub else []), part]
+            words.append(_source_title(keys) or _unknown(part))
     else:
-        words.append(_BREAKDOWN_FIELDS.get(str(head), _unknown(head)))
+        words.append(_source_title(["breakdowns", head]) or _unknown(head))
     words.extend(_unknown(p) for p in parts)
 
 
 def figure_label(name: str) -> str:
-    """A computed figure's name (``complaints.regulator.closed_rate``) in words."""
-    if name in FIGURE_LABELS:
-        return FIGURE_LABELS[name]
-    prefix = "complaints.relative_metrics."
-    if name.startswith(prefix):
-        metric = name[len(prefix) :]
-        return f"相对指标 · {METRIC_NAMES.get(metric, metric)}"
-    return label("$.figures." + name).replace("（%）", "")
+    """A figure's name (``complaints.regulator.closed_rate``) in words, from the kinds' figures
+    registries."""
+    return FIGURE_LABELS.get(name, name)
 
 
 def group_of(path: str) -> str:

@@ -4,7 +4,8 @@ Names come from each version's manifest (``pipeline.output_filename`` at render 
 ``小康人寿-2023-消费者权益保护工作重大信息披露.pdf``). When two items would get the same name, the
 later item (by index) gets ``-2``, ``-3`` … before the extension, the same for its PDF and DOCX.
 ``manifest.csv`` (UTF-8 with a byte-order mark, so Excel shows the Chinese) and
-``manifest.json`` list every item, failed ones with their errors, and the SHA-256 of each file.
+``manifest.json`` list every item (its kind among its columns), failed ones with their errors, and
+the SHA-256 of each file.
 
 The ZIP is produced as a stream (one document in memory at a time) and is the same bytes every
 time for a finished batch: members stored (outputs are compressed already), in index order,
@@ -27,7 +28,7 @@ from service.ziparchive import member_info
 
 FORMAT_ORDER = ("pdf", "docx")
 CSV_COLUMNS = (
-    "index", "source", "state", "company_id", "report_year", "document_id", "version",
+    "index", "source", "state", "company_id", "report_year", "kind", "document_id", "version",
     "pdf_file", "pdf_sha256", "docx_file", "docx_sha256", "payload_sha256",
     "template_version", "house_style", "house_style_version", "errors",
 )  # fmt: skip
@@ -89,6 +90,7 @@ def manifest_rows(entries: list[ArchiveEntry]) -> list[dict[str, Any]]:
             "state": item.state,
             "company_id": item.company_id,
             "report_year": doc.report_year if doc else None,
+            "kind": doc.kind if doc else None,
             "document_id": item.document_id,
             "version": item.version,
             "payload_sha256": item.payload_sha256,

@@ -16,7 +16,6 @@ from typing import Any, Protocol, TypeVar
 
 from service import pipeline
 from service.errors import FieldError, PayloadInvalid, PiluError
-from service.payload import Payload
 from service.provenance import library_versions
 from service.signing import sign_outputs
 from service.store.models import Rendered
@@ -58,7 +57,7 @@ def render_item(raw: bytes, pdf_variant: str | None = None) -> RenderOutcome:
     style = load_house_style(document.meta.house_style)
     rendered = Rendered(
         company_id=payload.company.id,
-        report_year=payload.report_year,
+        report_year=document.meta.report_year,
         kind=payload.kind,
         outputs=outputs,
         filenames={fmt: pipeline.output_filename(payload, fmt) for fmt in outputs},
@@ -68,7 +67,7 @@ def render_item(raw: bytes, pdf_variant: str | None = None) -> RenderOutcome:
         fonts={face.file: face.sha256 for face in style.used_faces()},
         libraries=library_versions(),
         signing_certificate_sha256=certificate,
-        period=report_period(payload),
+        period=pipeline.report_period(payload),
     )
     return RenderOutcome(rendered)
 
@@ -103,11 +102,3 @@ def pool_render(
         return await pool.run(task, raw, timeout=timeout_s)
 
     return render
-
-
-def report_period(payload: Payload) -> str:
-    """The statistics period of the complaint figures (``前三季度``), ``""`` for the whole year;
-    two sources with different periods give both, joined by ``、``."""
-    complaints = payload.figures.complaints
-    periods = [s.period for s in (complaints.regulator, complaints.direct) if s and s.period]
-    return "、".join(dict.fromkeys(p.strip() for p in periods))

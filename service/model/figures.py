@@ -59,3 +59,13 @@ def wan(n: int) -> str:
 def chinese_date(d: date) -> str:
     """A date in Arabic digits without leading zeros: 2024-01-12 -> ``2024年1月12日``."""
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+DATE_STYLES = ("chinese", "iso")
+DEFAULT_DATE_STYLE = "chinese"
+
+
+def printed_date(d: date, style: str = DEFAULT_DATE_STYLE) -> str:
+    """A date as the document prints it: ``chinese`` (GB/T 9704 §7.3.5: 2024年1月12日, no
+    leading zeros) or ``iso`` (2024-01-12), the house style's choice."""
+    return d.isoformat() if style == "iso" else chinese_date(d)

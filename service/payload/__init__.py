@@ -1,10 +1,10 @@
-"""The disclosure payload: its schema (version 1), the rules beyond types, and parsing.
+"""The disclosure payload: its shapes (schema version 1), the rules beyond types, and parsing.
 
-``parse_payload`` is the one way in: JSON bytes or a dict -> a valid :class:`Payload`, or
-:class:`service.errors.PayloadInvalid` listing every problem with its JSON path.
+:func:`service.payload.parse.validate_object` takes a JSON object to a valid payload of a
+model, or :class:`service.errors.PayloadInvalid` listing every problem with its JSON path. Which
+model and rules apply is the report kind's choice (:func:`service.kinds.parse_payload`).
 """
 
-from service.payload.parse import parse_payload, payload_json_schema
 from service.payload.schema import Payload
 
-__all__ = ["Payload", "parse_payload", "payload_json_schema"]
+__all__ = ["Payload"]

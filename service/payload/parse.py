@@ -1,4 +1,4 @@
-"""JSON bytes -> :class:`Payload`, with every problem named by JSON path, code and message."""
+"""JSON bytes -> a payload of a model, with every problem named by JSON path, code and message."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from service.errors import FieldError, MalformedJSON, PayloadInvalid
 from service.payload.messages import field_error_from_pydantic
-from service.payload.rules import check_parsed_parts, check_rules
-from service.payload.schema import Payload
 
 
 def decode_json(raw: bytes | str) -> Any:
@@ -40,26 +38,30 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"不支持的数值 {name}")
 
 
-Check = Callable[[Payload], Iterable[FieldError]]
+Check = Callable[[Any], Iterable[FieldError]]
 
 
-def parse_payload(
-    data: bytes | str | dict[str, Any], extra_checks: Iterable[Check] = ()
-) -> Payload:
-    """A payload that passed the schema and every rule, or ``PayloadInvalid`` with all errors.
+def validate_object(
+    obj: dict[str, Any],
+    extra_checks: Iterable[Check],
+    *,
+    model: type[BaseModel],
+    rules: Callable[[Any], list[FieldError]],
+    part_rules: Callable[[dict[str, Any]], list[FieldError]],
+) -> Any:
+    """A payload of ``model`` that passed the schema and every rule, or ``PayloadInvalid`` with
+    all errors: ``rules`` check a parsed payload, ``part_rules`` the parts of an invalid one that
+    parse on their own (each report kind gives its own, see :mod:`service.kinds`).
 
     ``extra_checks`` run beside the payload's own rules (once the schema holds), so that checks of
     later stages (template, fonts) are reported in the same list.
     """
-    obj = data if isinstance(data, dict) else decode_json(data)
-    if not isinstance(obj, dict):
-        raise PayloadInvalid([FieldError("$", "model_type", "报送数据须为JSON对象")])
     try:
-        payload = Payload.model_validate(obj)
+        payload = model.model_validate(obj)
     except ValidationError as exc:
         schema_errors = [field_error_from_pydantic(e) for e in exc.errors()]
-        raise PayloadInvalid(_dedupe(schema_errors + check_parsed_parts(obj))) from None
-    errors = check_rules(payload)
+        raise PayloadInvalid(_dedupe(schema_errors + part_rules(obj))) from None
+    errors = rules(payload)
     for check in extra_checks:
         errors += check(payload)
     if errors:
@@ -72,10 +74,3 @@ def _dedupe(errors: Any) -> list[FieldError]:
     for error in errors:
         seen.setdefault((error.path, error.code), error)
     return list(seen.values())
-
-
-def payload_json_schema() -> dict[str, Any]:
-    """The published JSON Schema (draft 2020-12) of the payload, as ``docs/payload.schema.json``."""
-    schema = Payload.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema

@@ -6,12 +6,12 @@ Each rule returns :class:`FieldError` s rather than raising, so one pass reports
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
 
 from service.errors import FieldError
@@ -25,6 +25,7 @@ from service.payload.schema import (
     LadderStart,
     Payload,
     RelativeMetric,
+    ReportPeriod,
     ReviewFigures,
     Section,
     TableBlock,
@@ -48,26 +49,21 @@ TYPED_HEADING_NUMBER = re.compile(
 """A heading number typed into a title (一、 （一） 1. （1） 第一章); numbers are generated."""
 
 
-def check_rules(payload: Payload) -> list[FieldError]:
-    f = payload.figures
-    parts = {
-        "publish_date": payload.publish_date,
-        "report_year": payload.report_year,
-        "review": f.review,
-        "training": f.training,
-        "regulator": f.complaints.regulator,
-        "direct": f.complaints.direct,
-        "relative_metrics": f.complaints.relative_metrics,
-        "ladder_start": payload.ladder_start,
-        "intro": payload.intro,
-        "sections": payload.sections,
-    }
-    return _part_rules(parts) + list(_forbidden_characters(payload))
+def check_rules(payload: BaseModel) -> list[FieldError]:
+    """Every rule over a parsed payload of a disclosure kind (its parts read by their paths)."""
+    parts: dict[str, Any] = {}
+    for name, (keys, _) in part_types(type(payload)).items():
+        value: Any = payload
+        for key in keys:
+            value = getattr(value, key)
+        parts[name] = value
+    return _part_rules(parts) + list(forbidden_characters(iter_texts(payload)))
 
 
 _PART_TYPES: dict[str, tuple[tuple[str, ...], Any]] = {
     "publish_date": (("publish_date",), Date),
     "report_year": (("report_year",), Year),
+    "period": (("period",), ReportPeriod),
     "review": (("figures", "review"), ReviewFigures | None),
     "training": (("figures", "training"), TrainingFigures | None),
     "regulator": (("figures", "complaints", "regulator"), ComplaintSource | None),
@@ -80,16 +76,32 @@ _PART_TYPES: dict[str, tuple[tuple[str, ...], Any]] = {
 """Where each part the rules read lives in the JSON, and its type in the schema."""
 
 
-def check_parsed_parts(obj: dict[str, Any]) -> list[FieldError]:
+@cache
+def part_types(model: type[BaseModel]) -> dict[str, tuple[tuple[str, ...], Any]]:
+    """The parts of :data:`_PART_TYPES` that ``model`` (a disclosure kind's payload) has."""
+    out = {}
+    for name, (keys, part_type) in _PART_TYPES.items():
+        node: Any = model
+        for key in keys:
+            fields = getattr(node, "model_fields", {})
+            if key not in fields:
+                break
+            node = fields[key].annotation
+        else:
+            out[name] = (keys, part_type)
+    return out
+
+
+def check_parsed_parts(obj: dict[str, Any], model: type[BaseModel] = Payload) -> list[FieldError]:
     """The rules over every part of an invalid payload that is valid on its own, so that a
     missing field and a wrong sum elsewhere are reported in one round."""
     parts: dict[str, Any] = {}
     failed: set[str] = set()
-    for name, (keys, part_type) in _PART_TYPES.items():
+    for name, (keys, part_type) in part_types(model).items():
         value: Any = obj
         for key in keys:
             value = value.get(key, _ABSENT) if isinstance(value, dict) else _ABSENT
-        default = Payload.model_fields[keys[0]].get_default(call_default_factory=True)
+        default = model.model_fields[keys[0]].get_default(call_default_factory=True)
         if value is _ABSENT and len(keys) == 1 and default is not PydanticUndefined:
             value = default
         if value is _ABSENT:
@@ -113,8 +125,15 @@ def _part_rules(parts: dict[str, Any], failed: set[str] | None = None) -> list[F
     """The rules whose parts are in ``parts`` (a part is left out where it did not parse, and
     named in ``failed``)."""
     errors: list[FieldError] = []
+    part_names = set(parts) | (failed or set())
     if "publish_date" in parts and "report_year" in parts:
-        errors += _publish_date(parts["publish_date"], parts["report_year"])
+        if "period" in part_names:
+            if "period" in parts:
+                errors += _publish_date_after_period(
+                    parts["publish_date"], parts["report_year"], parts["period"]
+                )
+        else:
+            errors += _publish_date(parts["publish_date"], parts["report_year"])
     if parts.get("review"):
         errors += _review(parts["review"])
     if parts.get("training"):
@@ -167,6 +186,42 @@ def _publish_date(publish_date: date, report_year: int) -> Iterator[FieldError]:
             "$.publish_date",
             "publish_date_not_after_report_year",
             f"发布日期{publish_date.isoformat()}须晚于报告年度{report_year}年末",
+        )
+
+
+def period_end(year: int, period: str) -> date:
+    """The last day of ``period`` (``year``, ``H1``/``H2``, ``Q1``–``Q4``) of ``year``."""
+    months = {"year": 12, "H1": 6, "H2": 12, "Q1": 3, "Q2": 6, "Q3": 9, "Q4": 12}[period]
+    following = date(year + 1, 1, 1) if months == 12 else date(year, months + 1, 1)
+    return following - timedelta(days=1)
+
+
+PERIOD_NAMES = {
+    "year": "年度",
+    "H1": "上半年",
+    "H2": "下半年",
+    "Q1": "第一季度",
+    "Q2": "第二季度",
+    "Q3": "第三季度",
+    "Q4": "第四季度",
+}
+"""How a report period prints after its year (2022年第一季度; a whole year: 2022年度)."""
+
+
+def period_mark(year: int, period: str) -> str:
+    return f"{year}年度" if period == "year" else f"{year}年{PERIOD_NAMES[period]}"
+
+
+def _publish_date_after_period(
+    publish_date: date, report_year: int, period: str
+) -> Iterator[FieldError]:
+    end = period_end(report_year, period)
+    if publish_date <= end:
+        yield FieldError(
+            "$.publish_date",
+            "publish_date_not_after_period",
+            f"发布日期{publish_date.isoformat()}须晚于报告期{period_mark(report_year, period)}末"
+            f"（{end.year}年{end.month}月{end.day}日）",
         )
 
 
@@ -292,7 +347,7 @@ def _ladder_and_limits(
         yield FieldError("$", "limit_exceeded", f"正文总字数{chars}，超过上限{MAX_TOTAL_CHARS}")
 
 
-def iter_texts(payload: Payload) -> Iterator[tuple[str, str]]:
+def iter_texts(payload: Any) -> Iterator[tuple[str, str]]:
     """Every free text of the payload with its JSON path, in document order."""
     yield "$.company.full_name", payload.company.full_name
     yield "$.company.short_name", payload.company.short_name
@@ -356,8 +411,9 @@ def _table_texts(spec: TableSpec, path: str) -> Iterator[tuple[str, str]]:
         yield f"{path}.notes[{i}]", note
 
 
-def _forbidden_characters(payload: Payload) -> Iterator[FieldError]:
-    for path, text in iter_texts(payload):
+def forbidden_characters(texts: Iterable[tuple[str, str]]) -> Iterator[FieldError]:
+    """A character no document can hold, in any of ``texts`` (JSON path, text)."""
+    for path, text in texts:
         match = FORBIDDEN_CHARS.search(text)
         if match:
             char = match.group()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -74,16 +74,23 @@ LadderStart = Annotated[Literal[1, 2], _only(int, code="int_type")]
 CompanyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 
 
+ReportPeriod = Literal["year", "H1", "H2", "Q1", "Q2", "Q3", "Q4"]
+"""A report period within its year: the whole year, a half-year or a quarter."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class Company(_Model):
     id: CompanyId = Field(
-        description="公司标识（小写字母、数字、连字符），用于访问控制与存档，如 xiaokang-life"
+        title="公司标识",
+        description="公司标识（小写字母、数字、连字符），用于访问控制与存档，如 xiaokang-life",
     )
-    full_name: ShortText = Field(description="公司全称，如 小康人寿保险有限责任公司")
-    short_name: ShortText = Field(description="公司简称，如 小康人寿")
+    full_name: ShortText = Field(
+        title="公司全称", description="公司全称，如 小康人寿保险有限责任公司"
+    )
+    short_name: ShortText = Field(title="公司简称", description="公司简称，如 小康人寿")
 
 
 class Insert(_Model):
@@ -101,7 +108,7 @@ class Insert(_Model):
         "complaints.relative_metrics",
         "complaints.group",
         "basis",
-    ] = Field(description="由模板按数据生成的段落或表格")
+    ] = Field(title="生成内容名称", description="由模板按数据生成的段落或表格")
 
 
 # --- Statistics tables written in the payload ------------------------------------------------
@@ -117,42 +124,49 @@ TotalFigure = Literal["complaints.total", "complaints.regulator.total", "complai
 
 
 class _Column(_Model):
-    key: ColumnKey = Field(description="列标识，行数据以此为键")
-    title: ShortText = Field(description="列标题，如 件数、同比增减")
+    key: ColumnKey = Field(title="列标识", description="列标识，行数据以此为键")
+    title: ShortText = Field(title="列标题", description="列标题，如 件数、同比增减")
 
 
 class TextColumn(_Column):
-    type: Literal["text"]
+    type: Literal["text"] = Field(title="列类型")
 
 
 class CountColumn(_Column):
-    type: Literal["count"]
+    type: Literal["count"] = Field(title="列类型")
 
 
 class AmountColumn(_Column):
-    type: Literal["amount"]
-    unit: ShortText = Field(description="单位，印在列标题后，如 万元")
+    type: Literal["amount"] = Field(title="列类型")
+    unit: ShortText = Field(title="单位", description="单位，印在列标题后，如 万元")
 
 
 class DecimalColumn(_Column):
-    type: Literal["decimal"]
-    places: Annotated[int, Strict(), Field(ge=0, le=4)] = Field(description="印出的小数位数")
-    unit: ShortText | None = Field(None, description="单位，印在列标题后，如 件/亿元")
+    type: Literal["decimal"] = Field(title="列类型")
+    places: Annotated[int, Strict(), Field(ge=0, le=4)] = Field(
+        title="小数位数", description="印出的小数位数"
+    )
+    unit: ShortText | None = Field(None, title="单位", description="单位，印在列标题后，如 件/亿元")
 
 
 class PercentColumn(_Column):
-    type: Literal["percent"]
+    type: Literal["percent"] = Field(title="列类型")
 
 
 class ShareColumn(_Column):
-    type: Literal["share"]
-    of: ColumnKey = Field(description="据以计算占比的件数列：本行件数÷合计，四舍五入到两位小数")
+    type: Literal["share"] = Field(title="列类型")
+    of: ColumnKey = Field(
+        title="占比所据列",
+        description="据以计算占比的件数列：本行件数÷合计，四舍五入到两位小数",
+    )
 
 
 class ChangeColumn(_Column):
-    type: Literal["change"]
-    of: ColumnKey = Field(description="本期数值所在列")
-    base: ColumnKey = Field(description="上期数值所在列；增减=（本期−上期）÷上期，两位小数")
+    type: Literal["change"] = Field(title="列类型")
+    of: ColumnKey = Field(title="本期列", description="本期数值所在列")
+    base: ColumnKey = Field(
+        title="上期列", description="上期数值所在列；增减=（本期−上期）÷上期，两位小数"
+    )
 
 
 COLUMN_TYPES = {
@@ -188,46 +202,62 @@ TableColumnSpec = Annotated[
 
 
 class TableSubRow(_Model):
-    label: ShortText
-    values: dict[ColumnKey, CellValue] = Field(description="各给定列的数值，以列标识为键")
+    label: ShortText = Field(title="名称")
+    values: dict[ColumnKey, CellValue] = Field(
+        title="数值", description="各给定列的数值，以列标识为键"
+    )
 
 
 class TableRowSpec(_Model):
-    label: ShortText
-    values: dict[ColumnKey, CellValue] = Field(description="各给定列的数值，以列标识为键")
-    subrows: list[TableSubRow] = Field(default_factory=list, max_length=50)
-    subrows_partial: bool = Field(
-        False, description="“其中”只列出部分子项时为 true（不校验合计）；缺省时子项之和须等于本行"
+    label: ShortText = Field(title="名称")
+    values: dict[ColumnKey, CellValue] = Field(
+        title="数值", description="各给定列的数值，以列标识为键"
     )
-    summed: bool = Field(True, description="false 表示不计入合计的行，如 行业中位数")
+    subrows: list[TableSubRow] = Field(default_factory=list, max_length=50, title="其中")
+    subrows_partial: bool = Field(
+        False,
+        title="“其中”只列部分子项",
+        description="“其中”只列出部分子项时为 true（不校验合计）；缺省时子项之和须等于本行",
+    )
+    summed: bool = Field(
+        True, title="计入合计", description="false 表示不计入合计的行，如 行业中位数"
+    )
 
 
 class TableTotal(_Model):
-    label: Literal["合计", "总计"] = "合计"
+    label: Literal["合计", "总计"] = Field("合计", title="名称")
     figure: TotalFigure | None = Field(
-        None, description="合计须等于的披露数据（第一个件数列），如 complaints.total"
+        None,
+        title="须等于的披露数据",
+        description="合计须等于的披露数据（第一个件数列），如 complaints.total",
     )
     values: dict[ColumnKey, CellValue] | None = Field(
-        None, description="给定的合计（排名表）：各行之外的部分印为“其他”行"
+        None, title="数值", description="给定的合计（排名表）：各行之外的部分印为“其他”行"
     )
 
 
 class TableSpec(_Model):
-    title: ShortText = Field(description="表题（不含“表N”，编号由系统生成）")
-    label_title: ShortText = Field(description="首列（行名）标题，如 险种、公司名称")
-    columns: list[TableColumnSpec] = Field(min_length=1, max_length=8)
-    rows: list[TableRowSpec] = Field(min_length=1, max_length=MAX_ROWS)
-    other_label: ShortText | None = Field(
-        None, description="排名表：前N行之外合为一行的名称，如 其他；须同时给出 total.values"
+    title: ShortText = Field(title="表题", description="表题（不含“表N”，编号由系统生成）")
+    label_title: ShortText = Field(
+        title="首列标题", description="首列（行名）标题，如 险种、公司名称"
     )
-    total: TableTotal | None = Field(None, description="合计行；缺省时不印合计行")
-    notes: list[Text] = Field(default_factory=list, max_length=10, description="表下注释")
+    columns: list[TableColumnSpec] = Field(min_length=1, max_length=8, title="列")
+    rows: list[TableRowSpec] = Field(min_length=1, max_length=MAX_ROWS, title="行")
+    other_label: ShortText | None = Field(
+        None,
+        title="“其他”行名称",
+        description="排名表：前N行之外合为一行的名称，如 其他；须同时给出 total.values",
+    )
+    total: TableTotal | None = Field(None, title="合计行", description="合计行；缺省时不印合计行")
+    notes: list[Text] = Field(
+        default_factory=list, max_length=10, title="表注", description="表下注释"
+    )
 
 
 class TableBlock(_Model):
     """A statistics table placed in a section's content."""
 
-    table: TableSpec
+    table: TableSpec = Field(title="统计表")
 
 
 def _block_kind(value: object) -> str:
@@ -251,116 +281,147 @@ Block = Annotated[
 
 
 class Section(_Model):
-    title: ShortText = Field(description="标题文字，不含序号（序号由系统生成）")
-    content: list[Block] = Field(default_factory=list, max_length=200)
-    sections: list[Section] = Field(default_factory=list, max_length=100)
+    title: ShortText = Field(title="标题", description="标题文字，不含序号（序号由系统生成）")
+    content: list[Block] = Field(default_factory=list, max_length=200, title="内容")
+    sections: list[Section] = Field(default_factory=list, max_length=100, title="下级章节")
 
 
 class ReviewFigures(_Model):
     """消保审查: reviews of products and services before they reach consumers."""
 
-    product: Count
-    service: Count
-    total: Count | None = Field(None, description="合计；给出时须等于产品与服务之和")
+    product: Count = Field(title="涉及产品审查次数")
+    service: Count = Field(title="涉及服务审查次数")
+    total: Count | None = Field(
+        None, title="合计次数", description="合计；给出时须等于产品与服务之和"
+    )
 
 
 class TrainingFigures(_Model):
-    participants: Count = Field(description="参训人次")
-    coverage: Percent = Field(description="培训覆盖率（%）")
-    yoy: Percent | None = Field(None, description="同比增长（%），负数为下降")
+    participants: Count = Field(title="参训人次")
+    coverage: Percent = Field(title="培训覆盖率（%）")
+    yoy: Percent | None = Field(None, title="参训人次同比增长（%）", description="负数为下降")
 
 
 class OutreachFigures(_Model):
-    reach: Count = Field(description="宣教活动触达人次")
-    yoy: Percent | None = Field(None, description="同比增长（%）")
+    reach: Count = Field(title="触达人次")
+    yoy: Percent | None = Field(None, title="触达人次同比增长（%）", description="负数为下降")
 
 
 Dimension = Literal["source", "region", "channel", "category", "product"]
 
 
 class BreakdownSubRow(_Model):
-    label: ShortText
-    count: Count
+    label: ShortText = Field(title="名称")
+    count: Count = Field(title="件数")
 
 
 class BreakdownRow(_Model):
-    label: ShortText
-    count: Count
+    label: ShortText = Field(title="名称")
+    count: Count = Field(title="件数")
     subrows: list[BreakdownSubRow] = Field(
-        default_factory=list, max_length=50, description="“其中”子项，合计须等于本行件数"
+        default_factory=list,
+        max_length=50,
+        title="其中各项",
+        description="“其中”子项，合计须等于本行件数",
     )
 
 
 class Breakdown(_Model):
     dimension: Dimension = Field(
-        description="source 投诉来源, region 地区, channel 业务渠道, category 投诉业务类别, product 产品类型"
+        title="统计维度",
+        description="source 投诉来源, region 地区, channel 业务渠道, category 投诉业务类别, product 产品类型",
     )
-    title: ShortText | None = Field(None, description="表题；缺省时按来源与维度生成")
-    rows: list[BreakdownRow] = Field(min_length=1, max_length=MAX_ROWS)
+    title: ShortText | None = Field(None, title="表题", description="表题；缺省时按来源与维度生成")
+    rows: list[BreakdownRow] = Field(min_length=1, max_length=MAX_ROWS, title="各行")
 
 
 class ComplaintSource(_Model):
-    total: Count = Field(description="投诉件数")
+    total: Count = Field(title="投诉件数")
     closed: Count | None = Field(
-        None, description="已办结件数；公司不披露时省略（此时不能使用该来源的 summary 生成段落）"
+        None,
+        title="已办结件数",
+        description="已办结件数；公司不披露时省略（此时不能使用该来源的 summary 生成段落）",
     )
-    period: ShortText | None = Field(None, description="统计期间，如 前三季度；缺省为全年")
-    breakdowns: list[Breakdown] = Field(default_factory=list, max_length=20)
+    period: ShortText | None = Field(
+        None, title="统计期间", description="统计期间，如 前三季度；缺省为全年"
+    )
+    breakdowns: list[Breakdown] = Field(default_factory=list, max_length=20, title="分布表")
 
 
 class RelativeMetric(_Model):
     name: Literal["per_100m_premium", "per_10k_policies", "per_10k_customers"] = Field(
+        title="指标",
         description="per_100m_premium 亿元保费投诉量（件/亿元），per_10k_policies 万张保单投诉量（件/万张），"
-        "per_10k_customers 万人次投诉量（件/万人次）"
+        "per_10k_customers 万人次投诉量（件/万人次）",
     )
-    value: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
-    industry_median: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] | None = None
+    value: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] = Field(title="数值")
+    industry_median: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] | None = (
+        Field(None, title="行业中位数")
+    )
 
 
 class GroupComplaints(_Model):
-    group_incidents: Count = Field(0, description="群诉群访事件数")
-    major_cases: Count = Field(0, description="社会影响较大的投诉案件数")
-    description: Text | None = Field(None, description="有事件时的说明")
+    group_incidents: Count = Field(0, title="群诉群访事件数")
+    major_cases: Count = Field(0, title="社会影响较大的投诉案件数")
+    description: Text | None = Field(None, title="说明", description="有事件时的说明")
 
 
 class Complaints(_Model):
-    regulator: ComplaintSource | None = Field(None, description="监管转办投诉")
-    direct: ComplaintSource | None = Field(None, description="公司自收投诉")
-    relative_metrics: list[RelativeMetric] = Field(default_factory=list, max_length=3)
-    group: GroupComplaints = GroupComplaints()
+    regulator: ComplaintSource | None = Field(None, title="监管转办投诉")
+    direct: ComplaintSource | None = Field(None, title="公司自收投诉")
+    relative_metrics: list[RelativeMetric] = Field(
+        default_factory=list, max_length=3, title="相对指标"
+    )
+    group: GroupComplaints = Field(GroupComplaints(), title="群诉群访")
 
 
 class Figures(_Model):
-    review: ReviewFigures | None = None
-    training: TrainingFigures | None = None
-    outreach: OutreachFigures | None = None
-    complaints: Complaints = Complaints()
+    review: ReviewFigures | None = Field(None, title="消保审查")
+    training: TrainingFigures | None = Field(None, title="消保培训")
+    outreach: OutreachFigures | None = Field(None, title="消保教育宣传")
+    complaints: Complaints = Field(Complaints(), title="投诉数据")
 
 
-class Payload(_Model):
-    """One annual consumer-protection disclosure."""
+def house_style_field() -> Any:
+    return Field(
+        "gbt9704",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        title="版式方案",
+        description="版式方案（templates/house-styles 下的文件名）",
+    )
+
+
+class AnnualPayload(_Model):
+    """One annual consumer-protection disclosure (report kind ``consumer-protection-annual``)."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         str_strip_whitespace=True,
-        title="Pilu disclosure payload v1",
-        json_schema_extra={"$id": "https://pilu.example/schemas/payload-v1.json"},
+        title="消费者权益保护工作重大信息披露",
     )
 
-    schema_version: SchemaVersion = 1
-    kind: Literal["consumer-protection-annual"] = REPORT_KIND
-    company: Company
-    report_year: Year = Field(ge=2019, le=2100, description="报告年度")
-    publish_date: Date = Field(description="发布日期，须晚于报告年度")
-    title: ShortText | None = Field(None, description="标题；缺省为 公司全称+年度+报告名称")
-    signatory: ShortText | None = Field(None, description="落款单位；给出时在文末落款并写发布日期")
-    house_style: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = Field(
-        "gbt9704", description="版式方案（templates/house-styles 下的文件名）"
+    schema_version: SchemaVersion = Field(1, title="数据格式版本")
+    kind: Literal["consumer-protection-annual"] = Field(REPORT_KIND, title="报告类型")
+    company: Company = Field(title="公司")
+    report_year: Year = Field(ge=2019, le=2100, title="报告年度", description="报告年度")
+    publish_date: Date = Field(title="发布日期", description="发布日期，须晚于报告年度")
+    title: ShortText | None = Field(
+        None, title="标题", description="标题；缺省为 公司全称+年度+报告名称"
     )
-    ladder_start: LadderStart = Field(1, description="顶层标题所用层级：1 为“一、”，2 为“（一）”")
+    signatory: ShortText | None = Field(
+        None, title="落款单位", description="落款单位；给出时在文末落款并写发布日期"
+    )
+    house_style: str = house_style_field()
+    ladder_start: LadderStart = Field(
+        1, title="标题起始层级", description="顶层标题所用层级：1 为“一、”，2 为“（一）”"
+    )
     intro: list[Text] = Field(
-        default_factory=list, max_length=50, description="首个标题前的导语段落"
+        default_factory=list, max_length=50, title="导语", description="首个标题前的导语段落"
     )
-    sections: list[Section] = Field(default_factory=list, max_length=MAX_SECTIONS)
-    figures: Figures = Figures()
+    sections: list[Section] = Field(default_factory=list, max_length=MAX_SECTIONS, title="正文")
+    figures: Figures = Field(Figures(), title="数据")
+
+
+Payload = AnnualPayload
+"""The version-1 payload as it was before there were kinds: the annual disclosure."""

@@ -8,33 +8,40 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import jinja2
 
-from service import TEMPLATES_DIR
+from service import TEMPLATES_DIR, kinds
+from service.kinds.complaint_figures import METRIC_NAMES, METRIC_UNITS
+from service.kinds.letter.model import LetterPayload
 from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
-from service.model.figures import chinese_date, percent, plain_decimal, share, share_text
+from service.model.figures import (
+    DEFAULT_DATE_STYLE,
+    chinese_date,
+    percent,
+    plain_decimal,
+    printed_date,
+    share,
+    share_text,
+)
 from service.model.numbering import heading_label
 from service.model.title import break_title
 from service.payload.rules import table_specs
-from service.payload.schema import Payload, TableBlock
+from service.payload.schema import TableBlock
 from service.report.figures import compute_figures, fill
+from service.report.letter import build_letter
 from service.report.table_block import table_blocks
-from service.report.tables import (
-    METRIC_NAMES,
-    METRIC_UNITS,
-    breakdown_spec,
-    metrics_table,
-    sources_spec,
-)
+from service.report.tables import breakdown_spec, metrics_table, sources_spec
 from service.report.versions import TemplateVersion, version_for
 from service.style import load_house_style
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def _environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=jinja2.FileSystemLoader(templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -54,39 +61,50 @@ TITLE_LINE_CHARS = 20.1
 """Characters of 二号 type (22 pt) in one line of the 156 mm text block (442.2 pt)."""
 
 
-def document_title(payload: Payload, version: TemplateVersion) -> str:
+def document_title(payload: Any, version: TemplateVersion) -> str:
     """The printed title; a line break (``\n``) stands where a long title divides.
 
     GB/T 9704 asks a multi-line title to break between words, in a trapezoid or a diamond
     (:func:`service.model.title.break_title`); a title with a break of its own keeps it.
     """
-    title = (
-        payload.title
-        or f"{payload.company.full_name}{payload.report_year}年度{version.report_name}"
-    )
+    period_mark = kinds.kind_named(payload.kind).naming(payload).period_mark
+    title = payload.title or f"{payload.company.full_name}{period_mark}{version.report_name}"
     return break_title(title, TITLE_LINE_CHARS)
 
 
-def render_template_xml(payload: Payload, version: TemplateVersion, figures: dict[str, str]) -> str:
-    """The template's XML for ``payload`` (exposed for tests and for debugging wording)."""
-    env = _environment()
+def render_template_xml(
+    payload: Any,
+    version: TemplateVersion,
+    figures: dict[str, str],
+    dates: str = DEFAULT_DATE_STYLE,
+) -> str:
+    """The template's XML for ``payload`` (exposed for tests and for debugging wording);
+    ``dates`` is the house style's way of printing a date."""
+    env = _environment(kinds.kind_named(payload.kind).templates)
     template = env.get_template(f"{version.kind}/{version.template}")
     return template.render(
         p=payload,
         v=version,
         fig=figures,
         title=document_title(payload, version),
+        period=kinds.kind_named(payload.kind).naming(payload).period_mark,
+        date=lambda d: printed_date(d, dates),
         fill=lambda text: fill(text, figures),
     )
 
 
-def build_document(payload: Payload, house_style: str | None = None) -> Document:
-    """The document model of a valid payload (see :func:`service.payload.parse_payload`)."""
+def build_document(payload: Any, house_style: str | None = None) -> Document:
+    """The document model of a valid payload (see :func:`service.kinds.parse_payload`)."""
+    kind = kinds.kind_named(payload.kind)
+    if isinstance(payload, LetterPayload):
+        return build_letter(payload, house_style, build_document)
+    naming = kind.naming(payload)
     version = version_for(payload.kind, payload.report_year)
     figures = compute_figures(payload)
     style_name = house_style or payload.house_style
-    rounding_note = load_house_style(style_name).table.rounding_note
-    xml = render_template_xml(payload, version, figures)
+    style = load_house_style(style_name)
+    rounding_note = style.table.rounding_note
+    xml = render_template_xml(payload, version, figures, style.dates)
     root = ET.fromstring(xml)
     specs = iter(table_specs(payload.sections))
     blocks: list[Heading | Paragraph | Table] = []
@@ -109,7 +127,7 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
             counters[depth - 1] += 1
             level = payload.ladder_start + depth - 1
             number = counters[depth - 1]
-            blocks.append(Heading(level, number, heading_label(level, number), text))  # type: ignore[arg-type]
+            blocks.append(Heading(level, number, heading_label(level, number), text))
         elif element.tag == "table":
             tables += 1
             source_name = element.get("source", "")
@@ -133,13 +151,8 @@ def build_document(payload: Payload, house_style: str | None = None) -> Document
     meta = DocumentMeta(
         title=title.replace("\n", ""),
         author=payload.company.full_name,
-        subject=f"{payload.report_year}年度{version.report_name}",
-        keywords=(
-            payload.company.short_name,
-            f"{payload.report_year}年度",
-            "消费者权益保护",
-            "信息披露",
-        ),
+        subject=f"{naming.period_mark}{version.report_name}",
+        keywords=(payload.company.short_name, naming.period_mark, *kind.keywords),
         language="zh-CN",
         created=payload.publish_date,
         report_kind=payload.kind,

@@ -1,6 +1,7 @@
 """Named figures of a payload, formatted once as the document prints them.
 
-Narrative quotes them as ``{training.participants}``; the report template uses the same values,
+Narrative quotes them as ``{training.participants}`` (the names of the kind's figures registry,
+:attr:`service.kinds.Kind.figures`); the report template uses the same values,
 and ``/v1/validate`` shows them for a last check. A literal brace is written ``{{`` or ``}}``.
 """
 
@@ -8,46 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
+from service import kinds
 from service.errors import FieldError
-from service.model.figures import percent, plain_decimal, share, share_text, wan
-from service.payload.schema import Payload
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_.0-9]*)\}|[{}]")
 
 
-def compute_figures(payload: Payload) -> dict[str, str]:
-    f = payload.figures
-    out: dict[str, str] = {"report_year": str(payload.report_year)}
-    if f.review:
-        out["review.product"] = str(f.review.product)
-        out["review.service"] = str(f.review.service)
-        out["review.total"] = str(f.review.product + f.review.service)
-    if f.training:
-        out["training.participants"] = wan(f.training.participants)
-        out["training.coverage"] = percent(f.training.coverage)
-        if f.training.yoy is not None:
-            out["training.yoy"] = percent(f.training.yoy)
-    if f.outreach:
-        out["outreach.reach"] = wan(f.outreach.reach)
-        if f.outreach.yoy is not None:
-            out["outreach.yoy"] = percent(f.outreach.yoy)
-    total = 0
-    for name in ("regulator", "direct"):
-        source = getattr(f.complaints, name)
-        if source is None:
-            continue
-        total += source.total
-        key = f"complaints.{name}"
-        out[f"{key}.total"] = str(source.total)
-        if source.closed is not None:
-            out[f"{key}.closed"] = str(source.closed)
-            out[f"{key}.closed_rate"] = share_text(share(source.closed, source.total))
-    if f.complaints.regulator or f.complaints.direct:
-        out["complaints.total"] = str(total)
-    for metric in f.complaints.relative_metrics:
-        out[f"complaints.relative_metrics.{metric.name}"] = plain_decimal(metric.value)
-    return out
+def compute_figures(payload: Any) -> dict[str, str]:
+    """Every figure of ``payload``'s kind that it discloses (the kind's figures registry)."""
+    return kinds.compute_figures(kinds.kind_named(payload.kind), payload)
 
 
 def fill(text: str, figures: dict[str, str]) -> str:

@@ -5,6 +5,7 @@ breakdown and a table block of the same rows print the same), and the relative-m
 
 from __future__ import annotations
 
+from service.kinds.complaint_figures import METRIC_NAMES, METRIC_UNITS
 from service.model import Table, TableColumn, TableRow
 from service.model.figures import plain_decimal
 from service.payload.schema import (
@@ -27,16 +28,6 @@ DIMENSION_NAMES = {
     "channel": "业务渠道",
     "category": "业务类别",
     "product": "产品类型",
-}
-METRIC_NAMES = {
-    "per_100m_premium": "亿元保费投诉量",
-    "per_10k_policies": "万张保单投诉量",
-    "per_10k_customers": "万人次投诉量",
-}
-METRIC_UNITS = {
-    "per_100m_premium": "件/亿元",
-    "per_10k_policies": "件/万张",
-    "per_10k_customers": "件/万人次",
 }
 COUNT_AND_SHARE = [
     CountColumn(key="n", title="件数", type="count"),

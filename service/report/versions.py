@@ -1,12 +1,14 @@
-"""Template versions by report year, read from ``templates/<kind>/versions.toml``."""
+"""Template versions by report year, read from ``templates/<kind>/versions.toml`` (or the
+kind's own templates folder, :attr:`service.kinds.Kind.templates`)."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
-from service import TEMPLATES_DIR
+from service import TEMPLATES_DIR, kinds
 from service.errors import UnknownTemplate
 
 
@@ -35,9 +37,15 @@ class TemplateVersion:
         )
 
 
-@cache
 def template_versions(kind: str) -> tuple[TemplateVersion, ...]:
-    path = TEMPLATES_DIR / kind / "versions.toml"
+    """The template versions of ``kind``, from ``<its templates folder>/<kind>/versions.toml``."""
+    known = kinds.KINDS.get(kind)
+    return _read_versions(kind, known.templates if known else TEMPLATES_DIR)
+
+
+@cache
+def _read_versions(kind: str, templates: Path) -> tuple[TemplateVersion, ...]:
+    path = templates / kind / "versions.toml"
     if not path.is_file():
         raise UnknownTemplate(f"未知的报告类型：{kind}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -208,6 +208,10 @@ class HouseStyle(_Frozen):
     """Per face key, the faces (keys) that draw a character the face lacks, tried in order."""
     roles: dict[str, RoleStyle]
     table: TableStyle
+    dates: Literal["chinese", "iso"] = "chinese"
+    """How the document prints a date (发布时间, under the signature): ``chinese`` 2024年1月12日
+    (GB/T 9704 §7.3.5, no leading zeros) or ``iso`` 2024-01-12. A default rather than a line of
+    ``gbt9704.toml``, so that the profiles' digests stay what they were."""
     docx: DocxOptions = DocxOptions()
     pdf: PdfOptions = PdfOptions()
     letter: LetterStyle = LetterStyle()

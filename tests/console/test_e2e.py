@@ -207,7 +207,7 @@ async def test_generate_the_example_and_download_the_docx(page: Any, shared: Sha
     await expect(page.get_by_role("heading", name="核对数据")).to_be_visible()
     figures = page.locator("table.figures")
     closed_rate = figures.locator('tr[data-figure="complaints.regulator.closed_rate"]')
-    await expect(closed_rate).to_contain_text("监管转办投诉 · 办结率")
+    await expect(closed_rate).to_contain_text("监管转办投诉办结率")
     await expect(closed_rate.locator("td.num")).to_have_text("100.00%")
     reach = figures.locator('tr[data-figure="outreach.reach"]')
     await expect(reach.locator("td.num")).to_have_text("59.55万")

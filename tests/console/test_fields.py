@@ -59,12 +59,12 @@ def test_labels_without_the_payload() -> None:
 
 
 def test_figure_labels() -> None:
-    assert figure_label("complaints.regulator.closed_rate") == "监管转办投诉 · 办结率"
-    assert figure_label("training.yoy") == "消保培训 · 参训人次同比增长"
-    assert (
-        figure_label("complaints.relative_metrics.per_100m_premium") == "相对指标 · 亿元保费投诉量"
-    )
+    """A figure is named as its kind's figures registry names it."""
+    assert figure_label("complaints.regulator.closed_rate") == "监管转办投诉办结率"
+    assert figure_label("training.yoy") == "参训人次同比增长"
+    assert figure_label("complaints.relative_metrics.per_100m_premium") == "亿元保费投诉量"
     assert figure_label("complaints.total") == "投诉合计件数"
+    assert figure_label("period") == "报告期"
 
 
 def test_every_error_gets_a_row_in_its_group(reference_example: dict[str, Any]) -> None:
@@ -132,6 +132,4 @@ def test_labels_inside_a_table_block() -> None:
         "正文 · 章节1.1「投诉来源」 · 第2项（统计表「投诉来源分布」） · 行 · 第2项「公司自收」"
         " · 数值 · 列“n”"
     )
-    assert label(f"{table}.columns[2].base", payload).endswith(
-        "列 · 第3项「上年件数」 · 字段“base”"
-    )
+    assert label(f"{table}.columns[2].base", payload).endswith("列 · 第3项「上年件数」 · 上期列")

@@ -87,7 +87,8 @@ def _inlined(node: Any, defs: dict[str, Any], text_pattern: str | None) -> Any:
 
 
 def published_payloads(text_pattern: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
-    """Payloads drawn from ``docs/payload.schema.json``. hypothesis-jsonschema cannot follow the
+    """Payloads drawn from ``docs/payload.schema.json``, each of a disclosure kind (a branch of
+    its union). hypothesis-jsonschema cannot follow the
     recursive ``Section``, so a section is drawn from its definition without ``sections`` and
     its sub-sections are added by ``st.recursive`` (any depth, a few sections in all); every
     other part comes from the schema as published. ``text_pattern`` narrows free text (see
@@ -95,11 +96,8 @@ def published_payloads(text_pattern: str | None = None) -> st.SearchStrategy[dic
     """
     schema = _without_metadata(PUBLISHED_SCHEMA)
     defs = schema["$defs"]
-    top = copy.deepcopy(schema)
-    top["properties"]["sections"] = {"type": "array", "maxItems": 0}
     leaf = copy.deepcopy(defs["Section"])
     del leaf["properties"]["sections"]
-    top_level = from_schema(_inlined(top, defs, text_pattern))
     section_leaf = from_schema(_inlined(leaf, defs, text_pattern))
 
     def with_sections(draws: tuple[dict[str, Any], list[dict[str, Any]]]) -> dict[str, Any]:
@@ -111,7 +109,18 @@ def published_payloads(text_pattern: str | None = None) -> st.SearchStrategy[dic
         lambda children: st.tuples(section_leaf, st.lists(children, max_size=3)).map(with_sections),
         max_leaves=8,
     )
-    return st.tuples(top_level, st.lists(sections, max_size=4)).map(with_sections)
+    kinds = []
+    for name in DISCLOSURE_DEFINITIONS:
+        top = copy.deepcopy(defs[name])
+        top["properties"]["sections"] = {"type": "array", "maxItems": 0}
+        top_level = from_schema(_inlined(top, defs, text_pattern))
+        kinds.append(st.tuples(top_level, st.lists(sections, max_size=4)).map(with_sections))
+    return st.one_of(kinds)
+
+
+DISCLOSURE_DEFINITIONS = ("AnnualPayload", "ComplaintPayload")
+"""The branches of the published union with a narrative (the letter, whose 附件 is such a
+payload, is drawn through them)."""
 
 
 # --- the property -----------------------------------------------------------------------------

@@ -82,6 +82,7 @@ async def test_manifest_csv_opens_in_excel(store: Store) -> None:
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["state"] for r in rows] == ["done", "done", "done", "failed", "done", "done"]
     assert rows[2]["pdf_file"] == f"小康人寿-2023-{STEM}-2.pdf"
+    assert rows[2]["kind"] == "consumer-protection-annual"
     assert rows[3]["pdf_file"] == "" and "breakdown_sum_mismatch" in rows[3]["errors"]
 
 

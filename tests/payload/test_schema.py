@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service.errors import FieldError, MalformedJSON, PayloadInvalid
-from service.payload import parse_payload
+from service.kinds import parse_payload
 from service.pipeline import parse_payload as pipeline_parse
 from tests.conftest import EXAMPLE_FILES, ROOT
 
@@ -129,7 +129,7 @@ def test_top_level_must_be_an_object() -> None:
 
 def test_published_schema_is_current() -> None:
     """docs/payload.schema.json is generated from the code; regenerate with `make schema`."""
-    from service.payload import payload_json_schema
+    from service.kinds import payload_json_schema
 
     published = json.loads((ROOT / "docs" / "payload.schema.json").read_text(encoding="utf-8"))
     assert published == payload_json_schema()

@@ -108,7 +108,7 @@ def sample_docx(sample: Document) -> Package:
 def reference_document() -> Document:
     if not REFERENCE_JSON.exists():
         pytest.skip("reference example not present")
-    from service.payload import parse_payload
+    from service.kinds import parse_payload
     from service.report import build_document
 
     return build_document(parse_payload(REFERENCE_JSON.read_bytes()))

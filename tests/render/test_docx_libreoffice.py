@@ -72,7 +72,7 @@ def _documents() -> dict[str, tuple[Document, HouseStyle]]:
         "sample-used": (fx.sample_document(), fx.style_with("used")),
     }
     if EXAMPLE_FILES:
-        from service.payload import parse_payload
+        from service.kinds import parse_payload
         from service.report import build_document
         from service.style import load_house_style
 

@@ -36,7 +36,7 @@ FIXTURES = {
 
 
 def _example(path: Path) -> Document:
-    from service.payload import parse_payload
+    from service.kinds import parse_payload
     from service.report import build_document
 
     return build_document(parse_payload(path.read_bytes()))

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from service.errors import PayloadInvalid
+from service.kinds import parse_payload
 from service.model import Block, Document, Paragraph, Table, TableRow
-from service.payload import parse_payload
 from service.payload.schema import Breakdown, ComplaintSource
 from service.pipeline import build
 from service.pipeline import parse_payload as parse_with_checks
