@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncGenerator, Collection, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -49,7 +49,7 @@ class ArtifactStore(Protocol):
     async def get(self, sha256: str) -> bytes:
         """The bytes whose hash is ``sha256``; ``StorageCorrupt`` if missing or damaged."""
 
-    def stream(self, sha256: str) -> AsyncIterator[bytes]:
+    def stream(self, sha256: str) -> AsyncGenerator[bytes, None]:
         """The bytes whose hash is ``sha256`` in chunks of at most :data:`CHUNK_BYTES`;
         ``StorageCorrupt`` at the first chunk when missing, at the end when damaged."""
 
@@ -130,7 +130,7 @@ class FileArtifacts:
             data = None
         return _check(sha256, data, str(path))
 
-    async def stream(self, sha256: str) -> AsyncIterator[bytes]:
+    async def stream(self, sha256: str) -> AsyncGenerator[bytes, None]:
         path = self.path_of(sha256)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
@@ -176,7 +176,7 @@ class DatabaseArtifacts:
             ).scalar()
         return _check(sha256, None if data is None else bytes(data), "database")
 
-    async def stream(self, sha256: str) -> AsyncIterator[bytes]:
+    async def stream(self, sha256: str) -> AsyncGenerator[bytes, None]:
         """One short read transaction per chunk, so a slow client holds no connection."""
         digest = _Digest(sha256, "database")
         offset = 1  # substring counts from 1

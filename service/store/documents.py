@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Any
 
 from sqlalchemy import Select, insert, select, text, update
@@ -336,13 +337,17 @@ class DocumentStore:
             raise NotFound("文档没有该格式", details={"document_id": document_id, "format": fmt})
         return b"".join([chunk async for chunk in self.stream_output(info)]), info
 
-    async def stream_output(self, info: OutputInfo) -> AsyncIterator[bytes]:
+    async def stream_output(self, info: OutputInfo) -> AsyncGenerator[bytes, None]:
         """The bytes of the output ``info`` names, in chunks, assembled from its residue and
         parts when it was stored in parts (:mod:`.layouts`); its SHA-256 and size are checked
         at the end (``StorageCorrupt``: a missing artifact at its first chunk)."""
         async with self.db.read() as conn:
             row = (
-                (await conn.execute(select(output_layouts).where(output_layouts.c.sha256 == info.sha256)))
+                (
+                    await conn.execute(
+                        select(output_layouts).where(output_layouts.c.sha256 == info.sha256)
+                    )
+                )
                 .mappings()
                 .first()
             )
@@ -364,7 +369,8 @@ class DocumentStore:
                 yield chunk
         if digest.hexdigest() != info.sha256 or size != info.size:
             raise StorageCorrupt(
-                "存储的文件已损坏（组装后哈希不符）", details={"sha256": info.sha256, "where": "layout"}
+                "存储的文件已损坏（组装后哈希不符）",
+                details={"sha256": info.sha256, "where": "layout"},
             )
 
     async def read_payload(
@@ -382,12 +388,12 @@ class DocumentStore:
 
     async def _manifest_and_blobs(
         self, payload: bytes, payload_sha: str, rendered: Rendered, created_by: str | None
-    ) -> tuple[Manifest, dict[str, bytes], list[Layout]]:
+    ) -> tuple[Manifest, dict[str, bytes], tuple[Layout, ...]]:
         """The manifest, the artifacts to store (parts the store already holds left out) and
         the layouts of the outputs stored in parts."""
         manifest = Manifest.of(rendered, payload_sha, created_by)
         blobs = {payload_sha: payload}
-        layouts: list[Layout] = []
+        layouts: builtins.list[Layout] = []
         parts: dict[str, bytes] = {}
         for fmt, info in manifest.outputs.items():
             pieces = split(rendered.outputs[fmt])
@@ -399,10 +405,10 @@ class DocumentStore:
             parts.update(pieces.parts)
         for sha in await self.artifacts.missing(parts):
             blobs[sha] = parts[sha]
-        return manifest, blobs, layouts
+        return manifest, blobs, tuple(layouts)
 
     async def _put(
-        self, conn: AsyncConnection, blobs: dict[str, bytes], layouts: list[Layout]
+        self, conn: AsyncConnection, blobs: dict[str, bytes], layouts: tuple[Layout, ...]
     ) -> None:
         """Record ``blobs`` and ``layouts`` in the write transaction ``conn``."""
         await self.artifacts.put(conn, blobs)

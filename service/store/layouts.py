@@ -72,7 +72,9 @@ class Layout:
             size=size,
             residue_sha256=residue_sha256,
             segments=tuple(
-                Segment(size=n, part=str(where)) if kind == "p" else Segment(size=n, offset=int(where))
+                Segment(size=n, part=str(where))
+                if kind == "p"
+                else Segment(size=n, offset=int(where))
                 for kind, where, n in json.loads(segments)
             ),
         )
