@@ -26,6 +26,8 @@ class BatchRun:
     """The end of stderr (or of stdout when stderr is empty), for the note of a failed run."""
     pdf: int
     docx: int
+    stored_bytes: int
+    """The size of every file of ``pilu batch``'s own store (``OUT/.pilu``) afterwards."""
 
 
 def batch(plan: Plan, workers: int, res: Results) -> None:
@@ -63,6 +65,7 @@ def pilu_batch(source: Path, out: Path, workers: int) -> BatchRun:
         output=(stderr or stdout)[-400:],
         pdf=len(list(out.glob("*.pdf"))),
         docx=len(list(out.glob("*.docx"))),
+        stored_bytes=sum(p.stat().st_size for p in (out / ".pilu").rglob("*") if p.is_file()),
     )
 
 
@@ -80,6 +83,7 @@ def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
         "ok": ok,
         "pdf": run.pdf,
         "docx": run.docx,
+        "stored_bytes_per_document": run.stored_bytes / plan.batch_n,
     }
     res.table.add(
         "batch",
@@ -90,4 +94,14 @@ def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
         "",
         f"{how}; wall time incl. start-up; {run.pdf} PDF + {run.docx} DOCX written"
         + ("" if ok else " — INCOMPLETE"),
+    )
+    res.table.add(
+        "batch",
+        "bytes stored per document",
+        f"{run.stored_bytes / plan.batch_n / 1000:.0f} KB",
+        "",
+        str(plan.batch_n),
+        "",
+        f"OUT/.pilu after the batch ({run.stored_bytes / 1e6:.1f} MB: SQLite, payloads, PDF, "
+        "DOCX residues, shared font parts once)",
     )
