@@ -42,7 +42,7 @@ from service.errors import (
 from service.store.artifacts import CHUNK_BYTES, ArtifactStore
 from service.store.claims import IdempotencyClaims
 from service.store.db import Database, epoch_now, insert_ignore
-from service.store.layouts import Layout, split
+from service.store.layouts import Layout, Split, split
 from service.store.models import (
     DocumentSummary,
     DocumentVersion,
@@ -396,9 +396,11 @@ class DocumentStore:
         layouts: builtins.list[Layout] = []
         parts: dict[str, bytes] = {}
         for fmt, info in manifest.outputs.items():
-            pieces = split(rendered.outputs[fmt])
+            output = rendered.outputs[fmt]
+            pieces = output if isinstance(output, Split) else split(output)
             if pieces is None:
-                blobs[info.sha256] = rendered.outputs[fmt]
+                assert isinstance(output, bytes)
+                blobs[info.sha256] = output
                 continue
             layouts.append(pieces.layout)
             blobs[pieces.layout.residue_sha256] = pieces.residue

@@ -18,14 +18,13 @@ embedded fonts are subsets per document and share nothing.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-
-from service.store.models import sha256_hex
 
 PART_MIN_BYTES = 16 * 1024
 """A member's compressed data at least this long is a part of its own; smaller ones stay in the
@@ -82,11 +81,25 @@ class Layout:
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    """:func:`split`'s answer: the layout, the residue's bytes and every part's bytes."""
+    """:func:`split`'s answer: the layout, the residue's bytes and every part's bytes.
+
+    A worker hands an output over in this form (``Rendered.outputs``), cut where it rendered, so
+    the parts can cross to the server as references (``service.workers.protocol.Shared``)."""
 
     layout: Layout
     residue: bytes
-    parts: dict[str, bytes]
+    parts: Mapping[str, bytes]
+
+    def assemble(self) -> bytes:
+        """The output's bytes (for tests, and for callers that want them whole)."""
+        return b"".join(
+            self.parts[s.part] if s.part else self.residue[s.offset : s.offset + s.size]
+            for s in self.layout.segments
+        )
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def split(data: bytes, min_part: int = PART_MIN_BYTES) -> Split | None:

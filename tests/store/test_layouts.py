@@ -104,9 +104,7 @@ async def test_damaged_part_is_reported(store: Store) -> None:
     else:
         async with store.db.write() as conn:
             await conn.execute(
-                update(artifacts)
-                .where(artifacts.c.sha256 == part)
-                .values(data=b"X" + FONT[1:])
+                update(artifacts).where(artifacts.c.sha256 == part).values(data=b"X" + FONT[1:])
             )
     with pytest.raises(StorageCorrupt):
         await store.documents.read_output(doc.id, "docx")
