@@ -120,9 +120,10 @@ async def test_document_stored_whole_before_layouts_reads_identical(
     data = docx("旧", font=BIG)
     rendered = rendered_with_docx(raw, data)
     manifest = Manifest.of(rendered, sha256_hex(raw))
-    blobs = {sha256_hex(raw): raw} | {
-        manifest.outputs[fmt].sha256: rendered.outputs[fmt] for fmt in ("pdf", "docx")
-    }
+    pdf = rendered.outputs["pdf"]
+    assert isinstance(pdf, bytes)
+    blobs = {sha256_hex(raw): raw, manifest.outputs["docx"].sha256: data}
+    blobs[manifest.outputs["pdf"].sha256] = pdf
     async with await open_store(fresh_database_url, data_dir) as old:
         await old.artifacts.prepare(blobs)
         async with old.db.write() as conn:
@@ -144,6 +145,6 @@ async def test_document_stored_whole_before_layouts_reads_identical(
     async with await open_store(fresh_database_url, data_dir) as store:
         for fmt in ("pdf", "docx"):
             got, info = await store.documents.read_output("doc_old", fmt)
-            assert got == rendered.outputs[fmt] and info == manifest.outputs[fmt]
+            assert got == blobs[manifest.outputs[fmt].sha256] and info == manifest.outputs[fmt]
         chunks = [c async for c in store.documents.stream_output(manifest.outputs["docx"])]
         assert len(chunks) >= 3 and max(map(len, chunks)) <= CHUNK_BYTES
