@@ -32,6 +32,8 @@ BATCH_TIMEOUT_S = 900
 @dataclass(frozen=True)
 class ArchiveRun:
     batch_s: float
+    batch_cpu_s: float
+    """CPU time of the server and its workers during the batch (less disturbed by other load)."""
     done: int
     database_bytes: int
     empty_database_bytes: int
@@ -75,6 +77,7 @@ async def _measure(server: Server, n: int, database: str) -> ArchiveRun:
         connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=600)
     ) as http:
         empty = int(_psql(database, f"SELECT pg_database_size('{database}')"))
+        cpu_before = procs.tree_cpu_seconds(server.process.pid)
         started = time.perf_counter()
         async with http.post(
             f"{server.url}/v1/batches",
@@ -86,6 +89,7 @@ async def _measure(server: Server, n: int, database: str) -> ArchiveRun:
                 raise RuntimeError(f"batch refused: {response.status} {batch}")
         status = await _wait_finished(http, server, headers, batch["id"])
         batch_s = time.perf_counter() - started
+        batch_cpu_s = procs.tree_cpu_seconds(server.process.pid) - cpu_before
         size = int(_psql(database, f"SELECT pg_database_size('{database}')"))
         items = await _items(http, server, headers, batch["id"])
         rss_before = procs.rss_bytes(server.process.pid)
@@ -99,6 +103,7 @@ async def _measure(server: Server, n: int, database: str) -> ArchiveRun:
     expected = [i["docx_sha256"] for i in items]
     return ArchiveRun(
         batch_s=batch_s,
+        batch_cpu_s=batch_cpu_s,
         done=int(str(status["done"])),
         database_bytes=size,
         empty_database_bytes=empty,
@@ -189,7 +194,8 @@ def report(plan: Plan, run: ArchiveRun, res: Results) -> None:
         "",
         str(plan.batch_n),
         "",
-        "submit to finished, through pilu serve",
+        f"submit to finished, through pilu serve; server and workers used {run.batch_cpu_s:.0f} "
+        "CPU s",
     )
     res.table.add(
         "archive",

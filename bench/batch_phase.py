@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,8 @@ TIMEOUT_S = 600
 @dataclass(frozen=True)
 class BatchRun:
     wall_s: float
+    cpu_s: float
+    """CPU time of ``pilu batch`` and its workers."""
     returncode: int
     output: bytes
     """The end of stderr (or of stdout when stderr is empty), for the note of a failed run."""
@@ -46,6 +49,7 @@ def batch(plan: Plan, workers: int, res: Results) -> None:
 def pilu_batch(source: Path, out: Path, workers: int) -> BatchRun:
     cmd = [str(PILU), "batch", str(source), "--out", str(out), "--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's code, as bench/server.py
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -61,12 +65,20 @@ def pilu_batch(source: Path, out: Path, workers: int) -> BatchRun:
     wall = time.perf_counter() - started
     return BatchRun(
         wall_s=wall,
+        cpu_s=_children_cpu() - cpu_before,
         returncode=proc.returncode,
         output=(stderr or stdout)[-400:],
         pdf=len(list(out.glob("*.pdf"))),
         docx=len(list(out.glob("*.docx"))),
         stored_bytes=sum(p.stat().st_size for p in (out / ".pilu").rglob("*") if p.is_file()),
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's reaped children and theirs (``pilu batch`` reaps its
+    workers before it exits)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
@@ -79,6 +91,7 @@ def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
     res.data["batch"] = {
         "n": plan.batch_n,
         "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
         "how": how,
         "ok": ok,
         "pdf": run.pdf,
@@ -92,8 +105,8 @@ def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
         "",
         str(plan.batch_n),
         "",
-        f"{how}; wall time incl. start-up; {run.pdf} PDF + {run.docx} DOCX written"
-        + ("" if ok else " — INCOMPLETE"),
+        f"{how}; wall time incl. start-up; {run.cpu_s:.0f} CPU s; {run.pdf} PDF + {run.docx} DOCX "
+        "written" + ("" if ok else " — INCOMPLETE"),
     )
     res.table.add(
         "batch",

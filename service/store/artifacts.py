@@ -35,7 +35,7 @@ from service.store.files import sweep_temp_files, write_atomic
 from service.store.models import sha256_hex
 from service.store.schema import artifacts
 
-CHUNK_BYTES = 256 * 1024
+CHUNK_BYTES = 128 * 1024
 """What one read of a stream takes from a file or a row."""
 
 
