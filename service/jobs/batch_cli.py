@@ -293,9 +293,9 @@ async def _export(store: Store, out: Path, status: BatchStatus, entries: list[Ar
             target = out / name
             if await asyncio.to_thread(_has_hash, target, info.sha256):
                 continue
-            with atomic_writer(target) as handle:
+            with atomic_writer(target) as handle:  # the batch is over: blocking writes are fine
                 async for chunk in store.documents.stream_output(info):
-                    await asyncio.to_thread(handle.write, chunk)
+                    handle.write(chunk)
             written += 1
     rows = manifest_rows(entries)
     await asyncio.to_thread(write_atomic, out / "manifest.csv", manifest_csv(rows))

@@ -4,6 +4,7 @@ damage detected, documents stored whole before migration 3 still read the same."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import random
@@ -13,15 +14,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, update
 
+from service import PROJECT_ROOT
 from service.errors import StorageCorrupt
+from service.jobs.render import render_item
 from service.store import FileArtifacts, Rendered, Store, open_store
 from service.store import migrations as migrations_module
 from service.store.artifacts import CHUNK_BYTES
-from service.store.layouts import PART_MIN_BYTES, split
+from service.store.layouts import PART_MIN_BYTES, Split, split
 from service.store.models import Manifest, sha256_hex
 from service.store.schema import artifacts, document_versions, documents, output_layouts
 from tests.store.fakes import payload, rendered_for
 
+EXAMPLES = PROJECT_ROOT / "examples"
 FONT = random.Random(16).randbytes(PART_MIN_BYTES * 3)
 """A member every document shares, incompressible like a deflated font."""
 BIG = random.Random(17).randbytes(CHUNK_BYTES * 2 + 1234)
@@ -148,3 +152,36 @@ async def test_document_stored_whole_before_layouts_reads_identical(
             assert got == blobs[manifest.outputs[fmt].sha256] and info == manifest.outputs[fmt]
         chunks = [c async for c in store.documents.stream_output(manifest.outputs["docx"])]
         assert len(chunks) >= 3 and max(map(len, chunks)) <= CHUNK_BYTES
+
+
+@functools.cache
+def _real(example: str) -> tuple[bytes, Rendered]:
+    raw = (EXAMPLES / f"{example}.json").read_bytes()
+    outcome = render_item(raw)
+    assert outcome.rendered is not None, outcome.errors
+    return raw, outcome.rendered
+
+
+async def _stored_bytes(store: Store) -> int:
+    if isinstance(store.artifacts, FileArtifacts):
+        return sum(p.stat().st_size for p in store.artifacts.root.rglob("*") if p.is_file())
+    async with store.db.read() as conn:
+        return int((await conn.execute(select(func.sum(artifacts.c.size)))).scalar() or 0)
+
+
+@pytest.mark.slow
+async def test_reference_document_adds_at_most_500_kb(store: Store) -> None:
+    """Rendered for real: once a document of the house style is stored, the reference document
+    adds its payload, PDF and DOCX residue, not its fonts; and downloads as it was rendered."""
+    other_raw, other = _real("anhe-life-complaints-2024")
+    await store.documents.create(other_raw, other)
+    before = await _stored_bytes(store)
+    raw, rendered = _real("xiaokang-life-2023")
+    doc = (await store.documents.create(raw, rendered)).document
+    added = await _stored_bytes(store) - before
+    assert added <= 500_000, added
+    docx_bytes, info = await store.documents.read_output(doc.id, "docx")
+    parted = rendered.outputs["docx"]
+    assert isinstance(parted, Split)
+    assert docx_bytes == parted.assemble() and sha256_hex(docx_bytes) == info.sha256
+    assert info.size > 4 * added  # the fonts were not stored again
