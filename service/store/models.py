@@ -50,6 +50,11 @@ class Rendered:
     """The statistics period the complaint figures cover (``前三季度``), ``""`` for the whole
     year; with company, kind and year the document's natural identity."""
 
+    def output_bytes(self, fmt: str) -> bytes:
+        """The whole bytes of one output (a :class:`Split` put back together)."""
+        data = self.outputs[fmt]
+        return data.assemble() if isinstance(data, Split) else data
+
 
 @dataclass(frozen=True, slots=True)
 class OutputInfo:
