@@ -131,7 +131,15 @@ def stored_per_document(d: dict[str, Any]) -> Target:
     if not b:
         return name, None, "not measured"
     per = b["stored_bytes_per_document"]
-    return name, per <= 500_000, f"{per / 1000:.0f} KB (pilu batch's store over {b['n']})"
+    shared = b["shared_bytes"] / 1e6
+    return (
+        name,
+        per <= 500_000,
+        (
+            f"{per / 1000:.0f} KB (pilu batch's store over {b['n']}, besides {shared:.1f} MB of "
+            "parts they share)"
+        ),
+    )
 
 
 def download_memory(d: dict[str, Any]) -> Target:
