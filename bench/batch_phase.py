@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import resource
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +26,17 @@ TIMEOUT_S = 600
 @dataclass(frozen=True)
 class BatchRun:
     wall_s: float
+    cpu_s: float
+    """CPU time of ``pilu batch`` and its workers."""
     returncode: int
     output: bytes
     """The end of stderr (or of stdout when stderr is empty), for the note of a failed run."""
     pdf: int
     docx: int
+    stored_bytes: int
+    """The size of every file of ``pilu batch``'s own store (``OUT/.pilu``) afterwards."""
+    shared_bytes: int
+    """Of which the parts two or more documents share (the fonts, stored once)."""
 
 
 def batch(plan: Plan, workers: int, res: Results) -> None:
@@ -44,6 +55,7 @@ def batch(plan: Plan, workers: int, res: Results) -> None:
 def pilu_batch(source: Path, out: Path, workers: int) -> BatchRun:
     cmd = [str(PILU), "batch", str(source), "--out", str(out), "--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's code, as bench/server.py
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -59,11 +71,35 @@ def pilu_batch(source: Path, out: Path, workers: int) -> BatchRun:
     wall = time.perf_counter() - started
     return BatchRun(
         wall_s=wall,
+        cpu_s=_children_cpu() - cpu_before,
         returncode=proc.returncode,
         output=(stderr or stdout)[-400:],
         pdf=len(list(out.glob("*.pdf"))),
         docx=len(list(out.glob("*.docx"))),
+        stored_bytes=sum(p.stat().st_size for p in (out / ".pilu").rglob("*") if p.is_file()),
+        shared_bytes=shared_part_bytes(out / ".pilu"),
     )
+
+
+def shared_part_bytes(data_dir: Path) -> int:
+    """The bytes of the parts that two or more stored outputs name (``output_layouts``)."""
+    try:
+        with contextlib.closing(sqlite3.connect(data_dir / "pilu.sqlite3")) as db:
+            rows = db.execute("SELECT segments FROM output_layouts").fetchall()
+    except sqlite3.Error:
+        return 0
+    named = Counter(seg[1] for (segments,) in rows for seg in json.loads(segments) if seg[0] == "p")
+    sizes = {
+        seg[1]: seg[2] for (segments,) in rows for seg in json.loads(segments) if seg[0] == "p"
+    }
+    return sum(sizes[sha] for sha, n in named.items() if n > 1)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's reaped children and theirs (``pilu batch`` reaps its
+    workers before it exits)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
@@ -76,10 +112,13 @@ def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
     res.data["batch"] = {
         "n": plan.batch_n,
         "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
         "how": how,
         "ok": ok,
         "pdf": run.pdf,
         "docx": run.docx,
+        "stored_bytes_per_document": (run.stored_bytes - run.shared_bytes) / plan.batch_n,
+        "shared_bytes": run.shared_bytes,
     }
     res.table.add(
         "batch",
@@ -88,6 +127,17 @@ def report(plan: Plan, how: str, run: BatchRun, res: Results) -> None:
         "",
         str(plan.batch_n),
         "",
-        f"{how}; wall time incl. start-up; {run.pdf} PDF + {run.docx} DOCX written"
-        + ("" if ok else " — INCOMPLETE"),
+        f"{how}; wall time incl. start-up; {run.cpu_s:.0f} CPU s; {run.pdf} PDF + {run.docx} DOCX "
+        "written" + ("" if ok else " — INCOMPLETE"),
+    )
+    res.table.add(
+        "batch",
+        "bytes stored per document",
+        f"{(run.stored_bytes - run.shared_bytes) / plan.batch_n / 1000:.0f} KB",
+        "",
+        str(plan.batch_n),
+        "",
+        f"OUT/.pilu after the batch, {run.stored_bytes / 1e6:.1f} MB (SQLite, payloads, PDF, "
+        f"DOCX residues), less the parts documents share, stored once: "
+        f"{run.shared_bytes / 1e6:.1f} MB",
     )

@@ -11,7 +11,10 @@ Prints ONE table. What it measures, in order:
 3. warm latency over HTTP, one client, p50 and p95, for PDF, DOCX and both (zip);
 4. throughput in document pairs (zip) per second at 1, 2, 4 and 8 concurrent clients;
 5. memory after 1,000 renders each (both workers kept busy), then the service is stopped;
-6. a batch of 100 historical-year payloads, both formats, with ``pilu batch``;
+6. a batch of 100 historical-year payloads, both formats, with ``pilu batch``, and the bytes
+   its store holds per document;
+6b. the same batch on PostgreSQL through ``pilu serve`` (``POST /v1/batches``): its time, the
+   database's size after it, and the server's RSS while all its DOCX are downloaded at once;
 7. peers on the same documents: Pilu's own writers in this process (no HTTP), headless
    Chromium printing the PDF writer's HTML over CDP (warm, and one browser per document),
    LibreOffice converting Pilu's DOCX (one ``soffice --convert-to`` per document, and a
@@ -22,7 +25,8 @@ Prints ONE table. What it measures, in order:
 Every request carries a different payload (figures and one sentence vary; see
 ``bench/payloads.py``), so no cache helps. The service runs on a free 127.0.0.1 port with a
 temporary API key; every process the benchmark starts is stopped at the end, also on Ctrl-C.
-Each part is a module of its own: ``service_phase``, ``batch_phase``, ``peer_phase`` and
+Each part is a module of its own: ``service_phase``, ``batch_phase``, ``archive_phase``,
+``peer_phase`` and
 ``libreoffice_phase``, then ``targets``; this one runs them and prints the report.
 """
 
@@ -44,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import procs
+from bench.archive_phase import archive
 from bench.batch_phase import batch
 from bench.machine import machine, wait_idle
 from bench.peer_phase import peers, preflight
@@ -52,7 +57,7 @@ from bench.service import Service
 from bench.service_phase import cold_starts, service_phases
 from bench.targets import targets
 
-PARTS = "service,batch,chromium,libreoffice,typst"
+PARTS = "service,batch,archive,chromium,libreoffice,typst"
 
 
 class Stop(Exception):
@@ -134,6 +139,9 @@ def run_parts(plan: Plan, workers: int, variants: Variants, skip: set[str], res:
     if "batch" not in skip:
         batch(plan, workers, res)
         phase_done("batch")
+    if "archive" not in skip:
+        archive(plan, workers, res)
+        phase_done("archive")
     peers(plan, variants, workers, res, skip)
     phase_done("peers")
     res.data["foreign_cores"]["whole run"] = whole.cores()

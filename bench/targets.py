@@ -23,6 +23,8 @@ def targets(plan: Plan, res: Results) -> None:
         throughput_vs_libreoffice(d),
         *worker_memory(plan, d),
         batch_time(d),
+        stored_per_document(d),
+        download_memory(d),
     ]
 
 
@@ -121,3 +123,29 @@ def batch_time(d: dict[str, Any]) -> Target:
         "" if b["n"] == 100 else f" (≈{scaled:.1f} s per 100)"
     )
     return name, b["ok"] and scaled < 15, detail + ("" if b["ok"] else "; batch incomplete")
+
+
+def stored_per_document(d: dict[str, Any]) -> Target:
+    name = "stored bytes per document <= 500 KB"
+    b = d.get("batch")
+    if not b:
+        return name, None, "not measured"
+    per = b["stored_bytes_per_document"]
+    shared = b["shared_bytes"] / 1e6
+    return (
+        name,
+        per <= 500_000,
+        (
+            f"{per / 1000:.0f} KB (pilu batch's store over {b['n']}, besides {shared:.1f} MB of "
+            "parts they share)"
+        ),
+    )
+
+
+def download_memory(d: dict[str, Any]) -> Target:
+    name = "server RSS < 200 MiB during concurrent DOCX downloads"
+    a = d.get("archive")
+    if not a:
+        return name, None, "not measured"
+    peak = a["rss_peak"] / 2**20
+    return name, peak < 200 and a["intact"], f"{peak:.0f} MiB peak over {a['downloads']} at once"

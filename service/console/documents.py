@@ -9,6 +9,7 @@ import secrets
 from aiohttp import web
 
 from service.api.archive.params import MAX_FILTER_CHARS, checked_id
+from service.api.archive.streaming import stream_reply
 from service.api.negotiation import ascii_filename, content_disposition
 from service.console import work
 from service.console.common import check_csrf, session_of, store_of
@@ -139,8 +140,8 @@ async def show(request: web.Request) -> web.Response:
     )
 
 
-async def download(request: web.Request) -> web.Response:
-    """``GET /console/documents/{id}/versions/{n}/{pdf|docx}``: the stored bytes."""
+async def download(request: web.Request) -> web.StreamResponse:
+    """``GET /console/documents/{id}/versions/{n}/{pdf|docx}``: the stored bytes, streamed."""
     session = session_of(request)
     store = store_of(request)
     fmt = request.match_info["fmt"]
@@ -152,15 +153,17 @@ async def download(request: web.Request) -> web.Response:
     info = doc.version.manifest.outputs.get(fmt)
     if info is None:
         raise NotFound("文档没有该格式", details={"format": fmt})
-    data = await store.artifacts.get(info.sha256)
-    return web.Response(
-        body=data,
-        headers={
+    return await stream_reply(
+        request,
+        store.documents.stream_output(info),
+        {
             "Content-Type": MEDIA_TYPES[fmt],
             "Content-Disposition": content_disposition(
                 info.filename, ascii_filename(info.filename, doc.company_id)
             ),
         },
+        size=info.size,
+        what=f"{fmt} of {doc.id} v{doc.version.version}",
     )
 
 

@@ -7,9 +7,10 @@ later item (by index) gets ``-2``, ``-3`` … before the extension, the same for
 ``manifest.json`` list every item (its kind among its columns), failed ones with their errors, and
 the SHA-256 of each file.
 
-The ZIP is produced as a stream (one document in memory at a time) and is the same bytes every
-time for a finished batch: members stored (outputs are compressed already), in index order,
-each as :func:`service.ziparchive.member_info` describes (dated 1980-01-01). An unfinished batch
+The ZIP is produced as a stream (a chunk of an output in memory at a time, see
+:meth:`~service.store.DocumentStore.stream_output`) and is the same bytes every time for a
+finished batch: members stored (outputs are compressed already), in index order, each as
+:func:`service.ziparchive.member_info` describes (dated 1980-01-01). An unfinished batch
 gives the items done so far; the manifest says which are still pending.
 """
 
@@ -19,7 +20,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +132,7 @@ def manifest_csv(rows: list[dict[str, Any]]) -> bytes:
 
 async def open_archive(
     store: Store, batch_id: str, *, allowed_companies: Collection[str] | None = None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The ZIP of ``batch_id`` as chunks for a streaming response.
 
     Awaiting this looks the batch up first, so ``NotFound`` (absent or not visible) is raised
@@ -156,7 +157,7 @@ def archive_filename(batch_id: str) -> str:
 
 async def _stream(
     store: Store, status: BatchStatus, entries: list[ArchiveEntry]
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         for entry in entries:
@@ -165,10 +166,13 @@ async def _stream(
             for fmt in FORMAT_ORDER:
                 if fmt not in entry.names:
                     continue
-                data, _info = await store.documents.read_output(
-                    entry.document.id, fmt, version=entry.document.version.version
-                )
-                archive.writestr(member_info(entry.names[fmt]), data)
+                info = entry.document.version.manifest.outputs[fmt]
+                member = member_info(entry.names[fmt])
+                member.file_size = info.size  # as writestr sets it: the same header bytes
+                with archive.open(member, "w") as target:
+                    async for chunk in store.documents.stream_output(info):
+                        target.write(chunk)
+                        yield sink.take()
                 yield sink.take()
         rows = manifest_rows(entries)
         archive.writestr(member_info("manifest.csv"), manifest_csv(rows))

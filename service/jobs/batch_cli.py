@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -65,7 +66,7 @@ from service.settings import Settings
 from service.signing import SigningSetupError, signer_from_settings
 from service.store import BatchItemInput, BatchStatus, Store, open_store
 from service.store.errors import STORAGE_REFUSED, storage_error
-from service.store.files import write_atomic
+from service.store.files import atomic_writer, write_atomic
 from service.store.models import sha256_hex
 from service.style import PdfVariant
 from service.workers import WorkerStartFailed, make_pool
@@ -305,10 +306,9 @@ async def _export(store: Store, out: Path, status: BatchStatus, entries: list[Ar
             target = out / name
             if await asyncio.to_thread(_has_hash, target, info.sha256):
                 continue
-            data, _ = await store.documents.read_output(
-                entry.document.id, fmt, version=entry.document.version.version
-            )
-            await asyncio.to_thread(write_atomic, target, data)
+            with atomic_writer(target) as handle:  # the batch is over: blocking writes are fine
+                async for chunk in store.documents.stream_output(info):
+                    handle.write(chunk)
             written += 1
     rows = manifest_rows(entries)
     await asyncio.to_thread(write_atomic, out / "manifest.csv", manifest_csv(rows))
@@ -318,7 +318,8 @@ async def _export(store: Store, out: Path, status: BatchStatus, entries: list[Ar
 
 def _has_hash(path: Path, sha256: str) -> bool:
     try:
-        return sha256_hex(path.read_bytes()) == sha256
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
     except FileNotFoundError:
         return False
 

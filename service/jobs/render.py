@@ -2,7 +2,9 @@
 
 :func:`render_item` is module-level so a process pool can import it by name; it takes payload
 bytes and returns a :class:`RenderOutcome` (picklable, no exceptions for payload problems), so a
-bad payload never looks like a crashed worker. The adapters turn an executor or a worker pool
+bad payload never looks like a crashed worker. A DOCX leaves it cut into parts
+(:func:`handed_over`): what it shares with other documents crosses to the server once per
+worker, and the store keeps it once. The adapters turn an executor or a worker pool
 into the :data:`RenderFn` that :func:`service.jobs.runner.run_worker` takes.
 """
 
@@ -18,8 +20,10 @@ from service import pipeline
 from service.errors import FieldError, PayloadInvalid, PiluError
 from service.provenance import library_versions
 from service.signing import sign_outputs
+from service.store.layouts import Split, split
 from service.store.models import Rendered
 from service.style import as_pdf_variant, load_house_style
+from service.workers.protocol import Shared
 
 T = TypeVar("T")
 
@@ -59,7 +63,7 @@ def render_item(raw: bytes, pdf_variant: str | None = None) -> RenderOutcome:
         company_id=payload.company.id,
         report_year=document.meta.report_year,
         kind=payload.kind,
-        outputs=outputs,
+        outputs={fmt: handed_over(data) for fmt, data in outputs.items()},
         filenames={fmt: pipeline.output_filename(payload, fmt) for fmt in outputs},
         template_version=document.meta.template_version,
         house_style=style.name,
@@ -70,6 +74,18 @@ def render_item(raw: bytes, pdf_variant: str | None = None) -> RenderOutcome:
         period=pipeline.report_period(payload),
     )
     return RenderOutcome(rendered)
+
+
+def handed_over(data: bytes) -> bytes | Split:
+    """An output as the worker hands it to the store: a ZIP cut into residue and parts
+    (:mod:`service.store.layouts`), the parts marked :class:`~service.workers.protocol.Shared`
+    so that a worker sends each embedded font to the server once, not with every document;
+    other bytes as they are."""
+    pieces = split(data)
+    if pieces is None:
+        return data
+    parts = {sha: Shared(part, sha) for sha, part in pieces.parts.items()}
+    return Split(pieces.layout, pieces.residue, parts)
 
 
 def executor_render(executor: Executor) -> RenderFn:

@@ -8,9 +8,11 @@ Two implementations of one protocol:
   file.
 - :class:`DatabaseArtifacts` (PostgreSQL): rows of ``artifacts`` (``bytea``), inserted in the same
   transaction as the rows that refer to them, so every node sees them. ``bytea`` holds up to
-  1 GB a value and is read whole: fine for documents of a few MB, not for video.
+  1 GB a value; :meth:`~DatabaseArtifacts.stream` reads it in chunks with ``substring`` (the
+  column is stored uncompressed out of line since migration 3, so a chunk costs only its pages).
 
-Both check the hash on every read and raise :class:`~service.errors.StorageCorrupt` when the
+Both check the hash on every read (a stream when it reaches the end: a damaged artifact then
+ends the stream with the error, after the chunks before it) and raise :class:`~service.errors.StorageCorrupt` when the
 bytes no longer match. Neither deletes anything: there is no garbage collection of artifacts
 that no version refers to (none exist except after a crash between the two steps above).
 """
@@ -18,11 +20,12 @@ that no version refers to (none exist except after a crash between the two steps
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import hashlib
+from collections.abc import AsyncGenerator, Collection, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import StorageCorrupt
@@ -31,6 +34,9 @@ from service.store.errors import storage_error
 from service.store.files import sweep_temp_files, write_atomic
 from service.store.models import sha256_hex
 from service.store.schema import artifacts
+
+CHUNK_BYTES = 128 * 1024
+"""What one read of a stream takes from a file or a row."""
 
 
 class ArtifactStore(Protocol):
@@ -43,10 +49,38 @@ class ArtifactStore(Protocol):
     async def get(self, sha256: str) -> bytes:
         """The bytes whose hash is ``sha256``; ``StorageCorrupt`` if missing or damaged."""
 
+    def stream(self, sha256: str) -> AsyncGenerator[bytes, None]:
+        """The bytes whose hash is ``sha256`` in chunks of at most :data:`CHUNK_BYTES`;
+        ``StorageCorrupt`` at the first chunk when missing, at the end when damaged."""
+
+    async def missing(self, sha256s: Collection[str]) -> set[str]:
+        """Which of ``sha256s`` the store does not hold (so need not be sent again)."""
+
+
+class _Digest:
+    """The running SHA-256 of a stream, checked against ``sha256`` at its end."""
+
+    def __init__(self, sha256: str, where: str) -> None:
+        self.sha256, self.where, self._hash = sha256, where, hashlib.sha256()
+
+    def update(self, chunk: bytes) -> bytes:
+        self._hash.update(chunk)
+        return chunk
+
+    def check(self) -> None:
+        if self._hash.hexdigest() != self.sha256:
+            raise StorageCorrupt(
+                "存储的文件已损坏（哈希不符）", details={"sha256": self.sha256, "where": self.where}
+            )
+
+
+def _missing_error(sha256: str, where: str) -> StorageCorrupt:
+    return StorageCorrupt("存储的文件缺失", details={"sha256": sha256, "where": where})
+
 
 def _check(sha256: str, data: bytes | None, where: str) -> bytes:
     if data is None:
-        raise StorageCorrupt("存储的文件缺失", details={"sha256": sha256, "where": where})
+        raise _missing_error(sha256, where)
     if sha256_hex(data) != sha256:
         raise StorageCorrupt(
             "存储的文件已损坏（哈希不符）", details={"sha256": sha256, "where": where}
@@ -96,6 +130,23 @@ class FileArtifacts:
             data = None
         return _check(sha256, data, str(path))
 
+    async def stream(self, sha256: str) -> AsyncGenerator[bytes, None]:
+        path = self.path_of(sha256)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise _missing_error(sha256, str(path)) from None
+        digest = _Digest(sha256, str(path))
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+                yield digest.update(chunk)
+        finally:
+            handle.close()
+        digest.check()
+
+    async def missing(self, sha256s: Collection[str]) -> set[str]:
+        return {sha for sha in sha256s if not self.path_of(sha).exists()}
+
 
 class DatabaseArtifacts:
     """Content-addressed rows of ``artifacts``; see the module docstring."""
@@ -124,3 +175,34 @@ class DatabaseArtifacts:
                 await conn.execute(select(artifacts.c.data).where(artifacts.c.sha256 == sha256))
             ).scalar()
         return _check(sha256, None if data is None else bytes(data), "database")
+
+    async def stream(self, sha256: str) -> AsyncGenerator[bytes, None]:
+        """One short read transaction per chunk, so a slow client holds no connection."""
+        digest = _Digest(sha256, "database")
+        offset = 1  # substring counts from 1
+        while True:
+            part = func.substring(artifacts.c.data, offset, CHUNK_BYTES, type_=LargeBinary)
+            async with self.db.read() as conn:
+                chunk = (
+                    await conn.execute(select(part).where(artifacts.c.sha256 == sha256))
+                ).scalar()
+            if chunk is None:
+                raise _missing_error(sha256, "database")
+            if not chunk:
+                break
+            yield digest.update(bytes(chunk))
+            if len(chunk) < CHUNK_BYTES:
+                break
+            offset += CHUNK_BYTES
+        digest.check()
+
+    async def missing(self, sha256s: Collection[str]) -> set[str]:
+        if not sha256s:
+            return set()
+        async with self.db.read() as conn:
+            held = (
+                await conn.execute(
+                    select(artifacts.c.sha256).where(artifacts.c.sha256.in_(sorted(sha256s)))
+                )
+            ).scalars()
+            return set(sha256s) - set(held)

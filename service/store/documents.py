@@ -2,7 +2,8 @@
 
 A document has a stable id and versions 1, 2, …; a regenerate adds a version and never changes
 an earlier one. Each version records the payload (by hash), a :class:`~service.store.models.Manifest`
-and the outputs (by hash, in the artifact store). Writes are one transaction each; the bytes
+and the outputs (by hash, in the artifact store; a DOCX in parts shared with other documents,
+see :mod:`.layouts`). Writes are one transaction each; the bytes
 are made durable before it commits (files) or inside it (database), so a version that can be
 read always has all of its bytes.
 
@@ -20,19 +21,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
+import hashlib
 import json
 import secrets
-from collections.abc import Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Any
 
 from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.errors import DocumentMismatch, IdempotencyConflict, InvalidCursor, NotFound
-from service.store.artifacts import ArtifactStore
+from service.errors import (
+    DocumentMismatch,
+    IdempotencyConflict,
+    InvalidCursor,
+    NotFound,
+    StorageCorrupt,
+)
+from service.store.artifacts import CHUNK_BYTES, ArtifactStore
 from service.store.claims import IdempotencyClaims
-from service.store.db import Database, epoch_now
+from service.store.db import Database, epoch_now, insert_ignore
+from service.store.layouts import Layout, Split, split
 from service.store.models import (
     DocumentSummary,
     DocumentVersion,
@@ -45,7 +55,7 @@ from service.store.models import (
     from_epoch,
     sha256_hex,
 )
-from service.store.schema import document_versions, documents, idempotency_keys
+from service.store.schema import document_versions, documents, idempotency_keys, output_layouts
 
 MAX_PAGE_SIZE = 200
 
@@ -128,12 +138,14 @@ class DocumentStore:
             earlier = await self._replay(scope, idempotency_key, request_sha)
             if earlier is not None:
                 return WriteResult(earlier, replayed=True)
-        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered, created_by)
+        manifest, blobs, layouts = await self._manifest_and_blobs(
+            payload, payload_sha, rendered, created_by
+        )
         await self.artifacts.prepare(blobs)
         document_id, version = new_id("doc"), 1
         try:
             async with self.db.write() as conn:
-                await self.artifacts.put(conn, blobs)
+                await self._put(conn, blobs, layouts)
                 now = await _now(conn)
                 existing = await self._same_identity(conn, rendered) if by_identity else None
                 if existing is not None:
@@ -202,11 +214,13 @@ class DocumentStore:
                     "payload": [rendered.company_id, rendered.report_year, rendered.kind],
                 },
             )
-        manifest, blobs = self._manifest_and_blobs(payload, payload_sha, rendered, created_by)
+        manifest, blobs, layouts = await self._manifest_and_blobs(
+            payload, payload_sha, rendered, created_by
+        )
         await self.artifacts.prepare(blobs)
         try:
             async with self.db.write() as conn:
-                await self.artifacts.put(conn, blobs)
+                await self._put(conn, blobs, layouts)
                 now = await _now(conn)
                 version = await self._next_version(conn, document_id, now)
                 await self._insert_version(conn, document_id, version, now, manifest)
@@ -315,12 +329,49 @@ class DocumentStore:
         allowed_companies: Collection[str] | None = None,
     ) -> tuple[bytes, OutputInfo]:
         """The bytes of one output (``pdf``, ``docx``) and its name and hash; ``NotFound`` for
-        a format the version does not have."""
+        a format the version does not have. For a few MB at most: downloads use
+        :meth:`stream_output`."""
         doc = await self.get(document_id, version=version, allowed_companies=allowed_companies)
         info = doc.version.manifest.outputs.get(fmt)
         if info is None:
             raise NotFound("文档没有该格式", details={"document_id": document_id, "format": fmt})
-        return await self.artifacts.get(info.sha256), info
+        return b"".join([chunk async for chunk in self.stream_output(info)]), info
+
+    async def stream_output(self, info: OutputInfo) -> AsyncGenerator[bytes, None]:
+        """The bytes of the output ``info`` names, in chunks, assembled from its residue and
+        parts when it was stored in parts (:mod:`.layouts`); its SHA-256 and size are checked
+        at the end (``StorageCorrupt``: a missing artifact at its first chunk)."""
+        async with self.db.read() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(output_layouts).where(output_layouts.c.sha256 == info.sha256)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            async for chunk in self.artifacts.stream(info.sha256):
+                yield chunk
+            return
+        layout = Layout.from_row(row["sha256"], row["size"], row["residue_sha256"], row["segments"])
+        residue = await self.artifacts.get(layout.residue_sha256)
+        digest, size = hashlib.sha256(), 0
+        for segment in layout.segments:
+            if segment.part is None:
+                chunks: AsyncIterator[bytes] = _slices(residue, segment.offset, segment.size)
+            else:
+                chunks = self.artifacts.stream(segment.part)
+            async for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+        if digest.hexdigest() != info.sha256 or size != info.size:
+            raise StorageCorrupt(
+                "存储的文件已损坏（组装后哈希不符）",
+                details={"sha256": info.sha256, "where": "layout"},
+            )
 
     async def read_payload(
         self,
@@ -335,15 +386,50 @@ class DocumentStore:
 
     # --- helpers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _manifest_and_blobs(
-        payload: bytes, payload_sha: str, rendered: Rendered, created_by: str | None
-    ) -> tuple[Manifest, dict[str, bytes]]:
+    async def _manifest_and_blobs(
+        self, payload: bytes, payload_sha: str, rendered: Rendered, created_by: str | None
+    ) -> tuple[Manifest, dict[str, bytes], tuple[Layout, ...]]:
+        """The manifest, the artifacts to store (parts the store already holds left out) and
+        the layouts of the outputs stored in parts."""
         manifest = Manifest.of(rendered, payload_sha, created_by)
         blobs = {payload_sha: payload}
+        layouts: builtins.list[Layout] = []
+        parts: dict[str, bytes] = {}
         for fmt, info in manifest.outputs.items():
-            blobs[info.sha256] = rendered.outputs[fmt]
-        return manifest, blobs
+            output = rendered.outputs[fmt]
+            pieces = output if isinstance(output, Split) else split(output)
+            if pieces is None:
+                assert isinstance(output, bytes)
+                blobs[info.sha256] = output
+                continue
+            layouts.append(pieces.layout)
+            blobs[pieces.layout.residue_sha256] = pieces.residue
+            parts.update(pieces.parts)
+        for sha in await self.artifacts.missing(parts):
+            blobs[sha] = parts[sha]
+        return manifest, blobs, tuple(layouts)
+
+    async def _put(
+        self, conn: AsyncConnection, blobs: dict[str, bytes], layouts: tuple[Layout, ...]
+    ) -> None:
+        """Record ``blobs`` and ``layouts`` in the write transaction ``conn``."""
+        await self.artifacts.put(conn, blobs)
+        if not layouts:
+            return
+        now = await _now(conn)
+        await conn.execute(
+            insert_ignore(output_layouts, self.db.dialect),
+            [
+                {
+                    "sha256": layout.sha256,
+                    "size": layout.size,
+                    "residue_sha256": layout.residue_sha256,
+                    "segments": layout.segments_json(),
+                    "created_at": now,
+                }
+                for layout in layouts
+            ],
+        )
 
     async def _replay(self, scope: str, key: str, request_sha: str) -> StoredDocument | None:
         async with self.db.read() as conn:
@@ -433,6 +519,12 @@ class DocumentStore:
                 created_at=now,
             )
         )
+
+
+async def _slices(data: bytes, offset: int, size: int) -> AsyncIterator[bytes]:
+    """``data[offset:offset + size]`` in chunks of at most :data:`CHUNK_BYTES`."""
+    for start in range(offset, offset + size, CHUNK_BYTES):
+        yield data[start : min(start + CHUNK_BYTES, offset + size)]
 
 
 async def _now(conn: AsyncConnection) -> float:

@@ -159,11 +159,29 @@ def _v2_identity_and_claims(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_output_layouts(conn: Connection) -> None:
+    """Outputs stored in parts; PostgreSQL keeps new artifact values uncompressed out of line,
+    so that a chunk of one is read without decompressing the rest (``substring``)."""
+    md = MetaData()
+    Table(
+        "output_layouts", md,
+        Column("sha256", Text, primary_key=True),
+        Column("size", Integer, nullable=False),
+        Column("residue_sha256", Text, nullable=False),
+        Column("segments", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE artifacts ALTER COLUMN data SET STORAGE EXTERNAL"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
     ),
     Migration(2, "document period; idempotency claims", _v2_identity_and_claims),
+    Migration(3, "outputs stored in parts (output layouts)", _v3_output_layouts),
 )
 
 

@@ -5,19 +5,16 @@ Times are :class:`datetime.datetime` in UTC, from the database's clock.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from service.errors import FieldError
+from service.store.layouts import Split
+from service.store.layouts import sha256_hex as sha256_hex  # the store's hash, for its users
 
 T = TypeVar("T")
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def from_epoch(seconds: float | None) -> datetime | None:
@@ -30,14 +27,15 @@ class Rendered:
 
     Built by :func:`service.jobs.render.render_item` in the process that rendered, so the
     library versions are those that actually ran. ``outputs`` maps format (``pdf``, ``docx``) to
-    bytes; ``filenames`` the same formats to the download names
+    bytes, or to a :class:`~service.store.layouts.Split` the worker cut them into (a DOCX: its
+    shared parts then cross from the worker as references); ``filenames`` the same formats to the download names
     (``小康人寿-2023-消费者权益保护工作重大信息披露.pdf``).
     """
 
     company_id: str
     report_year: int
     kind: str
-    outputs: Mapping[str, bytes]
+    outputs: Mapping[str, bytes | Split]
     filenames: Mapping[str, str]
     template_version: str
     house_style: str
@@ -51,6 +49,11 @@ class Rendered:
     period: str = ""
     """The statistics period the complaint figures cover (``前三季度``), ``""`` for the whole
     year; with company, kind and year the document's natural identity."""
+
+    def output_bytes(self, fmt: str) -> bytes:
+        """The whole bytes of one output (a :class:`Split` put back together)."""
+        data = self.outputs[fmt]
+        return data.assemble() if isinstance(data, Split) else data
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,11 @@ class Manifest:
     @classmethod
     def of(cls, rendered: Rendered, payload_sha256: str, created_by: str | None = None) -> Manifest:
         outputs = {
-            fmt: OutputInfo(sha256_hex(data), len(data), rendered.filenames[fmt])
+            fmt: (
+                OutputInfo(data.layout.sha256, data.layout.size, rendered.filenames[fmt])
+                if isinstance(data, Split)
+                else OutputInfo(sha256_hex(data), len(data), rendered.filenames[fmt])
+            )
             for fmt, data in sorted(rendered.outputs.items())
         }
         return cls(

@@ -43,6 +43,18 @@ artifacts = Table(
     Column("created_at", Double, nullable=False),
 )
 
+output_layouts = Table(
+    "output_layouts",
+    metadata,
+    # An output stored in parts (service/store/layouts.py): the residue artifact and the segments
+    # that make the output's bytes, as JSON. Outputs without a row are one artifact.
+    Column("sha256", Text, primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("residue_sha256", Text, nullable=False),
+    Column("segments", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
 documents = Table(
     "documents",
     metadata,

@@ -41,6 +41,7 @@ def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> 
         protocol.send_sync(sock, ("init_failed", traceback.format_exc()))
         return
     protocol.send_sync(sock, ("ready", os.getpid()))
+    ledger = protocol.SharedLedger()
     while True:
         data = protocol.recv_bytes_sync(sock)
         if data is None:
@@ -60,7 +61,7 @@ def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> 
         except Exception as exc:  # noqa: BLE001 - reported to the server, which logs it
             reply = ("fail", type(exc).__name__, traceback.format_exc())
         try:
-            protocol.send_sync(sock, reply)
+            protocol.send_sync(sock, reply, ledger)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             protocol.send_sync(sock, ("fail", type(exc).__name__, traceback.format_exc()))
 

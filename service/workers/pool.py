@@ -57,11 +57,13 @@ class _Worker:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     tasks_done: int = 0
+    ledger: protocol.SharedLedger = field(default_factory=protocol.SharedLedger)
+    """The shared bytes this worker sent (:class:`~service.workers.protocol.Shared`)."""
 
     async def call(self, frame: bytes) -> Any:
         self.writer.write(frame)
         await self.writer.drain()
-        return await protocol.read_frame(self.reader)
+        return await protocol.read_frame(self.reader, self.ledger)
 
     async def kill(self) -> None:
         """SIGKILL, then reap. Safe to call on a worker that already exited."""

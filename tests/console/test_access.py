@@ -27,7 +27,8 @@ async def _batch(store: Store, *companies: str) -> str:
 def secret_bytes(raw_company: str) -> list[bytes]:
     """What a leaked output or payload of ``raw_company`` would contain."""
     raw = payload(raw_company)
-    return [data for data in rendered_for(raw).outputs.values()] + [raw]
+    fake = rendered_for(raw)
+    return [fake.output_bytes(fmt) for fmt in fake.outputs] + [raw]
 
 
 @pytest.fixture

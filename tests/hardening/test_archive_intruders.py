@@ -134,7 +134,8 @@ async def _seed(store: Store) -> tuple[str, str, str, str, list[bytes]]:
     hashes.append(doc.version.manifest.payload_sha256)
     secrets = [s.encode() for s in (MARKER, doc.id, batch.batch.id, mixed.batch.id, *hashes)]
     secrets += [WEBHOOK_SECRET.encode(), WEBHOOK_URL.encode(), raw]
-    secrets += list(rendered_for(raw).outputs.values())
+    fake = rendered_for(raw)
+    secrets += [fake.output_bytes(fmt) for fmt in fake.outputs]
     return doc.id, batch.batch.id, mixed.batch.id, own.document.id, secrets
 
 

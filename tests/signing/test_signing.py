@@ -118,7 +118,7 @@ def test_a_stored_render_is_signed_and_the_manifest_names_the_certificate(
 ) -> None:
     outcome = render_item((EXAMPLES / "xiaokang-life-2023.json").read_bytes())
     assert outcome.rendered is not None
-    pdf = outcome.rendered.outputs["pdf"]
+    pdf = outcome.rendered.output_bytes("pdf")
     fingerprint = configured.fingerprint(hashes.SHA256()).hex()
     manifest = Manifest.of(outcome.rendered, "0" * 64)
     assert manifest.as_dict()["signing_certificate_sha256"] == fingerprint
@@ -149,7 +149,7 @@ def test_without_a_certificate_nothing_is_signed(monkeypatch: pytest.MonkeyPatch
     signing.process_signer.cache_clear()
     outcome = render_item((EXAMPLES / "kangning-property-2022.json").read_bytes())
     assert outcome.rendered is not None
-    assert b"/ByteRange" not in outcome.rendered.outputs["pdf"]
+    assert b"/ByteRange" not in outcome.rendered.output_bytes("pdf")
     assert "signing_certificate_sha256" not in Manifest.of(outcome.rendered, "0").as_dict()
 
 

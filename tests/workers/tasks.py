@@ -47,3 +47,10 @@ def failing_warm_up() -> None:
 
 def noop() -> None:
     """A warm-up that loads nothing."""
+
+
+def shared_font(n: int) -> dict[str, bytes]:
+    """The same large bytes marked Shared in every reply, and bytes of its own per call."""
+    from service.workers.protocol import Shared
+
+    return {"font": Shared(b"\x01font" * 200_000), "own": n.to_bytes(4, "big")}

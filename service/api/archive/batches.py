@@ -7,8 +7,6 @@ A batch naming a company the key may not use is refused whole at submit (``403 f
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 
 from service.api.admission import Admission
@@ -21,6 +19,7 @@ from service.api.archive.params import (
     states_param,
 )
 from service.api.archive.reply import json_reply, next_link
+from service.api.archive.streaming import stream_reply
 from service.api.body import read_body
 from service.api.negotiation import content_disposition
 from service.api.responses import ApiBatch, ApiBatchPage
@@ -30,8 +29,6 @@ from service.formats import MEDIA_TYPES
 from service.jobs import ParsedBatch, archive_filename, open_archive, parse_batch, webhook
 from service.settings import Settings
 from service.store.models import Webhook
-
-log = logging.getLogger("pilu.api.archive")
 
 WEBHOOK_URL_HEADER = "X-Pilu-Webhook-Url"
 WEBHOOK_SECRET_HEADER = "X-Pilu-Webhook-Secret"
@@ -134,31 +131,19 @@ async def batch_archive(request: web.Request) -> web.StreamResponse:
     batch_id = batch_id_of(request)
     status = await store.batches.get(batch_id, allowed_companies=allowed)
     chunks = await open_archive(store, batch_id, allowed_companies=allowed)
-    response = web.StreamResponse(
-        headers={
+    return await stream_reply(
+        request,
+        chunks,
+        {
             "Content-Type": MEDIA_TYPES["zip"],
             "Content-Disposition": content_disposition(
                 archive_filename(batch_id), f"pilu-{batch_id}.zip"
             ),
             "Cache-Control": "private, no-store",
             "X-Pilu-Batch-State": status.state,
-        }
+        },
+        what=f"archive of {batch_id}",
     )
-    await response.prepare(request)
-    if request.method == "HEAD":
-        return response
-    try:
-        async for chunk in chunks:
-            await response.write(chunk)
-    except Exception:
-        # Headers are sent: no error body is possible. Drop the connection so the client sees
-        # a cut transfer, never a short ZIP that looks complete.
-        log.exception("archive of %s cut short", batch_id)
-        if request.transport is not None:
-            request.transport.close()
-        return response
-    await response.write_eof()
-    return response
 
 
 async def webhook_from(request: web.Request, settings: Settings) -> Webhook | None:

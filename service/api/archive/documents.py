@@ -19,6 +19,7 @@ from service.api.archive.params import (
     version_param,
 )
 from service.api.archive.reply import json_reply, next_link
+from service.api.archive.streaming import stream_reply
 from service.api.body import read_body
 from service.api.negotiation import ascii_filename, content_disposition
 from service.api.responses import (
@@ -141,18 +142,19 @@ async def list_versions(request: web.Request) -> web.Response:
     )
 
 
-async def download_pdf(request: web.Request) -> web.Response:
+async def download_pdf(request: web.Request) -> web.StreamResponse:
     """``GET /v1/documents/{id}/pdf[?version=N]``."""
     return await _download(request, "pdf")
 
 
-async def download_docx(request: web.Request) -> web.Response:
+async def download_docx(request: web.Request) -> web.StreamResponse:
     """``GET /v1/documents/{id}/docx[?version=N]``."""
     return await _download(request, "docx")
 
 
-async def _download(request: web.Request, fmt: str) -> web.Response:
-    """One output, named in Chinese (RFC 6266/8187), ``ETag`` its SHA-256; 304 on a match."""
+async def _download(request: web.Request, fmt: str) -> web.StreamResponse:
+    """One output, named in Chinese (RFC 6266/8187), ``ETag`` its SHA-256; 304 on a match;
+    streamed from the store in chunks (:mod:`.streaming`)."""
     store = request.app[STORE]
     doc = await store.documents.get(
         document_id_of(request),
@@ -172,8 +174,13 @@ async def _download(request: web.Request, fmt: str) -> web.Response:
     }
     if etag_matches(request.headers.get("If-None-Match"), info.sha256):
         return web.Response(status=304, headers=headers)
-    data = await store.artifacts.get(info.sha256)
-    return web.Response(body=data, headers={**headers, "Content-Type": MEDIA_TYPES[fmt]})
+    return await stream_reply(
+        request,
+        store.documents.stream_output(info),
+        {**headers, "Content-Type": MEDIA_TYPES[fmt]},
+        size=info.size,
+        what=f"{fmt} of {doc.id} v{doc.version.version}",
+    )
 
 
 def _document_reply(doc: StoredDocument, *, replayed: bool) -> web.Response:
