@@ -196,12 +196,33 @@ def _v3_one_idempotency_table(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE {new.name} RENAME TO idempotency_keys"))
 
 
+def _v4_console_sessions(conn: Connection) -> None:
+    """Console sessions in the store, shared by every node and kept across restarts."""
+    md = MetaData()
+    Table(
+        "console_sessions", md,
+        Column("id_sha256", Text, primary_key=True),
+        Column("key_scope", Text, nullable=False),
+        Column("key_tag", Text, nullable=False),
+        Column("csrf", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("seen_at", Double, nullable=False),
+    )  # fmt: skip
+    Table(
+        "console_secrets", md,
+        Column("name", Text, primary_key=True),
+        Column("value", Text, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
     ),
     Migration(2, "document period; idempotency claims", _v2_identity_and_claims),
     Migration(3, "one idempotency table for documents and batches", _v3_one_idempotency_table),
+    Migration(4, "console sessions", _v4_console_sessions),
 )
 
 

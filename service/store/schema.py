@@ -159,3 +159,23 @@ batch_items = Table(
     UniqueConstraint("batch_id", "idx", name="uq_batch_items_batch_idx"),
 )
 Index("ix_batch_items_state_id", batch_items.c.state, batch_items.c.id)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # A signed-in console session (service.store.sessions), named by the hash of its id.
+    Column("id_sha256", Text, primary_key=True),
+    Column("key_scope", Text, nullable=False),
+    Column("key_tag", Text, nullable=False),
+    Column("csrf", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("seen_at", Double, nullable=False),
+)
+
+console_secrets = Table(
+    "console_secrets",
+    metadata,
+    # The secret every node signs console cookies and forms with (hex), made once.
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
