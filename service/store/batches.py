@@ -379,14 +379,16 @@ class BatchStore:
             )
             return result.first() is not None
 
-    async def expire_leases(self, batch_id: str) -> int:
-        """Expire every lease in ``batch_id`` now (the attempt still counts). Only for a caller
-        that knows no one else works on the batch, like the CLI under its lock file after a
-        crash; with live workers this would let two of them render the same item."""
+    async def expire_leases(self, batch_id: str | None = None) -> int:
+        """Expire every lease in ``batch_id`` (``None``: in every batch) now; the attempt still
+        counts. Only for a caller that knows no one else works on these items, like the owner
+        of a data folder (:mod:`service.jobs.owner`) after a crash; with live workers this
+        would let two of them render the same item."""
+        scoped = (batch_items.c.batch_id == batch_id) if batch_id is not None else true()
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(batch_items)
-                .where(batch_items.c.batch_id == batch_id, batch_items.c.state == "running")
+                .where(scoped, batch_items.c.state == "running")
                 .values(lease_expires_at=0.0)
                 .returning(batch_items.c.id)
             )
