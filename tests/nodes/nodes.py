@@ -56,13 +56,15 @@ class Response:
 
 @dataclass
 class Node:
-    """One ``pilu serve``; :meth:`start` it (again after a kill: same data dir, new port)."""
+    """One ``pilu serve`` (or ``pilu worker``); :meth:`start` it (again after a kill: same data dir, new port)."""
 
     name: str
     data_dir: Path
     log_dir: Path
     database_url: str = ""
     lease_s: float = 3.0
+    command: str = "serve"
+    """``serve``, or ``worker`` (no HTTP: only :meth:`start`, :meth:`stop`, :meth:`kill`)."""
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
     starts: int = field(default=0)
@@ -95,7 +97,7 @@ class Node:
         log.write(f"--- start {self.starts} on port {self.port}\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
-            [str(PILU), "serve"],
+            [str(PILU), self.command],
             cwd=ROOT,
             env=env,
             stdout=log,
