@@ -139,7 +139,9 @@ async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) ->
     """Run the worker until ``stop``; ``take_over``: first expire every lease (the caller owns
     the folder, so what is left running is a dead process's)."""
     settings = app[SETTINGS]
-    render = pool_render(app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer())
+    render = pool_render(
+        app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer(), lane="batch"
+    )
     while not stop.is_set():
         try:
             if take_over:
