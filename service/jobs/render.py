@@ -97,7 +97,8 @@ def pool_render(
     """Run :func:`render_item` (or ``fn``, module-level, for tests) on a worker pool
     (:class:`service.workers.Pool`: the server's, or the one ``pilu batch`` starts).
 
-    The pool's ``RenderTimeout`` and ``WorkerCrashed`` fail the item; ``Overloaded``,
+    The pool's ``RenderTimeout`` fails the item, ``WorkerCrashed`` tries it again (up to the
+    runner's ``max_attempts``, then ``worker_lost``); ``Overloaded``,
     ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner). The server
     passes ``lane="batch"`` (its requests keep a worker of their own); ``pilu batch``, which
     serves no request, renders on every worker."""

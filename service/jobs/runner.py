@@ -13,6 +13,11 @@ Any number of runners (tasks, processes, nodes) may share one store. Per item:
    still owns the lease; a runner that lost it drops its result (the document it stored is the
    one the new owner will find in step 2, so no duplicate exists).
 
+A render whose worker process died (``WorkerCrashed``: the payload may be what kills it) gives
+the item back with its attempt counted, so any runner tries it again; at ``max_attempts`` it
+fails as ``worker_lost`` with the attempts in its message, like an item whose lease expired
+that often.
+
 A store that refuses writes (:class:`~service.store.StorageFull`,
 :class:`~service.store.StorageReadOnly`: a full or read-only data folder or database) stops the
 runner: it claims nothing more, gives back the items in flight where the store still lets it,
@@ -51,10 +56,12 @@ from service.errors import (
     Overloaded,
     PiluError,
     ShuttingDown,
+    WorkerCrashed,
 )
 from service.jobs.render import RenderFn
 from service.jobs.webhook import body_of, deliver
 from service.store import STORAGE_REFUSED, ClaimedItem, StorageRefused, Store, is_connection_lost
+from service.store.batches import worker_lost_error
 
 log = logging.getLogger("pilu.jobs.runner")
 T = TypeVar("T")
@@ -365,6 +372,14 @@ class _Runner:
         except _GIVE_BACK:
             await self._release(item)
             return
+        except WorkerCrashed:
+            # The payload may be what kills the worker: try again (another worker, maybe
+            # another node) until max_attempts, then fail it as worker_lost.
+            if item.attempts >= self.max_attempts:
+                await self._fail(item, (worker_lost_error(item.attempts),))
+            else:
+                await self._release(item, counted=True)
+            return
         except BrokenExecutor as exc:
             # The pool is gone: leave the item to its lease, stop claiming, report to the caller.
             self.broken = exc
@@ -410,11 +425,11 @@ class _Runner:
         else:
             self.stats.lost += 1
 
-    async def _release(self, item: ClaimedItem) -> None:
+    async def _release(self, item: ClaimedItem, *, counted: bool = False) -> None:
         try:
             # Not tried again: a lease that expires gives the item back as well, and a release
             # runs on cancellation, which must not wait for a database to come back.
-            if await self.store.batches.release(item.id, self.worker_id):
+            if await self.store.batches.release(item.id, self.worker_id, counted=counted):
                 self.stats.released += 1
         except Exception:
             log.exception(

@@ -358,9 +358,10 @@ class BatchStore:
             errors=errors_json(errors),
         )
 
-    async def release(self, item_id: int, worker_id: str) -> bool:
-        """Give an item back unfinished (shutting down, pool overloaded): it is claimable at
-        once and the attempt does not count."""
+    async def release(self, item_id: int, worker_id: str, *, counted: bool = False) -> bool:
+        """Give an item back unfinished: it is claimable at once. The attempt does not count
+        (shutting down, pool overloaded) unless ``counted`` (its render killed its worker: the
+        next claim is its next attempt)."""
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(batch_items)
@@ -373,7 +374,7 @@ class BatchStore:
                     state="pending",
                     lease_owner=None,
                     lease_expires_at=None,
-                    attempts=batch_items.c.attempts - 1,
+                    attempts=batch_items.c.attempts - (0 if counted else 1),
                 )
                 .returning(batch_items.c.id)
             )
