@@ -95,7 +95,11 @@ class RunnerEvents:
     """What a runner tells whoever watches it (the API's metrics); by default nobody."""
 
     def took_over(self, item: ClaimedItem) -> None:
-        """``item`` was claimed after another lease on it expired (its node died or stalled)."""
+        """``item`` was claimed again after an attempt that did not finish: another lease on it
+        expired (its node died or stalled), or its render killed its worker."""
+
+    def retried(self, item: ClaimedItem) -> None:
+        """``item``'s render killed its worker; it was given back for another attempt."""
 
     def webhook_delivered(self, outcome: str) -> None:
         """One webhook delivery ended: ``delivered`` or ``failed`` (tried again later)."""
@@ -267,7 +271,7 @@ class _Runner:
     def _took_over(self, item: ClaimedItem) -> None:
         self.stats.taken_over += 1
         log.info(
-            "taking over item %s:%s (attempt %d): its earlier lease expired",
+            "taking over item %s:%s (attempt %d): its earlier attempt did not finish",
             item.batch_id, item.index, item.attempts,
             extra={"fields": {"batch_id": item.batch_id, "index": item.index,
                               "attempt": item.attempts, "worker_id": self.worker_id}},
@@ -379,6 +383,7 @@ class _Runner:
                 await self._fail(item, (worker_lost_error(item.attempts),))
             else:
                 await self._release(item, counted=True)
+                self.events.retried(item)
             return
         except BrokenExecutor as exc:
             # The pool is gone: leave the item to its lease, stop claiming, report to the caller.

@@ -211,9 +211,12 @@ async def test_an_item_that_kills_its_worker_is_tried_three_times_then_worker_lo
             raise WorkerCrashed("渲染进程意外退出，请重试或联系运维")
         return await fake(raw)
 
+    heard = Heard()
     stats = await run_worker(store, render, concurrency=2, lease_seconds=5, batch_id=batch.id,
-                             stop_when_finished=True, poll_interval_s=0.05)  # fmt: skip
+                             stop_when_finished=True, poll_interval_s=0.05, events=heard)  # fmt: skip
     assert (stats.done, stats.failed) == (2, 1)
+    assert [(i.index, i.attempts) for i in heard.retried_items] == [(1, 1), (1, 2)]
+    assert [(i.index, i.attempts) for i in heard.taken] == [(1, 2), (1, 3)]
     items = await store.batches.items(batch.id)
     assert [(i.state, i.attempts) for i in items] == [("done", 1), ("failed", 3), ("done", 1)]
     assert [e.code for e in items[1].errors] == ["worker_lost"]
