@@ -254,5 +254,14 @@ def serve(
     run_server(host, port)
 
 
+@app.command()
+def worker() -> None:
+    """Render batch items only, with no HTTP: a node for hosts that only render (settings as
+    for serve: PILU_DATABASE_URL, PILU_WORKERS, ...)."""
+    from service.server import work
+
+    work()
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

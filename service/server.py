@@ -1,5 +1,6 @@
 """The whole web application, and ``pilu serve``: settings, logging, keys, then aiohttp's runner
-until SIGTERM or SIGINT.
+until SIGTERM or SIGINT; and ``pilu worker``, a node with the same pool, store and batch runner
+but no HTTP (:func:`work`).
 
 :func:`build_app` is where the API and the console meet: the API's ``create_app`` knows nothing
 of the console, which is mounted on the application it made.
@@ -10,9 +11,11 @@ On a signal aiohttp stops listening, the pool refuses new work, and in-flight re
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from service import signing
-from service.api.app import create_app
+from service.api.app import create_app, create_worker_app
 from service.api.backend import Backend
 from service.api.logs import configure_logging
 from service.console import setup_console
@@ -63,6 +66,32 @@ def serve(
     # The pool has reaped its workers; end spawn's helper process too, so that no child of the
     # server outlives it (a supervisor may count a lingering child as a stuck stop).
     stop_resource_tracker()
+
+
+def work(*, backend: Backend | None = None) -> None:
+    """Run a node that renders batch items only (``pilu worker``) until SIGTERM or SIGINT; then
+    stop as ``pilu serve`` does: no new item, those in flight get ``shutdown_grace_s``."""
+    try:
+        settings = Settings.load()
+    except (ValidationError, FileNotFoundError) as exc:
+        sys.exit(f"pilu: bad settings (see docs/configuration.md):\n{exc}")
+    configure_logging(settings.log_level)
+    asyncio.run(_work(create_worker_app(settings, backend=backend)))
+    stop_resource_tracker()
+
+
+async def _work(app: web.Application) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()  # workers warm, store open, runner started
+    print("Pilu batch worker running (no HTTP; SIGTERM or Ctrl-C to stop)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def build_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:

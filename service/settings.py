@@ -226,7 +226,8 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Batch items this node renders at once (unset: `workers`, at least 1). Batch "
-            "renders share the worker pool with API requests, which wait behind them."
+            "renders use at most `workers` - 1 of the pool's workers (one with a single worker), "
+            "so that API requests keep one of their own."
         ),
     )
     max_batch_bytes: int = Field(

@@ -75,6 +75,22 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> web.App
     return app
 
 
+def create_worker_app(settings: Settings, *, backend: Backend | None = None) -> web.Application:
+    """A node that renders batch items and answers no HTTP (``pilu worker``): the same worker
+    pool, store and batch runner as :func:`create_app`, started and stopped the same way, with
+    no route and no listening socket."""
+    backend = backend or default_backend()
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[BACKEND] = backend
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_worker_pool)
+    app.cleanup_ctx.append(storage.store_ctx)
+    app.cleanup_ctx.append(storage.runner_ctx)
+    app.on_shutdown.append(storage.stop_runner)
+    return app
+
+
 def _add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/v1/render", handlers.render, name="render")
     router.add_post("/v1/validate", handlers.validate, name="validate")

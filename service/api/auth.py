@@ -60,6 +60,16 @@ class KeyRing:
                 found = Principal(companies, scope=known[:16].hex(), name=name)
         return found
 
+    def by_scope(self, scope: str) -> Principal | None:
+        """The principal of the configured key whose :attr:`Principal.scope` is ``scope``
+        (a console session names its key so); ``None`` once that key is gone."""
+        found: Principal | None = None
+        for known, companies, name in self._entries:
+            tag = known[:16].hex()
+            if hmac.compare_digest(tag.encode(), scope.encode()) and found is None:
+                found = Principal(companies, scope=tag, name=name)
+        return found
+
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller named by ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
 

@@ -77,7 +77,13 @@ class Metrics:
         )
         self.take_overs = Counter(
             "pilu_batch_item_takeovers",
-            "Batch items this node claimed after another lease on them expired.",
+            "Batch items this node claimed again after an attempt that did not finish (its "
+            "node died, or its render killed the worker).",
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "pilu_batch_item_retries",
+            "Batch items this node gave back for another attempt: their render killed the worker.",
             registry=self.registry,
         )
         self.webhooks = Counter(
@@ -131,6 +137,9 @@ class _RunnerMetrics(RunnerEvents):
 
     def took_over(self, item: ClaimedItem) -> None:
         self.metrics.take_overs.inc()
+
+    def retried(self, item: ClaimedItem) -> None:
+        self.metrics.retries.inc()
 
     def webhook_delivered(self, outcome: str) -> None:
         self.metrics.webhooks.labels(outcome).inc()

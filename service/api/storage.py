@@ -12,8 +12,13 @@
   :data:`STORAGE_PAUSE_S`, leaving the batches where they are meanwhile.
 - :func:`stop_runner` (on shutdown) stops claiming at once. Renders in flight finish within what
   is left of ``shutdown_grace_s``; past it the runner is cancelled, which gives its leases back
-  (the items are claimable at once). A node killed outright gives nothing back: its items wait
-  for their leases (``batch_lease_s``) to expire and another node takes them.
+  (the items are claimable at once). A node killed outright gives nothing back: on PostgreSQL
+  its items wait for their leases (``batch_lease_s``) to expire and another node takes them.
+- On embedded SQLite one process owns the data folder's batches (:mod:`service.jobs.owner`,
+  ``<data_dir>/batches.lock``): its runner starts only once it holds the lock, and then takes
+  up at once whatever a killed predecessor left running. A second server on the same folder
+  serves requests, and its runner waits for the lock (it takes over when the owner stops or
+  dies).
 
 Cleanup runs in reverse: the runner stops first, then the store closes, then the pool.
 """
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from service.api.state import BACKEND, METRICS, POOL, SETTINGS, STORE
+from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.render import pool_render
 from service.jobs.runner import run_worker
 from service.store import STORAGE_REFUSED, open_store
@@ -36,6 +42,9 @@ from service.store import STORAGE_REFUSED, open_store
 log = logging.getLogger("pilu.api.storage")
 
 RESTART_PAUSE_S = 5.0
+OWNER_POLL_S = 1.0
+"""How often a runner waiting for the data folder's lock (SQLite) tries again."""
+OWNER_LOCK = "batches.lock"
 STORAGE_PAUSE_S = 30.0
 """How long the runner waits after the store refused a write before it claims again."""
 
@@ -46,6 +55,9 @@ class RunnerHandle:
     task: asyncio.Task[None] | None = None
     stopping_since: float | None = None
     """Loop time when the graceful stop began (``on_shutdown``)."""
+    owner: bool = False
+    """Whether this runner may run batches: always on PostgreSQL; on SQLite once it holds the
+    data folder's lock."""
 
 
 RUNNER = web.AppKey("batch_runner", RunnerHandle)
@@ -65,7 +77,7 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def runner_ctx(app: web.Application) -> AsyncIterator[None]:
     handle = RunnerHandle()
     app[RUNNER] = handle
-    handle.task = asyncio.create_task(_supervise(app, handle.stop), name="pilu-batch-runner")
+    handle.task = asyncio.create_task(_supervise(app, handle), name="pilu-batch-runner")
     try:
         yield
     finally:
@@ -96,11 +108,47 @@ async def _stop(app: web.Application, handle: RunnerHandle) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def _supervise(app: web.Application, stop: asyncio.Event) -> None:
+async def _supervise(app: web.Application, handle: RunnerHandle) -> None:
+    stop = handle.stop
+    with contextlib.ExitStack() as owned:
+        if app[STORE].backend == "sqlite" and not await _own_folder(app, handle, owned):
+            return
+        handle.owner = True
+        await _run(app, stop, take_over=app[STORE].backend == "sqlite")
+
+
+async def _own_folder(
+    app: web.Application, handle: RunnerHandle, owned: contextlib.ExitStack
+) -> bool:
+    """Hold the data folder's lock in ``owned``; ``False`` if told to stop first."""
+    path = app[SETTINGS].data_dir / OWNER_LOCK
+    waiting = False
+    while not handle.stop.is_set():
+        try:
+            owned.enter_context(exclusive_lock(path))
+            return True
+        except Locked:
+            if not waiting:
+                log.info("another process runs the batches of this data folder; waiting")
+                waiting = True
+            await _pause(handle.stop, OWNER_POLL_S)
+    return False
+
+
+async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) -> None:
+    """Run the worker until ``stop``; ``take_over``: first expire every lease (the caller owns
+    the folder, so what is left running is a dead process's)."""
     settings = app[SETTINGS]
-    render = pool_render(app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer())
+    render = pool_render(
+        app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer(), lane="batch"
+    )
     while not stop.is_set():
         try:
+            if take_over:
+                taken = await app[STORE].batches.expire_leases()
+                take_over = False
+                if taken:
+                    log.info("taking up %d batch items a stopped process left running", taken)
             stats = await run_worker(
                 app[STORE],
                 render,

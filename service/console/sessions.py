@@ -1,15 +1,16 @@
-"""Console sessions: signed session ids in a cookie, the sessions themselves in memory.
+"""Console sessions: signed session ids in a cookie, the sessions themselves in the store.
 
 A session is made only by signing in with an API key (the API's :class:`KeyRing` decides), so a
 session id is never chosen by the browser (no fixation). The cookie holds
-``<id>.<HMAC-SHA256(secret, id)>``; the secret is random per process, and so is the memory the
-sessions live in: a restart (which is also how keys change) signs everyone out. With several
-server processes behind one address, a browser must keep talking to the same one (sticky
-sessions), or sign in again.
+``<id>.<HMAC-SHA256(secret, id)>``; the secret is made once and kept in the store, and so are the
+sessions (:mod:`service.store.sessions`): every node sharing the store knows every session, and
+a restart signs no one out. A session records which key made it (the key's scope, never the
+key) and takes that key's companies from the key ring at every request, so a key removed from
+``PILU_API_KEYS`` signs its sessions out on the next request to a node that has the new setting.
 
 Each session has its own CSRF token, compared in constant time with the one every form sends.
 The sign-in form, which has no session yet, is protected by a double-submit token: a random
-pre-session cookie and an HMAC of it in the form.
+pre-session cookie and an HMAC of it in the form (valid on every node: the secret is shared).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from service.api.auth import ALL_COMPANIES, Principal
+from service.api.auth import ALL_COMPANIES, KeyRing, Principal
+from service.store.sessions import SessionRow, SessionRows
 
 COOKIE = "pilu_console"
 PRE_COOKIE = "pilu_console_pre"
@@ -34,7 +36,10 @@ IDLE_TIMEOUT_S = 8 * 3600.0
 MAX_AGE_S = 12 * 3600.0
 """No session lives longer than this, used or not (a working day)."""
 MAX_SESSIONS = 10_000
-"""Oldest sessions are dropped past this many (bounds memory)."""
+"""Oldest sessions are dropped past this many (bounds the table)."""
+TOUCH_AFTER_S = 60.0
+"""A session's last use is written at most this often (a console page is not a write)."""
+SECRET_NAME = "console"
 
 
 def _b64(data: bytes) -> str:
@@ -82,21 +87,25 @@ class Session:
 
 @dataclass(eq=False)
 class SessionStore:
+    """Sessions in the store ``rows()`` reads (opened when the application starts, after the
+    console is set up), their keys resolved by ``keys()``."""
+
+    rows: Callable[[], SessionRows]
+    keys: Callable[[], KeyRing]
     idle_timeout_s: float = IDLE_TIMEOUT_S
     max_age_s: float = MAX_AGE_S
     max_sessions: int = MAX_SESSIONS
-    clock: Callable[[], float] = time.monotonic
-    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    _sessions: OrderedDict[str, Session] = field(default_factory=OrderedDict)
+    touch_after_s: float = TOUCH_AFTER_S
+    clock: Callable[[], float] = time.time
+    _secret: bytes | None = None
 
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-    def _sign(self, purpose: str, value: str) -> str:
-        mac = hmac.new(self.secret, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
+    async def _sign(self, purpose: str, value: str) -> str:
+        if self._secret is None:
+            self._secret = await self.rows().secret(SECRET_NAME)
+        mac = hmac.new(self._secret, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
         return _b64(mac)
 
-    def create(self, principal: Principal, tag: str) -> tuple[Session, str]:
+    async def create(self, principal: Principal, tag: str) -> tuple[Session, str]:
         """A new session and the cookie value that names it."""
         now = self.clock()
         session = Session(
@@ -107,14 +116,17 @@ class SessionStore:
             created=now,
             seen=now,
         )
-        self._sessions[session.id] = session
-        while len(self._sessions) > self.max_sessions:
-            self._sessions.popitem(last=False)
-        return session, f"{session.id}.{self._sign('session', session.id)}"
+        row = SessionRow(_sha(session.id), principal.scope, tag, session.csrf, now, now)
+        await self.rows().add(
+            row, keep=self.max_sessions, idle_timeout_s=self.idle_timeout_s,
+            max_age_s=self.max_age_s,
+        )  # fmt: skip
+        return session, f"{session.id}.{await self._sign('session', session.id)}"
 
-    def lookup(self, cookie: str | None) -> Session | None:
+    async def lookup(self, cookie: str | None) -> Session | None:
         """The live session a cookie names; ``None`` for no cookie, a bad signature, an unknown
-        or expired session. Using a session keeps it alive (up to :attr:`max_age_s`)."""
+        or expired session, or one whose key is no longer configured. Using a session keeps it
+        alive (up to :attr:`max_age_s`)."""
         if not cookie:
             return None
         sid, _, mac = cookie.partition(".")
@@ -122,23 +134,29 @@ class SessionStore:
             not sid
             or not mac
             or not hmac.compare_digest(
-                mac.encode("utf-8", "surrogateescape"), self._sign("session", sid).encode()
+                mac.encode("utf-8", "surrogateescape"), (await self._sign("session", sid)).encode()
             )
         ):
             return None
-        session = self._sessions.get(sid)
-        if session is None:
+        rows = self.rows()
+        row = await rows.get(_sha(sid))
+        if row is None:
             return None
         now = self.clock()
-        if now - session.seen > self.idle_timeout_s or now - session.created > self.max_age_s:
-            del self._sessions[sid]
+        principal = self.keys().by_scope(row.key_scope)
+        if (
+            principal is None
+            or now - row.seen_at > self.idle_timeout_s
+            or now - row.created_at > self.max_age_s
+        ):
+            await rows.remove(row.id_sha256)
             return None
-        session.seen = now
-        self._sessions.move_to_end(sid)
-        return session
+        if now - row.seen_at >= self.touch_after_s:
+            await rows.touch(row.id_sha256, now)
+        return Session(sid, principal, row.key_tag, row.csrf, row.created_at, now)
 
-    def drop(self, session: Session) -> None:
-        self._sessions.pop(session.id, None)
+    async def drop(self, session: Session) -> None:
+        await self.rows().remove(_sha(session.id))
 
     # --- the sign-in form ---------------------------------------------------------------------
 
@@ -146,16 +164,20 @@ class SessionStore:
     def new_pre_session() -> str:
         return secrets.token_urlsafe(24)
 
-    def sign_in_token(self, pre_session: str) -> str:
-        return self._sign("sign-in", pre_session)
+    async def sign_in_token(self, pre_session: str) -> str:
+        return await self._sign("sign-in", pre_session)
 
-    def sign_in_token_ok(self, pre_session: str | None, presented: str | None) -> bool:
+    async def sign_in_token_ok(self, pre_session: str | None, presented: str | None) -> bool:
         if not pre_session or not presented:
             return False
         return hmac.compare_digest(
-            self.sign_in_token(pre_session).encode(),
+            (await self.sign_in_token(pre_session)).encode(),
             presented.encode("utf-8", "surrogateescape"),
         )
+
+
+def _sha(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(eq=False)

@@ -16,7 +16,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from service import FONTS_DIR
 from service.api.middleware import access_middleware
-from service.api.state import REQUEST_ID, SETTINGS
+from service.api.state import KEYRING, REQUEST_ID, SETTINGS, STORE
 from service.console import batches, compose, documents, signin
 from service.console.pages import (
     STATIC_DIR,
@@ -30,6 +30,7 @@ from service.console.sessions import COOKIE, SessionStore, SignInThrottle
 from service.console.state import CONSOLE, SESSION, ConsoleState
 from service.console.thumbnails import Thumbnails
 from service.errors import PiluError
+from service.store.sessions import SessionRows
 
 log = logging.getLogger("pilu.console")
 
@@ -60,7 +61,7 @@ def setup_console(app: web.Application) -> None:
         return
     settings = app[SETTINGS]
     app[CONSOLE] = ConsoleState(
-        sessions=SessionStore(),
+        sessions=SessionStore(rows=lambda: SessionRows(app[STORE].db), keys=lambda: app[KEYRING]),
         throttle=SignInThrottle(),
         pages=make_environment(),
         thumbnails=Thumbnails(settings.data_dir / "console" / "thumbnails"),
@@ -127,7 +128,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     name = match.route.name if match.http_exception is None else None
     if not name or not name.startswith(ROUTE_PREFIX):
         return await handler(request)
-    request[SESSION] = request.app[CONSOLE].sessions.lookup(request.cookies.get(COOKIE))
+    request[SESSION] = await request.app[CONSOLE].sessions.lookup(request.cookies.get(COOKIE))
     # aiohttp's static handler lets some file-system errors out (ENAMETOOLONG for a name past
     # 255 bytes, ELOOP): for a static file these mean "no such file", not a server error.
     missing_file: tuple[type[Exception], ...] = (OSError,) if name == "console.static" else ()

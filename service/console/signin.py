@@ -31,7 +31,7 @@ def _forget(response: web.StreamResponse, request: web.Request, name: str) -> No
     )
 
 
-def _sign_in_page(
+async def _sign_in_page(
     request: web.Request, *, status: int = 200, error: str | None = None, next_url: str = ""
 ) -> web.Response:
     sessions = request.app[CONSOLE].sessions
@@ -44,7 +44,7 @@ def _sign_in_page(
         "sign_in.html",
         status=status,
         title="登录",
-        sign_in_token=sessions.sign_in_token(pre),
+        sign_in_token=await sessions.sign_in_token(pre),
         error=error,
         next_url=safe_next(next_url),
     )
@@ -57,7 +57,7 @@ async def form(request: web.Request) -> web.Response:
     """``GET /console/sign-in``."""
     if request.get(SESSION) is not None:
         raise Redirect(safe_next(request.query.get("next")))
-    return _sign_in_page(request, next_url=request.query.get("next", ""))
+    return await _sign_in_page(request, next_url=request.query.get("next", ""))
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -65,13 +65,13 @@ async def submit(request: web.Request) -> web.Response:
     state = request.app[CONSOLE]
     data = await read_form(request, FORM_LIMIT)
     next_url = data.get("next")
-    if not state.sessions.sign_in_token_ok(request.cookies.get(PRE_COOKIE), data.get("csrf")):
-        return _sign_in_page(
+    if not await state.sessions.sign_in_token_ok(request.cookies.get(PRE_COOKIE), data.get("csrf")):
+        return await _sign_in_page(
             request, status=403, error="登录表单已过期，请重新输入密钥后登录。", next_url=next_url
         )
     client = request.remote or "unknown"
     if state.throttle.blocked(client):
-        return _sign_in_page(
+        return await _sign_in_page(
             request, status=429, error="登录失败次数过多，请十分钟后再试。", next_url=next_url
         )
     key = data.get("api_key").strip()
@@ -79,12 +79,12 @@ async def submit(request: web.Request) -> web.Response:
     if principal is None:
         state.throttle.failed(client)
         error = "请输入API密钥。" if not key else "API密钥无效，请检查后重试。"
-        return _sign_in_page(request, status=401, error=error, next_url=next_url)
+        return await _sign_in_page(request, status=401, error=error, next_url=next_url)
     state.throttle.succeeded(client)
     old = request.get(SESSION)
     if old is not None:
-        state.sessions.drop(old)
-    _session, cookie = state.sessions.create(principal, key_tag(key))
+        await state.sessions.drop(old)
+    _session, cookie = await state.sessions.create(principal, key_tag(key))
     response = redirect_response(safe_next(next_url))
     _cookie(response, request, COOKIE, cookie)
     _forget(response, request, PRE_COOKIE)
@@ -95,7 +95,7 @@ async def sign_out(request: web.Request) -> web.Response:
     """``POST /console/sign-out``."""
     session = session_of(request)
     check_csrf(session, await read_form(request, FORM_LIMIT))
-    request.app[CONSOLE].sessions.drop(session)
+    await request.app[CONSOLE].sessions.drop(session)
     response = redirect_response("/console/sign-in")
     _forget(response, request, COOKIE)
     return response

@@ -25,12 +25,10 @@ room), 130 interrupted.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
-import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -59,6 +57,7 @@ from service.jobs.archive import (
     manifest_json,
     manifest_rows,
 )
+from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import RenderFn, RenderOutcome, pool_render, render_item
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
@@ -178,12 +177,12 @@ async def _run_batch(
     state = out / STATE_DIR
     state.mkdir(exist_ok=True)
     try:
-        with _exclusive_lock(state / "lock"):
+        with exclusive_lock(state / "lock"):
             async with await open_store(None, state) as store:
                 return await _run_in_store(
                     store, parsed, out, workers, renderer, lease_seconds, console
                 )
-    except _Locked:
+    except Locked:
         console.print(f"[red]另一个 pilu batch 正在使用 {out}[/red]")
         return EXIT_UNUSABLE
     except OSError as exc:  # what the store did not already classify: writing the outputs
@@ -210,26 +209,6 @@ def _read_input(input: Path) -> ParsedBatch:
         for i in parsed.items
     ]
     return ParsedBatch(items=items, lines=parsed.lines)
-
-
-class _Locked(Exception):
-    pass
-
-
-@contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold ``flock(LOCK_EX)`` on ``path`` (released by the kernel if the process dies)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise _Locked() from None
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 async def _run_in_store(

@@ -23,6 +23,7 @@ from service.signing import sign_outputs
 from service.store.layouts import Split, split
 from service.store.models import Rendered
 from service.style import as_pdf_variant, load_house_style
+from service.workers.base import Lane
 from service.workers.protocol import Shared
 
 T = TypeVar("T")
@@ -99,22 +100,29 @@ def executor_render(executor: Executor) -> RenderFn:
 
 
 class _PoolLike(Protocol):
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
+    async def run(
+        self, fn: Callable[..., T], *args: Any, timeout: float, lane: Lane = "request"
+    ) -> T: ...
 
 
 def pool_render(
     pool: _PoolLike,
     timeout_s: float,
     fn: Callable[[bytes], RenderOutcome] | None = None,
+    *,
+    lane: Lane = "request",
 ) -> RenderFn:
     """Run :func:`render_item` (or ``fn``, module-level, for tests) on a worker pool
     (:class:`service.workers.Pool`: the server's, or the one ``pilu batch`` starts).
 
-    The pool's ``RenderTimeout`` and ``WorkerCrashed`` fail the item; ``Overloaded``,
-    ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner)."""
+    The pool's ``RenderTimeout`` fails the item, ``WorkerCrashed`` tries it again (up to the
+    runner's ``max_attempts``, then ``worker_lost``); ``Overloaded``,
+    ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner). The server
+    passes ``lane="batch"`` (its requests keep a worker of their own); ``pilu batch``, which
+    serves no request, renders on every worker."""
     task = fn or render_item
 
     async def render(raw: bytes) -> RenderOutcome:
-        return await pool.run(task, raw, timeout=timeout_s)
+        return await pool.run(task, raw, timeout=timeout_s, lane=lane)
 
     return render

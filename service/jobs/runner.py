@@ -13,6 +13,11 @@ Any number of runners (tasks, processes, nodes) may share one store. Per item:
    still owns the lease; a runner that lost it drops its result (the document it stored is the
    one the new owner will find in step 2, so no duplicate exists).
 
+A render whose worker process died (``WorkerCrashed``: the payload may be what kills it) gives
+the item back with its attempt counted, so any runner tries it again; at ``max_attempts`` it
+fails as ``worker_lost`` with the attempts in its message, like an item whose lease expired
+that often.
+
 A store that refuses writes (:class:`~service.store.StorageFull`,
 :class:`~service.store.StorageReadOnly`: a full or read-only data folder or database) stops the
 runner: it claims nothing more, gives back the items in flight where the store still lets it,
@@ -51,10 +56,12 @@ from service.errors import (
     Overloaded,
     PiluError,
     ShuttingDown,
+    WorkerCrashed,
 )
 from service.jobs.render import RenderFn
 from service.jobs.webhook import body_of, deliver
 from service.store import STORAGE_REFUSED, ClaimedItem, StorageRefused, Store, is_connection_lost
+from service.store.batches import worker_lost_error
 
 log = logging.getLogger("pilu.jobs.runner")
 T = TypeVar("T")
@@ -88,7 +95,11 @@ class RunnerEvents:
     """What a runner tells whoever watches it (the API's metrics); by default nobody."""
 
     def took_over(self, item: ClaimedItem) -> None:
-        """``item`` was claimed after another lease on it expired (its node died or stalled)."""
+        """``item`` was claimed again after an attempt that did not finish: another lease on it
+        expired (its node died or stalled), or its render killed its worker."""
+
+    def retried(self, item: ClaimedItem) -> None:
+        """``item``'s render killed its worker; it was given back for another attempt."""
 
     def webhook_delivered(self, outcome: str) -> None:
         """One webhook delivery ended: ``delivered`` or ``failed`` (tried again later)."""
@@ -260,7 +271,7 @@ class _Runner:
     def _took_over(self, item: ClaimedItem) -> None:
         self.stats.taken_over += 1
         log.info(
-            "taking over item %s:%s (attempt %d): its earlier lease expired",
+            "taking over item %s:%s (attempt %d): its earlier attempt did not finish",
             item.batch_id, item.index, item.attempts,
             extra={"fields": {"batch_id": item.batch_id, "index": item.index,
                               "attempt": item.attempts, "worker_id": self.worker_id}},
@@ -365,6 +376,15 @@ class _Runner:
         except _GIVE_BACK:
             await self._release(item)
             return
+        except WorkerCrashed:
+            # The payload may be what kills the worker: try again (another worker, maybe
+            # another node) until max_attempts, then fail it as worker_lost.
+            if item.attempts >= self.max_attempts:
+                await self._fail(item, (worker_lost_error(item.attempts),))
+            else:
+                await self._release(item, counted=True)
+                self.events.retried(item)
+            return
         except BrokenExecutor as exc:
             # The pool is gone: leave the item to its lease, stop claiming, report to the caller.
             self.broken = exc
@@ -410,11 +430,11 @@ class _Runner:
         else:
             self.stats.lost += 1
 
-    async def _release(self, item: ClaimedItem) -> None:
+    async def _release(self, item: ClaimedItem, *, counted: bool = False) -> None:
         try:
             # Not tried again: a lease that expires gives the item back as well, and a release
             # runs on cancellation, which must not wait for a database to come back.
-            if await self.store.batches.release(item.id, self.worker_id):
+            if await self.store.batches.release(item.id, self.worker_id, counted=counted):
                 self.stats.released += 1
         except Exception:
             log.exception(

@@ -1,7 +1,8 @@
 """The batch store: batches, their items, leases, and the webhook outbox.
 
 Durability: :meth:`BatchStore.create` writes the batch and every item (payload bytes included)
-in one transaction and returns only after it committed; the caller may hand out the id.
+in one transaction and returns only after it committed; the caller may hand out the id. Its
+idempotency key (``kind`` ``batch``) is :mod:`service.store.idempotency`, as for documents.
 
 Leases: a worker :meth:`~BatchStore.claim`\\ s items (``running``, ``lease_owner``,
 ``lease_expires_at`` on the database clock). A lease that expires makes the item claimable
@@ -35,12 +36,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, insert, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.errors import BatchInvalid, FieldError, IdempotencyConflict, NotFound
+from service.errors import BatchInvalid, FieldError, NotFound
 from service.store.db import Database, epoch_now
 from service.store.documents import decode_cursor, encode_cursor, new_id
+from service.store.idempotency import IdempotencyKeys, Target
 from service.store.models import (
     BatchCreated,
     BatchItemInput,
@@ -88,6 +89,7 @@ class BatchStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.keys = IdempotencyKeys(db, "batch")
 
     # --- creating and reading -------------------------------------------------------------
 
@@ -108,67 +110,60 @@ class BatchStore:
         if not items:
             raise BatchInvalid("批次中没有任何报送数据", details=[])
         request_sha = _request_sha(items, webhook)
-        if idempotency_key is not None:
-            earlier = await self._replay(scope, idempotency_key, request_sha)
-            if earlier is not None:
-                return BatchCreated(earlier, replayed=True)
-        batch_id = new_id("bat")
+        earlier = await self.keys.replayed(scope, idempotency_key, request_sha)
+        if earlier is not None:
+            return BatchCreated(await self.get(earlier.id), replayed=True)
         failed = sum(1 for item in items if item.errors)
         finished = failed == len(items)
-        try:
-            async with self.db.write() as conn:
-                now = await _now(conn)
-                await conn.execute(
-                    insert(batches).values(
-                        id=batch_id,
-                        scope=scope,
-                        idempotency_key=idempotency_key,
-                        request_sha256=request_sha,
-                        created_at=now,
-                        finished_at=now if finished else None,
-                        total=len(items),
-                        done_count=0,
-                        failed_count=failed,
-                        webhook_url=webhook.url if webhook else None,
-                        webhook_secret=webhook.secret if webhook else None,
-                        webhook_state="none"
-                        if webhook is None
-                        else ("pending" if finished else "waiting"),
-                        webhook_attempts=0,
-                    )
+
+        async def write(conn: AsyncConnection) -> Target:
+            batch_id = new_id("bat")
+            now = await _now(conn)
+            await conn.execute(
+                insert(batches).values(
+                    id=batch_id,
+                    scope=scope,
+                    idempotency_key=None,
+                    request_sha256=request_sha,
+                    created_at=now,
+                    finished_at=now if finished else None,
+                    total=len(items),
+                    done_count=0,
+                    failed_count=failed,
+                    webhook_url=webhook.url if webhook else None,
+                    webhook_secret=webhook.secret if webhook else None,
+                    webhook_state="none" if webhook is None else ("pending" if finished else "waiting"),
+                    webhook_attempts=0,
                 )
-                companies = sorted({item.company_id or UNKNOWN_COMPANY for item in items})
-                await conn.execute(
-                    insert(batch_companies),
-                    [{"batch_id": batch_id, "company_id": c} for c in companies],
-                )
-                await conn.execute(
-                    insert(batch_items),
-                    [
-                        {
-                            "batch_id": batch_id,
-                            "idx": index,
-                            "source": item.source,
-                            "company_id": item.company_id,
-                            "payload": item.raw,
-                            "payload_sha256": sha256_hex(item.raw),
-                            "idempotency_key": item.idempotency_key or f"{batch_id}:{index}",
-                            "state": "failed" if item.errors else "pending",
-                            "attempts": 0,
-                            "errors": errors_json(item.errors) if item.errors else None,
-                            "finished_at": now if item.errors else None,
-                        }
-                        for index, item in enumerate(items)
-                    ],
-                )
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            earlier = await self._replay(scope, idempotency_key, request_sha)
-            if earlier is None:
-                raise
-            return BatchCreated(earlier, replayed=True)
-        return BatchCreated(await self.get(batch_id), replayed=False)
+            )  # fmt: skip
+            companies = sorted({item.company_id or UNKNOWN_COMPANY for item in items})
+            await conn.execute(
+                insert(batch_companies),
+                [{"batch_id": batch_id, "company_id": c} for c in companies],
+            )
+            await conn.execute(
+                insert(batch_items),
+                [
+                    {
+                        "batch_id": batch_id,
+                        "idx": index,
+                        "source": item.source,
+                        "company_id": item.company_id,
+                        "payload": item.raw,
+                        "payload_sha256": sha256_hex(item.raw),
+                        "idempotency_key": item.idempotency_key or f"{batch_id}:{index}",
+                        "state": "failed" if item.errors else "pending",
+                        "attempts": 0,
+                        "errors": errors_json(item.errors) if item.errors else None,
+                        "finished_at": now if item.errors else None,
+                    }
+                    for index, item in enumerate(items)
+                ],
+            )
+            return Target(batch_id)
+
+        target, replayed = await self.keys.write(scope, idempotency_key, request_sha, write)
+        return BatchCreated(await self.get(target.id), replayed=replayed)
 
     async def get(
         self, batch_id: str, *, allowed_companies: Collection[str] | None = None
@@ -363,9 +358,10 @@ class BatchStore:
             errors=errors_json(errors),
         )
 
-    async def release(self, item_id: int, worker_id: str) -> bool:
-        """Give an item back unfinished (shutting down, pool overloaded): it is claimable at
-        once and the attempt does not count."""
+    async def release(self, item_id: int, worker_id: str, *, counted: bool = False) -> bool:
+        """Give an item back unfinished: it is claimable at once. The attempt does not count
+        (shutting down, pool overloaded) unless ``counted`` (its render killed its worker: the
+        next claim is its next attempt)."""
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(batch_items)
@@ -378,20 +374,22 @@ class BatchStore:
                     state="pending",
                     lease_owner=None,
                     lease_expires_at=None,
-                    attempts=batch_items.c.attempts - 1,
+                    attempts=batch_items.c.attempts - (0 if counted else 1),
                 )
                 .returning(batch_items.c.id)
             )
             return result.first() is not None
 
-    async def expire_leases(self, batch_id: str) -> int:
-        """Expire every lease in ``batch_id`` now (the attempt still counts). Only for a caller
-        that knows no one else works on the batch, like the CLI under its lock file after a
-        crash; with live workers this would let two of them render the same item."""
+    async def expire_leases(self, batch_id: str | None = None) -> int:
+        """Expire every lease in ``batch_id`` (``None``: in every batch) now; the attempt still
+        counts. Only for a caller that knows no one else works on these items, like the owner
+        of a data folder (:mod:`service.jobs.owner`) after a crash; with live workers this
+        would let two of them render the same item."""
+        scoped = (batch_items.c.batch_id == batch_id) if batch_id is not None else true()
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(batch_items)
-                .where(batch_items.c.batch_id == batch_id, batch_items.c.state == "running")
+                .where(scoped, batch_items.c.state == "running")
                 .values(lease_expires_at=0.0)
                 .returning(batch_items.c.id)
             )
@@ -516,21 +514,6 @@ class BatchStore:
                        batches.c.webhook_state == "delivering")
                 .values(webhook_lease_owner=None, webhook_last_error=error, **values)
             )  # fmt: skip
-
-    async def _replay(self, scope: str, key: str, request_sha: str) -> BatchStatus | None:
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(batches.c.id, batches.c.request_sha256).where(
-                        batches.c.scope == scope, batches.c.idempotency_key == key
-                    )
-                )
-            ).first()
-        if row is None:
-            return None
-        if row.request_sha256 != request_sha:
-            raise IdempotencyConflict("该幂等键已用于另一个批次", details={"idempotency_key": key})
-        return await self.get(row.id)
 
 
 async def _now(conn: AsyncConnection) -> float:

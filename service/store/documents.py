@@ -7,10 +7,8 @@ see :mod:`.layouts`). Writes are one transaction each; the bytes
 are made durable before it commits (files) or inside it (database), so a version that can be
 read always has all of its bytes.
 
-Idempotency keys live in a ``scope`` (the API passes its key's fingerprint, the batch runner
-``jobs``), so two callers cannot collide or learn of each other's keys. A key remembers a hash of
-the request: the same key with the same request answers the first result (``replayed``), with
-another request raises :class:`~service.errors.IdempotencyConflict`. Keys never expire.
+Idempotency keys (``kind`` ``document``) are :mod:`service.store.idempotency`, the mechanism
+the batch store uses too; a replay answers the version the first request made.
 
 Access: every read takes ``allowed_companies``; ``None`` means every company (an admin key), a
 set means only documents of those companies exist for the caller: others raise ``NotFound``,
@@ -29,19 +27,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Any
 
 from sqlalchemy import Select, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.errors import (
-    DocumentMismatch,
-    IdempotencyConflict,
-    InvalidCursor,
-    NotFound,
-    StorageCorrupt,
-)
+from service.errors import DocumentMismatch, InvalidCursor, NotFound, StorageCorrupt
 from service.store.artifacts import CHUNK_BYTES, ArtifactStore
 from service.store.claims import IdempotencyClaims
 from service.store.db import Database, epoch_now, insert_ignore
+from service.store.idempotency import IdempotencyKeys, Target
 from service.store.layouts import Layout, Split, split
 from service.store.models import (
     DocumentSummary,
@@ -55,7 +47,7 @@ from service.store.models import (
     from_epoch,
     sha256_hex,
 )
-from service.store.schema import document_versions, documents, idempotency_keys, output_layouts
+from service.store.schema import document_versions, documents, output_layouts
 
 MAX_PAGE_SIZE = 200
 
@@ -94,6 +86,7 @@ class DocumentStore:
     def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
         self.db = db
         self.artifacts = artifacts
+        self.keys = IdempotencyKeys(db, "document")
         self.claims = IdempotencyClaims(db)
         """Single flight of requests carrying one idempotency key (:mod:`.claims`)."""
 
@@ -134,49 +127,40 @@ class DocumentStore:
         """
         payload_sha = sha256_hex(payload)
         request_sha = _create_request_sha(payload_sha)
-        if idempotency_key is not None:
-            earlier = await self._replay(scope, idempotency_key, request_sha)
-            if earlier is not None:
-                return WriteResult(earlier, replayed=True)
+        earlier = await self._replay(scope, idempotency_key, request_sha)
+        if earlier is not None:
+            return WriteResult(earlier, replayed=True)
         manifest, blobs, layouts = await self._manifest_and_blobs(
             payload, payload_sha, rendered, created_by
         )
         await self.artifacts.prepare(blobs)
-        document_id, version = new_id("doc"), 1
-        try:
-            async with self.db.write() as conn:
-                await self._put(conn, blobs, layouts)
-                now = await _now(conn)
-                existing = await self._same_identity(conn, rendered) if by_identity else None
-                if existing is not None:
-                    document_id = existing
-                    version = await self._next_version(conn, document_id, now)
-                else:
-                    await conn.execute(
-                        insert(documents).values(
-                            id=document_id,
-                            company_id=rendered.company_id,
-                            report_year=rendered.report_year,
-                            kind=rendered.kind,
-                            period=rendered.period,
-                            latest_version=1,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-                await self._insert_version(conn, document_id, version, now, manifest)
-                if idempotency_key is not None:
-                    await self._insert_key(
-                        conn, scope, idempotency_key, request_sha, document_id, version, now
-                    )
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            earlier = await self._replay(scope, idempotency_key, request_sha)
-            if earlier is None:
-                raise
-            return WriteResult(earlier, replayed=True)
-        return WriteResult(await self.get(document_id, version=version), replayed=False)
+
+        async def write(conn: AsyncConnection) -> Target:
+            await self._put(conn, blobs, layouts)
+            now = await _now(conn)
+            existing = await self._same_identity(conn, rendered) if by_identity else None
+            if existing is not None:
+                version = await self._next_version(conn, existing, now)
+                await self._insert_version(conn, existing, version, now, manifest)
+                return Target(existing, version)
+            document_id = new_id("doc")
+            await conn.execute(
+                insert(documents).values(
+                    id=document_id,
+                    company_id=rendered.company_id,
+                    report_year=rendered.report_year,
+                    kind=rendered.kind,
+                    period=rendered.period,
+                    latest_version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await self._insert_version(conn, document_id, 1, now, manifest)
+            return Target(document_id, 1)
+
+        target, replayed = await self.keys.write(scope, idempotency_key, request_sha, write)
+        return WriteResult(await self.get(target.id, version=target.version), replayed=replayed)
 
     async def regenerate(
         self,
@@ -197,10 +181,9 @@ class DocumentStore:
         """
         payload_sha = sha256_hex(payload)
         request_sha = _regenerate_request_sha(document_id, payload_sha)
-        if idempotency_key is not None:
-            earlier = await self._replay(scope, idempotency_key, request_sha)
-            if earlier is not None:
-                return WriteResult(earlier, replayed=True)
+        earlier = await self._replay(scope, idempotency_key, request_sha)
+        if earlier is not None:
+            return WriteResult(earlier, replayed=True)
         current = await self.get(document_id, allowed_companies=allowed_companies)
         if (current.company_id, current.report_year, current.kind) != (
             rendered.company_id,
@@ -218,24 +201,16 @@ class DocumentStore:
             payload, payload_sha, rendered, created_by
         )
         await self.artifacts.prepare(blobs)
-        try:
-            async with self.db.write() as conn:
-                await self._put(conn, blobs, layouts)
-                now = await _now(conn)
-                version = await self._next_version(conn, document_id, now)
-                await self._insert_version(conn, document_id, version, now, manifest)
-                if idempotency_key is not None:
-                    await self._insert_key(
-                        conn, scope, idempotency_key, request_sha, document_id, version, now
-                    )
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            earlier = await self._replay(scope, idempotency_key, request_sha)
-            if earlier is None:
-                raise
-            return WriteResult(earlier, replayed=True)
-        return WriteResult(await self.get(document_id, version=version), replayed=False)
+
+        async def write(conn: AsyncConnection) -> Target:
+            await self._put(conn, blobs, layouts)
+            now = await _now(conn)
+            version = await self._next_version(conn, document_id, now)
+            await self._insert_version(conn, document_id, version, now, manifest)
+            return Target(document_id, version)
+
+        target, replayed = await self.keys.write(scope, idempotency_key, request_sha, write)
+        return WriteResult(await self.get(target.id, version=target.version), replayed=replayed)
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -431,24 +406,9 @@ class DocumentStore:
             ],
         )
 
-    async def _replay(self, scope: str, key: str, request_sha: str) -> StoredDocument | None:
-        async with self.db.read() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(idempotency_keys).where(
-                            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        if row["request_sha256"] != request_sha:
-            raise IdempotencyConflict("该幂等键已用于另一个请求", details={"idempotency_key": key})
-        return await self.get(row["document_id"], version=row["version"])
+    async def _replay(self, scope: str, key: str | None, request_sha: str) -> StoredDocument | None:
+        earlier = await self.keys.replayed(scope, key, request_sha)
+        return None if earlier is None else await self.get(earlier.id, version=earlier.version)
 
     async def _same_identity(self, conn: AsyncConnection, rendered: Rendered) -> str | None:
         """The id of the newest document with ``rendered``'s natural identity, locked."""
@@ -496,27 +456,6 @@ class DocumentStore:
                 created_at=now,
                 payload_sha256=manifest.payload_sha256,
                 manifest=json.dumps(manifest.as_dict(), ensure_ascii=False, sort_keys=True),
-            )
-        )
-
-    @staticmethod
-    async def _insert_key(
-        conn: AsyncConnection,
-        scope: str,
-        key: str,
-        request_sha: str,
-        document_id: str,
-        version: int,
-        now: float,
-    ) -> None:
-        await conn.execute(
-            insert(idempotency_keys).values(
-                scope=scope,
-                key=key,
-                request_sha256=request_sha,
-                document_id=document_id,
-                version=version,
-                created_at=now,
             )
         )
 

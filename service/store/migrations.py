@@ -176,12 +176,71 @@ def _v3_output_layouts(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE artifacts ALTER COLUMN data SET STORAGE EXTERNAL"))
 
 
+def _v4_one_idempotency_table(conn: Connection) -> None:
+    """Documents' and batches' idempotency keys in one table, told apart by ``kind``: the
+    documents' table is rebuilt (nothing references it) and the batches' keys copied in."""
+    md = MetaData()
+    new = Table(
+        "idempotency_keys_v4", md,
+        Column("kind", Text, nullable=False),
+        Column("scope", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("request_sha256", Text, nullable=False),
+        Column("target_id", Text, nullable=False),
+        Column("version", Integer, nullable=True),
+        Column("created_at", Double, nullable=False),
+        PrimaryKeyConstraint("kind", "scope", "key", name="pk_idempotency_keys"),
+    )  # fmt: skip
+    md.create_all(conn)
+    conn.execute(
+        text(
+            "INSERT INTO idempotency_keys_v4"
+            " (kind, scope, key, request_sha256, target_id, version, created_at)"
+            " SELECT 'document', scope, key, request_sha256, document_id, version, created_at"
+            " FROM idempotency_keys"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO idempotency_keys_v4"
+            " (kind, scope, key, request_sha256, target_id, version, created_at)"
+            " SELECT 'batch', scope, idempotency_key, request_sha256, id, NULL, created_at"
+            " FROM batches WHERE idempotency_key IS NOT NULL"
+        )
+    )
+    conn.execute(text("UPDATE batches SET idempotency_key = NULL"))
+    conn.execute(text("DROP TABLE idempotency_keys"))
+    conn.execute(text(f"ALTER TABLE {new.name} RENAME TO idempotency_keys"))
+
+
+def _v5_console_sessions(conn: Connection) -> None:
+    """Console sessions in the store, shared by every node and kept across restarts."""
+    md = MetaData()
+    Table(
+        "console_sessions", md,
+        Column("id_sha256", Text, primary_key=True),
+        Column("key_scope", Text, nullable=False),
+        Column("key_tag", Text, nullable=False),
+        Column("csrf", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("seen_at", Double, nullable=False),
+    )  # fmt: skip
+    Table(
+        "console_secrets", md,
+        Column("name", Text, primary_key=True),
+        Column("value", Text, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
     ),
     Migration(2, "document period; idempotency claims", _v2_identity_and_claims),
     Migration(3, "outputs stored in parts (output layouts)", _v3_output_layouts),
+    Migration(4, "one idempotency table for documents and batches", _v4_one_idempotency_table),
+    Migration(5, "console sessions", _v5_console_sessions),
 )
 
 

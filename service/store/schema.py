@@ -89,13 +89,16 @@ document_versions = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
+    # What a request under an Idempotency-Key made (service.store.idempotency): a document's
+    # version (kind "document") or a batch (kind "batch", version NULL).
+    Column("kind", Text, nullable=False),
     Column("scope", Text, nullable=False),
     Column("key", Text, nullable=False),
     Column("request_sha256", Text, nullable=False),
-    Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
-    Column("version", Integer, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("version", Integer, nullable=True),
     Column("created_at", Double, nullable=False),
-    PrimaryKeyConstraint("scope", "key"),
+    PrimaryKeyConstraint("kind", "scope", "key", name="pk_idempotency_keys"),
 )
 
 idempotency_claims = Table(
@@ -115,8 +118,11 @@ batches = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", Text, nullable=False, unique=True),
     Column("scope", Text, nullable=False),
+    # Always NULL since migration 3 moved batch keys to idempotency_keys; SQLite cannot drop a
+    # column under a UNIQUE constraint without rebuilding the table, which the foreign keys of
+    # batch_items forbid inside the migration's transaction.
     Column("idempotency_key", Text, nullable=True),
-    Column("request_sha256", Text, nullable=False),
+    Column("request_sha256", Text, nullable=False),  # of the items and webhook, as recorded
     Column("created_at", Double, nullable=False),
     Column("finished_at", Double, nullable=True),
     Column("total", Integer, nullable=False),
@@ -165,3 +171,23 @@ batch_items = Table(
     UniqueConstraint("batch_id", "idx", name="uq_batch_items_batch_idx"),
 )
 Index("ix_batch_items_state_id", batch_items.c.state, batch_items.c.id)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # A signed-in console session (service.store.sessions), named by the hash of its id.
+    Column("id_sha256", Text, primary_key=True),
+    Column("key_scope", Text, nullable=False),
+    Column("key_tag", Text, nullable=False),
+    Column("csrf", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("seen_at", Double, nullable=False),
+)
+
+console_secrets = Table(
+    "console_secrets",
+    metadata,
+    # The secret every node signs console cookies and forms with (hex), made once.
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
+
+Lane = Literal["request", "batch"]
+"""Who waits for a task: a caller of the API or console (``request``), or the batch runner
+(``batch``). A process pool of N > 1 workers runs batch tasks on N - 1 of them at most, so one
+is always free for requests; with one worker, a request waits for at most the render running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,9 @@ class PoolStats:
 class Pool(Protocol):
     async def start(self) -> None: ...
 
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
+    async def run(
+        self, fn: Callable[..., T], *args: Any, timeout: float, lane: Lane = "request"
+    ) -> T: ...
 
     def drain(self) -> None: ...
 

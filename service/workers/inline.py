@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from service.errors import ShuttingDown
-from service.workers.base import PoolStats
+from service.workers.base import Lane, PoolStats
 
 T = TypeVar("T")
 
@@ -28,7 +28,9 @@ class InlinePool:
             self.initializer()
         self._accepting = True
 
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+    async def run(
+        self, fn: Callable[..., T], *args: Any, timeout: float, lane: Lane = "request"
+    ) -> T:
         if not self._accepting:
             raise ShuttingDown("服务正在停止，不再接受新的请求")
         self._busy += 1

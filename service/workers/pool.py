@@ -7,8 +7,13 @@ worker (SIGKILL) and a new worker is started in the background; the caller gets
 :class:`~service.errors.RenderTimeout` at once, without waiting for the replacement.
 
 Bounds: at most ``size`` tasks run and ``queue_limit`` wait; the next caller gets
-:class:`~service.errors.Overloaded`. Memory held by waiting work is therefore at most
-``(size + queue_limit)`` argument sets. A worker is replaced after ``max_tasks_per_child`` tasks.
+:class:`~service.errors.Overloaded`. Batch tasks (``lane="batch"``) hold at most ``size - 1``
+workers (one with a single worker): the one left is the requests' lane, so a sync render during
+a batch does not wait behind it (:data:`~service.workers.base.Lane`). Batch tasks past that wait
+for a slot before they join the queue, so they never take the queue's places from requests.
+Memory held by waiting work is therefore at most ``(size + queue_limit)`` argument sets (plus
+the batch tasks waiting for a slot: the runner's concurrency bounds them). A worker is
+replaced after ``max_tasks_per_child`` tasks.
 
 What it cannot do: enforce the time limit on time spent queueing (only on running), or
 preempt a replacement's warm-up (a slow warm-up leaves the pool one worker short until done).
@@ -38,7 +43,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from service.errors import InternalError, Overloaded, RenderTimeout, ShuttingDown, WorkerCrashed
 from service.workers import protocol
-from service.workers.base import PoolStats
+from service.workers.base import Lane, PoolStats
 from service.workers.child import worker_main
 
 T = TypeVar("T")
@@ -117,6 +122,7 @@ class ProcessPool:
     _closed: bool = field(init=False, default=False)
     _names: itertools.count[int] = field(init=False, default_factory=lambda: itertools.count(1))
     _start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _batch_slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -124,6 +130,7 @@ class ProcessPool:
         self._ctx = cast(
             "SpawnContext | ForkServerContext", multiprocessing.get_context(self.start_method)
         )
+        self._batch_slots = asyncio.Semaphore(max(1, self.size - 1))
 
     async def start(self) -> None:
         """Start and warm every worker; raises WorkerStartFailed (after cleaning up) if one fails."""
@@ -140,14 +147,34 @@ class ProcessPool:
             self._idle.put_nowait(worker)
         self._accepting = True
 
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+    async def run(
+        self, fn: Callable[..., T], *args: Any, timeout: float, lane: Lane = "request"
+    ) -> T:
         """``fn(*args)`` in a worker. ``timeout`` (seconds) counts from when a worker takes it.
 
         Raises what ``fn`` raised if it is a PiluError; InternalError for anything else (the
         traceback is logged); RenderTimeout, WorkerCrashed, Overloaded, ShuttingDown.
-        If the caller is cancelled, the task still finishes and its worker returns to the pool.
+        If the caller is cancelled, the task still finishes and its worker returns to the pool
+        (a batch task keeps its slot until then).
         """
         if not self._accepting:
+            raise ShuttingDown("服务正在停止，不再接受新的请求")
+        if lane == "request":
+            task = await self._start(fn, args, timeout)
+        else:
+            await self._batch_slots.acquire()
+            try:
+                task = await self._start(fn, args, timeout)
+            except BaseException:
+                self._batch_slots.release()
+                raise
+            task.add_done_callback(lambda _: self._batch_slots.release())
+        result: T = await asyncio.shield(task)
+        return result
+
+    async def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+        """Wait for a worker and start ``fn(*args)`` on it; the task."""
+        if self._closed:
             raise ShuttingDown("服务正在停止，不再接受新的请求")
         frame = protocol.encode(("call", fn, args))
         if self._idle.empty() and self._queued >= self.queue_limit:
@@ -166,8 +193,7 @@ class ProcessPool:
         task = asyncio.create_task(self._exchange(worker, frame, timeout))
         self._inflight.add(task)
         task.add_done_callback(self._forget_inflight)
-        result: T = await asyncio.shield(task)
-        return result
+        return task
 
     def drain(self) -> None:
         """Refuse new work; queued and running tasks still finish."""

@@ -85,6 +85,7 @@ async def test_metrics_count_requests_renders_and_workers(client: TestClient[Any
         assert re.search(rf"^{name} [0-9.e+]+$", text, re.MULTILINE), name
     assert 'pilu_webhook_deliveries_total{outcome="failed"} 0.0' in text
     assert "pilu_batch_item_takeovers_total 0.0" in text
+    assert "pilu_batch_item_retries_total 0.0" in text
 
 
 async def test_metrics_count_batch_items_by_state(client: TestClient[Any, Any]) -> None:

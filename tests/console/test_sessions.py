@@ -10,8 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.typedefs import Handler
 
-from service.api.auth import Principal
-from service.console.sessions import COOKIE, PRE_COOKIE, SessionStore, SignInThrottle
+from service.console.sessions import COOKIE, PRE_COOKIE, SignInThrottle
 from tests.console.conftest import (
     KEY_ALL,
     KEY_XIAOKANG,
@@ -337,30 +336,27 @@ async def test_unknown_console_pages_are_html_404(client: TestClient[Any, Any]) 
     assert "没有找到该内容，或您无权查看" in await response.text()
 
 
-def test_sessions_expire_when_idle_and_at_their_age() -> None:
-    now = [1000.0]
-    store = SessionStore(idle_timeout_s=60, max_age_s=300, clock=lambda: now[0])
-    principal = Principal(frozenset({"xiaokang-life"}))
-    session, cookie = store.create(principal, "tag")
-    now[0] += 59
-    assert store.lookup(cookie) is session
-    now[0] += 61
-    assert store.lookup(cookie) is None
-    _, cookie = store.create(principal, "tag")
-    for _ in range(7):
-        now[0] += 50
-        found = store.lookup(cookie)
-    assert found is None  # used all along, still ends at max_age_s
-
-
-def test_sessions_are_bounded() -> None:
-    store = SessionStore(max_sessions=3)
-    principal = Principal(frozenset({"*"}))
-    cookies = [store.create(principal, "t")[1] for _ in range(5)]
-    assert len(store) == 3
-    assert store.lookup(cookies[0]) is None
-    assert store.lookup(cookies[-1]) is not None
-    assert SessionStore().lookup(cookies[-1]) is None  # another process's secret
+async def test_a_session_is_good_on_another_node_and_after_a_restart(tmp_path: Any) -> None:
+    """Two applications on one data folder (two nodes, or one restarted): a browser signed in on
+    the first is signed in on the second, with the same CSRF token, and signing out on the
+    second signs it out on the first."""
+    data = tmp_path / "shared"
+    async with TestClient(TestServer(console_app(data))) as first:
+        csrf = await sign_in(first, KEY_XIAOKANG)
+        value = next(c.value for c in first.session.cookie_jar if c.key == COOKIE)
+    async with (
+        TestClient(TestServer(console_app(data))) as second,
+        TestClient(TestServer(console_app(data))) as third,
+    ):
+        home = await second.get("/console/", cookies={COOKIE: value}, allow_redirects=False)
+        assert home.status == 200 and csrf_of(await home.text()) == csrf
+        out = await second.post(
+            "/console/sign-out", data={"csrf": csrf}, cookies={COOKIE: value},
+            allow_redirects=False,
+        )  # fmt: skip
+        assert out.status == 303
+        again = await third.get("/console/", cookies={COOKIE: value}, allow_redirects=False)
+        assert again.status == 303
 
 
 def test_throttle_forgets_old_failures() -> None:

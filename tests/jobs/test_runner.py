@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.errors import Overloaded
+from service.errors import Overloaded, WorkerCrashed
 from service.jobs.parse import item_from_bytes
 from service.jobs.render import RenderOutcome
 from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
@@ -192,3 +192,35 @@ async def test_an_item_given_back_is_not_a_take_over(store: Store) -> None:
     stats = await run_worker(store, FakeRender(), 1, 5, batch_id=batch.id, events=heard,
                              stop_when_finished=True, poll_interval_s=0.02)  # fmt: skip
     assert (stats.done, stats.taken_over, heard.taken) == (1, 0, [])
+
+
+async def test_an_item_that_kills_its_worker_is_tried_three_times_then_worker_lost(
+    store: Store,
+) -> None:
+    raws = [payload(n=0), payload(n=1, poison=True), payload(n=2)]
+    batch = (
+        await store.batches.create(
+            [item_from_bytes(r, f"line {i + 1}") for i, r in enumerate(raws)]
+        )
+    ).batch
+    fake = FakeRender()
+
+    async def render(raw: bytes) -> RenderOutcome:
+        if b'"poison"' in raw:
+            fake.calls[sha256_hex(raw)] += 1
+            raise WorkerCrashed("渲染进程意外退出，请重试或联系运维")
+        return await fake(raw)
+
+    heard = Heard()
+    stats = await run_worker(store, render, concurrency=2, lease_seconds=5, batch_id=batch.id,
+                             stop_when_finished=True, poll_interval_s=0.05, events=heard)  # fmt: skip
+    assert (stats.done, stats.failed) == (2, 1)
+    assert [(i.index, i.attempts) for i in heard.retried_items] == [(1, 1), (1, 2)]
+    assert [(i.index, i.attempts) for i in heard.taken] == [(1, 2), (1, 3)]
+    items = await store.batches.items(batch.id)
+    assert [(i.state, i.attempts) for i in items] == [("done", 1), ("failed", 3), ("done", 1)]
+    assert [e.code for e in items[1].errors] == ["worker_lost"]
+    assert "3次" in items[1].errors[0].message
+    assert fake.calls[sha256_hex(raws[1])] == 3
+    status = await store.batches.get(batch.id)
+    assert (status.done, status.failed, status.state) == (2, 1, "finished")

@@ -56,13 +56,19 @@ class Response:
 
 @dataclass
 class Node:
-    """One ``pilu serve``; :meth:`start` it (again after a kill: same data dir, new port)."""
+    """One ``pilu serve`` (or ``pilu worker``); :meth:`start` it (again after a kill: same data dir, new port)."""
 
     name: str
     data_dir: Path
     log_dir: Path
     database_url: str = ""
     lease_s: float = 3.0
+    command: str = "serve"
+    """``serve``, or ``worker`` (no HTTP: only :meth:`start`, :meth:`stop`, :meth:`kill`)."""
+    argv: list[str] | None = None
+    """Run this instead of ``pilu <command>`` (a test's own server module)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """More environment (after the ``PILU_*`` settings, so it may override them)."""
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
     starts: int = field(default=0)
@@ -91,11 +97,12 @@ class Node:
             PILU_SHUTDOWN_GRACE_S="10",
             PILU_DATABASE_URL=self.database_url,
         )
+        env.update(self.env)
         log = open(self.log_dir / f"{self.name}.log", "ab")  # noqa: SIM115 - owned by the process
         log.write(f"--- start {self.starts} on port {self.port}\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
-            [str(PILU), "serve"],
+            self.argv or [str(PILU), self.command],
             cwd=ROOT,
             env=env,
             stdout=log,

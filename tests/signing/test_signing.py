@@ -212,7 +212,7 @@ def test_a_visible_signature_stands_at_the_signature_block(
     signing.process_signer.cache_clear()
     outcome = render_item((EXAMPLES / "kangning-property-2022.json").read_bytes())
     assert outcome.rendered is not None
-    pdf = outcome.rendered.outputs["pdf"]
+    pdf = outcome.rendered.output_bytes("pdf")
     assert_valid(pdf, ca, tmp_path)
     assert archival_problems(pdf) == [], "the signed file stays PDF/A-3b (fonts, annotation)"
     with pikepdf.open(io.BytesIO(pdf)) as reader:

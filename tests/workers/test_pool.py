@@ -199,3 +199,39 @@ async def test_inline_pool_runs_in_process() -> None:
     with pytest.raises(ShuttingDown):
         await pool.run(tasks.echo, b"", timeout=1)
     await pool.close()
+
+
+async def test_batch_tasks_leave_one_worker_to_requests(make_pool: PoolFactory) -> None:
+    """Two workers and a batch of four 0.8 s tasks: the batch runs one at a time, and a request
+    arriving meanwhile is served at once by the worker kept for requests."""
+    pool = await make_pool(size=2)
+    started = time.monotonic()
+    batch = [
+        asyncio.create_task(pool.run(tasks.sleep_then, 0.8, f"b{n}", timeout=10, lane="batch"))
+        for n in range(4)
+    ]
+    await asyncio.sleep(0.2)
+    assert pool.stats().busy == 1
+    assert await pool.run(tasks.sleep_then, 0.0, "r", timeout=10) == "r"
+    assert time.monotonic() - started < 0.6  # did not wait for a batch task
+    assert await asyncio.gather(*batch) == ["b0", "b1", "b2", "b3"]
+    assert time.monotonic() - started >= 3.2  # one batch task at a time
+
+
+async def test_with_one_worker_a_request_goes_before_the_waiting_batch_tasks(
+    make_pool: PoolFactory,
+) -> None:
+    """One worker: a request waits for the batch task running, not for the ones behind it."""
+    pool = await make_pool(size=1)
+    done: list[str] = []
+
+    async def run(value: str, lane: Any) -> None:
+        done.append(await pool.run(tasks.sleep_then, 0.5, value, timeout=10, lane=lane))
+
+    batch = [asyncio.create_task(run(f"b{n}", "batch")) for n in range(3)]
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await run("r", "request")
+    assert time.monotonic() - started < 1.0  # the running batch task, then this request
+    await asyncio.gather(*batch)
+    assert done == ["b0", "r", "b1", "b2"]
