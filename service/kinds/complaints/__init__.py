@@ -8,7 +8,7 @@ end) and the inserts it offers; templates in ``templates/complaint-disclosure/``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 from service.errors import FieldError
 from service.kinds.complaint_figures import complaint_figures
@@ -18,18 +18,8 @@ from service.kinds.kind import Figure, Kind, Naming
 from service.payload.rules import PERIOD_NAMES, check_parsed_parts, check_rules, period_mark
 from service.payload.schema import Insert, Section
 
-INSERTS = frozenset(
-    {
-        "complaints.regulator.summary",
-        "complaints.regulator.tables",
-        "complaints.direct.summary",
-        "complaints.direct.tables",
-        "complaints.sources.table",
-        "complaints.relative_metrics",
-        "complaints.group",
-        "basis",
-    }
-)
+ANNUAL_ONLY_INSERTS = frozenset({"review", "training", "outreach"})
+INSERTS = frozenset(get_args(Insert.model_fields["insert"].annotation)) - ANNUAL_ONLY_INSERTS
 """The inserts a complaint disclosure offers (not the annual's review, training, outreach)."""
 
 FIGURES: tuple[Figure, ...] = (
