@@ -49,15 +49,8 @@ from typing import TypeVar
 
 import aiohttp
 
-from service.errors import (
-    FieldError,
-    IdempotencyConflict,
-    NotReady,
-    Overloaded,
-    PiluError,
-    ShuttingDown,
-    WorkerCrashed,
-)
+from service.errors import FieldError
+from service.jobs.attempt import Failed, GiveBack, Stored, attempt, retrying
 from service.jobs.render import RenderFn
 from service.jobs.webhook import body_of, deliver
 from service.store import STORAGE_REFUSED, ClaimedItem, StorageRefused, Store, is_connection_lost
@@ -65,11 +58,6 @@ from service.store.batches import worker_lost_error
 
 log = logging.getLogger("pilu.jobs.runner")
 T = TypeVar("T")
-
-ITEM_SCOPE = "jobs"
-"""The idempotency scope batch items store their documents under."""
-
-_GIVE_BACK = (Overloaded, ShuttingDown, NotReady)
 
 
 @dataclass
@@ -279,21 +267,10 @@ class _Runner:
         self.events.took_over(item)
 
     async def _store(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """``call()``, tried again with back-off while the database connection is lost, for up
-        to ``store_retry_s``; any other error, and the last one, propagates."""
-        loop = asyncio.get_running_loop()
-        deadline, delay = loop.time() + self.store_retry_s, 0.1
-        while True:
-            try:
-                return await call()
-            except Exception as exc:
-                if not is_connection_lost(exc) or loop.time() + delay > deadline:
-                    raise
-                log.warning("%s: database connection lost (%s); again in %.1f s",
-                            what, type(exc).__name__, delay)  # fmt: skip
-                self.stats.store_retries += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        return await retrying(what, call, self.store_retry_s, self._count_store_retry)
+
+    def _count_store_retry(self) -> None:
+        self.stats.store_retries += 1
 
     async def batch_finished(self, batch_id: str) -> bool:
         """Whether every item of ``batch_id`` is done or failed; ``False`` while the database
@@ -355,57 +332,30 @@ class _Runner:
             log.exception("item %s:%s abandoned to its lease", item.batch_id, item.index)
 
     async def _process(self, item: ClaimedItem) -> None:
-        documents, key, what = (
-            self.store.documents,
-            item.idempotency_key,
-            f"item {item.batch_id}:{item.index}",
-        )
         try:
-            existing = await self._store(
-                what, lambda: documents.find_replay(ITEM_SCOPE, key, item.raw)
+            outcome = await attempt(
+                self.store, self.render, item, self.store_retry_s, self._count_store_retry
             )
-        except IdempotencyConflict as exc:
-            await self._fail(item, (FieldError("$", exc.code, exc.message),))
-            return
-        if existing is not None:
-            self.stats.reused += 1
-            await self._complete(item, existing.id, existing.version.version)
-            return
-        try:
-            outcome = await self.render(item.raw)
-        except _GIVE_BACK:
-            await self._release(item)
-            return
-        except WorkerCrashed:
-            # The payload may be what kills the worker: try again (another worker, maybe
-            # another node) until max_attempts, then fail it as worker_lost.
-            if item.attempts >= self.max_attempts:
-                await self._fail(item, (worker_lost_error(item.attempts),))
-            else:
-                await self._release(item, counted=True)
-                self.events.retried(item)
-            return
         except BrokenExecutor as exc:
             # The pool is gone: leave the item to its lease, stop claiming, report to the caller.
             self.broken = exc
             self._changed.set()
             return
-        except PiluError as exc:
-            await self._fail(item, (FieldError("$", exc.code, exc.message),))
-            return
-        except Exception:
-            log.exception("render of item %s:%s raised", item.batch_id, item.index)
-            await self._fail(item, (FieldError("$", "internal_error", "渲染时发生内部错误"),))
-            return
-        if outcome.rendered is None:
+        if isinstance(outcome, Stored):
+            if outcome.reused:
+                self.stats.reused += 1
+            await self._complete(item, outcome.document_id, outcome.version)
+        elif isinstance(outcome, Failed):
             await self._fail(item, outcome.errors)
-            return
-        rendered = outcome.rendered
-        result = await self._store(
-            what,
-            lambda: documents.create(item.raw, rendered, idempotency_key=key, scope=ITEM_SCOPE),
-        )
-        await self._complete(item, result.document.id, result.document.version.version)
+        elif isinstance(outcome, GiveBack):
+            await self._release(item)
+        elif item.attempts >= self.max_attempts:
+            # The payload may be what kills the worker: try again (another worker, maybe
+            # another node) until max_attempts, then fail it as worker_lost.
+            await self._fail(item, (worker_lost_error(item.attempts),))
+        else:
+            await self._release(item, counted=True)
+            self.events.retried(item)
 
     async def _complete(self, item: ClaimedItem, document_id: str, version: int) -> None:
         batches = self.store.batches

@@ -39,6 +39,7 @@ from sqlalchemy import Select, and_, case, exists, func, insert, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import BatchInvalid, FieldError, NotFound
+from service.store import engine_sql
 from service.store.db import Database, epoch_now
 from service.store.documents import decode_cursor, encode_cursor, new_id
 from service.store.idempotency import IdempotencyKeys, Target
@@ -100,8 +101,12 @@ class BatchStore:
         webhook: Webhook | None = None,
         scope: str = "",
         idempotency_key: str | None = None,
+        priority: str = "interactive",
     ) -> BatchCreated:
         """Record a batch and all its items durably; items with ``errors`` start ``failed``.
+        On PostgreSQL each other item is a job of the engine, deferred in the same transaction
+        at ``priority`` (:data:`~service.store.engine_sql.PRIORITIES`: ``interactive`` for the
+        console and the API, ``regeneration`` for historical regeneration, after them).
 
         With ``idempotency_key`` (within ``scope``), a retried create of the same items answers
         the first batch (``replayed``); other items under the same key raise
@@ -109,6 +114,8 @@ class BatchStore:
         """
         if not items:
             raise BatchInvalid("批次中没有任何报送数据", details=[])
+        if priority not in engine_sql.PRIORITIES:
+            raise ValueError(f"unknown batch priority {priority!r}")
         request_sha = _request_sha(items, webhook)
         earlier = await self.keys.replayed(scope, idempotency_key, request_sha)
         if earlier is not None:
@@ -134,6 +141,7 @@ class BatchStore:
                     webhook_secret=webhook.secret if webhook else None,
                     webhook_state="none" if webhook is None else ("pending" if finished else "waiting"),
                     webhook_attempts=0,
+                    priority=engine_sql.PRIORITIES[priority],
                 )
             )  # fmt: skip
             companies = sorted({item.company_id or UNKNOWN_COMPANY for item in items})
@@ -160,6 +168,9 @@ class BatchStore:
                     for index, item in enumerate(items)
                 ],
             )
+            if self.db.dialect == "postgresql":
+                await engine_sql.defer_items(conn, batch_id)
+                await engine_sql.defer_webhook(conn, batch_id)
             return Target(batch_id)
 
         target, replayed = await self.keys.write(scope, idempotency_key, request_sha, write)
@@ -233,6 +244,139 @@ class BatchStore:
         if data is None:
             raise NotFound("批次项不存在", details={"batch_id": batch_id, "index": index})
         return bytes(data)
+
+    # --- items run by a queue (the job engine, the local queue) -----------------------------
+
+    async def start(
+        self, item_id: int, runner: str, *, max_attempts: int = 3
+    ) -> ClaimedItem | None:
+        """Begin an attempt at an item: ``running`` on ``runner`` (a name, not a lease), its
+        attempt counted. ``None`` when there is nothing to do: the item is finished (a job run
+        twice), or it was started ``max_attempts`` times without finishing (its render or its
+        node died each time), in which case it fails here as ``worker_lost``."""
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(
+                    select(batch_items.c.state, batch_items.c.attempts)
+                    .where(batch_items.c.id == item_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None or row.state in ITEM_FINAL_STATES:
+                return None
+            if row.attempts >= max_attempts:
+                await self._finish_in(
+                    conn, item_id, "failed", None, None,
+                    errors_json([worker_lost_error(row.attempts)]),
+                )  # fmt: skip
+                return None
+            r = (
+                await conn.execute(
+                    update(batch_items)
+                    .where(batch_items.c.id == item_id)
+                    .values(
+                        state="running",
+                        lease_owner=runner,
+                        lease_expires_at=None,
+                        attempts=batch_items.c.attempts + 1,
+                        started_at=func.coalesce(batch_items.c.started_at, epoch_now()),
+                    )
+                    .returning(
+                        batch_items.c.id, batch_items.c.batch_id, batch_items.c.idx,
+                        batch_items.c.payload, batch_items.c.attempts,
+                        batch_items.c.idempotency_key,
+                    )
+                )
+            ).one()  # fmt: skip
+        return ClaimedItem(id=r.id, batch_id=r.batch_id, index=r.idx, raw=bytes(r.payload),
+                           attempts=r.attempts, idempotency_key=r.idempotency_key)  # fmt: skip
+
+    async def finish(
+        self,
+        item_id: int,
+        *,
+        document_id: str | None = None,
+        version: int | None = None,
+        errors: Sequence[FieldError] | None = None,
+    ) -> bool:
+        """Finish an item: ``done`` with its document, or ``failed`` with ``errors``. Only the
+        first finish of an item counts (moves the batch's counters, may make it finished and
+        due its webhook); a later one returns ``False`` and changes nothing."""
+        state = "failed" if errors is not None else "done"
+        async with self.db.write() as conn:
+            return await self._finish_in(
+                conn, item_id, state, document_id, version,
+                errors_json(errors) if errors is not None else None,
+            )  # fmt: skip
+
+    async def give_back(self, item_id: int, *, counted: bool) -> None:
+        """An attempt that ended unfinished: the item is ``pending`` again. The attempt stays
+        counted when ``counted`` (the render killed its worker), else it is taken back (the
+        pool was busy or stopping)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(batch_items)
+                .where(batch_items.c.id == item_id, batch_items.c.state == "running")
+                .values(
+                    state="pending",
+                    lease_owner=None,
+                    attempts=batch_items.c.attempts - (0 if counted else 1),
+                )
+            )
+
+    async def _finish_in(
+        self,
+        conn: AsyncConnection,
+        item_id: int,
+        state: str,
+        document_id: str | None,
+        version: int | None,
+        errors: str | None,
+    ) -> bool:
+        batch_id = (
+            await conn.execute(
+                update(batch_items)
+                .where(batch_items.c.id == item_id, batch_items.c.state.not_in(ITEM_FINAL_STATES))
+                .values(
+                    state=state, document_id=document_id, version=version, errors=errors,
+                    lease_owner=None, lease_expires_at=None, finished_at=epoch_now(),
+                )
+                .returning(batch_items.c.batch_id)
+            )
+        ).scalar()  # fmt: skip
+        if batch_id is None:
+            return False
+        await _bump(conn, batch_id, done=int(state == "done"), failed=int(state == "failed"))
+        if self.db.dialect == "postgresql":
+            await engine_sql.defer_webhook(conn, batch_id)
+        return True
+
+    async def webhook_due(self, batch_id: str) -> WebhookDue | None:
+        """The webhook of ``batch_id`` if it is due (finished, not yet delivered nor given up)."""
+        stmt = _status_select().where(
+            batches.c.id == batch_id, batches.c.webhook_state.in_(("pending", "delivering"))
+        )
+        async with self.db.read() as conn:
+            r = (await conn.execute(stmt)).mappings().first()
+        if r is None:
+            return None
+        return WebhookDue(batch_id=r["id"], url=r["webhook_url"], secret=r["webhook_secret"],
+                          attempt=r["webhook_attempts"] + 1, status=_status(r))  # fmt: skip
+
+    async def record_webhook(
+        self, batch_id: str, *, delivered: bool, error: str | None, final: bool
+    ) -> None:
+        """One delivery attempt: ``delivered``; or failed, to be tried again (``delivering``)
+        or given up (``failed``) when ``final``."""
+        state = "delivered" if delivered else ("failed" if final else "delivering")
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id,
+                       batches.c.webhook_state.in_(("pending", "delivering")))
+                .values(webhook_state=state, webhook_last_error=error,
+                        webhook_attempts=batches.c.webhook_attempts + 1)
+            )  # fmt: skip
 
     # --- leases ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -135,6 +136,8 @@ batches = Table(
     Column("webhook_lease_owner", Text, nullable=True),
     Column("webhook_lease_expires_at", Double, nullable=True),
     Column("webhook_last_error", Text, nullable=True),
+    # The job engine's priority of the batch's items (engine_sql.PRIORITIES): higher first.
+    Column("priority", Integer, nullable=False, server_default=text("10")),
     UniqueConstraint("scope", "idempotency_key", name="uq_batches_scope_key"),
 )
 Index("ix_batches_webhook_state", batches.c.webhook_state)

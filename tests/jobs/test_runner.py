@@ -12,7 +12,8 @@ import pytest
 from service.errors import Overloaded, WorkerCrashed
 from service.jobs.parse import item_from_bytes
 from service.jobs.render import RenderOutcome
-from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
+from service.jobs.attempt import ITEM_SCOPE
+from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.store import Store
 from service.store.models import sha256_hex
 from tests.jobs.runner_events import Heard

@@ -38,6 +38,7 @@ async def test_migrated_tables_match_schema_module(
                     ),
                 )
                 for name in inspect(sync).get_table_names()
+                if not name.startswith("procrastinate_")  # the job engine's own (migration 6)
             }
         )
     expected = {
@@ -45,6 +46,21 @@ async def test_migrated_tables_match_schema_module(
         for t in metadata.sorted_tables
     }
     assert reflected == expected
+
+
+async def test_job_engine_schema_is_on_postgresql_only(
+    fresh_database_url: str | None, data_dir: Path
+) -> None:
+    async with (
+        await open_store(fresh_database_url, data_dir) as store,
+        store.db.engine.connect() as conn,
+    ):
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    engine_tables = {t for t in tables if t.startswith("procrastinate_")}
+    if fresh_database_url is None:
+        assert engine_tables == set()
+    else:
+        assert {"procrastinate_jobs", "procrastinate_workers"} <= engine_tables
 
 
 async def test_nodes_starting_together_migrate_once(
