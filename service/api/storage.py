@@ -36,7 +36,8 @@ from aiohttp import web
 from service.api.state import BACKEND, METRICS, POOL, SETTINGS, STORE
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.render import pool_render
-from service.jobs.runner import run_worker
+from service.jobs.engine import Engine
+from service.jobs.runner import default_worker_id, run_worker
 from service.store import STORAGE_REFUSED, open_store
 
 log = logging.getLogger("pilu.api.storage")
@@ -114,7 +115,10 @@ async def _supervise(app: web.Application, handle: RunnerHandle) -> None:
         if app[STORE].backend == "sqlite" and not await _own_folder(app, handle, owned):
             return
         handle.owner = True
-        await _run(app, stop, take_over=app[STORE].backend == "sqlite")
+        if app[STORE].backend == "postgresql":
+            await _run_engine(app, stop)
+        else:
+            await _run(app, stop, take_over=True)
 
 
 async def _own_folder(
@@ -169,6 +173,30 @@ async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) ->
             await _pause(stop, RESTART_PAUSE_S)
             continue
         log.info("batch runner stopped", extra={"fields": dict(vars(stats))})
+        return
+
+
+async def _run_engine(app: web.Application, stop: asyncio.Event) -> None:
+    """PostgreSQL: the node's procrastinate worker and stalled-job sweep until ``stop``."""
+    settings = app[SETTINGS]
+    render = pool_render(
+        app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer(), lane="batch"
+    )
+    while not stop.is_set():
+        engine = Engine(
+            app[STORE], render, node=default_worker_id(),
+            concurrency=settings.runner_concurrency, stalled_after_s=settings.batch_lease_s,
+            webhook_timeout_s=settings.webhook_timeout_s,
+            webhook_allow_private=settings.webhook_allow_private,
+            shutdown_grace_s=settings.shutdown_grace_s, events=app[METRICS].runner_events(),
+        )  # fmt: skip
+        try:
+            stats = await engine.run(stop)
+        except Exception:
+            log.exception("job engine failed; restarting in %.0f s", RESTART_PAUSE_S)
+            await _pause(stop, RESTART_PAUSE_S)
+            continue
+        log.info("job engine stopped", extra={"fields": dict(vars(stats))})
         return
 
 
