@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from service.api.state import BACKEND, METRICS, POOL, SETTINGS, STORE
+from service.jobs.engine import Engine
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.render import pool_render
-from service.jobs.engine import Engine
 from service.jobs.runner import default_worker_id, run_worker
 from service.store import STORAGE_REFUSED, open_store
 

@@ -10,9 +10,9 @@
 """
 
 from service.jobs.archive import archive_filename, iter_archive, open_archive
+from service.jobs.attempt import ITEM_SCOPE
 from service.jobs.parse import ParsedBatch, item_from_bytes, parse_batch, parse_folder
 from service.jobs.render import RenderFn, RenderOutcome, executor_render, pool_render, render_item
-from service.jobs.attempt import ITEM_SCOPE
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 
 __all__ = [

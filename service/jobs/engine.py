@@ -127,7 +127,10 @@ class Engine:
         self.store, self.render, self.node = store, render, node
         self.concurrency, self.stalled_after_s = concurrency, stalled_after_s
         self.max_attempts, self.store_retry_s = max_attempts, store_retry_s
-        self.webhook_timeout_s, self.webhook_allow_private = webhook_timeout_s, webhook_allow_private
+        self.webhook_timeout_s, self.webhook_allow_private = (
+            webhook_timeout_s,
+            webhook_allow_private,
+        )
         self.shutdown_grace_s, self.poll_interval_s = shutdown_grace_s, poll_interval_s
         self.events = events or RunnerEvents()
         self.stats = EngineStats()
@@ -221,6 +224,8 @@ class Engine:
             self.stats.stalled_retried += 1
             log.info("job %s (%s) of a stalled worker put back", job.id, job.task_name,
                      extra={"fields": {"job_id": job.id, "task": job.task_name}})  # fmt: skip
+        if retried:
+            self.events.stalled_put_back(retried)
         return retried
 
     # --- the tasks ------------------------------------------------------------------------
@@ -261,7 +266,9 @@ class Engine:
                 self.stats.done += 1
         elif isinstance(outcome, Failed):
             errors = outcome.errors
-            if await retrying(what, lambda: batches.finish(item_id, errors=errors), self.store_retry_s):
+            if await retrying(
+                what, lambda: batches.finish(item_id, errors=errors), self.store_retry_s
+            ):
                 self.stats.failed += 1
         elif isinstance(outcome, GiveBack):
             await self._give_back(item_id, counted=False)
@@ -270,7 +277,9 @@ class Engine:
             assert isinstance(outcome, Crashed)
             if item.attempts >= self.max_attempts:
                 lost = (worker_lost_error(item.attempts),)
-                if await retrying(what, lambda: batches.finish(item_id, errors=lost), self.store_retry_s):
+                if await retrying(
+                    what, lambda: batches.finish(item_id, errors=lost), self.store_retry_s
+                ):
                     self.stats.failed += 1
                 return
             await self._give_back(item_id, counted=True)

@@ -92,6 +92,9 @@ class RunnerEvents:
     def webhook_delivered(self, outcome: str) -> None:
         """One webhook delivery ended: ``delivered`` or ``failed`` (tried again later)."""
 
+    def stalled_put_back(self, count: int) -> None:
+        """The job engine's sweep put back ``count`` jobs of silent workers (dead nodes)."""
+
 
 class RenderPoolBroken(RuntimeError):
     """The render executor died (a process killed under it); the runner stopped claiming."""

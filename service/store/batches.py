@@ -380,6 +380,16 @@ class BatchStore:
 
     # --- leases ---------------------------------------------------------------------------
 
+    async def count_jobs(self) -> dict[tuple[str, str], int]:
+        """Jobs by ``(queue, state)``: on PostgreSQL the engine's (procrastinate's queues and
+        states: ``todo``, ``doing``, ``succeeded``, ``failed`` …), on SQLite the local queue's
+        items (queue ``local``, the item states)."""
+        if self.db.dialect != "postgresql":
+            return {("local", state): n for state, n in (await self.count_items_by_state()).items()}
+        async with self.db.read() as conn:
+            rows = await conn.execute(engine_sql.COUNT_JOBS)
+            return {(queue, state): int(n) for queue, state, n in rows.all()}
+
     async def count_items_by_state(self) -> dict[str, int]:
         """How many items of every batch are in each state (only states that have some)."""
         stmt = select(batch_items.c.state, func.count()).group_by(batch_items.c.state)
@@ -433,10 +443,11 @@ class BatchStore:
                 await _bump(conn, lost_batch, failed=count)
             candidates = (
                 select(batch_items.c.id)
+                .join(batches, batches.c.id == batch_items.c.batch_id)
                 .where(or_(batch_items.c.state == "pending", expired), scoped)
-                .order_by(batch_items.c.id)
+                .order_by(batches.c.priority.desc(), batch_items.c.id)
                 .limit(limit)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=batch_items)
             )
             rows = (
                 await conn.execute(

@@ -49,6 +49,11 @@ WHERE b.webhook_state IN ('pending', 'delivering') AND (CAST(:batch_id AS TEXT) 
 """
 
 
+COUNT_JOBS = text(
+    "SELECT queue_name, CAST(status AS TEXT), count(*) FROM procrastinate_jobs GROUP BY 1, 2"
+)
+
+
 async def defer_items(conn: AsyncConnection, batch_id: str) -> int:
     """One job per unfinished item of ``batch_id``, at the batch's priority; how many."""
     return int((await conn.execute(text(_DEFER_ITEMS), {"batch_id": batch_id})).scalar_one())

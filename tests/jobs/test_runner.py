@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from service.errors import Overloaded, WorkerCrashed
+from service.jobs.attempt import ITEM_SCOPE
 from service.jobs.parse import item_from_bytes
 from service.jobs.render import RenderOutcome
-from service.jobs.attempt import ITEM_SCOPE
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.store import Store
 from service.store.models import sha256_hex
