@@ -149,7 +149,7 @@ async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) ->
     while not stop.is_set():
         try:
             if take_over:
-                taken = await app[STORE].batches.expire_leases()
+                taken = await app[STORE].batches.reset_running()
                 take_over = False
                 if taken:
                     log.info("taking up %d batch items a stopped process left running", taken)

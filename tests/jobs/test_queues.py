@@ -76,7 +76,7 @@ class LocalQueue:
         concurrency: int = 2,
         heard: Heard | None = None,
     ) -> None:
-        await self.store.batches.expire_leases()
+        await self.store.batches.reset_running()
         stop = asyncio.Event()
         task = asyncio.create_task(
             run_worker(
@@ -97,7 +97,7 @@ class LocalQueue:
             await task
 
     async def leave_running(self, batch_id: str) -> int:
-        (claimed,) = await self.store.batches.claim("dead-runner", 1, 3600, batch_id=batch_id)
+        (claimed,) = await self.store.batches.take("dead-runner", 1, batch_id=batch_id)
         return claimed.id
 
 
