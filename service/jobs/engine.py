@@ -182,12 +182,14 @@ class Engine:
 
     async def _run_worker(self, worker: Worker, stop: asyncio.Event) -> bool:
         """Run ``worker`` until ``stop`` (``True``) or until it fails (``False``)."""
-        task = asyncio.create_task(worker.run(), name=f"pilu-engine-worker {self.node}")
+        # procrastinate's Worker.run and stop carry no annotations
+        run = worker.run()  # type: ignore[no-untyped-call]
+        task: asyncio.Task[None] = asyncio.create_task(run, name=f"pilu-engine-worker {self.node}")
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if not task.done():
-                worker.stop()
+                worker.stop()  # type: ignore[no-untyped-call]
                 await asyncio.wait({task})
                 return True
         finally:

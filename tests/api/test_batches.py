@@ -261,9 +261,7 @@ async def test_a_company_the_key_may_not_use_refuses_the_whole_batch(
 async def test_a_batch_priority_is_named_or_refused(client: TestClient[Any, Any]) -> None:
     body = ndjson(year_payload(2021))
     for query in ("?priority=urgent", "?priority=regeneration&priority=interactive"):
-        response = await client.post(
-            f"/v1/batches{query}", data=body, headers={**AUTH, **NDJSON}
-        )
+        response = await client.post(f"/v1/batches{query}", data=body, headers={**AUTH, **NDJSON})
         assert response.status == 400, await response.text()
         error = (await response.json())["error"]
         assert error["code"] == "invalid_parameter"

@@ -133,7 +133,8 @@ class EngineQueue:
             worker_id = await manager.register_worker()
             job = await manager.fetch_job(queues=[ITEM_QUEUE], worker_id=worker_id)
             assert job is not None
-        item_id = int(job.task_kwargs["item_id"])
+        item_id = job.task_kwargs["item_id"]
+        assert isinstance(item_id, int)
         assert await self.store.batches.start(item_id, "dead-node") is not None
         async with self.store.db.write() as conn:
             await conn.execute(
