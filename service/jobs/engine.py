@@ -192,6 +192,13 @@ class Engine:
                 worker.stop()  # type: ignore[no-untyped-call]
                 await asyncio.wait({task})
                 return True
+        except asyncio.CancelledError:
+            # Cancelled past the caller's grace: the jobs in flight are cancelled too (their
+            # items given back, their jobs retried), not waited for.
+            worker.shutdown_graceful_timeout = 0
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
         finally:
             stopper.cancel()
         error = task.exception()

@@ -292,3 +292,29 @@ async def test_a_job_run_twice_makes_no_second_document(tmp_path: Path, pg_url: 
         assert left == 0
         assert sum(render.calls.values()) == 2
         await assert_done_exactly_once(store, batch_id, 2)
+
+
+async def test_a_node_stopping_gives_its_jobs_back_past_the_grace(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The engine only: a render still running when the grace is over is cancelled, its item
+    given back with the attempt not counted and its job retried at once, by any node."""
+    async with await open_store(pg_url, tmp_path / "data") as store:
+        batch_id = await _create(store, [payload(n=0, sleep=30)])
+        engine = Engine(store, FakeRender(), node="stopping", shutdown_grace_s=0.2,
+                        poll_interval_s=0.05)  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop))
+        for _ in range(500):
+            if (await store.batches.get(batch_id)).running == 1:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        (item,) = await store.batches.items(batch_id)
+        assert (item.state, item.attempts) == ("pending", 0)
+        async with store.db.read() as conn:
+            jobs = (
+                await conn.execute(text("SELECT status::text, attempts FROM procrastinate_jobs"))
+            ).all()
+        assert [tuple(j) for j in jobs] == [("todo", 1)]
