@@ -103,8 +103,9 @@ async def test_metrics_count_batch_items_by_state(client: TestClient[Any, Any]) 
     assert sum(counts.values()) == 3, counts
 
 
+@pytest.mark.usefixtures("postgres_server")
 async def test_metrics_count_jobs_by_queue_and_state(
-    make_client: ClientFactory, tmp_path: Path, postgres_server: None
+    make_client: ClientFactory, tmp_path: Path
 ) -> None:
     """SQLite: the local queue's items; PostgreSQL: the engine's jobs, every one succeeded once
     the batch is finished."""
