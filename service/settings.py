@@ -219,7 +219,7 @@ class Settings(BaseSettings):
         description=(
             "How long a node rendering batch items may stay silent. On PostgreSQL its job "
             "engine worker beats every third of it, and the jobs of a worker silent this long "
-            "(its node died) are put back for any node; on SQLite, the lease of the local queue."
+            "(its node died) are put back for any node. Unused on SQLite (the local queue has no leases)."
         ),
     )
     batch_concurrency: int | None = Field(

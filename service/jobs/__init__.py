@@ -3,7 +3,9 @@
 - :mod:`.parse`: batch input (JSON array, NDJSON, a folder) → items, with per-line errors;
 - :mod:`.render`: :func:`~.render.render_item`, the function a worker process runs per item;
 - :mod:`.tasks`: the functions a worker runs for the API's ``/v1/render`` and ``/v1/validate``;
-- :mod:`.runner`: :func:`~.runner.run_worker`, the asyncio loop that leases, renders, stores;
+- :mod:`.attempt`: one attempt at an item, whichever queue runs it;
+- :mod:`.runner`: :func:`~.runner.run_worker`, the local queue (SQLite): takes, renders, stores;
+- :mod:`.engine`: :class:`~.engine.Engine`, batches on PostgreSQL as procrastinate jobs;
 - :mod:`.webhook`: the signed completion call;
 - :mod:`.archive`: a batch as a streamed ZIP with a CSV and JSON manifest;
 - :mod:`.batch_cli`: ``pilu batch`` (:func:`~.batch_cli.run_batch`).

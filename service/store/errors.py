@@ -150,7 +150,7 @@ def is_connection_lost(exc: BaseException) -> bool:
     restarting, shutting down, unreachable), so the same call may work a moment later.
 
     Whether a write whose commit was cut off committed is not known: callers retry only calls
-    that are safe twice (idempotency keys, the lease owner check)."""
+    that are safe twice (idempotency keys, an item's first finish only)."""
     for cause in _causes(exc):
         if getattr(cause, "connection_invalidated", False):
             return True
