@@ -217,8 +217,9 @@ class Settings(BaseSettings):
         30.0,
         gt=0,
         description=(
-            "Lease on a batch item a node is rendering, renewed every third of it. When a node "
-            "dies its items are taken over by another node this long after its last renewal."
+            "How long a node rendering batch items may stay silent. On PostgreSQL its job "
+            "engine worker beats every third of it, and the jobs of a worker silent this long "
+            "(its node died) are put back for any node. Unused on SQLite (the local queue has no leases)."
         ),
     )
     batch_concurrency: int | None = Field(

@@ -141,12 +141,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """``GET /metrics``: Prometheus text format. Batch items by state are counted in the store
-    now (one grouped query); a store that does not answer leaves the last counts."""
+    """``GET /metrics``: Prometheus text format. Batch items and jobs by state are counted in
+    the store now (a grouped query each); a store that does not answer leaves the last counts."""
     app = request.app
     if STORE in app:
         try:
             app[METRICS].count_batch_items(await app[STORE].batches.count_items_by_state())
+            app[METRICS].count_jobs(await app[STORE].batches.count_jobs())
         except Exception:  # noqa: BLE001 - the rest of the metrics matter more
             log.warning("batch items not counted for /metrics", exc_info=True)
     response = web.Response(body=app[METRICS].exposition())

@@ -75,6 +75,19 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+        self.jobs = Gauge(
+            "pilu_jobs",
+            "Jobs in the store (every node's), by queue and state: on PostgreSQL the job "
+            "engine's (batch_items, webhooks; todo, doing, succeeded, failed …), on SQLite the "
+            "local queue's items; read when /metrics is scraped.",
+            ["queue", "state"],
+            registry=self.registry,
+        )
+        self.stalled = Counter(
+            "pilu_stalled_jobs_put_back",
+            "Jobs of a silent worker (its node died) this node's sweep put back for any node.",
+            registry=self.registry,
+        )
         self.take_overs = Counter(
             "pilu_batch_item_takeovers",
             "Batch items this node claimed again after an attempt that did not finish (its "
@@ -114,6 +127,11 @@ class Metrics:
         for state in BATCH_ITEM_STATES:
             self.batch_items.labels(state).set(by_state.get(state, 0))
 
+    def count_jobs(self, by_queue_state: dict[tuple[str, str], int]) -> None:
+        self.jobs.clear()
+        for (queue, state), n in sorted(by_queue_state.items()):
+            self.jobs.labels(queue, state).set(n)
+
     def runner_events(self) -> RunnerEvents:
         """What the batch runner reports into these metrics."""
         return _RunnerMetrics(self)
@@ -143,3 +161,6 @@ class _RunnerMetrics(RunnerEvents):
 
     def webhook_delivered(self, outcome: str) -> None:
         self.metrics.webhooks.labels(outcome).inc()
+
+    def stalled_put_back(self, count: int) -> None:
+        self.metrics.stalled.inc(count)

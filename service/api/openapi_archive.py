@@ -382,14 +382,24 @@ def archive_paths() -> dict[str, Any]:
                 "create_batch",
                 "Submit a batch",
                 "Answers 202 only once the batch and every payload are committed to the store; "
-                "any node sharing the store renders it (leases survive a node's death). Items "
+                "any node sharing the store renders it (a node's death loses none of it). Items "
                 "are checked for JSON and `company.id` here (else 422 with every bad line); full "
                 "validation happens per item, and a bad item fails alone. A company this key "
                 "may not use: 403 for the whole batch. A webhook is given in headers "
                 "(`X-Pilu-Webhook-Url`, `X-Pilu-Webhook-Secret`, 16–256 characters): one signed "
-                "POST when the batch finishes (see `webhooks` in this document).",
+                "POST when the batch finishes (see `webhooks` in this document). `priority`: "
+                "`interactive` (the default) or `regeneration`, for historical regeneration, "
+                "whose items are rendered after those of every interactive batch waiting.",
                 [
                     "IdempotencyKey",
+                    {
+                        "name": "priority",
+                        "in": "query",
+                        "required": False,
+                        "description": "`interactive` (default) or `regeneration` (after every "
+                        "interactive batch).",
+                        "schema": {"type": "string", "enum": ["interactive", "regeneration"]},
+                    },
                     {
                         "name": "X-Pilu-Webhook-Url",
                         "in": "header",

@@ -1,26 +1,29 @@
-"""The document store and the background batch runner, in the application's life.
+"""The document store and the background batch queue, in the application's life.
 
 - :func:`store_ctx` (a cleanup context) opens the store the settings name as ``app[STORE]``:
   embedded SQLite under ``data_dir``, or PostgreSQL with ``database_url``. Migrations run here,
   so an unreachable or too new database stops the server at start, not at the first request.
-- :func:`runner_ctx` (a cleanup context after the pool and the store) runs
-  :func:`service.jobs.run_worker` as a task on the API's worker pool: it leases batch items
-  (submitted to any node sharing the store), renders them, stores their documents and sends the
-  webhooks of finished batches. A runner that fails (a bug, not a store outage: those it logs
-  and rides out) is restarted after a pause. A store that refuses writes (full or read-only
-  data folder or database) stops the runner too; it tries again every
-  :data:`STORAGE_PAUSE_S`, leaving the batches where they are meanwhile.
-- :func:`stop_runner` (on shutdown) stops claiming at once. Renders in flight finish within what
-  is left of ``shutdown_grace_s``; past it the runner is cancelled, which gives its leases back
-  (the items are claimable at once). A node killed outright gives nothing back: on PostgreSQL
-  its items wait for their leases (``batch_lease_s``) to expire and another node takes them.
+- :func:`runner_ctx` (a cleanup context after the pool and the store) runs the batch queue as a
+  task on the API's worker pool: on PostgreSQL the job engine (:class:`service.jobs.engine.
+  Engine`: a procrastinate worker taking jobs deferred by any node sharing the store, and the
+  sweep that puts back the jobs of dead nodes), on SQLite the local queue
+  (:func:`service.jobs.run_worker`). Either renders items, stores their documents and sends the
+  webhooks of finished batches. A queue that fails (a bug, not a store outage: those it logs and
+  rides out) is restarted after a pause. A store that refuses writes (full or read-only data
+  folder or database) stops the local queue too; it tries again every :data:`STORAGE_PAUSE_S`,
+  leaving the batches where they are meanwhile.
+- :func:`stop_runner` (on shutdown) stops taking items at once. Renders in flight finish within
+  what is left of ``shutdown_grace_s``; past it they are cancelled, which gives their items back
+  (on PostgreSQL their jobs are retried at once by any node). A node killed outright gives
+  nothing back: on PostgreSQL its jobs wait until its worker has been silent for
+  ``batch_lease_s`` and another node's sweep puts them back.
 - On embedded SQLite one process owns the data folder's batches (:mod:`service.jobs.owner`,
-  ``<data_dir>/batches.lock``): its runner starts only once it holds the lock, and then takes
+  ``<data_dir>/batches.lock``): its queue starts only once it holds the lock, and then takes
   up at once whatever a killed predecessor left running. A second server on the same folder
-  serves requests, and its runner waits for the lock (it takes over when the owner stops or
+  serves requests, and its queue waits for the lock (it takes over when the owner stops or
   dies).
 
-Cleanup runs in reverse: the runner stops first, then the store closes, then the pool.
+Cleanup runs in reverse: the queue stops first, then the store closes, then the pool.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from service.api.state import BACKEND, METRICS, POOL, SETTINGS, STORE
+from service.jobs.engine import Engine
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.render import pool_render
-from service.jobs.runner import run_worker
+from service.jobs.runner import default_worker_id, run_worker
 from service.store import STORAGE_REFUSED, open_store
 
 log = logging.getLogger("pilu.api.storage")
@@ -114,7 +118,10 @@ async def _supervise(app: web.Application, handle: RunnerHandle) -> None:
         if app[STORE].backend == "sqlite" and not await _own_folder(app, handle, owned):
             return
         handle.owner = True
-        await _run(app, stop, take_over=app[STORE].backend == "sqlite")
+        if app[STORE].backend == "postgresql":
+            await _run_engine(app, stop)
+        else:
+            await _run(app, stop, take_over=True)
 
 
 async def _own_folder(
@@ -136,8 +143,8 @@ async def _own_folder(
 
 
 async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) -> None:
-    """Run the worker until ``stop``; ``take_over``: first expire every lease (the caller owns
-    the folder, so what is left running is a dead process's)."""
+    """Run the local queue until ``stop``; ``take_over``: first put back what is left running
+    (the caller owns the folder, so it is a dead process's)."""
     settings = app[SETTINGS]
     render = pool_render(
         app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer(), lane="batch"
@@ -145,7 +152,7 @@ async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) ->
     while not stop.is_set():
         try:
             if take_over:
-                taken = await app[STORE].batches.expire_leases()
+                taken = await app[STORE].batches.reset_running()
                 take_over = False
                 if taken:
                     log.info("taking up %d batch items a stopped process left running", taken)
@@ -169,6 +176,30 @@ async def _run(app: web.Application, stop: asyncio.Event, *, take_over: bool) ->
             await _pause(stop, RESTART_PAUSE_S)
             continue
         log.info("batch runner stopped", extra={"fields": dict(vars(stats))})
+        return
+
+
+async def _run_engine(app: web.Application, stop: asyncio.Event) -> None:
+    """PostgreSQL: the node's procrastinate worker and stalled-job sweep until ``stop``."""
+    settings = app[SETTINGS]
+    render = pool_render(
+        app[POOL], settings.render_timeout_s, app[BACKEND].item_renderer(), lane="batch"
+    )
+    while not stop.is_set():
+        engine = Engine(
+            app[STORE], render, node=default_worker_id(),
+            concurrency=settings.runner_concurrency, stalled_after_s=settings.batch_lease_s,
+            webhook_timeout_s=settings.webhook_timeout_s,
+            webhook_allow_private=settings.webhook_allow_private,
+            shutdown_grace_s=settings.shutdown_grace_s, events=app[METRICS].runner_events(),
+        )  # fmt: skip
+        try:
+            stats = await engine.run(stop)
+        except Exception:
+            log.exception("job engine failed; restarting in %.0f s", RESTART_PAUSE_S)
+            await _pause(stop, RESTART_PAUSE_S)
+            continue
+        log.info("job engine stopped", extra={"fields": dict(vars(stats))})
         return
 
 

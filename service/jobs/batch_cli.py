@@ -228,7 +228,7 @@ async def _run_in_store(
     )
     batch = created.batch
     if created.replayed:
-        await store.batches.expire_leases(batch.id)
+        await store.batches.reset_running(batch.id)
     started = time.monotonic()
     stats = WorkerStats()
     if batch.state != "finished":

@@ -4,7 +4,7 @@ dies, however it dies (``kill -9`` included).
 On embedded SQLite only one process may run a folder's batches (``pilu serve`` in the folder it
 serves, ``pilu batch`` in ``DIR/.pilu``). Whoever holds the lock knows that no one else works on
 those items, so what was left ``running`` belongs to a process that is gone and is taken up at
-once (:meth:`~service.store.BatchStore.expire_leases`); nothing waits for a lease to expire. A
+once (:meth:`~service.store.BatchStore.reset_running`); nothing waits. A
 second process on the same folder waits for the lock (``pilu serve``) or refuses to start
 (``pilu batch``).
 """

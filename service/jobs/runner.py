@@ -1,37 +1,33 @@
-"""The job runner: an asyncio loop that leases batch items, renders them, stores the documents
-and marks the items finished; it also sends the webhooks of finished batches.
+"""The local queue: an asyncio loop that takes pending batch items, runs an attempt at each
+(:func:`~service.jobs.attempt.attempt`), finishes them, and sends the webhooks of finished
+batches. It serves the embedded SQLite store, where one process owns the data folder
+(:mod:`service.jobs.owner`); on PostgreSQL the nodes run the job engine
+(:mod:`service.jobs.engine`) instead.
 
-Any number of runners (tasks, processes, nodes) may share one store. Per item:
-
-1. lease it (:meth:`BatchStore.claim`); a background task renews every lease it holds each
-   ``lease_seconds / 3``, so a render may take longer than one lease;
-2. if a document already exists under the item's idempotency key (an earlier runner rendered
-   and stored it, then died before step 4), skip to step 4 with it;
-3. render (the injected :data:`~service.jobs.render.RenderFn`), then store the document under the
-   item's idempotency key;
-4. complete the item, or fail it with the render's errors. Both only succeed while this runner
-   still owns the lease; a runner that lost it drops its result (the document it stored is the
-   one the new owner will find in step 2, so no duplicate exists).
+No leases: the owner knows that no one else runs its items, so an item it takes stays
+``running`` until it is finished or given back, and what a killed owner left running is put
+back by the next one when it starts (:meth:`~service.store.BatchStore.reset_running`, the
+attempt still counted). Two runners on one store never take the same item (taking is one
+``UPDATE`` of pending rows), but one that dies leaves its items running until an owner resets
+them; so run one per store.
 
 A render whose worker process died (``WorkerCrashed``: the payload may be what kills it) gives
-the item back with its attempt counted, so any runner tries it again; at ``max_attempts`` it
-fails as ``worker_lost`` with the attempts in its message, like an item whose lease expired
-that often.
+the item back with its attempt counted, so it is tried again; at ``max_attempts`` it fails as
+``worker_lost`` with the attempts in its message.
 
 A store that refuses writes (:class:`~service.store.StorageFull`,
 :class:`~service.store.StorageReadOnly`: a full or read-only data folder or database) stops the
-runner: it claims nothing more, gives back the items in flight where the store still lets it,
+runner: it takes nothing more, gives back the items in flight where the store still lets it,
 and :func:`run_worker` raises the error. Rendering on would only spend the items' attempts.
 
-A database connection that is lost (a PostgreSQL restart or failover) is ridden out: each store
-call of an item is tried again for up to ``store_retry_s`` (each is safe twice: the document is
-stored under the item's idempotency key, and finishing checks the lease owner), so the render
-is kept rather than done again. A claim or a lease renewal that fails is tried at the next round.
+A database connection that is lost is ridden out: each store call of an item is tried again
+for up to ``store_retry_s`` (each is safe twice: the document is stored under the item's
+idempotency key, and only an item's first finish counts), so the render is kept rather than
+done again.
 
 What a runner does not do: kill a render that hangs (the render function's timeout must, as the
-API's pool does), or recover when its database stays gone: past ``store_retry_s`` store errors
-are logged and the item is left to its lease, which another runner (or this one, later) takes
-over when it expires.
+API's pool does), or recover an item whose store calls failed past ``store_retry_s``: it is
+given back if the store lets it, else left running for the next owner's start.
 """
 
 from __future__ import annotations
@@ -49,15 +45,8 @@ from typing import TypeVar
 
 import aiohttp
 
-from service.errors import (
-    FieldError,
-    IdempotencyConflict,
-    NotReady,
-    Overloaded,
-    PiluError,
-    ShuttingDown,
-    WorkerCrashed,
-)
+from service.errors import FieldError
+from service.jobs.attempt import Failed, GiveBack, Stored, attempt, retrying
 from service.jobs.render import RenderFn
 from service.jobs.webhook import body_of, deliver
 from service.store import STORAGE_REFUSED, ClaimedItem, StorageRefused, Store, is_connection_lost
@@ -66,17 +55,16 @@ from service.store.batches import worker_lost_error
 log = logging.getLogger("pilu.jobs.runner")
 T = TypeVar("T")
 
-ITEM_SCOPE = "jobs"
-"""The idempotency scope batch items store their documents under."""
-
-_GIVE_BACK = (Overloaded, ShuttingDown, NotReady)
+WEBHOOK_ATTEMPTS = 3
+WEBHOOK_RETRY_S = 30.0
 
 
 @dataclass
 class WorkerStats:
     """What one :func:`run_worker` call did. ``reused``: items finished with a document already
-    stored under their key (no render); ``lost``: results dropped because the lease was lost;
-    ``store_retries``: store calls of items tried again after a lost database connection."""
+    stored under their key (no render); ``lost``: finishes that found the item finished
+    already; ``store_retries``: store calls of items tried again after a lost database
+    connection."""
 
     claimed: int = 0
     done: int = 0
@@ -92,11 +80,12 @@ class WorkerStats:
 
 
 class RunnerEvents:
-    """What a runner tells whoever watches it (the API's metrics); by default nobody."""
+    """What a queue (this runner, or the job engine) tells whoever watches it (the API's
+    metrics); by default nobody."""
 
     def took_over(self, item: ClaimedItem) -> None:
-        """``item`` was claimed again after an attempt that did not finish: another lease on it
-        expired (its node died or stalled), or its render killed its worker."""
+        """``item`` was started again after an attempt that did not finish: its node or
+        process died, or its render killed its worker."""
 
     def retried(self, item: ClaimedItem) -> None:
         """``item``'s render killed its worker; it was given back for another attempt."""
@@ -104,9 +93,12 @@ class RunnerEvents:
     def webhook_delivered(self, outcome: str) -> None:
         """One webhook delivery ended: ``delivered`` or ``failed`` (tried again later)."""
 
+    def stalled_put_back(self, count: int) -> None:
+        """The job engine's sweep put back ``count`` jobs of silent workers (dead nodes)."""
+
 
 class RenderPoolBroken(RuntimeError):
-    """The render executor died (a process killed under it); the runner stopped claiming."""
+    """The render executor died (a process killed under it); the runner stopped taking items."""
 
 
 def default_worker_id() -> str:
@@ -136,41 +128,41 @@ async def run_worker(
     """Work until ``stop_event`` is set (then finish the renders in flight and return).
 
     ``concurrency``: items in flight at once (match it to the render pool's size).
-    ``lease_seconds``: how long a dead runner's items stay untouched (database clock).
+    ``lease_seconds``: unused (the local queue has no leases); kept for its callers.
     ``batch_id``: only take items of that batch; with ``stop_when_finished`` also return once it
-    is finished (every item done or failed, by any runner). ``on_finished(item, state)`` is
-    called after each item this runner finishes (``done``/``failed``), for progress displays.
+    is finished (every item done or failed). ``on_finished(item, state)`` is called after each
+    item this runner finishes (``done``/``failed``), for progress displays.
     ``webhooks``: also send the webhooks of finished batches (any batch, not only ``batch_id``);
     on the way out a delivery in progress gets ``webhook_grace_s`` to finish, and one POST may
     take ``webhook_timeout_s``; ``webhook_allow_private`` lets them reach non-public addresses
     (:func:`~service.jobs.webhook.deliver`). With ``stop_when_finished`` the batch's own webhook
     is sent before returning. ``store_retry_s``: how long one store call of an item is tried
-    again while the database connection is lost. ``events`` hears of take-overs and webhook
-    deliveries as they happen.
+    again while the database connection is lost. ``events`` hears of take-overs, retries and
+    webhook deliveries as they happen.
     Raises :class:`RenderPoolBroken` when the executor behind ``render`` broke, and
     :class:`~service.store.StorageFull` or :class:`~service.store.StorageReadOnly` when the
-    store refused a write; cancelling the call gives the leases back (items and webhooks).
+    store refused a write; cancelling the call gives the items in flight back.
     """
+    del lease_seconds
     if stop_when_finished and batch_id is None:
         raise ValueError("stop_when_finished needs a batch_id")
-    worker = _Runner(store, render, worker_id or default_worker_id(), lease_seconds, max_attempts,
-                     on_finished, webhook_timeout_s, webhook_allow_private, store_retry_s,
+    worker = _Runner(store, render, worker_id or default_worker_id(), max_attempts, on_finished,
+                     webhook_timeout_s, webhook_allow_private, store_retry_s,
                      events or RunnerEvents())  # fmt: skip
     stop = stop_event or asyncio.Event()
     async with aiohttp.ClientSession() as http:
-        renewer = asyncio.create_task(worker.renew_forever(), name="pilu-lease-renewer")
         webhook_task: asyncio.Task[None] | None = None
         cancelled = False
         try:
             while not stop.is_set() and worker.broken is None and worker.refused is None:
-                claimed = await worker.claim_more(concurrency, batch_id)
+                taken = await worker.take_more(concurrency, batch_id)
                 if webhooks and (webhook_task is None or webhook_task.done()):
                     webhook_task = asyncio.create_task(worker.send_webhooks(http))
-                if stop_when_finished and not worker.inflight and not claimed:
+                if stop_when_finished and not worker.inflight and not taken:
                     assert batch_id is not None
                     if await worker.batch_finished(batch_id):
                         break
-                if claimed and len(worker.inflight) < concurrency:
+                if taken and len(worker.inflight) < concurrency:
                     continue
                 await worker.wait(stop, poll_interval_s)
             if worker.inflight:
@@ -186,12 +178,11 @@ async def run_worker(
             await asyncio.gather(*worker.inflight.values(), return_exceptions=True)
             raise
         finally:
-            renewer.cancel()
             if webhook_task is not None and not webhook_task.done():
                 if not cancelled:
                     await asyncio.wait({webhook_task}, timeout=webhook_grace_s)
                 webhook_task.cancel()
-            await asyncio.gather(renewer, *(t for t in [webhook_task] if t), return_exceptions=True)
+            await asyncio.gather(*(t for t in [webhook_task] if t), return_exceptions=True)
     if worker.broken is not None:
         raise RenderPoolBroken(str(worker.broken)) from worker.broken
     if worker.refused is not None:
@@ -214,59 +205,51 @@ class _Runner:
         store: Store,
         render: RenderFn,
         worker_id: str,
-        lease_seconds: float,
         max_attempts: int,
         on_finished: Callable[[ClaimedItem, str], None] | None,
-        webhook_timeout_s: float = 10.0,
-        webhook_allow_private: bool = False,
-        store_retry_s: float = 30.0,
-        events: RunnerEvents | None = None,
+        webhook_timeout_s: float,
+        webhook_allow_private: bool,
+        store_retry_s: float,
+        events: RunnerEvents,
     ) -> None:
-        self.events = events or RunnerEvents()
-        self.store = store
+        self.store, self.render, self.worker_id = store, render, worker_id
+        self.max_attempts, self.on_finished, self.events = max_attempts, on_finished, events
+        self.webhook_timeout_s, self.webhook_allow_private = (
+            webhook_timeout_s,
+            webhook_allow_private,
+        )
         self.store_retry_s = store_retry_s
-        self.render = render
-        self.worker_id = worker_id
-        self.lease_seconds = lease_seconds
-        self.max_attempts = max_attempts
-        self.on_finished = on_finished
         self.inflight: dict[int, asyncio.Task[None]] = {}
         self.stats = WorkerStats()
         self.broken: BaseException | None = None
         self.refused: StorageRefused | None = None
         """The store refused a write; the runner stops (see the module docstring)."""
         self._changed = asyncio.Event()
-        self.webhook_timeout_s = webhook_timeout_s
-        self.webhook_allow_private = webhook_allow_private
 
-    async def claim_more(self, concurrency: int, batch_id: str | None) -> list[ClaimedItem]:
+    async def take_more(self, concurrency: int, batch_id: str | None) -> list[ClaimedItem]:
         free = concurrency - len(self.inflight)
         if free <= 0:
             return []
         try:
-            claimed = await self.store.batches.claim(
-                self.worker_id,
-                free,
-                self.lease_seconds,
-                batch_id=batch_id,
-                max_attempts=self.max_attempts,
+            taken = await self.store.batches.take(
+                self.worker_id, free, batch_id=batch_id, max_attempts=self.max_attempts
             )
         except STORAGE_REFUSED as exc:
             self._refuse(exc)
             return []
         except Exception as exc:  # noqa: BLE001 - logged, then tried again
-            _log_store_error(exc, "claim failed; retrying after the poll interval")
+            _log_store_error(exc, "taking items failed; again after the poll interval")
             return []
-        for item in claimed:
+        for item in taken:
             self.stats.claimed += 1
-            if item.attempts > 1:  # a release gives its attempt back: only an expired lease
+            if item.attempts > 1:  # a give-back that did not count took its attempt back
                 self._took_over(item)
             task = asyncio.create_task(
                 self.process(item), name=f"pilu-item-{item.batch_id}-{item.index}"
             )
             self.inflight[item.id] = task
             task.add_done_callback(functools.partial(self._forget, item.id))
-        return claimed
+        return taken
 
     def _took_over(self, item: ClaimedItem) -> None:
         self.stats.taken_over += 1
@@ -279,21 +262,10 @@ class _Runner:
         self.events.took_over(item)
 
     async def _store(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """``call()``, tried again with back-off while the database connection is lost, for up
-        to ``store_retry_s``; any other error, and the last one, propagates."""
-        loop = asyncio.get_running_loop()
-        deadline, delay = loop.time() + self.store_retry_s, 0.1
-        while True:
-            try:
-                return await call()
-            except Exception as exc:
-                if not is_connection_lost(exc) or loop.time() + delay > deadline:
-                    raise
-                log.warning("%s: database connection lost (%s); again in %.1f s",
-                            what, type(exc).__name__, delay)  # fmt: skip
-                self.stats.store_retries += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        return await retrying(what, call, self.store_retry_s, self._count_store_retry)
+
+    def _count_store_retry(self) -> None:
+        self.stats.store_retries += 1
 
     async def batch_finished(self, batch_id: str) -> bool:
         """Whether every item of ``batch_id`` is done or failed; ``False`` while the database
@@ -324,158 +296,99 @@ class _Runner:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def renew_forever(self) -> None:
-        interval = max(self.lease_seconds / 3, 0.05)
-        while True:
-            await asyncio.sleep(interval)
-            held = set(self.inflight)
-            if not held:
-                continue
-            try:
-                renewed = await self.store.batches.renew(self.worker_id, held, self.lease_seconds)
-            except Exception as exc:  # noqa: BLE001 - logged, then tried again
-                _log_store_error(exc, "lease renewal failed")
-                continue
-            for item_id in held - renewed:
-                if item_id in self.inflight:
-                    log.warning("lease of item %s lost; its result will be dropped", item_id)
-
     async def process(self, item: ClaimedItem) -> None:
         try:
             await self._process(item)
         except asyncio.CancelledError:
-            await asyncio.shield(self._release(item))
+            await asyncio.shield(self._give_back(item))
             raise
         except STORAGE_REFUSED as exc:
             self._refuse(exc)
-            await self._release(item)
+            await self._give_back(item)
         except Exception:
-            # A store error: leave the item to its lease (another runner, or this one, retries).
             self.stats.abandoned += 1
-            log.exception("item %s:%s abandoned to its lease", item.batch_id, item.index)
+            log.exception("item %s:%s abandoned after store errors", item.batch_id, item.index)
+            await self._give_back(item)
 
     async def _process(self, item: ClaimedItem) -> None:
-        documents, key, what = (
-            self.store.documents,
-            item.idempotency_key,
-            f"item {item.batch_id}:{item.index}",
-        )
         try:
-            existing = await self._store(
-                what, lambda: documents.find_replay(ITEM_SCOPE, key, item.raw)
+            outcome = await attempt(
+                self.store, self.render, item, self.store_retry_s, self._count_store_retry
             )
-        except IdempotencyConflict as exc:
-            await self._fail(item, (FieldError("$", exc.code, exc.message),))
-            return
-        if existing is not None:
-            self.stats.reused += 1
-            await self._complete(item, existing.id, existing.version.version)
-            return
-        try:
-            outcome = await self.render(item.raw)
-        except _GIVE_BACK:
-            await self._release(item)
-            return
-        except WorkerCrashed:
-            # The payload may be what kills the worker: try again (another worker, maybe
-            # another node) until max_attempts, then fail it as worker_lost.
-            if item.attempts >= self.max_attempts:
-                await self._fail(item, (worker_lost_error(item.attempts),))
-            else:
-                await self._release(item, counted=True)
-                self.events.retried(item)
-            return
         except BrokenExecutor as exc:
-            # The pool is gone: leave the item to its lease, stop claiming, report to the caller.
+            # The pool is gone: the item stays running (the next owner's start puts it back),
+            # the runner stops taking items and reports to the caller.
             self.broken = exc
             self._changed.set()
             return
-        except PiluError as exc:
-            await self._fail(item, (FieldError("$", exc.code, exc.message),))
-            return
-        except Exception:
-            log.exception("render of item %s:%s raised", item.batch_id, item.index)
-            await self._fail(item, (FieldError("$", "internal_error", "渲染时发生内部错误"),))
-            return
-        if outcome.rendered is None:
-            await self._fail(item, outcome.errors)
-            return
-        rendered = outcome.rendered
-        result = await self._store(
-            what,
-            lambda: documents.create(item.raw, rendered, idempotency_key=key, scope=ITEM_SCOPE),
-        )
-        await self._complete(item, result.document.id, result.document.version.version)
+        if isinstance(outcome, Stored):
+            if outcome.reused:
+                self.stats.reused += 1
+            await self._finish(item, "done", document_id=outcome.document_id,
+                               version=outcome.version)  # fmt: skip
+        elif isinstance(outcome, Failed):
+            await self._finish(item, "failed", errors=outcome.errors)
+        elif isinstance(outcome, GiveBack):
+            await self._give_back(item)
+        elif item.attempts >= self.max_attempts:
+            await self._finish(item, "failed", errors=(worker_lost_error(item.attempts),))
+        else:
+            await self._give_back(item, counted=True)
+            self.events.retried(item)
 
-    async def _complete(self, item: ClaimedItem, document_id: str, version: int) -> None:
+    async def _finish(
+        self,
+        item: ClaimedItem,
+        state: str,
+        *,
+        document_id: str | None = None,
+        version: int | None = None,
+        errors: tuple[FieldError, ...] | None = None,
+    ) -> None:
         batches = self.store.batches
         if await self._store(
             f"item {item.batch_id}:{item.index}",
-            lambda: batches.complete(item.id, self.worker_id, document_id, version),
+            lambda: batches.finish(
+                item.id, document_id=document_id, version=version, errors=errors
+            ),
         ):
-            self.stats.done += 1
-            self._notify(item, "done")
+            if state == "done":
+                self.stats.done += 1
+            else:
+                self.stats.failed += 1
+            if self.on_finished is not None:
+                self.on_finished(item, state)
         else:
             self.stats.lost += 1
-            log.warning("item %s:%s finished elsewhere; result dropped", item.batch_id, item.index)
+            log.warning("item %s:%s was finished already", item.batch_id, item.index)
 
-    async def _fail(self, item: ClaimedItem, errors: tuple[FieldError, ...]) -> None:
-        batches = self.store.batches
-        if await self._store(
-            f"item {item.batch_id}:{item.index}",
-            lambda: batches.fail(item.id, self.worker_id, errors),
-        ):
-            self.stats.failed += 1
-            self._notify(item, "failed")
-        else:
-            self.stats.lost += 1
-
-    async def _release(self, item: ClaimedItem, *, counted: bool = False) -> None:
+    async def _give_back(self, item: ClaimedItem, *, counted: bool = False) -> None:
         try:
-            # Not tried again: a lease that expires gives the item back as well, and a release
-            # runs on cancellation, which must not wait for a database to come back.
-            if await self.store.batches.release(item.id, self.worker_id, counted=counted):
-                self.stats.released += 1
+            # Not tried again: it runs on cancellation, which must not wait for a database to
+            # come back; an item left running is put back by the next owner's start.
+            await self.store.batches.give_back(item.id, counted=counted)
+            self.stats.released += 1
         except Exception:
-            log.exception(
-                "release of item %s:%s failed; its lease will expire", item.batch_id, item.index
-            )
-
-    def _notify(self, item: ClaimedItem, state: str) -> None:
-        if self.on_finished is not None:
-            self.on_finished(item, state)
+            log.exception("give-back of item %s:%s failed", item.batch_id, item.index)
 
     async def send_webhooks(self, http: aiohttp.ClientSession) -> None:
         try:
-            due = await self.store.batches.claim_webhooks(
-                self.worker_id, lease_seconds=max(60.0, self.lease_seconds)
-            )
-        except Exception:
-            log.exception("webhook claim failed")
+            due = await self.store.batches.due_webhooks()
+        except Exception as exc:  # noqa: BLE001 - logged, then tried again
+            _log_store_error(exc, "webhooks due unknown")
             return
         for webhook in due:
-            try:
-                error = await deliver(
-                    http, webhook.url, webhook.secret, body_of(webhook.status),
-                    delivery_id=webhook.batch_id, timeout_s=self.webhook_timeout_s,
-                    allow_private=self.webhook_allow_private,
-                )  # fmt: skip
-            except asyncio.CancelledError:
-                await asyncio.shield(
-                    self.store.batches.finish_webhook(
-                        webhook.batch_id,
-                        self.worker_id,
-                        delivered=False,
-                        error="cancelled",
-                        retry_after_s=0,
-                    )
-                )
-                raise
+            error = await deliver(
+                http, webhook.url, webhook.secret, body_of(webhook.status),
+                delivery_id=webhook.batch_id, timeout_s=self.webhook_timeout_s,
+                allow_private=self.webhook_allow_private,
+            )  # fmt: skip
             if error is None:
                 self.stats.webhooks_sent += 1
             else:
                 self.stats.webhooks_failed += 1
             self.events.webhook_delivered("delivered" if error is None else "failed")
-            await self.store.batches.finish_webhook(
-                webhook.batch_id, self.worker_id, delivered=error is None, error=error
-            )
+            await self.store.batches.record_webhook(
+                webhook.batch_id, delivered=error is None, error=error,
+                final=webhook.attempt >= WEBHOOK_ATTEMPTS, retry_after_s=WEBHOOK_RETRY_S,
+            )  # fmt: skip

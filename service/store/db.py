@@ -73,16 +73,17 @@ def normalise_url(database_url: str | None, data_dir: Path) -> str:
     """The SQLAlchemy async URL for ``database_url``; ``None`` or ``""`` means the embedded
     SQLite file ``<data_dir>/pilu.sqlite3``.
 
-    ``postgresql://`` and ``postgres://`` get the asyncpg driver, ``sqlite:///path`` the aiosqlite
-    one; a URL that names its driver (``postgresql+asyncpg://``) is kept as it is, so a sync driver
-    there fails at connect. The password is never logged by this module.
+    ``postgresql://`` and ``postgres://`` get the psycopg (3) driver, the one the job engine
+    (:mod:`service.jobs.engine`) uses too, ``sqlite:///path`` the aiosqlite one; a URL that names
+    its driver (``postgresql+psycopg://``) is kept as it is, so a sync driver there fails at
+    connect. The password is never logged by this module.
     """
     if not database_url:
         return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE_NAME).resolve()}"
     url = make_url(database_url)
     if "+" not in url.drivername:
         if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+asyncpg")
+            url = url.set(drivername="postgresql+psycopg")
         elif url.drivername == "sqlite":
             url = url.set(drivername="sqlite+aiosqlite")
     return url.render_as_string(hide_password=False)

@@ -1,7 +1,7 @@
 """Storage that refuses writes: a full data folder or database, a read-only one.
 
 The store raises :class:`StorageFull` or :class:`StorageReadOnly` (both ``507``) instead of the
-``OSError``, ``sqlite3`` or ``asyncpg`` error underneath, so the API answers with a code an
+``OSError``, ``sqlite3`` or ``psycopg`` error underneath, so the API answers with a code an
 operator can act on and the batch runner knows to stop rather than burn its items' attempts.
 Both mean *nothing of that write was stored*: the database transaction rolled back, and a file
 being written was removed (a file written completely before the failure stays, unreferenced;
@@ -138,12 +138,19 @@ def probe_folder(folder: Path) -> StorageRefused | None:
     return None
 
 
+def _is_psycopg_operational(exc: BaseException) -> bool:
+    return any(
+        c.__module__.startswith("psycopg") and c.__name__ == "OperationalError"
+        for c in type(exc).__mro__
+    )
+
+
 def is_connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` means the database connection went away or could not be made (a server
     restarting, shutting down, unreachable), so the same call may work a moment later.
 
     Whether a write whose commit was cut off committed is not known: callers retry only calls
-    that are safe twice (idempotency keys, the lease owner check)."""
+    that are safe twice (idempotency keys, an item's first finish only)."""
     for cause in _causes(exc):
         if getattr(cause, "connection_invalidated", False):
             return True
@@ -152,6 +159,6 @@ def is_connection_lost(exc: BaseException) -> bool:
             return True
         if isinstance(cause, ConnectionError | TimeoutError):
             return True
-        if type(cause).__module__.startswith("asyncpg") and "closed" in str(cause):
-            return True  # asyncpg's InterfaceError "connection is closed" has no sqlstate
+        if _is_psycopg_operational(cause) and sqlstate is None:
+            return True  # psycopg: a connection that failed, closed or broke has no sqlstate
     return False

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from service.errors import StoreSchemaTooNew
+from service.store import engine_sql
 from service.store.db import Database, epoch_now
 from service.store.schema import schema_migrations
 
@@ -233,6 +234,15 @@ def _v5_console_sessions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v6_job_engine(conn: Connection) -> None:
+    """Batch priorities; on PostgreSQL the job engine's schema (procrastinate), with a job for
+    every item and webhook the lease queue of earlier versions left unfinished. SQLite gets the
+    priority only: its batches stay on the local queue."""
+    conn.execute(text("ALTER TABLE batches ADD COLUMN priority INTEGER NOT NULL DEFAULT 10"))
+    if conn.dialect.name == "postgresql":
+        engine_sql.install_schema(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
@@ -241,6 +251,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "outputs stored in parts (output layouts)", _v3_output_layouts),
     Migration(4, "one idempotency table for documents and batches", _v4_one_idempotency_table),
     Migration(5, "console sessions", _v5_console_sessions),
+    Migration(6, "batch priorities; the job engine (PostgreSQL)", _v6_job_engine),
 )
 
 

@@ -214,8 +214,8 @@ ItemState = Literal["pending", "running", "done", "failed"]
 BatchState = Literal["queued", "running", "finished"]
 WebhookState = Literal["none", "waiting", "pending", "delivering", "delivered", "failed"]
 """``none``: no webhook; ``waiting``: batch not finished; ``pending``/``delivering``: due or being
-sent (a failed try waits in ``delivering`` until its back-off lease expires); then ``delivered`` or
-``failed`` (gave up after the attempts)."""
+sent (a failed try waits in ``delivering`` for its next try, after a back-off); then
+``delivered`` or ``failed`` (gave up after the attempts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +325,7 @@ class ItemStatus:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedItem:
-    """An item leased to one worker until the lease expires (unless renewed)."""
+    """An item an attempt has begun on (``attempts`` counts this one): its payload and key."""
 
     id: int
     batch_id: str

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -132,9 +133,12 @@ batches = Table(
     Column("webhook_secret", Text, nullable=True),
     Column("webhook_state", Text, nullable=False),
     Column("webhook_attempts", Integer, nullable=False),
-    Column("webhook_lease_owner", Text, nullable=True),
+    Column("webhook_lease_owner", Text, nullable=True),  # unused since migration 6
+    # When a failed delivery is tried again (the local queue; named for the lease it was).
     Column("webhook_lease_expires_at", Double, nullable=True),
     Column("webhook_last_error", Text, nullable=True),
+    # The job engine's priority of the batch's items (engine_sql.PRIORITIES): higher first.
+    Column("priority", Integer, nullable=False, server_default=text("10")),
     UniqueConstraint("scope", "idempotency_key", name="uq_batches_scope_key"),
 )
 Index("ix_batches_webhook_state", batches.c.webhook_state)
@@ -161,8 +165,9 @@ batch_items = Table(
     Column("idempotency_key", Text, nullable=False),
     Column("state", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
+    # The node or process running the item now: a name, not a lease (none since migration 6).
     Column("lease_owner", Text, nullable=True),
-    Column("lease_expires_at", Double, nullable=True),
+    Column("lease_expires_at", Double, nullable=True),  # unused since migration 6
     Column("document_id", Text, nullable=True),
     Column("version", Integer, nullable=True),
     Column("errors", Text, nullable=True),

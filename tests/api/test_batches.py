@@ -258,6 +258,22 @@ async def test_a_company_the_key_may_not_use_refuses_the_whole_batch(
     assert (await (await client.get("/v1/batches", headers=ALL)).json())["items"] == []
 
 
+async def test_a_batch_priority_is_named_or_refused(client: TestClient[Any, Any]) -> None:
+    body = ndjson(year_payload(2021))
+    for query in ("?priority=urgent", "?priority=regeneration&priority=interactive"):
+        response = await client.post(f"/v1/batches{query}", data=body, headers={**AUTH, **NDJSON})
+        assert response.status == 400, await response.text()
+        error = (await response.json())["error"]
+        assert error["code"] == "invalid_parameter"
+        assert error["details"]["parameter"] == "priority" and "priority" in error["message"]
+    response = await client.post(
+        "/v1/batches?priority=regeneration", data=body, headers={**AUTH, **NDJSON}
+    )
+    assert response.status == 202, await response.text()
+    status = await wait_finished(client, (await response.json())["id"])
+    assert status["done"] == 1
+
+
 async def test_size_limits(make_client: ClientFactory) -> None:
     client = await make_client(max_batch_bytes=2000, max_body_bytes=300)
     big = ndjson(*(year_payload(2023) for _ in range(30)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -23,6 +24,7 @@ from service.api.openapi import error_catalogue
 from service.errors import PiluError
 from tests.api import fakes
 from tests.api.conftest import AUTH, KEY_XIAOKANG, ClientFactory
+from tests.store.backends import create_database, drop_database, postgres_server  # noqa: F401
 
 
 async def test_healthz(client: TestClient[Any, Any]) -> None:
@@ -99,6 +101,40 @@ async def test_metrics_count_batch_items_by_state(client: TestClient[Any, Any]) 
     }
     assert set(counts) == {"pending", "running", "done", "failed"}
     assert sum(counts.values()) == 3, counts
+
+
+@pytest.mark.usefixtures("postgres_server")
+async def test_metrics_count_jobs_by_queue_and_state(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    """SQLite: the local queue's items; PostgreSQL: the engine's jobs, every one succeeded once
+    the batch is finished."""
+    lines = b"\n".join(fakes.payload_bytes() for _ in range(3))
+    headers = {**AUTH, "Content-Type": "application/x-ndjson"}
+    url = await create_database()
+    try:
+        for database_url, queue in ((None, "local"), (url, "batch_items")):
+            client = await make_client(data_dir=tmp_path / queue, database_url=database_url)
+            created = await client.post("/v1/batches", data=lines, headers=headers)
+            assert created.status == 202
+            batch = f"/v1/batches/{(await created.json())['id']}"
+            for _ in range(500):
+                if (await (await client.get(batch, headers=AUTH)).json())["state"] == "finished":
+                    break
+                await asyncio.sleep(0.02)
+            text = await (await client.get("/metrics")).text()
+            jobs = {
+                (q, state): float(n)
+                for q, state, n in re.findall(
+                    r'^pilu_jobs\{queue="(\w+)",state="(\w+)"\} (\S+)$', text, re.M
+                )
+            }
+            done = "done" if queue == "local" else "succeeded"
+            assert jobs == {(queue, done): 3.0}, jobs
+            assert "pilu_stalled_jobs_put_back_total 0.0" in text
+            await client.close()
+    finally:
+        await drop_database(url)
 
 
 async def test_two_apps_keep_separate_metrics(make_client: ClientFactory) -> None:

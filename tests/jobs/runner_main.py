@@ -3,7 +3,9 @@
 The process warms the real pipeline once, then forks ``--nodes`` node processes (a zygote: the
 warm-up of fonts and templates is paid once, not per node). Each node opens its own store (its
 own connections), renders in one worker thread of its own and works on one batch until it is
-finished; with ``--report-dir`` it then reads every document of the batch back through its store,
+finished: on SQLite the local queue (putting back what a killed predecessor left running), on
+PostgreSQL the job engine (``--lease``: how long a silent node's jobs wait before another takes
+them); with ``--report-dir`` it then reads every document of the batch back through its store,
 checks each output against its manifest hash and writes ``<name>.json``. With ``--restart`` a
 node that dies from a signal is forked again once under the name ``<name>-restarted``, as a
 supervisor would restart it.
@@ -22,28 +24,41 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from service import pipeline
-from service.jobs.render import executor_render
+from service.jobs.engine import Engine
+from service.jobs.render import RenderFn, executor_render
 from service.jobs.runner import run_worker
-from service.store import open_store
+from service.store import Store, open_store
 from service.store.models import sha256_hex
+
+
+async def run_engine(store: Store, render: RenderFn, args: argparse.Namespace, name: str) -> Any:
+    """PostgreSQL: the node's job engine until the batch is finished."""
+    engine = Engine(store, render, node=name, concurrency=args.concurrency,
+                    stalled_after_s=args.lease, poll_interval_s=0.1)  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    while (await store.batches.get(args.batch)).state != "finished" and not task.done():
+        await asyncio.sleep(0.1)
+    stop.set()
+    return await task
 
 
 async def node(args: argparse.Namespace, name: str) -> int:
     executor = ThreadPoolExecutor(max_workers=1)
     async with await open_store(args.database_url or None, Path(args.data_dir)) as store:
-        stats = await run_worker(
-            store,
-            executor_render(executor),
-            concurrency=args.concurrency,
-            lease_seconds=args.lease,
-            worker_id=name,
-            batch_id=args.batch,
-            stop_when_finished=True,
-            poll_interval_s=0.1,
-            webhooks=False,
-        )
+        render = executor_render(executor)
+        if store.backend == "postgresql":
+            stats = await run_engine(store, render, args, name)
+        else:
+            await store.batches.reset_running(args.batch)  # the one owner, (re)started
+            stats = await run_worker(
+                store, render, concurrency=args.concurrency, worker_id=name,
+                batch_id=args.batch, stop_when_finished=True, poll_interval_s=0.1,
+                webhooks=False,
+            )  # fmt: skip
         if args.report_dir:
             checked = {}
             for item in await store.batches.items(args.batch):

@@ -1,16 +1,14 @@
-"""The batch store on both backends: durable creation, leases, exactly-once completion."""
+"""The batch store on both backends: durable creation, taking, exactly-once completion."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from sqlalchemy import update
 
 from service.errors import BatchInvalid, FieldError, IdempotencyConflict, NotFound
 from service.jobs.parse import item_from_bytes
 from service.store import BatchItemInput, Store, Webhook
-from service.store.schema import batch_items
 from tests.store.fakes import payload
 
 ERR = (FieldError("$.x", "bad", "坏"),)
@@ -18,15 +16,6 @@ ERR = (FieldError("$.x", "bad", "坏"),)
 
 def items(n: int, company: str = "xiaokang-life") -> list[BatchItemInput]:
     return [item_from_bytes(payload(company, 2023, i), f"line {i + 1}") for i in range(n)]
-
-
-async def expire_all(store: Store, batch_id: str) -> None:
-    """Move every lease of the batch into the past, as if ``lease_seconds`` went by."""
-    async with store.db.write() as conn:
-        await conn.execute(
-            update(batch_items).where(batch_items.c.batch_id == batch_id, batch_items.c.state == "running")
-            .values(lease_expires_at=0.0)
-        )  # fmt: skip
 
 
 async def test_create_records_every_item(store: Store) -> None:
@@ -87,20 +76,18 @@ async def test_batch_visible_only_with_every_company(
                 await call
 
 
-async def test_claims_are_disjoint_and_complete_once(store: Store) -> None:
+async def test_takes_are_disjoint_and_finish_once(store: Store) -> None:
     batch = (await store.batches.create(items(5))).batch
-    a = await store.batches.claim("A", 3, 30)
-    b = await store.batches.claim("B", 3, 30)
-    assert [c.index for c in a] == [0, 1, 2] and [c.index for c in b] == [3, 4]
-    assert await store.batches.claim("C", 3, 30) == []
-    assert await store.batches.complete(a[0].id, "A", "doc_x", 1)
-    assert not await store.batches.complete(a[0].id, "A", "doc_x", 1), (
+    a = await store.batches.take("A", 3)
+    b = await store.batches.take("B", 3)
+    assert sorted(c.index for c in a) == [0, 1, 2] and sorted(c.index for c in b) == [3, 4]
+    assert await store.batches.take("C", 3) == []
+    assert await store.batches.finish(a[0].id, document_id="doc_x", version=1)
+    assert not await store.batches.finish(a[0].id, document_id="doc_y", version=1), (
         "a finished item never finishes again"
     )
-    assert not await store.batches.complete(b[0].id, "A", "doc_x", 1), (
-        "only the lease owner finishes"
-    )
-    assert await store.batches.fail(b[0].id, "B", ERR)
+    assert not await store.batches.finish(a[0].id, errors=ERR)
+    assert await store.batches.finish(b[0].id, errors=ERR)
     status = await store.batches.get(batch.id)
     assert (status.done, status.failed, status.running, status.pending, status.state) == (
         1,
@@ -109,67 +96,72 @@ async def test_claims_are_disjoint_and_complete_once(store: Store) -> None:
         0,
         "running",
     )
+    (first,) = [i for i in await store.batches.items(batch.id) if i.index == a[0].index]
+    assert first.document_id == "doc_x"
 
 
-async def test_expired_lease_moves_to_another_worker(store: Store) -> None:
+async def test_what_a_dead_owner_left_running_is_put_back_with_its_attempt(store: Store) -> None:
     batch = (await store.batches.create(items(2))).batch
-    first = await store.batches.claim("dead", 2, 30)
-    assert await store.batches.claim("alive", 2, 30) == []
-    await expire_all(store, batch.id)
-    taken = await store.batches.claim("alive", 2, 30)
-    assert [(c.index, c.attempts) for c in taken] == [(0, 2), (1, 2)]
-    assert await store.batches.renew("dead", [c.id for c in first], 30) == set()
-    assert not await store.batches.complete(first[0].id, "dead", "doc_x", 1)
-    assert await store.batches.complete(taken[0].id, "alive", "doc_x", 1)
+    await store.batches.take("dead", 2)
+    assert await store.batches.take("alive", 2) == []
+    assert await store.batches.reset_running(batch.id) == 2
+    taken = await store.batches.take("alive", 2)
+    assert sorted((c.index, c.attempts) for c in taken) == [(0, 2), (1, 2)]
 
 
-async def test_renewed_lease_is_not_taken(store: Store) -> None:
-    await store.batches.create(items(1))
-    claimed = await store.batches.claim("A", 1, 1.0)
-    for _ in range(3):
-        await asyncio.sleep(0.4)
-        assert await store.batches.renew("A", [claimed[0].id], 1.0) == {claimed[0].id}
-        assert await store.batches.claim("B", 1, 1.0) == []
-
-
-async def test_poison_item_fails_after_max_attempts(store: Store) -> None:
-    batch = (await store.batches.create(items(1))).batch
-    for attempt in range(1, 4):
-        claimed = await store.batches.claim(f"w{attempt}", 1, 30, max_attempts=3)
-        assert [c.attempts for c in claimed] == [attempt]
-        await expire_all(store, batch.id)
-    assert await store.batches.claim("w4", 1, 30, max_attempts=3) == []
-    (item,) = await store.batches.items(batch.id)
-    assert item.state == "failed" and item.errors[0].code == "worker_lost"
+async def test_an_item_started_max_attempts_times_fails_as_worker_lost(store: Store) -> None:
+    batch = (await store.batches.create(items(2))).batch
+    first, second = await store.batches.take("w", 2)
+    for node in ("node-2", "node-3"):
+        assert (await store.batches.start(first.id, node)) is not None
+    # started three times (one take, two starts after nodes that died), then a fourth: lost
+    assert await store.batches.start(first.id, "node-4") is None
+    await store.batches.give_back(second.id, counted=True)
+    await store.batches.give_back((await store.batches.take("w", 1))[0].id, counted=True)
+    await store.batches.give_back((await store.batches.take("w", 1))[0].id, counted=True)
+    assert await store.batches.take("w", 1, max_attempts=3) == []
+    listed = await store.batches.items(batch.id)
+    assert [(i.state, i.attempts) for i in listed] == [("failed", 3), ("failed", 3)]
+    assert {i.errors[0].code for i in listed} == {"worker_lost"}
+    assert "3次" in listed[0].errors[0].message
     assert (await store.batches.get(batch.id)).state == "finished"
 
 
-async def test_release_gives_back_without_counting(store: Store) -> None:
+async def test_a_give_back_that_does_not_count_takes_its_attempt_back(store: Store) -> None:
     await store.batches.create(items(1))
-    (claimed,) = await store.batches.claim("A", 1, 30)
-    assert await store.batches.release(claimed.id, "A")
-    (again,) = await store.batches.claim("B", 1, 30)
+    (taken,) = await store.batches.take("A", 1)
+    await store.batches.give_back(taken.id, counted=False)
+    (again,) = await store.batches.take("B", 1)
     assert again.attempts == 1
 
 
-async def test_claim_only_from_one_batch(store: Store) -> None:
+async def test_start_of_a_finished_item_does_nothing(store: Store) -> None:
+    batch = (await store.batches.create(items(1))).batch
+    (taken,) = await store.batches.take("A", 1)
+    assert await store.batches.finish(taken.id, document_id="doc_x", version=1)
+    assert await store.batches.start(taken.id, "B") is None
+    (item,) = await store.batches.items(batch.id)
+    assert (item.state, item.attempts, item.document_id) == ("done", 1, "doc_x")
+
+
+async def test_take_only_from_one_batch(store: Store) -> None:
     one = (await store.batches.create(items(2))).batch
     two = (await store.batches.create(items(2))).batch
-    claimed = await store.batches.claim("A", 5, 30, batch_id=two.id)
-    assert {c.batch_id for c in claimed} == {two.id}
+    taken = await store.batches.take("A", 5, batch_id=two.id)
+    assert {c.batch_id for c in taken} == {two.id}
     assert (await store.batches.get(one.id)).pending == 2
 
 
-async def test_concurrent_claimers_never_share(store: Store) -> None:
+async def test_concurrent_takers_never_share(store: Store) -> None:
     n = 40
     batch = (await store.batches.create(items(n))).batch
     seen: list[int] = []
 
     async def worker(name: str) -> None:
-        while claimed := await store.batches.claim(name, 3, 30):
-            for c in claimed:
+        while taken := await store.batches.take(name, 3):
+            for c in taken:
                 seen.append(c.index)
-                assert await store.batches.complete(c.id, name, "doc_x", 1)
+                assert await store.batches.finish(c.id, document_id="doc_x", version=1)
 
     await asyncio.gather(*(worker(f"w{i}") for i in range(5)))
     assert sorted(seen) == list(range(n))
@@ -182,25 +174,38 @@ async def test_last_items_finishing_together_finish_the_batch(store: Store) -> N
     batch = (
         await store.batches.create(items(6), webhook=Webhook("http://127.0.0.1:9/h", "s"))
     ).batch
-    claimed = await store.batches.claim("A", 6, 30)
+    taken = await store.batches.take("A", 6)
     assert (await store.batches.get(batch.id)).webhook_state == "waiting"
-    await asyncio.gather(*(store.batches.complete(c.id, "A", "doc_x", 1) for c in claimed))
+    await asyncio.gather(
+        *(store.batches.finish(c.id, document_id="doc_x", version=1) for c in taken)
+    )
     status = await store.batches.get(batch.id)
     assert (status.done, status.state, status.webhook_state) == (6, "finished", "pending")
 
 
-async def test_webhook_outbox_retries_then_gives_up(store: Store) -> None:
+async def test_webhook_is_retried_after_its_pause_then_given_up(store: Store) -> None:
     batch = (
         await store.batches.create(
             [BatchItemInput(b"{", "a", None, ERR)], webhook=Webhook("http://x", "s")
         )
     ).batch
     for attempt in (1, 2, 3):
-        (due,) = await store.batches.claim_webhooks("A", 60, max_attempts=3)
+        (due,) = await store.batches.due_webhooks()
         assert (due.batch_id, due.attempt, due.secret) == (batch.id, attempt, "s")
-        assert await store.batches.claim_webhooks("B", 60) == [], "leased to A"
-        await store.batches.finish_webhook(
-            batch.id, "A", delivered=False, error="HTTP 500", retry_after_s=0
+        await store.batches.record_webhook(
+            batch.id, delivered=False, error="HTTP 500", final=attempt == 3, retry_after_s=0
         )
-    assert await store.batches.claim_webhooks("A", 60, max_attempts=3) == []
+    assert await store.batches.due_webhooks() == []
     assert (await store.batches.get(batch.id)).webhook_state == "failed"
+
+
+async def test_a_failed_webhook_waits_for_its_retry_time(store: Store) -> None:
+    batch = (
+        await store.batches.create(
+            [BatchItemInput(b"{", "a", None, ERR)], webhook=Webhook("http://x", "s")
+        )
+    ).batch
+    await store.batches.record_webhook(batch.id, delivered=False, error="HTTP 500", final=False)
+    assert await store.batches.due_webhooks() == []
+    await store.batches.record_webhook(batch.id, delivered=True, error=None, final=False)
+    assert (await store.batches.get(batch.id)).webhook_state == "delivered"

@@ -2,8 +2,9 @@
 
 1. One node on SQLite is killed and restarted: every item completes exactly once, every output
    matches its manifest hash, and no partial file is visible in the artifact folder.
-2. Three nodes share PostgreSQL; one is killed while it holds an item; the other two take its
-   items over after the lease (2 s) expires, and every document reads back through each node.
+2. Three nodes share PostgreSQL (the job engine); one is killed while it renders an item; the
+   other two take its job over once its worker has been silent for 2 s, and every document
+   reads back through each node.
 
 The nodes are processes forked by ``tests/jobs/runner_main.py`` after one warm-up.
 """
@@ -107,7 +108,7 @@ async def wait_until(
 
 
 async def held_by(store: Store, batch_id: str, worker: str) -> int:
-    """How many items of the batch ``worker`` holds a lease on right now."""
+    """How many items of the batch ``worker`` is running right now."""
     async with store.db.read() as conn:
         return (
             await conn.execute(
@@ -176,7 +177,7 @@ async def test_three_postgres_nodes_one_killed(pg_url: str, tmp_path: Path) -> N
             nodes.kill("node-2")
             killed_at = time.monotonic()
             nodes.finish()
-            assert time.monotonic() - killed_at >= LEASE_S - 0.5, "its item waited for the lease"
+            assert time.monotonic() - killed_at >= LEASE_S - 0.5, "its job waited for the silence"
         finally:
             nodes.stop()
         assert nodes.exits == {"node-0": 0, "node-1": 0, "node-2": -signal.SIGKILL}

@@ -1,4 +1,4 @@
-"""run_worker with an injected render: outcomes, lease renewal, reuse, give-back, cancel."""
+"""run_worker (the local queue) with an injected render: outcomes, reuse, give-back, cancel."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from service.errors import Overloaded, WorkerCrashed
+from service.jobs.attempt import ITEM_SCOPE
 from service.jobs.parse import item_from_bytes
 from service.jobs.render import RenderOutcome
-from service.jobs.runner import ITEM_SCOPE, RenderPoolBroken, WorkerStats, run_worker
+from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.store import Store
 from service.store.models import sha256_hex
 from tests.jobs.runner_events import Heard
@@ -57,21 +58,22 @@ async def test_batch_with_failing_items_finishes(store: Store) -> None:
             assert doc.version.manifest.payload_sha256 == item.payload_sha256
 
 
-async def test_slow_render_keeps_its_lease(store: Store) -> None:
-    """Renders twice as long as a lease: renewal keeps a second runner off them."""
-    raws = [payload(n=i, sleep=2.0) for i in range(3)]
+async def test_two_runners_on_one_store_never_take_the_same_item(store: Store) -> None:
+    """Taking is one update of pending rows: whoever takes an item, no one else does."""
+    raws = [payload(n=i, sleep=0.3) for i in range(4)]
     batch = (
         await store.batches.create([item_from_bytes(r, str(i)) for i, r in enumerate(raws)])
     ).batch
     render = FakeRender()
 
     def runner(name: str) -> Coroutine[Any, Any, WorkerStats]:
-        return run_worker(store, render, 2, 1.0, worker_id=name, batch_id=batch.id,
+        return run_worker(store, render, 2, worker_id=name, batch_id=batch.id,
                           stop_when_finished=True, poll_interval_s=0.05)  # fmt: skip
 
-    await asyncio.gather(runner("A"), runner("B"))
-    assert sorted(render.calls.values()) == [1, 1, 1], "no item was rendered twice"
-    assert [i.attempts for i in await store.batches.items(batch.id)] == [1, 1, 1]
+    stats = await asyncio.gather(runner("A"), runner("B"))
+    assert sorted(render.calls.values()) == [1, 1, 1, 1], "no item was rendered twice"
+    assert sum(s.done for s in stats) == 4
+    assert [i.attempts for i in await store.batches.items(batch.id)] == [1, 1, 1, 1]
 
 
 async def test_document_already_stored_is_reused(store: Store) -> None:
@@ -123,7 +125,7 @@ async def test_stop_event_lets_renders_in_flight_finish(store: Store) -> None:
     assert (stats.done, status.done, status.pending, status.running) == (2, 2, 2, 0)
 
 
-async def test_cancel_gives_leases_back(store: Store) -> None:
+async def test_cancel_gives_the_items_back(store: Store) -> None:
     batch = (
         await store.batches.create(
             [item_from_bytes(payload(n=i, sleep=5), str(i)) for i in range(2)]
@@ -149,7 +151,7 @@ async def test_broken_pool_stops_the_runner_and_leaves_the_item(store: Store) ->
             store, broken, 1, 30, batch_id=batch.id, stop_when_finished=True, poll_interval_s=0.02
         )
     (item,) = await store.batches.items(batch.id)
-    assert (item.state, item.attempts) == ("running", 1), "left to its lease, attempt counted"
+    assert (item.state, item.attempts) == ("running", 1), "left to the next start, counted"
 
 
 async def test_same_payload_twice_in_a_batch_makes_two_documents(store: Store) -> None:
@@ -165,17 +167,17 @@ async def test_same_payload_twice_in_a_batch_makes_two_documents(store: Store) -
     assert all(i.payload_sha256 == sha256_hex(raw) for i in await store.batches.items(batch.id))
 
 
-async def test_taking_over_an_expired_lease_is_logged_and_reported(
+async def test_taking_up_what_a_dead_owner_left_is_logged_and_reported(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     batch = (
         await store.batches.create([item_from_bytes(payload(n=i), str(i)) for i in range(2)])
     ).batch
-    (dead,) = await store.batches.claim("dead-node", 1, lease_seconds=0.05)
-    await asyncio.sleep(0.2)
+    (dead,) = await store.batches.take("dead-node", 1)
+    assert await store.batches.reset_running() == 1  # the next owner, at its start
     heard = Heard()
     with caplog.at_level("INFO", logger="pilu.jobs.runner"):
-        stats = await run_worker(store, FakeRender(), 2, 5, batch_id=batch.id, events=heard,
+        stats = await run_worker(store, FakeRender(), 2, batch_id=batch.id, events=heard,
                                  stop_when_finished=True, poll_interval_s=0.02)  # fmt: skip
     assert (stats.done, stats.taken_over) == (2, 1)
     assert [(i.id, i.attempts) for i in heard.taken] == [(dead.id, 2)]
@@ -186,10 +188,10 @@ async def test_taking_over_an_expired_lease_is_logged_and_reported(
 
 async def test_an_item_given_back_is_not_a_take_over(store: Store) -> None:
     batch = (await store.batches.create([item_from_bytes(payload(), "a")])).batch
-    (item,) = await store.batches.claim("stopping-node", 1, lease_seconds=30)
-    assert await store.batches.release(item.id, "stopping-node")
+    (item,) = await store.batches.take("stopping-node", 1)
+    await store.batches.give_back(item.id, counted=False)
     heard = Heard()
-    stats = await run_worker(store, FakeRender(), 1, 5, batch_id=batch.id, events=heard,
+    stats = await run_worker(store, FakeRender(), 1, batch_id=batch.id, events=heard,
                              stop_when_finished=True, poll_interval_s=0.02)  # fmt: skip
     assert (stats.done, stats.taken_over, heard.taken) == (1, 0, [])
 

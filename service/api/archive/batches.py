@@ -24,10 +24,17 @@ from service.api.body import read_body
 from service.api.negotiation import content_disposition
 from service.api.responses import ApiBatch, ApiBatchPage
 from service.api.state import PRINCIPAL, SETTINGS, STORE
-from service.errors import BatchInvalid, Forbidden, UnsupportedMediaType, WebhookInvalid
+from service.errors import (
+    BatchInvalid,
+    Forbidden,
+    InvalidParameter,
+    UnsupportedMediaType,
+    WebhookInvalid,
+)
 from service.formats import MEDIA_TYPES
 from service.jobs import ParsedBatch, archive_filename, open_archive, parse_batch, webhook
 from service.settings import Settings
+from service.store.engine_sql import PRIORITIES
 from service.store.models import Webhook
 
 WEBHOOK_URL_HEADER = "X-Pilu-Webhook-Url"
@@ -50,6 +57,7 @@ async def create_batch(request: web.Request) -> web.Response:
             details={"supported": list(BATCH_MEDIA_TYPES)},
         )
     key = idempotency_key(request)
+    priority = batch_priority(request)
     hook = await webhook_from(request, settings)
     data = await read_body(request, settings.max_batch_bytes)
     with app[BATCH_ADMISSION].ticket():
@@ -76,8 +84,9 @@ async def create_batch(request: web.Request) -> web.Response:
         parsed.raise_for_problems()
         _check_item_sizes(parsed, settings.max_body_bytes)
         created = await app[STORE].batches.create(
-            parsed.items, webhook=hook, scope=principal.scope, idempotency_key=key
-        )
+            parsed.items, webhook=hook, scope=principal.scope, idempotency_key=key,
+            priority=priority,
+        )  # fmt: skip
     status = 200 if created.replayed else 202
     return json_reply(
         ApiBatch.of(created.batch),
@@ -85,6 +94,18 @@ async def create_batch(request: web.Request) -> web.Response:
         replayed=created.replayed,
         location=f"/v1/batches/{created.batch.id}",
     )
+
+
+def batch_priority(request: web.Request) -> str:
+    """The ``priority`` query parameter: ``interactive`` (the default) or ``regeneration``
+    (historical regeneration, rendered after every interactive batch waiting)."""
+    value = single_param(request, "priority") or "interactive"
+    if value not in PRIORITIES:
+        raise InvalidParameter(
+            "参数 priority 须为 interactive 或 regeneration",
+            details={"parameter": "priority", "allowed": sorted(PRIORITIES)},
+        )
+    return value
 
 
 async def list_batches(request: web.Request) -> web.Response:
