@@ -57,6 +57,10 @@ log = logging.getLogger("pilu.jobs.engine")
 RESTART_PAUSE_S = 2.0
 WEBHOOK_ATTEMPTS = 3
 JOB_ATTEMPTS = 12
+FINISHED_JOBS_KEPT_H = 72
+"""Hours a finished job's row is kept: the item's outcome lives in ``batch_items``, so a
+finished job is only the engine's bookkeeping and is deleted once this old (each sweep looks,
+at most once an hour)."""
 """Runs of one item job before procrastinate gives up on it (crashes stop far earlier, at the
 item's ``max_attempts``; this bounds give-backs and store outages)."""
 
@@ -210,12 +214,25 @@ class Engine:
 
     async def _sweep_forever(self, stop: asyncio.Event) -> None:
         interval = max(self.stalled_after_s / 2, 0.2)
+        purged_at = 0.0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             await _pause(stop, interval)
             try:
                 await self.sweep()
+                if loop.time() - purged_at >= 3600:
+                    await self.delete_finished_jobs()
+                    purged_at = loop.time()
             except Exception as exc:  # noqa: BLE001 - logged, then tried again
                 log.warning("stalled-job sweep failed (%s: %s)", type(exc).__name__, exc)
+
+    async def delete_finished_jobs(self, older_than_h: int = FINISHED_JOBS_KEPT_H) -> None:
+        """Delete the engine's rows of jobs finished (in any final state) ``older_than_h``
+        hours ago; the items and batches they ran are untouched."""
+        await self.app.job_manager.delete_old_jobs(
+            nb_hours=older_than_h, include_failed=True, include_cancelled=True,
+            include_aborted=True,
+        )  # fmt: skip
 
     async def sweep(self) -> int:
         """Put back the jobs of workers silent for ``stalled_after_s`` (their node died or

@@ -318,3 +318,32 @@ async def test_a_node_stopping_gives_its_jobs_back_past_the_grace(
                 await conn.execute(text("SELECT status::text, attempts FROM procrastinate_jobs"))
             ).all()
         assert [tuple(j) for j in jobs] == [("todo", 1)]
+
+
+async def test_finished_jobs_are_deleted_and_their_items_kept(tmp_path: Path, pg_url: str) -> None:
+    """The engine only: rows of finished jobs older than the retention are deleted; younger
+    ones, and the items and documents the jobs made, stay."""
+    async with await open_store(pg_url, tmp_path / "data") as store:
+        batch_id = await _create(store, [payload(n=0), payload(n=1)])
+        await EngineQueue(store).run(FakeRender(), [batch_id])
+        async with store.db.write() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE procrastinate_events SET at = at - interval '100 hours'"
+                    " WHERE job_id = (SELECT min(id) FROM procrastinate_jobs"
+                    " WHERE task_name = 'pilu.render_item')"
+                )
+            )
+        engine = Engine(store, FakeRender(), node="purging")
+        async with engine.app.open_async():
+            await engine.delete_finished_jobs()
+        async with store.db.read() as conn:
+            kept = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'pilu.render_item'"
+                    )
+                )
+            ).scalar_one()
+        assert kept == 1
+        await assert_done_exactly_once(store, batch_id, 2)
