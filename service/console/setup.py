@@ -17,7 +17,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from service import FONTS_DIR
 from service.api.middleware import access_middleware
 from service.api.state import KEYRING, REQUEST_ID, SETTINGS, STORE
-from service.console import batches, compose, documents, signin
+from service.console import batches, compose, documents, drafts, editor, signin
 from service.console.pages import (
     STATIC_DIR,
     Redirect,
@@ -92,6 +92,10 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add("/console/new", compose.form, name="console.new")
     router.add_post("/console/new", compose.check, name="console.check")
     router.add_post("/console/new/generate", compose.generate, name="console.generate")
+    add("/console/form/schema.json", editor.schema, name="console.form_schema")
+    router.add_post("/console/form/live.json", editor.live, name="console.form_live")
+    router.add_post("/console/drafts.json", drafts.save, name="console.draft_save")
+    router.add_post(r"/console/drafts/{draft_id}/delete", drafts.remove, name="console.draft_delete")
     add("/console/batches", batches.index, name="console.batches")
     router.add_post("/console/batches", batches.upload, name="console.batch_upload")
     batch = "/console/batches/{batch_id}"

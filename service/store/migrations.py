@@ -233,6 +233,24 @@ def _v5_console_sessions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v7_console_drafts(conn: Connection) -> None:
+    """Drafts of the console's form, kept per company until generated or deleted."""
+    md = MetaData()
+    Table(
+        "console_drafts", md,
+        Column("id", Text, primary_key=True),
+        Column("company_id", Text, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_by", Text, nullable=False),
+        Column("updated_by", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("updated_at", Double, nullable=False),
+        Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
@@ -241,6 +259,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "outputs stored in parts (output layouts)", _v3_output_layouts),
     Migration(4, "one idempotency table for documents and batches", _v4_one_idempotency_table),
     Migration(5, "console sessions", _v5_console_sessions),
+    Migration(7, "console drafts", _v7_console_drafts),
 )
 
 

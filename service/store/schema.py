@@ -191,3 +191,19 @@ console_secrets = Table(
     Column("name", Text, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+console_drafts = Table(
+    "console_drafts",
+    metadata,
+    # A draft of the console's form (service.store.drafts): the payload as it stands (JSON, maybe
+    # invalid), its company, a title for the list, and who saved it first and last (key names).
+    Column("id", Text, primary_key=True),
+    Column("company_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
+)
