@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from service.console.common import check_csrf, session_of, store_of
-from service.console.editor import CSRF_HEADER, MAX_LIVE_BYTES
+from service.console.editor import read_json
 from service.console.forms import read_form
+from service.console.replies import json_endpoint, json_reply, json_session
 from service.console.pages import Redirect
 from service.console.sessions import Session
 from service.kinds import KINDS
@@ -50,23 +51,15 @@ def company_name(draft: Draft) -> str:
 
 
 def _problem(status: int, path: str, message: str) -> web.Response:
-    body = {"errors": [{"path": path, "message": message}]}
-    return web.json_response(body, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    return json_reply({"errors": [{"path": path, "message": message}]}, status=status)
 
 
+@json_endpoint
 async def save(request: web.Request) -> web.Response:
     """``POST /console/drafts.json`` ``{"id": …or null, "payload": {…}}`` with the CSRF token in
     ``X-CSRF-Token``: ``{"id", "title", "saved_at"}``."""
-    session = session_of(request)
-    if not session.csrf_ok(request.headers.get(CSRF_HEADER) or None):
-        raise web.HTTPForbidden()
-    raw = await request.content.read(MAX_LIVE_BYTES + 1)
-    if len(raw) > MAX_LIVE_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_LIVE_BYTES, len(raw))
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _problem(422, "$", "草稿不是有效的JSON")
+    session = json_session(request)
+    body = await read_json(request)
     payload = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(payload, dict):
         return _problem(422, "$", "草稿不是一个JSON对象")
@@ -86,10 +79,7 @@ async def save(request: web.Request) -> web.Response:
         payload=json.dumps(payload, ensure_ascii=False, indent=2),
         by=_who(session),
     )
-    return web.json_response(
-        {"id": draft.id, "title": draft.title, "saved_at": draft.updated_at},
-        dumps=lambda v: json.dumps(v, ensure_ascii=False),
-    )
+    return json_reply({"id": draft.id, "title": draft.title, "saved_at": draft.updated_at})
 
 
 def _who(session: Session) -> str:

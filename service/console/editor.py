@@ -23,9 +23,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from service.console import work
-from service.console.common import session_of
 from service.console.fields import label
-from service.errors import FieldError, MalformedJSON, PayloadInvalid, PiluError
+from service.console.forms import Form
+from service.console.replies import check_json_csrf, json_endpoint, json_reply, json_session
+from service.errors import FieldError, MalformedJSON, PayloadInvalid, PayloadTooLarge, PiluError
 from service.kinds import KINDS, payload_json_schema
 from service.kinds.registry import DEFAULT_KIND
 from service.model import Table
@@ -37,7 +38,6 @@ from service.style import list_house_styles, load_house_style
 
 MAX_LIVE_BYTES = 2 * 1024 * 1024
 """The largest payload the live endpoint reads (a form's payload is far smaller)."""
-CSRF_HEADER = "X-CSRF-Token"
 
 
 @cache
@@ -72,14 +72,25 @@ def form_schema() -> dict[str, Any]:
     }
 
 
+@json_endpoint
 async def schema(request: web.Request) -> web.Response:
     """``GET /console/form/schema.json``."""
-    session_of(request)
-    return web.json_response(form_schema(), dumps=_dumps)
+    json_session(request)
+    return json_reply(form_schema())
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+async def read_json(request: web.Request) -> Any:
+    """The signed-in request's JSON body (its CSRF token in ``X-CSRF-Token``), at most
+    :data:`MAX_LIVE_BYTES`; ``None`` when it is not JSON."""
+    session = json_session(request)
+    check_json_csrf(request, session, Form())
+    raw = await request.content.read(MAX_LIVE_BYTES + 1)
+    if len(raw) > MAX_LIVE_BYTES:
+        raise PayloadTooLarge(f"提交的内容超过上限（{MAX_LIVE_BYTES // 1024 // 1024} MiB）")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def headings(payload: Any) -> dict[str, str]:
@@ -181,19 +192,15 @@ def error_list(errors: list[FieldError], payload: Any) -> list[dict[str, str]]:
     ]
 
 
+@json_endpoint
 async def live(request: web.Request) -> web.Response:
     """``POST /console/form/live.json`` (the payload as JSON, the session's CSRF token in
     ``X-CSRF-Token``): headings, tables, errors and — for a valid payload — its figures."""
-    session = session_of(request)
-    if not session.csrf_ok(request.headers.get(CSRF_HEADER) or None):
-        raise web.HTTPForbidden()
-    raw = await request.content.read(MAX_LIVE_BYTES + 1)
-    if len(raw) > MAX_LIVE_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_LIVE_BYTES, len(raw))
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        return web.json_response({"problem": "报送数据不是有效的JSON"}, status=422, dumps=_dumps)
+    session = json_session(request)
+    payload = await read_json(request)
+    if payload is None:
+        return json_reply({"problem": "报送数据不是有效的JSON"}, status=422)
+    raw = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     answer: dict[str, Any] = {
         "headings": headings(payload),
         "tables": tables(payload, _rounding_note(payload)),
@@ -205,7 +212,7 @@ async def live(request: web.Request) -> web.Response:
     if isinstance(company_id, str) and company_id and not session.principal.may_access(company_id):
         error = FieldError("$.company.id", "forbidden", f"您的API密钥无权处理公司“{company_id}”的数据")
         answer["errors"] = error_list([error], payload)
-        return web.json_response(answer, dumps=_dumps)
+        return json_reply(answer)
     try:
         preview = await work.preview(request, raw)
     except PayloadInvalid as exc:
@@ -216,4 +223,4 @@ async def live(request: web.Request) -> web.Response:
         answer["problem"] = f"暂时无法检查：{exc.message}"
     else:
         answer["figures"] = preview.get("figures") or {}
-    return web.json_response(answer, dumps=_dumps)
+    return json_reply(answer)

@@ -35,7 +35,8 @@ async def test_the_form_schema_is_the_published_schema_and_the_figures_registry(
 ) -> None:
     client = await make_client(backend=None)
     anonymous = await client.get("/console/form/schema.json", allow_redirects=False)
-    assert anonymous.status == 303
+    assert anonymous.status == 403
+    assert (await anonymous.json())["error"]["code"] == "sign_in_required"
     await sign_in(client, KEY_XIAOKANG)
     answer = await (await client.get("/console/form/schema.json")).json()
     assert answer["schema"] == payload_json_schema()
@@ -56,6 +57,7 @@ async def test_live_numbers_tables_and_errors_as_printed(make_client: ClientFact
     csrf = await sign_in(client, KEY_XIAOKANG)
     refused = await client.post("/console/form/live.json", data=b"{}")
     assert refused.status == 403
+    assert (await refused.json())["error"]["code"] == "csrf_failed"
 
     answer = await _live(client, csrf, EXAMPLE)
     assert answer["errors"] == []

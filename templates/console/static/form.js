@@ -20,6 +20,7 @@
   var liveTimer = null;
   var boxTimer = null;
   var pendingFocus = null;
+  var importErrors = []; // cells a spreadsheet import could not read: {path, message}
 
   // --- small helpers ----------------------------------------------------------------------
 
@@ -282,6 +283,14 @@
           target.focus();
         } }, [el("span", { className: "field-label", text: e.label }), "：" + e.message]),
       ]));
+    });
+    importErrors.forEach(function (e) {
+      var slot = slotFor(e.path);
+      var where = slot.node.querySelector(".f-errors") || slot.node;
+      where.appendChild(el("p", { className: "error-message live-error import-error", text: e.message }));
+      slot.node.classList.add("has-error");
+      var input = slot.node.querySelector("input");
+      if (input && slot.exact) input.setAttribute("aria-invalid", "true");
     });
     var title = summary.querySelector("h2");
     if (live.problem) {
@@ -692,6 +701,7 @@
           if (c.type === "count" && /^-?\d+$/.test(raw)) out = parseInt(raw, 10);
           else if (c.type !== "text" && /^-?\d+(\.\d+)?$/.test(raw)) out = c.type === "count" ? Number(raw) : raw;
           if (raw === "" && !breakdown) out = undefined;
+          importErrors = importErrors.filter(function (e) { return e.path !== p; });
           setAt(p, out);
           changed(false);
         });
@@ -745,35 +755,50 @@
       placeholder: "在 Excel 或 WPS 中选中各行（名称与各列数值），复制后粘贴到这里" });
     var file = el("input", { type: "file", id: fileId, accept: ".xlsx,.csv,text/csv" });
     var note = el("p", { className: "hint import-result", role: "status" });
-    function send(body, headers) {
+    function send(fill) {
+      var form = new FormData();
+      form.append("csrf", csrf);
+      form.append("kind", payload.kind || S.default_kind);
+      form.append("target", path);
+      form.append("payload", JSON.stringify(payload));
+      fill(form);
       note.textContent = "正在导入…";
-      return fetch("/console/tables/import", { method: "POST", credentials: "same-origin",
-        headers: Object.assign({ "X-CSRF-Token": csrf }, headers || {}), body: body })
-        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
-        .then(function (res) {
-          var answer = res.body || {};
+      return fetch("/console/tables/import", { method: "POST", credentials: "same-origin", body: form })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
           var errors = answer.errors || [];
-          if (Array.isArray(answer.rows) && answer.rows.length && !errors.length) {
-            setAt(rowsPath, answer.rows);
-            pendingFocus = rowsPath + "[0].label";
-            changed(true);
-            var after = document.getElementById(idFor(path) + "-import-note");
-            if (after) after.textContent = "已导入" + answer.rows.length + "行。";
+          importErrors = importErrors.filter(function (e) { return e.path.indexOf(path) !== 0; });
+          if (!Array.isArray(answer.rows)) {
+            var problem = answer.error;
+            note.textContent = problem && problem.message ? problem.message : problem ? String(problem) : "无法导入。";
             return;
           }
-          note.replaceChildren();
-          if (!errors.length) note.textContent = answer.message || "没有可导入的行。";
           errors.forEach(function (e) {
-            note.appendChild(el("span", { className: "error-message", text: (e.row ? "第" + e.row + "行" : "") +
-              (e.column ? "第" + e.column + "列" : "") + (e.row || e.column ? "：" : "") + e.message }));
+            importErrors.push({ path: e.path, message: "第" + e.row + "行" + (e.column ? "「" + e.column + "」" : "") + "：" + e.message });
           });
+          if (answer.rows.length) {
+            setAt(rowsPath, answer.rows);
+            if (answer.total && !breakdown) {
+              setAt(path + ".total", Object.assign({}, getAt(path + ".total") || { label: "合计" }, answer.total));
+            }
+            pendingFocus = errors.length ? null : rowsPath + "[0].label";
+            changed(true);
+          }
+          var after = document.getElementById(idFor(path) + "-import-note");
+          if (!after) return;
+          after.replaceChildren(el("span", { text: "已导入" + answer.rows.length + "行" +
+            (errors.length ? "，" + errors.length + "处单元格有问题（已标在对应的格子旁）：" : "。") }));
+          errors.forEach(function (e) {
+            after.appendChild(el("span", { className: "error-message", text: "第" + e.row + "行" +
+              (e.column ? "「" + e.column + "」" : "") + "：" + e.message }));
+          });
+          after.closest("details").open = true;
+          if (errors.length) {
+            var first = document.getElementById(idFor(errors[0].path));
+            if (first) first.focus();
+          }
         })
         .catch(function () { note.textContent = "导入失败，请稍后重试。"; });
-    }
-    function target() {
-      var info = { kind: payload.kind || S.default_kind, path: path };
-      if (!breakdown) info.columns = (getAt(path + ".columns") || []);
-      return info;
     }
     note.id = idFor(path) + "-import-note";
     return el("details", { className: "import" }, [
@@ -781,22 +806,14 @@
       el("div", { className: "f-field" }, [
         el("label", { for: pasteId, text: "粘贴单元格（制表符分隔）" }), area,
         button("导入粘贴的单元格", function () {
-          var t = target();
-          t.text = area.value;
-          send(JSON.stringify(t), { "Content-Type": "application/json" });
+          send(function (form) { form.append("text", area.value); });
         }),
       ]),
       el("div", { className: "f-field" }, [
         el("label", { for: fileId, text: "或上传 .xlsx / .csv 文件" }), file,
         button("导入文件", function () {
           if (!file.files || !file.files[0]) { file.focus(); return; }
-          var form = new FormData();
-          var t = target();
-          form.append("kind", t.kind);
-          form.append("path", t.path);
-          if (t.columns) form.append("columns", JSON.stringify(t.columns));
-          form.append("file", file.files[0]);
-          send(form);
+          send(function (form) { form.append("file", file.files[0]); });
         }),
       ]),
       note,
