@@ -19,6 +19,7 @@ from service.console.fields import field_rows, figure_label, label, near_errors
 from service.console.forms import FORM_OVERHEAD_BYTES, Form, read_form
 from service.console.pages import Redirect, page, size
 from service.console.sessions import Session
+from service.console.state import CONSOLE
 from service.errors import FieldError, MalformedJSON, PayloadInvalid, PiluError
 from service.kinds.registry import DEFAULT_KIND
 from service.payload.parse import decode_json
@@ -148,6 +149,7 @@ async def check(request: web.Request) -> web.Response:
         payload = decode_json(raw)
     except MalformedJSON as exc:
         return _form_page(request, status=422, text=text, json_error=exc, draft_id=draft_id)
+    request.app[CONSOLE].companies.learn(payload)
     errors = _access_errors(request, session, raw)
     if not errors:
         try:

@@ -91,6 +91,7 @@ async def index(request: web.Request) -> web.Response:
     except InvalidCursor:
         raise Redirect("/console/") from None
     saved = [] if cursor else await drafts.rows_of(request).list(session.principal.companies)
+    await request.app[CONSOLE].companies.load(store, result.items, session.allowed_companies)
     return page(
         request,
         "documents.html",
@@ -122,6 +123,7 @@ async def show(request: web.Request) -> web.Response:
         document_id, version=_version_param(request.query.get("version")), allowed_companies=allowed
     )
     versions = await store.documents.versions(document_id, allowed_companies=allowed)
+    await request.app[CONSOLE].companies.load(store, [doc], allowed)
     manifest = doc.version.manifest
     pdf = manifest.outputs.get("pdf")
     thumbnails = request.app[CONSOLE].thumbnails

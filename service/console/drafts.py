@@ -16,9 +16,10 @@ from aiohttp import web
 from service.console.common import check_csrf, session_of, store_of
 from service.console.editor import read_json
 from service.console.forms import read_form
-from service.console.replies import json_endpoint, json_reply, json_session
 from service.console.pages import Redirect
+from service.console.replies import json_endpoint, json_reply, json_session
 from service.console.sessions import Session
+from service.console.state import CONSOLE
 from service.kinds import KINDS
 from service.kinds.registry import DEFAULT_KIND
 from service.store.drafts import Draft, DraftRows
@@ -69,6 +70,7 @@ async def save(request: web.Request) -> web.Response:
         return _problem(422, "$.company.id", "保存草稿前请先填写公司标识")
     if not session.principal.may_access(company_id):
         return _problem(403, "$.company.id", f"您的API密钥无权处理公司“{company_id}”的数据")
+    request.app[CONSOLE].companies.learn(payload)
     draft_id = body.get("id")
     if not isinstance(draft_id, str) or not DRAFT_ID.fullmatch(draft_id):
         draft_id = None

@@ -180,7 +180,9 @@ def tables(payload: Any, rounding_note: str = "") -> dict[str, dict[str, Any]]:
 def _rounding_note(payload: Any) -> str:
     name = payload.get("house_style") if isinstance(payload, dict) else None
     try:
-        return load_house_style(name if isinstance(name, str) and name else "gbt9704").table.rounding_note
+        return load_house_style(
+            name if isinstance(name, str) and name else "gbt9704"
+        ).table.rounding_note
     except (KeyError, ValueError):
         return ""
 
@@ -210,7 +212,9 @@ async def live(request: web.Request) -> web.Response:
     company = payload.get("company") if isinstance(payload, dict) else None
     company_id = company.get("id") if isinstance(company, dict) else None
     if isinstance(company_id, str) and company_id and not session.principal.may_access(company_id):
-        error = FieldError("$.company.id", "forbidden", f"您的API密钥无权处理公司“{company_id}”的数据")
+        error = FieldError(
+            "$.company.id", "forbidden", f"您的API密钥无权处理公司“{company_id}”的数据"
+        )
         answer["errors"] = error_list([error], payload)
         return json_reply(answer)
     try:

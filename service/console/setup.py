@@ -66,6 +66,8 @@ def setup_console(app: web.Application) -> None:
         pages=make_environment(),
         thumbnails=Thumbnails(settings.data_dir / "console" / "thumbnails"),
     )
+    state = app[CONSOLE]
+    state.pages.filters["company"] = state.companies.name
     _add_routes(app.router)
     position = next(
         (i for i, m in enumerate(app.middlewares) if m is access_middleware),
@@ -95,7 +97,9 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add("/console/form/schema.json", editor.schema, name="console.form_schema")
     router.add_post("/console/form/live.json", editor.live, name="console.form_live")
     router.add_post("/console/drafts.json", drafts.save, name="console.draft_save")
-    router.add_post(r"/console/drafts/{draft_id}/delete", drafts.remove, name="console.draft_delete")
+    router.add_post(
+        r"/console/drafts/{draft_id}/delete", drafts.remove, name="console.draft_delete"
+    )
     add("/console/batches", batches.index, name="console.batches")
     router.add_post("/console/batches", batches.upload, name="console.batch_upload")
     batch = "/console/batches/{batch_id}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from service.console.companies import CompanyNames
 
 if TYPE_CHECKING:
     import jinja2
@@ -20,6 +22,7 @@ class ConsoleState:
     throttle: SignInThrottle
     pages: jinja2.Environment
     thumbnails: Thumbnails
+    companies: CompanyNames = field(default_factory=CompanyNames)
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console")

@@ -1,4 +1,5 @@
-"""Drafts of the console's form, in the store, per company.
+"""Drafts of the console's form, in the store, per company; and the file each console batch
+came from (:class:`BatchFiles`).
 
 A draft is a payload as it stands (JSON text, valid or not: it is checked when generated, never
 when saved), the company it belongs to, a title for the list and who saved it first and last
@@ -14,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from service.store.db import Database
-from service.store.schema import console_drafts
+from service.store.schema import console_batch_files, console_drafts
 
 ALL_COMPANIES = "*"
 MAX_LISTED = 200
@@ -70,8 +72,14 @@ class DraftRows:
             new_id = secrets.token_urlsafe(12)
             await conn.execute(
                 insert(console_drafts).values(
-                    id=new_id, company_id=company_id, title=title, payload=payload,
-                    created_by=by, updated_by=by, created_at=now, updated_at=now,
+                    id=new_id,
+                    company_id=company_id,
+                    title=title,
+                    payload=payload,
+                    created_by=by,
+                    updated_by=by,
+                    created_at=now,
+                    updated_at=now,
                 )  # fmt: skip
             )
             return Draft(new_id, company_id, title, payload, by, by, now, now)
@@ -105,3 +113,33 @@ class DraftRows:
             stmt = stmt.where(console_drafts.c.company_id.in_(sorted(allowed)))
         async with self.db.write() as conn:
             return bool((await conn.execute(stmt)).rowcount)
+
+
+class BatchFiles:
+    """Which file a batch came from: written once when the console creates the batch."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, batch_id: str, filename: str, by: str) -> None:
+        """Remember ``filename`` for ``batch_id``; a batch already recorded (a replayed upload)
+        keeps its first file."""
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    insert(console_batch_files).values(
+                        batch_id=batch_id, filename=filename[:255], uploaded_by=by
+                    )
+                )
+        except IntegrityError:
+            pass
+
+    async def of(self, batch_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """``batch_id → (filename, uploaded_by)`` for those recorded."""
+        ids = sorted(set(batch_ids))
+        if not ids:
+            return {}
+        stmt = select(console_batch_files).where(console_batch_files.c.batch_id.in_(ids))
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {r.batch_id: (r.filename, r.uploaded_by) for r in rows}

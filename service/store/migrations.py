@@ -234,7 +234,8 @@ def _v5_console_sessions(conn: Connection) -> None:
 
 
 def _v7_console_drafts(conn: Connection) -> None:
-    """Drafts of the console's form, kept per company until generated or deleted."""
+    """Drafts of the console's form, kept per company until generated or deleted; the file each
+    batch uploaded through the console came from."""
     md = MetaData()
     Table(
         "console_drafts", md,
@@ -248,6 +249,12 @@ def _v7_console_drafts(conn: Connection) -> None:
         Column("updated_at", Double, nullable=False),
         Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
     )  # fmt: skip
+    Table(
+        "console_batch_files", md,
+        Column("batch_id", Text, primary_key=True),
+        Column("filename", Text, nullable=False),
+        Column("uploaded_by", Text, nullable=False),
+    )  # fmt: skip
     md.create_all(conn)
 
 
@@ -259,7 +266,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "outputs stored in parts (output layouts)", _v3_output_layouts),
     Migration(4, "one idempotency table for documents and batches", _v4_one_idempotency_table),
     Migration(5, "console sessions", _v5_console_sessions),
-    Migration(7, "console drafts", _v7_console_drafts),
+    Migration(7, "console drafts and batch files", _v7_console_drafts),
 )
 
 

@@ -207,3 +207,12 @@ console_drafts = Table(
     Column("updated_at", Double, nullable=False),
     Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
 )
+
+console_batch_files = Table(
+    "console_batch_files",
+    metadata,
+    # The file a batch uploaded through the console came from, and who uploaded it (key name).
+    Column("batch_id", Text, primary_key=True),
+    Column("filename", Text, nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+)
