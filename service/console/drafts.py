@@ -33,7 +33,8 @@ def rows_of(request: web.Request) -> DraftRows:
 
 def title_of(payload: dict[str, Any]) -> str:
     """``小康人寿 · 2024年度 · 消费者权益保护工作重大信息披露`` from what the payload has so far."""
-    company = payload.get("company") if isinstance(payload.get("company"), dict) else {}
+    found = payload.get("company")
+    company: dict[str, Any] = found if isinstance(found, dict) else {}
     name = company.get("short_name") or company.get("full_name") or company.get("id") or ""
     year = payload.get("report_year")
     kind = KINDS.get(str(payload.get("kind") or DEFAULT_KIND))

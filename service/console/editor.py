@@ -165,7 +165,7 @@ def tables(payload: Any, rounding_note: str = "") -> dict[str, dict[str, Any]]:
                 spec = TableSpec.model_validate(value)
             else:
                 breakdown = Breakdown.model_validate(value)
-                spec = breakdown_spec(what, ComplaintSource.model_construct(), breakdown)
+                spec = breakdown_spec(what, ComplaintSource.model_construct(total=0), breakdown)
             blocks = table_blocks(1, spec, rounding_note)
         except (ValidationError, KeyError, ValueError, TypeError, ArithmeticError):
             continue

@@ -117,6 +117,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
         css=static_url(request, "console.css"),
         js=static_url(request, "console.js"),
         form_js=static_url(request, "form.js"),
+        favicon=static_url(request, "favicon.svg"),
         path=request.path,
         **context,
     )

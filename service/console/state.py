@@ -23,6 +23,8 @@ class ConsoleState:
     pages: jinja2.Environment
     thumbnails: Thumbnails
     companies: CompanyNames = field(default_factory=CompanyNames)
+    previews: dict[str, set[str]] = field(default_factory=dict)
+    """A previewed PDF's SHA-256 → the sessions that asked for it (service.console.preview_pages)."""
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console")
