@@ -207,7 +207,7 @@
     Array.prototype.forEach.call(mount.querySelectorAll("option[data-figure]"), function (opt) {
       var name = opt.getAttribute("data-figure");
       var v = live.figures[name];
-      opt.textContent = opt.getAttribute("data-label") + (v !== undefined ? "（" + v + "）" : "");
+      opt.textContent = opt.getAttribute("data-label") + (v !== undefined ? "：" + v : "");
     });
     showErrors();
   }
@@ -467,13 +467,13 @@
       };
     }
     return el("div", { className: "item-actions" }, [
-      button("上移", move(-1), { disabled: index === 0, "aria-label": "上移" + what }),
-      button("下移", move(1), { disabled: index === length - 1, "aria-label": "下移" + what }),
+      button("上移", move(-1), { disabled: index === 0, "aria-label": "上移" + what, "data-action": "上移" }),
+      button("下移", move(1), { disabled: index === length - 1, "aria-label": "下移" + what, "data-action": "下移" }),
       button("删除", function () {
         list().splice(index, 1);
         pendingFocus = length > 1 ? join(listPath, Math.max(0, index - 1)) : listPath;
         changed(true);
-      }, { "aria-label": "删除" + what, className: "small danger" }),
+      }, { "aria-label": "删除" + what, className: "small danger", "data-action": "删除" }),
     ]);
   }
 
@@ -537,7 +537,13 @@
     var sectionDef = defs.Section;
     var titleInput = el("input", { type: "text", value: section.title || "", maxlength: sectionDef.properties.title.maxLength,
       className: "section-title", id: idFor(path + ".title") });
-    titleInput.addEventListener("input", function () { setAt(path + ".title", titleInput.value); changed(false); });
+    titleInput.addEventListener("input", function () {
+      setAt(path + ".title", titleInput.value);
+      Array.prototype.forEach.call(head.querySelectorAll("button[data-action]"), function (b) {
+        b.setAttribute("aria-label", b.getAttribute("data-action") + "章节「" + titleInput.value + "」");
+      });
+      changed(false);
+    });
     var number = el("span", { className: "heading-number", "data-heading-for": path, text: live.headings[path] || "" });
     var head = el("div", { className: "section-head f-field", "data-path": path + ".title" }, [
       el("label", { for: titleInput.id, className: "visually-hidden", text: "章节标题" }),
@@ -600,8 +606,9 @@
     var pick = el("select", { id: idFor(path) + "-figure", "aria-label": name + "：选择要引用的数据" },
       [el("option", { value: "", text: "引用数据…" })].concat(figures.map(function (f) {
         var v = live.figures[f.name];
-        return el("option", { value: f.name, "data-figure": f.name, "data-label": f.label,
-          text: f.label + (v !== undefined ? "（" + v + "）" : "") });
+        var name = f.label + (f.unit && f.label.indexOf(f.unit) < 0 ? "（" + f.unit + "）" : "");
+        return el("option", { value: f.name, "data-figure": f.name, "data-label": name,
+          text: name + (v !== undefined ? "：" + v : "") });
       })));
     var insert = button("插入引用", function () {
       if (!pick.value) { pick.focus(); return; }
@@ -861,7 +868,7 @@
     var target = focusId ? document.getElementById(focusId) : null;
     if (!target && pendingFocus) {
       var holder = mount.querySelector('[data-item="' + pendingFocus + '"], [data-path="' + pendingFocus + '"]');
-      target = holder ? holder.querySelector("input,select,textarea,button") : null;
+      target = holder ? holder.querySelector("input,select,textarea") || holder.querySelector("button") : null;
     }
     pendingFocus = null;
     if (target) target.focus();
