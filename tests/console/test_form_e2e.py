@@ -70,8 +70,12 @@ async def page(shared: Shared) -> AsyncIterator[Any]:
         await browser.close()
 
 
-async def snap(page: Any, shared: Shared, name: str) -> None:
+async def snap(page: Any, shared: Shared, name: str, part: Any = None) -> None:
+    """The whole page; and with ``part`` (a locator) that part alone, to be read at full size."""
     await shot(page, shared, name, FOLDER)
+    if part is not None:
+        path = FOLDER / f"{len(shared.screenshots):02d}-{name}-detail.png"
+        await part.screenshot(path=str(path))
 
 
 async def _form_ready(page: Any) -> None:
@@ -200,8 +204,7 @@ async def test_a_wrong_cell_is_shown_at_the_cell(page: Any, shared: Shared) -> N
     await expect(td.locator(".error-message")).to_be_visible()
     await expect(cell).to_have_attribute("aria-invalid", "true")
     await expect(page.locator("#form-errors")).to_contain_text("公司自收投诉 · 业务渠道分布表 · 第1行「经代」 · 件数")
-    await td.scroll_into_view_if_needed()
-    await snap(page, shared, "wrong-cell")
+    await snap(page, shared, "wrong-cell", grid.locator("xpath=ancestor::fieldset[1]"))
     await cell.fill("8")
     await _settled(page)
     await expect(first.locator("td.computed")).to_have_text("61.54%")
@@ -233,8 +236,7 @@ async def test_a_table_pasted_from_a_spreadsheet(page: Any, shared: Shared) -> N
     await expect(note).to_contain_text("件数")
     td = grid.locator(f'td[data-path="{grid_path}.rows[1].count"]')
     await expect(td.locator(".import-error")).to_be_visible()
-    await td.scroll_into_view_if_needed()
-    await snap(page, shared, "pasted-table-with-a-bad-cell")
+    await snap(page, shared, "pasted-table-with-a-bad-cell", block)
 
 
 async def test_a_draft_saved_and_resumed(page: Any, shared: Shared) -> None:

@@ -781,7 +781,7 @@
             return;
           }
           errors.forEach(function (e) {
-            importErrors.push({ path: e.path, message: "第" + e.row + "行" + (e.column ? "「" + e.column + "」" : "") + "：" + e.message });
+            importErrors.push({ path: e.path, message: e.message });
           });
           if (answer.rows.length) {
             setAt(rowsPath, answer.rows);
@@ -796,8 +796,7 @@
           after.replaceChildren(el("span", { text: "已导入" + answer.rows.length + "行" +
             (errors.length ? "，" + errors.length + "处单元格有问题（已标在对应的格子旁）：" : "。") }));
           errors.forEach(function (e) {
-            after.appendChild(el("span", { className: "error-message", text: "第" + e.row + "行" +
-              (e.column ? "「" + e.column + "」" : "") + "：" + e.message }));
+            after.appendChild(el("span", { className: "error-message", text: e.message }));
           });
           after.closest("details").open = true;
           if (errors.length) {
