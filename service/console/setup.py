@@ -17,7 +17,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from service import FONTS_DIR
 from service.api.middleware import access_middleware
 from service.api.state import KEYRING, REQUEST_ID, SETTINGS, STORE
-from service.console import batches, compose, documents, sheet_import, signin
+from service.console import batches, compose, documents, next_year, sheet_import, signin
 from service.console.pages import (
     STATIC_DIR,
     Redirect,
@@ -100,6 +100,7 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add(batch + "/events", batches.events, name="console.batch_events")
     add(batch + "/archive", batches.archive, name="console.batch_archive")
     sheet_import.add_routes(router)
+    next_year.add_routes(router)
     add("/console/fonts/pilu-hei.otf", font, name="console.font")
     router.add_static("/console/static", STATIC_DIR, name="console.static", append_version=True)
     router.add_route("*", "/console/{tail:.*}", not_found, name="console.not_found")
