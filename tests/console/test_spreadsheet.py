@@ -115,6 +115,11 @@ def test_header_matched_by_title_key_or_unit_in_any_order() -> None:
     ]
 
 
+def test_a_header_ending_in_a_column_title_names_it() -> None:
+    result = breakdown_rows('投诉渠道\t"投诉\n件数"\t件数占比\n个险\t3\t100%\n')
+    assert result == {"rows": [{"label": "个险", "count": 3}], "errors": []}
+
+
 def test_unknown_and_missing_columns_are_named() -> None:
     target = target_of(ANNUAL, "$.sections[0].content[1]", columns=COLUMNS)
     result = import_rows(target, lines_from_text("项目\t件数\t备注\n甲\t1\t说明\n")).as_dict()
