@@ -51,6 +51,8 @@ _UNIT = re.compile(r"[（(][^（）()]*[）)]$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?%?$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _COLUMNS = TypeAdapter(list[TableColumnSpec])
+_COUNT_UNIT = re.compile(r"(?<=\d)\s*(件|人次|次|人|个|张|家)$")
+"""A unit written after a count (12件); 万 and 亿 are not units but multipliers, and refused."""
 
 
 class TargetInvalid(Exception):
@@ -424,12 +426,14 @@ def _row(
 
 def parse_cell(kind: str, text: str) -> tuple[Any, str | None]:
     """A cell's value for a column of type ``kind`` as JSON takes it, or why it cannot be one."""
+    if kind == "text":  # as written: full-width brackets and commas are right in Chinese text
+        return (text.strip(), None) if text.strip() else (None, "未填写")
     value = normalized(text)
-    if kind == "text":
-        return (value, None) if value else (None, "未填写")
     if not value or value in ("-", "—", "–", "/"):
         return None, "未填写数值"
     plain = value.replace(" ", "")
+    if kind == "count":
+        plain = _COUNT_UNIT.sub("", plain)
     if _GROUPED.match(plain):
         plain = plain.replace(",", "")
     if kind == "percent":

@@ -188,12 +188,14 @@ def test_targets_found_in_the_kind_model() -> None:
         ("count", "1,234,567", 1234567),
         ("count", "１２", 12),
         ("count", "12.0", 12),
+        ("count", "1,486人次", 1486),
+        ("count", "12 件", 12),
         ("amount", "1,000.5", 1000.5),
         ("amount", "－3", -3),
         ("percent", "11.56％", 11.56),
         ("percent", "-0.5", -0.5),
         ("decimal", "0.0001", 0.0001),
-        ("text", " 说明 ", "说明"),
+        ("text", " 说明（含附件，１份） ", "说明（含附件，１份）"),
     ],
 )
 def test_cells_read(kind: str, text: str, value: object) -> None:
@@ -207,6 +209,7 @@ def test_cells_read(kind: str, text: str, value: object) -> None:
         ("count", "12%", "不带百分号"),
         ("count", "200000000", "超过上限"),
         ("count", "—", "未填写数值"),
+        ("count", "1.2万", "须为非负整数"),
         ("amount", "1,00", "须为数字"),
         ("amount", "1234567890123456", "位数过多"),
         ("decimal", "十二", "须为数字"),
