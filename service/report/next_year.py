@@ -11,7 +11,8 @@ column (the ``base`` of a 增减 column) is filled with last year's 本期, whic
 (:attr:`service.kinds.Kind.year_on_year`) left out is computed from last year's figure as the
 report computes 增减 (:func:`service.report.table_block.change`), one given is checked against
 it (rounded to the places it is given in); a table's 上期 cells are checked against last year's
-本期 of the row with the same label in the table with the same title.
+本期 of the row with the same label in the table with the same title. A base that is not the
+same kind and period of the year before is refused with one error, nothing computed.
 
 What it cannot: years written in paragraphs are left as they are (a sentence may speak of any
 year); a figure computed from others (审查合计) is not listed, its parts are; a 同比 whose
@@ -172,6 +173,9 @@ def year_on_year(
     payload), and an error for each 同比 or 上期 it gives that ``base`` contradicts."""
     kind = kind_of(payload)
     out = copy.deepcopy(payload)
+    mismatch = _period_mismatch(payload, base)
+    if mismatch is not None:
+        return out, [mismatch]
     errors: list[FieldError] = []
     for yoy, of in kind.year_on_year:
         errors += _figure_yoy(kind, out, base, yoy, of)
@@ -181,6 +185,25 @@ def year_on_year(
         if last is not None:
             errors += _table_bases(table, last, path)
     return out, errors
+
+
+def _period_mismatch(payload: dict[str, Any], base: dict[str, Any]) -> FieldError | None:
+    """An error unless ``base`` is the same kind and period of the year before ``payload``'s."""
+    year, last = payload.get("report_year"), base.get("report_year")
+    same = (
+        isinstance(year, int)
+        and isinstance(last, int)
+        and year == last + 1
+        and kind_of(base) is kind_of(payload)
+        and payload.get("period") == base.get("period")
+    )
+    if same:
+        return None
+    return FieldError(
+        "$.report_year",
+        "base_period_mismatch",
+        f"所依据的存档文档（{last}年度）不是本文档上一年的同期文档，无法据以计算或核对同比",
+    )
 
 
 def _source(kind: Kind, name: str) -> list[str]:

@@ -196,7 +196,7 @@ def test_a_tables_base_cells_checked_or_filled_by_row_label() -> None:
     table["rows"][1]["values"] = {"n": 12, "last": 10}
     table["rows"][1]["subrows"][0]["values"] = {"n": 3, "last": 4}
     table["total"]["values"] = {"n": 18, "last": 15}
-    payload = with_table(table)
+    payload = {**with_table(table), "report_year": 2024}
     del payload["figures"]["training"], payload["figures"]["outreach"]
     checked, errors = year_on_year(payload, base)
     prefix = f"$.sections[0].content[{index}].table"
@@ -207,6 +207,18 @@ def test_a_tables_base_cells_checked_or_filled_by_row_label() -> None:
     assert rows[0]["subrows"][0]["values"] == {"n": 6, "last": 5}
     renamed = copy.deepcopy(table)
     renamed["title"] = "另一张表"
-    other = with_table(renamed)
+    other = {**with_table(renamed), "report_year": 2024}
     del other["figures"]["training"], other["figures"]["outreach"]
     assert year_on_year(other, base)[1] == [], "no table of that title last year"
+
+
+def test_the_base_must_be_the_same_period_a_year_before() -> None:
+    base = example("xiaokang-life-complaints-2022-q1.json")
+    draft = next_year(base).payload
+    assert year_on_year(draft, base)[1] == []
+    for change in ({"report_year": 2024}, {"period": "Q2"}, {"kind": "consumer-protection-annual"}):
+        payload = {**draft, **change}
+        checked, errors = year_on_year(payload, base)
+        assert checked == payload
+        assert [(e.path, e.code) for e in errors] == [("$.report_year", "base_period_mismatch")]
+        assert "2022年度" in errors[0].message
