@@ -222,3 +222,22 @@ def test_the_base_must_be_the_same_period_a_year_before() -> None:
         assert checked == payload
         assert [(e.path, e.code) for e in errors] == [("$.report_year", "base_period_mismatch")]
         assert "2022年度" in errors[0].message
+
+
+def test_a_computed_yoy_prints_in_the_document() -> None:
+    from service.console.replies import json_dumps
+    from service.kinds import compute_figures, kind_named
+
+    base = example("xiaokang-life-2023.json")
+    payload = next_year(base).payload
+    for path, value in next_year(base).previous.items():
+        if not path.endswith(".yoy"):
+            put(payload, path, value)
+    payload["figures"]["training"]["participants"] = 1600
+    payload["publish_date"] = "2025-01-15"
+    checked, errors = year_on_year(payload, base)
+    assert errors == []
+    parsed = parse_payload(json_dumps(checked).encode())
+    figures = compute_figures(kind_named("consumer-protection-annual"), parsed)
+    assert figures["training.yoy"] == "7.67%"
+    assert figures["outreach.yoy"] == "0%"
