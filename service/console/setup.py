@@ -23,6 +23,7 @@ from service.console import (
     documents,
     drafts,
     editor,
+    next_year,
     preview_pages,
     sheet_import,
     signin,
@@ -121,6 +122,7 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add(batch + "/events", batches.events, name="console.batch_events")
     add(batch + "/archive", batches.archive, name="console.batch_archive")
     sheet_import.add_routes(router)
+    next_year.add_routes(router)
     add("/console/help", help_page, name="console.help")
     add("/favicon.ico", favicon, name="console.favicon")
     add("/console/fonts/pilu-hei.otf", font, name="console.font")

@@ -14,6 +14,7 @@ read at all is a 4xx with ``{"error": …}``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -70,7 +71,8 @@ async def import_table(request: web.Request) -> web.Response:
         )
     except TargetInvalid as exc:
         raise ImportInvalid(exc.message, details={"field": "target", "target": path}) from exc
-    lines, sheets = _lines(form)
+    # reading a workbook takes up to a second or so: off the event loop
+    lines, sheets = await asyncio.to_thread(_lines, form)
     result = import_rows(target, lines).as_dict()
     if sheets is not None:
         result["sheets"] = sheets

@@ -9,9 +9,9 @@ compressed, so a small workbook that would inflate to gigabytes is refused unrea
 
 What it cannot: formulas are read as the values the spreadsheet program last saved (a workbook
 written by a program that never computed them gives empty cells); a merged cell's value sits in
-its first cell only; indentation is seen in an ``.xlsx`` (the cell's indent) and as leading
-spaces, not in the clipboard's text, which carries none; ``.xls`` (before Excel 2007) and
-``.ods`` are not read.
+its first cell only; hidden rows and columns are read like the others; indentation is seen in
+an ``.xlsx`` (the cell's indent) and as leading spaces, not in the clipboard's text, which
+carries none; ``.xls`` (before Excel 2007) and ``.ods`` are not read.
 """
 
 from __future__ import annotations

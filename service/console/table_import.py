@@ -51,6 +51,8 @@ _UNIT = re.compile(r"[（(][^（）()]*[）)]$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?%?$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _COLUMNS = TypeAdapter(list[TableColumnSpec])
+_COUNT_UNIT = re.compile(r"(?<=\d)\s*(件|人次|次|人|个|张|家)$")
+"""A unit written after a count (12件); 万 and 亿 are not units but multipliers, and refused."""
 
 
 class TargetInvalid(Exception):
@@ -313,12 +315,12 @@ def _layout(
         by_name.setdefault(_header_key(column.key), column)
     label_names = {_header_key(n) for n in (target.label_title, *LABEL_NAMES)}
     keys = [_header_key(c) for c in header.cells]
-    if not any(k in by_name or k in label_names for k in keys):
+    if not any(_column_named(k, by_name) or k in label_names for k in keys):
         return _headerless(target, lines, errors)
     label = next((i for i, k in enumerate(keys) if k in label_names), None)
     columns: dict[int, Column] = {}
     for i, key in enumerate(keys):
-        found = by_name.get(key)
+        found = _column_named(key, by_name)
         if found is None or i == label:
             continue
         if found in columns.values():
@@ -341,6 +343,15 @@ def _layout(
                 _error(header, column.title, target.path, f"表头中没有“{column.title}”列")
             )
     return _Layout(label, columns, names), lines[1:]
+
+
+def _column_named(key: str, by_name: Mapping[str, Column]) -> Column | None:
+    """The column a header names: by title or key, or the one column whose title ends it
+    (投诉件数 is 件数, 件数占比 is 占比)."""
+    if key in by_name:
+        return by_name[key]
+    ending = {c for name, c in by_name.items() if len(name) >= 2 and key.endswith(name)}
+    return ending.pop() if len(ending) == 1 else None
 
 
 def _headerless(
@@ -415,12 +426,14 @@ def _row(
 
 def parse_cell(kind: str, text: str) -> tuple[Any, str | None]:
     """A cell's value for a column of type ``kind`` as JSON takes it, or why it cannot be one."""
+    if kind == "text":  # as written: full-width brackets and commas are right in Chinese text
+        return (text.strip(), None) if text.strip() else (None, "未填写")
     value = normalized(text)
-    if kind == "text":
-        return (value, None) if value else (None, "未填写")
     if not value or value in ("-", "—", "–", "/"):
         return None, "未填写数值"
     plain = value.replace(" ", "")
+    if kind == "count":
+        plain = _COUNT_UNIT.sub("", plain)
     if _GROUPED.match(plain):
         plain = plain.replace(",", "")
     if kind == "percent":

@@ -115,6 +115,11 @@ def test_header_matched_by_title_key_or_unit_in_any_order() -> None:
     ]
 
 
+def test_a_header_ending_in_a_column_title_names_it() -> None:
+    result = breakdown_rows('投诉渠道\t"投诉\n件数"\t件数占比\n个险\t3\t100%\n')
+    assert result == {"rows": [{"label": "个险", "count": 3}], "errors": []}
+
+
 def test_unknown_and_missing_columns_are_named() -> None:
     target = target_of(ANNUAL, "$.sections[0].content[1]", columns=COLUMNS)
     result = import_rows(target, lines_from_text("项目\t件数\t备注\n甲\t1\t说明\n")).as_dict()
@@ -183,12 +188,14 @@ def test_targets_found_in_the_kind_model() -> None:
         ("count", "1,234,567", 1234567),
         ("count", "１２", 12),
         ("count", "12.0", 12),
+        ("count", "1,486人次", 1486),
+        ("count", "12 件", 12),
         ("amount", "1,000.5", 1000.5),
         ("amount", "－3", -3),
         ("percent", "11.56％", 11.56),
         ("percent", "-0.5", -0.5),
         ("decimal", "0.0001", 0.0001),
-        ("text", " 说明 ", "说明"),
+        ("text", " 说明（含附件，１份） ", "说明（含附件，１份）"),
     ],
 )
 def test_cells_read(kind: str, text: str, value: object) -> None:
@@ -202,6 +209,7 @@ def test_cells_read(kind: str, text: str, value: object) -> None:
         ("count", "12%", "不带百分号"),
         ("count", "200000000", "超过上限"),
         ("count", "—", "未填写数值"),
+        ("count", "1.2万", "须为非负整数"),
         ("amount", "1,00", "须为数字"),
         ("amount", "1234567890123456", "位数过多"),
         ("decimal", "十二", "须为数字"),
