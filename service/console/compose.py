@@ -25,7 +25,6 @@ from service.kinds.registry import DEFAULT_KIND
 from service.payload.parse import decode_json
 
 _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _RUNGS = (
     re.compile(r"[一二三四五六七八九十百]+、"),
     re.compile(r"（[一二三四五六七八九十百]+）"),
@@ -70,6 +69,7 @@ def _form_page(
     problem: str | None = None,
     draft_id: str = "",
     from_document: str = "",
+    base_document: str = "",
 ) -> web.Response:
     errors = errors or []
     groups = field_rows(payload, errors) if errors else []
@@ -92,6 +92,7 @@ def _form_page(
         max_size=size(_limit(request)),
         draft_id=draft_id,
         from_document=from_document,
+        base_document=base_document,
         form_schema="/console/form/schema.json",
     )
 
@@ -105,11 +106,18 @@ async def form(request: web.Request) -> web.Response:
         draft = await drafts.load(request, draft_id)
         if draft is None:
             raise web.HTTPNotFound()
-        return _form_page(request, text=draft.payload, draft_id=draft.id)
+        return _form_page(
+            request, text=draft.payload, draft_id=draft.id, base_document=draft.base_document
+        )
     from_document = request.query.get("from", "")
-    if from_document and not _DOCUMENT_ID.fullmatch(from_document):
+    if from_document and not drafts.DOCUMENT_ID.fullmatch(from_document):
         raise web.HTTPNotFound()
-    return _form_page(request, text=_starting_text(session), from_document=from_document)
+    return _form_page(
+        request,
+        text=_starting_text(session),
+        from_document=from_document,
+        base_document=from_document,
+    )
 
 
 def _starting_text(session: Session) -> str:

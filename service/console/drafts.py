@@ -25,6 +25,7 @@ from service.kinds.registry import DEFAULT_KIND
 from service.store.drafts import Draft, DraftRows
 
 DRAFT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 def rows_of(request: web.Request) -> DraftRows:
@@ -73,6 +74,7 @@ async def save(request: web.Request) -> web.Response:
         return _problem(403, "$.company.id", f"您的API密钥无权处理公司“{company_id}”的数据")
     request.app[CONSOLE].companies.learn(payload)
     draft_id = body.get("id")
+    base = body.get("base")
     if not isinstance(draft_id, str) or not DRAFT_ID.fullmatch(draft_id):
         draft_id = None
     draft = await rows_of(request).save(
@@ -81,6 +83,7 @@ async def save(request: web.Request) -> web.Response:
         title=title_of(payload),
         payload=json.dumps(payload, ensure_ascii=False, indent=2),
         by=_who(session),
+        base_document=base if isinstance(base, str) and DOCUMENT_ID.fullmatch(base) else "",
     )
     return json_reply({"id": draft.id, "title": draft.title, "saved_at": draft.updated_at})
 

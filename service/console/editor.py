@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from service.console import work
+from service.console import next_year, work
 from service.console.fields import label
 from service.console.forms import Form
 from service.console.replies import check_json_csrf, json_endpoint, json_reply, json_session
@@ -187,6 +188,26 @@ def _rounding_note(payload: Any) -> str:
         return ""
 
 
+def _dotted(payload: Any, source: str) -> Any:
+    node = payload
+    for key in source.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def computed_from_base(payload: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+    """The figures ``checked`` (the payload with its 同比 computed from last year's document)
+    has and the payload leaves out, by JSON path: what the form offers to fill in."""
+    kind = KINDS.get(str(payload.get("kind") or DEFAULT_KIND)) or KINDS[DEFAULT_KIND]
+    out: dict[str, Any] = {}
+    for figure in kind.figures:
+        value = _dotted(checked, figure.source)
+        if value is not None and _dotted(payload, figure.source) is None:
+            # As the report would print it: a Decimal keeps its places (10.00) as text.
+            out["$." + figure.source] = str(value) if isinstance(value, Decimal) else value
+    return out
+
+
 def error_list(errors: list[FieldError], payload: Any) -> list[dict[str, str]]:
     return [
         {"path": e.path, "code": e.code, "message": e.message, "label": label(e.path, payload)}
@@ -197,7 +218,10 @@ def error_list(errors: list[FieldError], payload: Any) -> list[dict[str, str]]:
 @json_endpoint
 async def live(request: web.Request) -> web.Response:
     """``POST /console/form/live.json`` (the payload as JSON, the session's CSRF token in
-    ``X-CSRF-Token``): headings, tables, errors and — for a valid payload — its figures."""
+    ``X-CSRF-Token``): headings, tables, errors and — for a valid payload — its figures. With
+    ``?base=<document id>`` (a draft started from last year's document) also the 同比 computed
+    from that document's stored figures (``computed``) and the errors where the payload's own
+    disagree with them."""
     session = json_session(request)
     payload = await read_json(request)
     if payload is None:
@@ -217,10 +241,15 @@ async def live(request: web.Request) -> web.Response:
         )
         answer["errors"] = error_list([error], payload)
         return json_reply(answer)
+    base = request.query.get("base", "")
+    if base and isinstance(payload, dict):
+        checked, base_errors = await next_year.checked_against_base(request, session, base, payload)
+        answer["computed"] = computed_from_base(payload, checked)
+        answer["errors"] = error_list(base_errors, payload)
     try:
         preview = await work.preview(request, raw)
     except PayloadInvalid as exc:
-        answer["errors"] = error_list(list(exc.errors), payload)
+        answer["errors"] = answer["errors"] + error_list(list(exc.errors), payload)
     except MalformedJSON as exc:
         answer["problem"] = exc.message
     except PiluError as exc:

@@ -34,13 +34,15 @@ class Draft:
     updated_by: str
     created_at: float
     updated_at: float
+    base_document: str = ""
+    """The stored document the draft was started from (next year's draft), ``""`` for none."""
 
 
 def _draft(row: object) -> Draft:
     m = row._mapping  # type: ignore[attr-defined]
     return Draft(
         m["id"], m["company_id"], m["title"], m["payload"], m["created_by"], m["updated_by"],
-        m["created_at"], m["updated_at"],
+        m["created_at"], m["updated_at"], m["base_document"],
     )  # fmt: skip
 
 
@@ -49,7 +51,14 @@ class DraftRows:
         self.db = db
 
     async def save(
-        self, draft_id: str | None, *, company_id: str, title: str, payload: str, by: str
+        self,
+        draft_id: str | None,
+        *,
+        company_id: str,
+        title: str,
+        payload: str,
+        by: str,
+        base_document: str = "",
     ) -> Draft:
         """Create a draft (``draft_id`` ``None``) or overwrite one of the same company; a
         ``draft_id`` of no draft of ``company_id`` creates a new one under a new id."""
@@ -60,7 +69,13 @@ class DraftRows:
                     update(console_drafts)
                     .where(console_drafts.c.id == draft_id)
                     .where(console_drafts.c.company_id == company_id)
-                    .values(title=title, payload=payload, updated_by=by, updated_at=now)
+                    .values(
+                        title=title,
+                        payload=payload,
+                        updated_by=by,
+                        updated_at=now,
+                        base_document=base_document,
+                    )
                 )
                 if done.rowcount:
                     row = (
@@ -80,9 +95,10 @@ class DraftRows:
                     updated_by=by,
                     created_at=now,
                     updated_at=now,
-                )  # fmt: skip
+                    base_document=base_document,
+                )
             )
-            return Draft(new_id, company_id, title, payload, by, by, now, now)
+            return Draft(new_id, company_id, title, payload, by, by, now, now, base_document)
 
     async def get(self, draft_id: str, companies: Iterable[str]) -> Draft | None:
         """The draft ``draft_id`` if it belongs to one of ``companies`` (``*``: any)."""

@@ -247,6 +247,7 @@ def _v7_console_drafts(conn: Connection) -> None:
         Column("updated_by", Text, nullable=False),
         Column("created_at", Double, nullable=False),
         Column("updated_at", Double, nullable=False),
+        Column("base_document", Text, nullable=False),
         Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
     )  # fmt: skip
     Table(

@@ -196,7 +196,8 @@ console_drafts = Table(
     "console_drafts",
     metadata,
     # A draft of the console's form (service.store.drafts): the payload as it stands (JSON, maybe
-    # invalid), its company, a title for the list, and who saved it first and last (key names).
+    # invalid), its company, a title for the list, who saved it first and last (key names), and
+    # the stored document it was started from ("" for none: 同比 are checked against that one).
     Column("id", Text, primary_key=True),
     Column("company_id", Text, nullable=False),
     Column("title", Text, nullable=False),
@@ -205,6 +206,7 @@ console_drafts = Table(
     Column("updated_by", Text, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
+    Column("base_document", Text, nullable=False),
     Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
 )
 

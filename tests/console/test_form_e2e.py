@@ -38,6 +38,7 @@ class Shared:
     base: str
     screenshots: list[Path] = field(default_factory=list)
     draft_url: str = ""
+    document_url: str = ""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -86,7 +87,9 @@ async def _form_ready(page: Any) -> None:
 async def _settled(page: Any) -> None:
     """The live check answered the latest change."""
     await page.wait_for_timeout(500)
-    await page.wait_for_function("!document.getElementById('form-editor').hasAttribute('aria-busy')")
+    await page.wait_for_function(
+        "!document.getElementById('form-editor').hasAttribute('aria-busy')"
+    )
 
 
 def _payload(text: str) -> Any:
@@ -120,6 +123,9 @@ async def test_a_disclosure_from_nothing_through_the_form(page: Any, shared: Sha
     await expect(page.get_by_label("涉及产品审查次数")).to_be_focused()
     await page.get_by_label("涉及产品审查次数").fill("41")
     await page.get_by_label("涉及服务审查次数").fill("194")
+    await page.get_by_role("button", name="填写「消保培训」").click()
+    await page.get_by_label("参训人次", exact=True).fill("1000")
+    await page.get_by_label("培训覆盖率（%）").fill("100")
     review = page.locator('.f-field[data-path="$.figures.review.product"]')
     await expect(review.locator(".hint")).to_contain_text("范围 0–100000000")
     await expect(review.locator(".unit")).to_have_text("次")
@@ -146,7 +152,9 @@ async def test_a_disclosure_from_nothing_through_the_form(page: Any, shared: Sha
     await expect(paragraph).to_be_focused()
     await paragraph.fill("本年度开展消保审查")
     picker = page.get_by_label("第1段：选择要引用的数据").first
-    await expect(picker.locator('option[data-figure="review.total"]')).to_have_text("消保审查合计次数：235")
+    await expect(picker.locator('option[data-figure="review.total"]')).to_have_text(
+        "消保审查合计次数：235"
+    )
     await picker.select_option("review.total")
     await page.get_by_role("button", name="第1段：在光标处插入所选数据的引用").first.click()
     await expect(paragraph).to_have_value("本年度开展消保审查{review.total}")
@@ -180,6 +188,50 @@ async def test_a_disclosure_from_nothing_through_the_form(page: Any, shared: Sha
     await expect(page.locator(".lead")).to_contain_text("小康人寿")
     await expect(page.locator(".thumbs img").first).to_be_visible()
     await snap(page, shared, "generated-from-the-form")
+    shared.document_url = page.url.split("?")[0]
+
+
+async def test_next_years_disclosure_from_last_years(page: Any, shared: Shared) -> None:
+    expect = playwright_api.expect
+    await page.goto(shared.base + "/console/")
+    await page.get_by_role("link", name="做下一年度").first.click()
+    await _form_ready(page)
+    await expect(page.get_by_label("报告年度")).to_have_value("2025")
+    await expect(page.locator("#json-status")).to_contain_text("已从上一年度的文档生成草稿")
+    # Narrative carried over; figures empty with last year's value beside each.
+    await expect(page.locator('input[id="f--sections-0--title"]')).to_have_value("消保审查")
+    product = page.locator('.f-field[data-path="$.figures.review.product"]')
+    await expect(page.get_by_label("涉及产品审查次数")).to_have_value("")
+    await expect(product.locator(".previous")).to_have_text("上年：41")
+    participants = page.locator('.f-field[data-path="$.figures.training.participants"]')
+    await expect(participants.locator(".previous")).to_have_text("上年：1000")
+    await page.get_by_label("涉及产品审查次数").fill("50")
+    await page.get_by_label("涉及服务审查次数").fill("200")
+    await page.get_by_label("参训人次", exact=True).fill("1100")
+    await page.get_by_label("培训覆盖率（%）").fill("100")
+    await page.get_by_label("发布日期").fill("2026-01-09")
+    await _settled(page)
+    # 同比 the payload leaves out: computed from last year's stored figure, offered to fill in.
+    yoy = page.locator('.f-field[data-path="$.figures.training.yoy"]')
+    await expect(yoy.locator(".computed-offer")).to_contain_text("按上年存档计算：10.00")
+    await snap(page, shared, "next-year-draft", page.locator("#fp-figures").locator(".."))
+    await yoy.get_by_role("button", name="填入按上年存档计算的值 10.00").click()
+    await _settled(page)
+    await expect(page.get_by_label("参训人次同比增长（%）")).to_have_value("10.00")
+    # A 同比 that disagrees with last year's stored figures is named beside it.
+    await page.get_by_label("参训人次同比增长（%）").fill("12")
+    await _settled(page)
+    await expect(yoy.locator(".error-message")).to_contain_text("与上年存档数据不符")
+    await page.get_by_label("参训人次同比增长（%）").fill("10.00")
+    await _settled(page)
+    await expect(page.locator("#form-errors")).to_have_class("form-check ok")
+    await page.get_by_role("button", name="检查并预览").click()
+    await expect(page.get_by_role("heading", name="核对数据")).to_be_visible()
+    await expect(page.locator('tr[data-figure="training.yoy"] td.num')).to_have_text("10.00%")
+    await page.get_by_role("button", name="生成 PDF 与 Word 文档").first.click()
+    await expect(page.locator(".notice.success")).to_contain_text("文档已生成", timeout=60_000)
+    await expect(page.locator(".lead")).to_contain_text("2025年度")
+    await snap(page, shared, "generated-from-last-year")
 
 
 async def test_a_wrong_cell_is_shown_at_the_cell(page: Any, shared: Shared) -> None:
@@ -203,7 +255,9 @@ async def test_a_wrong_cell_is_shown_at_the_cell(page: Any, shared: Shared) -> N
     td = grid.locator('td[data-path="$.figures.complaints.direct.breakdowns[1].rows[0].count"]')
     await expect(td.locator(".error-message")).to_be_visible()
     await expect(cell).to_have_attribute("aria-invalid", "true")
-    await expect(page.locator("#form-errors")).to_contain_text("公司自收投诉 · 业务渠道分布表 · 第1行「经代」 · 件数")
+    await expect(page.locator("#form-errors")).to_contain_text(
+        "公司自收投诉 · 业务渠道分布表 · 第1行「经代」 · 件数"
+    )
     await snap(page, shared, "wrong-cell", grid.locator("xpath=ancestor::fieldset[1]"))
     await cell.fill("8")
     await _settled(page)
@@ -229,7 +283,9 @@ async def test_a_table_pasted_from_a_spreadsheet(page: Any, shared: Shared) -> N
     await expect(grid.locator("tfoot tr")).to_contain_text("12")
     await expect(page.locator("#form-errors")).to_have_class("form-check ok")
     # A bad cell is named by its row and column, and marked at its cell.
-    await block.get_by_label("粘贴单元格（制表符分隔）").fill("业务渠道\t件数\n经代\t7\n互联网\t四\n个险\t1\n")
+    await block.get_by_label("粘贴单元格（制表符分隔）").fill(
+        "业务渠道\t件数\n经代\t7\n互联网\t四\n个险\t1\n"
+    )
     await block.get_by_role("button", name="导入粘贴的单元格").click()
     note = block.locator(".import-result")
     await expect(note).to_contain_text("第3行")

@@ -171,7 +171,8 @@
   function askLive() {
     var mine = ++seq;
     mount.setAttribute("aria-busy", "true");
-    fetch("/console/form/live.json", {
+    var base = mount.getAttribute("data-base");
+    fetch("/console/form/live.json" + (base ? "?base=" + encodeURIComponent(base) : ""), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
@@ -185,7 +186,8 @@
           tables: answer.tables || {},
           errors: answer.errors || [],
           figures: answer.figures || {},
-          problem: answer.problem || "",
+          computed: answer.computed || {},
+          problem: answer.problem || (answer.error && answer.error.message) || "",
         };
         showLive();
       })
@@ -209,7 +211,25 @@
       var v = live.figures[name];
       opt.textContent = opt.getAttribute("data-label") + (v !== undefined ? "：" + v : "");
     });
+    showComputed();
     showErrors();
+  }
+
+  function showComputed() {
+    Array.prototype.forEach.call(mount.querySelectorAll(".computed-offer"), function (n) { n.remove(); });
+    Object.keys(live.computed || {}).forEach(function (path) {
+      var holder = mount.querySelector('.f-field[data-path="' + path + '"] .f-control');
+      if (!holder) return;
+      var value = live.computed[path];
+      holder.appendChild(el("span", { className: "computed-offer" }, [
+        "按上年存档计算：" + value + " ",
+        button("填入", function () {
+          setAt(path, value);
+          pendingFocus = path;
+          changed(true);
+        }, { "aria-label": "填入按上年存档计算的值 " + value }),
+      ]));
+    });
   }
 
   function showTable(grid) {
@@ -329,7 +349,7 @@
     }
     var prev = previous[path];
     var row = el("div", { className: "f-field", "data-path": path }, [
-      el("label", { for: id, text: labelText + (unit ? "（" + unit + "）" : "") }),
+      el("label", { for: id, text: labelText + (unit && labelText.indexOf(unit) < 0 ? "（" + unit + "）" : "") }),
       help,
       el("div", { className: "f-control" }, [
         control,
@@ -374,7 +394,12 @@
         var v;
         if (raw === "") v = r.nullable || !required ? undefined : "";
         else if (/^-?\d+$/.test(raw) && type === "integer") v = parseInt(raw, 10);
-        else if (/^-?\d+(\.\d+)?$/.test(raw)) v = node.anyOfTypes && node.anyOfTypes.indexOf("string") >= 0 ? raw : Number(raw);
+        else if (/^-?\d+(\.\d+)?$/.test(raw)) {
+          // A number as typed; where the schema also takes text, digits a number would not keep
+          // as typed (10.00, 0.10) stay text, which prints exactly as given.
+          var textToo = node.anyOfTypes && node.anyOfTypes.indexOf("string") >= 0;
+          v = textToo && String(Number(raw)) !== raw ? raw : Number(raw);
+        }
         else v = raw; // kept as typed: the server names the problem
         setAt(path, v);
         changed(false);
@@ -883,7 +908,7 @@
     fetch("/console/drafts.json", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ id: draftInput.value || null, payload: payload }),
+      body: JSON.stringify({ id: draftInput.value || null, payload: payload, base: mount.getAttribute("data-base") || null }),
     })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
       .then(function (res) {
