@@ -10,6 +10,7 @@ saved under ``test-artifacts/console/form/``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,11 @@ async def _settled(page: Any) -> None:
     await page.wait_for_function(
         "!document.getElementById('form-editor').hasAttribute('aria-busy')"
     )
+
+
+def _id(path: str) -> str:
+    """The id form.js gives the control of ``path``, less its leading ``f``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", path)
 
 
 def _payload(text: str) -> Any:
@@ -282,6 +288,26 @@ async def test_a_table_pasted_from_a_spreadsheet(page: Any, shared: Shared) -> N
     await expect(grid.locator("tbody tr td.computed")).to_have_text(["58.33%", "33.33%", "8.33%"])
     await expect(grid.locator("tfoot tr")).to_contain_text("12")
     await expect(page.locator("#form-errors")).to_have_class("form-check ok")
+    # Rows and 其中 rows added in the grid: the 合计 and every share follow, as printed.
+    await block.get_by_role("button", name="在表格末尾添加一行").click()
+    await expect(page.locator(f'[id="f{_id(grid_path)}-rows-3--label"]')).to_be_focused()
+    await page.keyboard.type("银保")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("1")
+    await _settled(page)
+    await expect(grid.locator("tfoot tr")).to_contain_text("13")
+    await expect(grid.locator("tbody tr td.computed").first).to_have_text("53.85%")
+    await block.get_by_role("button", name="为「经代」添加其中行").click()
+    await page.keyboard.type("线上")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("7")
+    await _settled(page)
+    sub = grid.locator("tbody tr.sub")
+    await expect(sub.locator("td.computed")).to_have_text("53.85%")
+    await expect(sub.locator("th")).to_contain_text("其中：")
+    await block.get_by_role("button", name="删除行「银保」").click()
+    await _settled(page)
+    await expect(grid.locator("tfoot tr")).to_contain_text("12")
     # A bad cell is named by its row and column, and marked at its cell.
     await block.get_by_label("粘贴单元格（制表符分隔）").fill(
         "业务渠道\t件数\n经代\t7\n互联网\t四\n个险\t1\n"

@@ -49,6 +49,14 @@
     return el("button", attrs);
   }
 
+  var opened = {}; // details the user opened, by key: kept open when the form is rebuilt
+
+  function details(key, summary, children) {
+    var node = el("details", { className: key.split(":")[0], open: !!opened[key] }, [el("summary", { text: summary })].concat(children || []));
+    node.addEventListener("toggle", function () { opened[key] = node.open; });
+    return node;
+  }
+
   function idFor(path) { return "f" + path.replace(/[^A-Za-z0-9_-]/g, "-"); }
 
   function parse(path) {
@@ -372,7 +380,10 @@
     if (node.enum) {
       var names = enumNames(node);
       control = el("select", {});
-      if (r.nullable || !required) control.appendChild(el("option", { value: "", text: "（不填）" }));
+      if (r.nullable || !required) {
+        var fallback = node.default !== undefined && node.default !== null ? "，按默认：" + (names[String(node.default)] ? node.default + " " + names[String(node.default)] : node.default) : "";
+        control.appendChild(el("option", { value: "", text: "（不填" + fallback + "）" }));
+      }
       node.enum.forEach(function (v) {
         control.appendChild(el("option", { value: String(v), text: names[String(v)] ? v + " " + names[String(v)] : String(v),
           selected: String(value) === String(v) }));
@@ -381,7 +392,7 @@
         var raw = control.value;
         var v = raw === "" ? undefined : typeof node.enum[0] === "number" ? Number(raw) : raw;
         setAt(path, v);
-        changed(key === "dimension" || key === "kind");
+        changed(key === "dimension" || key === "kind" || key === "ladder_start");
       });
     } else if (type === "boolean") {
       control = el("input", { type: "checkbox", checked: value === true });
@@ -675,11 +686,11 @@
       el("div", { className: "f-errors" }),
     ]);
     objectFields(path, node, ["rows", "total", "other_label", "notes", "columns"]).forEach(function (c) { set.appendChild(c); });
-    var columns = el("details", { className: "columns" }, [el("summary", { text: "列（" + (spec.columns || []).length + "列）" })]);
+    var columns = details("columns:" + path, "列（" + (spec.columns || []).length + "列）");
     columns.appendChild(arrayEditor(path + ".columns", "columns", node.properties.columns, true));
     set.appendChild(columns);
     set.appendChild(gridEditor(path, "table"));
-    var more = el("details", { className: "more" }, [el("summary", { text: "合计行、“其他”行与表注" })]);
+    var more = details("more:" + path, "合计行、“其他”行与表注");
     objectFields(path, node, ["title", "label_title", "columns", "rows"]).forEach(function (c) { more.appendChild(c); });
     set.appendChild(more);
     return set;
@@ -762,6 +773,13 @@
     }
     rows.forEach(function (row, i) { addRow(join(rowsPath, i), row || {}, "row", rowsPath, i, rows.length); });
     var wrap = el("div", { className: "f-grid", "data-path": rowsPath }, [el("div", { className: "f-errors" })]);
+    var addRowButton = button("添加一行", function () {
+      var list = getAt(rowsPath);
+      if (!Array.isArray(list)) { setAt(rowsPath, []); list = getAt(rowsPath); }
+      list.push(breakdown ? { label: "" } : { label: "", values: {} });
+      pendingFocus = join(rowsPath, list.length - 1) + ".label";
+      changed(true);
+    }, { "data-add": rowsPath, "aria-label": "在表格末尾添加一行" });
     if (breakdown) {
       var set = el("fieldset", { className: "f-group f-breakdown", "data-path": path }, [
         el("legend", { text: (resolve(defs.Breakdown).node.title === "Breakdown" ? "分布表" : "分布表") }),
@@ -769,12 +787,14 @@
       ]);
       objectFields(path, defs.Breakdown, ["rows"]).forEach(function (c) { set.appendChild(c); });
       wrap.appendChild(table);
+      wrap.appendChild(addRowButton);
       set.appendChild(wrap);
       set.appendChild(gridTools(path, rowsPath, columns, breakdown));
       set.appendChild(el("p", { className: "hint", "data-printed-notes": "" }));
       return set;
     }
     wrap.appendChild(table);
+    wrap.appendChild(addRowButton);
     wrap.appendChild(gridTools(path, rowsPath, columns, breakdown));
     wrap.appendChild(el("p", { className: "hint", "data-printed-notes": "" }));
     return wrap;
@@ -832,8 +852,7 @@
         .catch(function () { note.textContent = "导入失败，请稍后重试。"; });
     }
     note.id = idFor(path) + "-import-note";
-    return el("details", { className: "import" }, [
-      el("summary", { text: "从电子表格导入各行" }),
+    return details("import:" + path, "从电子表格导入各行", [
       el("div", { className: "f-field" }, [
         el("label", { for: pasteId, text: "粘贴单元格（制表符分隔）" }), area,
         button("导入粘贴的单元格", function () {
