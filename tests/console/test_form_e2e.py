@@ -273,7 +273,9 @@ async def test_a_wrong_cell_is_shown_at_the_cell(page: Any, shared: Shared) -> N
     await expect(page.locator("#form-errors")).not_to_have_class("form-check ok")
 
 
-async def test_a_table_pasted_from_a_spreadsheet(page: Any, shared: Shared) -> None:
+async def test_a_table_pasted_from_a_spreadsheet(
+    page: Any, shared: Shared, tmp_path: Path
+) -> None:
     expect = playwright_api.expect
     grid_path = "$.figures.complaints.direct.breakdowns[1]"
     block = page.locator(f'fieldset[data-path="{grid_path}"]')
@@ -319,6 +321,15 @@ async def test_a_table_pasted_from_a_spreadsheet(page: Any, shared: Shared) -> N
     td = grid.locator(f'td[data-path="{grid_path}.rows[1].count"]')
     await expect(td.locator(".import-error")).to_be_visible()
     await snap(page, shared, "pasted-table-with-a-bad-cell", block)
+    # The same rows from an uploaded .csv (as WPS saves one: GB18030).
+    sheet = tmp_path / "渠道.csv"
+    sheet.write_bytes("业务渠道,件数\r\n经代,7\r\n互联网,4\r\n个险,1\r\n".encode("gb18030"))
+    await block.get_by_label("或上传 .xlsx / .csv 文件").set_input_files(str(sheet))
+    await block.get_by_role("button", name="导入文件").click()
+    await expect(note).to_contain_text("已导入3行。")
+    await _settled(page)
+    await expect(grid.locator("tbody tr td.computed")).to_have_text(["58.33%", "33.33%", "8.33%"])
+    await expect(td.locator(".import-error")).to_have_count(0)
 
 
 async def test_a_draft_saved_and_resumed(page: Any, shared: Shared) -> None:
