@@ -3,6 +3,7 @@ pipeline in-process: numbers, printed tables and errors as the document will hav
 
 from __future__ import annotations
 
+import base64
 import copy
 import html as html_lib
 import json
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from service.api.state import STORE
 from service.kinds import payload_json_schema
 from service.model.numbering import heading_label
 from tests.conftest import EXAMPLES
@@ -212,3 +214,56 @@ async def test_a_new_form_starts_with_the_only_company_of_the_key(
     await sign_in(every, KEY_ALL)
     html = await (await every.get("/console/new")).text()
     assert "xiaokang-life" not in html.split('id="payload"')[1].split("</textarea>")[0]
+
+
+async def test_help_links_only_pages_the_service_serves_and_a_favicon(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(backend=None)
+    await sign_in(client, KEY_XIAOKANG)
+    page = await client.get("/console/help")
+    assert page.status == 200
+    html = await page.text()
+    links = set(re.findall(r'href="([^"#]+)(?:#[^"]*)?"', html))
+    assert "/v1/schema" in links and "/docs" in links
+    for link in sorted(links):
+        assert link.startswith("/"), link  # nothing outside the service, no repository paths
+        response = await client.get(link)
+        assert response.status == 200, (link, response.status)
+    assert ".md" not in html
+    new = await (await client.get("/console/new")).text()
+    assert "docs/payload.md" not in new and 'href="/console/help#payload"' in new
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert icon is not None
+    svg = await client.get(icon.group(1))
+    assert svg.status == 200 and (await svg.read()).startswith(b"<svg")
+    legacy = await client.get("/favicon.ico", allow_redirects=False)
+    assert legacy.status == 303
+
+
+async def test_the_previews_pages_only_to_the_session_that_asked(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(backend=None)
+    csrf = await sign_in(client, KEY_XIAOKANG)
+    raw = json.dumps(EXAMPLE, ensure_ascii=False).encode()
+    b64 = base64.b64encode(raw).decode()
+    refused = await client.post("/console/new/pages.json", data={"payload_b64": b64})
+    assert refused.status == 403
+    answer = await (
+        await client.post("/console/new/pages.json", data={"csrf": csrf, "payload_b64": b64})
+    ).json()
+    pages = answer["pages"]
+    assert len(pages) >= 5 and pages[0]["page"] == 1
+    image = await client.get(pages[0]["src"])
+    assert image.status == 200 and (await image.read()).startswith(b"\x89PNG")
+    listed = await client.app[STORE].documents.list(allowed_companies=None, limit=5)
+    assert listed.items == []  # nothing stored
+    csrf = await _switch(client, csrf, KEY_XIAOKANG)  # a new session of the same key
+    assert (await client.get(pages[0]["src"])).status == 404
+    other = EXAMPLE | {"company": EXAMPLE["company"] | {"id": "other-co"}}
+    forbidden = await client.post(
+        "/console/new/pages.json",
+        data={"csrf": csrf, "payload_b64": base64.b64encode(json.dumps(other).encode()).decode()},
+    )
+    assert forbidden.status == 403

@@ -273,9 +273,7 @@ async def test_a_wrong_cell_is_shown_at_the_cell(page: Any, shared: Shared) -> N
     await expect(page.locator("#form-errors")).not_to_have_class("form-check ok")
 
 
-async def test_a_table_pasted_from_a_spreadsheet(
-    page: Any, shared: Shared, tmp_path: Path
-) -> None:
+async def test_a_table_pasted_from_a_spreadsheet(page: Any, shared: Shared, tmp_path: Path) -> None:
     expect = playwright_api.expect
     grid_path = "$.figures.complaints.direct.breakdowns[1]"
     block = page.locator(f'fieldset[data-path="{grid_path}"]')
