@@ -60,3 +60,15 @@ class CompanyNames:
                 continue
             self.learn_raw(raw)
         return dict(self.names)
+
+    async def load_ids(self, store: Store, company_ids: Iterable[str]) -> None:
+        """The names of ``company_ids`` (a key's companies, ``*`` left out) not known yet, each
+        from one stored document of it; a company with none stays unnamed."""
+        for company_id in company_ids:
+            if company_id == "*" or company_id in self.names:
+                continue
+            try:
+                found = await store.documents.list(company_id=company_id, limit=1)
+            except PiluError:
+                continue
+            await self.load(store, found.items)

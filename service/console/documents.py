@@ -91,7 +91,9 @@ async def index(request: web.Request) -> web.Response:
     except InvalidCursor:
         raise Redirect("/console/") from None
     saved = [] if cursor else await drafts.rows_of(request).list(session.principal.companies)
-    await request.app[CONSOLE].companies.load(store, result.items, session.allowed_companies)
+    names = request.app[CONSOLE].companies
+    await names.load(store, result.items, session.allowed_companies)
+    await names.load_ids(store, sorted(session.principal.companies))
     return page(
         request,
         "documents.html",

@@ -8,15 +8,25 @@ import copy
 import html as html_lib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from service.api.state import STORE
 from service.kinds import payload_json_schema
 from service.model.numbering import heading_label
+from tests.api.conftest import FAKE_BACKEND
 from tests.conftest import EXAMPLES
-from tests.console.conftest import KEY_ALL, KEY_OTHER, KEY_XIAOKANG, ClientFactory, sign_in
+from tests.console.conftest import (
+    KEY_ALL,
+    KEY_OTHER,
+    KEY_XIAOKANG,
+    ClientFactory,
+    console_app,
+    sign_in,
+)
+from tests.console.test_compose import fake_payload
 
 EXAMPLE = json.loads((EXAMPLES / "xiaokang-life-2023.json").read_text(encoding="utf-8"))
 
@@ -267,3 +277,36 @@ async def test_the_previews_pages_only_to_the_session_that_asked(
         data={"csrf": csrf, "payload_b64": base64.b64encode(json.dumps(other).encode()).decode()},
     )
     assert forbidden.status == 403
+
+
+async def test_companies_by_name_from_their_stored_payloads(tmp_path: Path) -> None:
+    """A process that has seen no payload yet names the key's companies from the store."""
+    payload = fake_payload().encode()
+    clients = []
+    try:
+        for _ in range(2):  # the second: a new process on the same data folder
+            client: TestClient[Any, Any] = TestClient(
+                TestServer(console_app(tmp_path / "data", backend=FAKE_BACKEND))
+            )
+            await client.start_server()
+            clients.append(client)
+            csrf = await sign_in(client, KEY_XIAOKANG)
+            if len(clients) == 1:
+                home = await (await client.get("/console/")).text()
+                assert "小康人寿" not in home  # nothing stored, nothing seen: the id
+                made = await client.post(
+                    "/console/new/generate",
+                    data={"csrf": csrf, "payload_b64": base64.b64encode(payload).decode()},
+                    allow_redirects=False,
+                )
+                assert made.status == 303, await made.text()
+                await client.close()
+        home = await (await clients[-1].get("/console/")).text()
+        header = home.split('class="companies"')[1].split("</span></span>")[0]
+        assert "小康人寿" in header
+        cell = re.search(
+            r"<td>(小康人寿)[^<]*<code class=\"company-id\">xiaokang-life</code>", home
+        )
+        assert cell is not None
+    finally:
+        await clients[-1].close()
