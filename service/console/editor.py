@@ -23,9 +23,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from service.api.state import SETTINGS
 from service.console import next_year, work
 from service.console.fields import label
 from service.console.forms import Form
+from service.console.pages import size
 from service.console.replies import check_json_csrf, json_endpoint, json_reply, json_session
 from service.errors import FieldError, MalformedJSON, PayloadInvalid, PayloadTooLarge, PiluError
 from service.kinds import KINDS, payload_json_schema
@@ -37,8 +39,8 @@ from service.report.table_block import table_blocks
 from service.report.tables import SOURCE_NAMES, breakdown_spec
 from service.style import list_house_styles, load_house_style
 
-MAX_LIVE_BYTES = 2 * 1024 * 1024
-"""The largest payload the live endpoint reads (a form's payload is far smaller)."""
+ENVELOPE_BYTES = 64 * 1024
+"""Room around a payload in a JSON body (a draft's id and base document)."""
 
 
 @cache
@@ -82,12 +84,13 @@ async def schema(request: web.Request) -> web.Response:
 
 async def read_json(request: web.Request) -> Any:
     """The signed-in request's JSON body (its CSRF token in ``X-CSRF-Token``), at most
-    :data:`MAX_LIVE_BYTES`; ``None`` when it is not JSON."""
+    the API's body limit (and a little room around a payload); ``None`` when it is not JSON."""
     session = json_session(request)
     check_json_csrf(request, session, Form())
-    raw = await request.content.read(MAX_LIVE_BYTES + 1)
-    if len(raw) > MAX_LIVE_BYTES:
-        raise PayloadTooLarge(f"提交的内容超过上限（{MAX_LIVE_BYTES // 1024 // 1024} MiB）")
+    limit = request.app[SETTINGS].max_body_bytes + ENVELOPE_BYTES
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"提交的内容超过上限（{size(limit)}）", details={"max_bytes": limit})
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

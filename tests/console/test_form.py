@@ -310,3 +310,16 @@ async def test_companies_by_name_from_their_stored_payloads(tmp_path: Path) -> N
         assert cell is not None
     finally:
         await clients[-1].close()
+
+
+async def test_live_refuses_more_than_the_apis_body_limit(make_client: ClientFactory) -> None:
+    client = await make_client(backend=None, max_body_bytes=4096)
+    csrf = await sign_in(client, KEY_XIAOKANG)
+    big = {"intro": ["段" * 40_000]}
+    response = await client.post(
+        "/console/form/live.json",
+        data=json.dumps(big, ensure_ascii=False).encode(),
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == "payload_too_large"
