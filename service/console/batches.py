@@ -29,6 +29,7 @@ from service.formats import MEDIA_TYPES
 from service.jobs.archive import archive_filename, open_archive
 from service.payload.parse import decode_json
 from service.store import BatchStatus, ItemStatus, Store
+from service.store.drafts import BatchFiles
 
 PAGE_SIZE = 20
 ITEMS_SHOWN = 1000
@@ -70,9 +71,11 @@ async def _index_page(
         )
     except InvalidCursor:
         raise Redirect("/console/batches") from None
+    files = await BatchFiles(store.db).of(b.id for b in result.items)
     return page(
         request,
         "batches.html",
+        files=files,
         status=status,
         title="批量生成",
         nav="batches",
@@ -128,6 +131,9 @@ async def upload(request: web.Request) -> web.Response:
         scope=session.scope,
         idempotency_key=f"console:{nonce}" if _NONCE.fullmatch(nonce) else None,
     )
+    await BatchFiles(store.db).record(
+        created.batch.id, file.filename or "", session.principal.name or session.principal.scope
+    )
     raise Redirect(f"/console/batches/{created.batch.id}")
 
 
@@ -177,9 +183,11 @@ async def show(request: web.Request) -> web.Response:
                 ],
             }
         )
+    file = (await BatchFiles(store.db).of([batch_id])).get(batch_id)
     return page(
         request,
         "batch.html",
+        file=file,
         title=f"批次 {batch_id}",
         nav="batches",
         batch=status,

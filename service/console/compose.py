@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import secrets
 from typing import Any
@@ -12,13 +13,15 @@ from typing import Any
 from aiohttp import web
 
 from service.api.state import SETTINGS
-from service.console import work
+from service.console import drafts, work
 from service.console.common import check_csrf, session_of, store_of
 from service.console.fields import field_rows, figure_label, label, near_errors
 from service.console.forms import FORM_OVERHEAD_BYTES, Form, read_form
 from service.console.pages import Redirect, page, size
 from service.console.sessions import Session
+from service.console.state import CONSOLE
 from service.errors import FieldError, MalformedJSON, PayloadInvalid, PiluError
+from service.kinds.registry import DEFAULT_KIND
 from service.payload.parse import decode_json
 
 _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -64,6 +67,9 @@ def _form_page(
     errors: list[FieldError] | None = None,
     json_error: MalformedJSON | None = None,
     problem: str | None = None,
+    draft_id: str = "",
+    from_document: str = "",
+    base_document: str = "",
 ) -> web.Response:
     errors = errors or []
     groups = field_rows(payload, errors) if errors else []
@@ -84,13 +90,43 @@ def _form_page(
         json_error=json_error,
         problem=problem,
         max_size=size(_limit(request)),
+        draft_id=draft_id,
+        from_document=from_document,
+        base_document=base_document,
+        form_schema="/console/form/schema.json",
     )
 
 
 async def form(request: web.Request) -> web.Response:
-    """``GET /console/new``."""
-    session_of(request)
-    return _form_page(request)
+    """``GET /console/new``; ``?draft=<id>`` resumes a draft, ``?from=<document id>`` starts
+    from that document's next-year draft (filled in by the page)."""
+    session = session_of(request)
+    draft_id = request.query.get("draft", "")
+    if draft_id:
+        draft = await drafts.load(request, draft_id)
+        if draft is None:
+            raise web.HTTPNotFound()
+        return _form_page(
+            request, text=draft.payload, draft_id=draft.id, base_document=draft.base_document
+        )
+    from_document = request.query.get("from", "")
+    if from_document and not drafts.DOCUMENT_ID.fullmatch(from_document):
+        raise web.HTTPNotFound()
+    return _form_page(
+        request,
+        text=_starting_text(session),
+        from_document=from_document,
+        base_document=from_document,
+    )
+
+
+def _starting_text(session: Session) -> str:
+    """A new payload's first lines: the kind, and the company when the key has only one."""
+    start: dict[str, Any] = {"kind": DEFAULT_KIND}
+    companies = sorted(session.principal.companies)
+    if len(companies) == 1 and companies[0] != "*":
+        start["company"] = {"id": companies[0]}
+    return json.dumps(start, ensure_ascii=False, indent=2)
 
 
 def _payload_from(form: Form, limit: int) -> tuple[bytes, str | None]:
@@ -112,14 +148,16 @@ async def check(request: web.Request) -> web.Response:
     check_csrf(session, data)
     raw, problem = _payload_from(data, limit)
     text = raw.decode("utf-8", "replace") if raw else data.get("payload")
+    draft_id = _draft_id(data)
     if problem is not None:
-        return _form_page(request, status=422, text=text, problem=problem)
+        return _form_page(request, status=422, text=text, problem=problem, draft_id=draft_id)
     if data.get("action") == "edit":
-        return _form_page(request, text=text)
+        return _form_page(request, text=text, draft_id=draft_id)
     try:
         payload = decode_json(raw)
     except MalformedJSON as exc:
-        return _form_page(request, status=422, text=text, json_error=exc)
+        return _form_page(request, status=422, text=text, json_error=exc, draft_id=draft_id)
+    request.app[CONSOLE].companies.learn(payload)
     errors = _access_errors(request, session, raw)
     if not errors:
         try:
@@ -127,9 +165,16 @@ async def check(request: web.Request) -> web.Response:
         except PayloadInvalid as exc:
             errors = list(exc.errors)
         else:
-            return _preview_page(request, raw, preview)
+            return _preview_page(request, raw, preview, draft_id)
     status = 403 if errors[0].code == "forbidden" else 422
-    return _form_page(request, status=status, text=text, payload=payload, errors=errors)
+    return _form_page(
+        request, status=status, text=text, payload=payload, errors=errors, draft_id=draft_id
+    )
+
+
+def _draft_id(data: Form) -> str:
+    value = data.get("draft_id")
+    return value if drafts.DRAFT_ID.fullmatch(value) else ""
 
 
 def _access_errors(request: web.Request, session: Session, raw: bytes) -> list[FieldError]:
@@ -142,7 +187,9 @@ def _access_errors(request: web.Request, session: Session, raw: bytes) -> list[F
     return []
 
 
-def _preview_page(request: web.Request, raw: bytes, preview: dict[str, Any]) -> web.Response:
+def _preview_page(
+    request: web.Request, raw: bytes, preview: dict[str, Any], draft_id: str = ""
+) -> web.Response:
     figures = [
         {"name": name, "label": figure_label(name), "value": value}
         for name, value in (preview.get("figures") or {}).items()
@@ -175,6 +222,7 @@ def _preview_page(request: web.Request, raw: bytes, preview: dict[str, Any]) -> 
         payload_b64=base64.b64encode(raw).decode("ascii"),
         text=raw.decode("utf-8", "replace"),
         nonce=secrets.token_urlsafe(16),
+        draft_id=draft_id,
     )
 
 
@@ -218,5 +266,8 @@ async def generate(request: web.Request) -> web.Response:
         raw, outcome.rendered, idempotency_key=key, scope=session.scope,
         created_by=session.principal.name, by_identity=True,
     )  # fmt: skip
+    draft_id = _draft_id(data)
+    if draft_id:
+        await drafts.rows_of(request).delete(draft_id, session.principal.companies)
     notice = "replayed" if result.replayed else "created"
     raise Redirect(f"/console/documents/{result.document.id}?notice={notice}")

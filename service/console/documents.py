@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from service.api.archive.params import MAX_FILTER_CHARS, checked_id
 from service.api.archive.streaming import stream_reply
 from service.api.negotiation import ascii_filename, content_disposition
-from service.console import work
+from service.console import drafts, work
 from service.console.common import check_csrf, session_of, store_of
 from service.console.fields import label
 from service.console.forms import read_form
@@ -29,7 +30,12 @@ NOTICES = {
     "created": "文档已生成并存档。",
     "regenerated": "已用当前模板重新生成，新版本已存档；旧版本保持不变。",
     "replayed": "该请求已处理过，显示的是当时生成的版本。",
+    "draft-deleted": "草稿已删除。",
 }
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 class RegenerateFailed(PiluError):
@@ -84,6 +90,10 @@ async def index(request: web.Request) -> web.Response:
         )
     except InvalidCursor:
         raise Redirect("/console/") from None
+    saved = [] if cursor else await drafts.rows_of(request).list(session.principal.companies)
+    names = request.app[CONSOLE].companies
+    await names.load(store, result.items, session.allowed_companies)
+    await names.load_ids(store, sorted(session.principal.companies))
     return page(
         request,
         "documents.html",
@@ -96,6 +106,12 @@ async def index(request: web.Request) -> web.Response:
         filtered=bool(company or year_text or kind),
         kinds=kinds,
         problems=problems,
+        drafts=[
+            {"draft": d, "company": drafts.company_name(d), "saved_at": _utc(d.updated_at)}
+            for d in saved
+            if not company or d.company_id == company
+        ],
+        notice=NOTICES.get(query.get("notice", "")),
     )
 
 
@@ -109,6 +125,7 @@ async def show(request: web.Request) -> web.Response:
         document_id, version=_version_param(request.query.get("version")), allowed_companies=allowed
     )
     versions = await store.documents.versions(document_id, allowed_companies=allowed)
+    await request.app[CONSOLE].companies.load(store, [doc], allowed)
     manifest = doc.version.manifest
     pdf = manifest.outputs.get("pdf")
     thumbnails = request.app[CONSOLE].thumbnails

@@ -116,6 +116,8 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
         csrf=session.csrf if session is not None else "",
         css=static_url(request, "console.css"),
         js=static_url(request, "console.js"),
+        form_js=static_url(request, "form.js"),
+        favicon=static_url(request, "favicon.svg"),
         path=request.path,
         **context,
     )

@@ -17,7 +17,17 @@ from aiohttp.web_protocol import RequestPayloadError
 from service import FONTS_DIR
 from service.api.middleware import access_middleware
 from service.api.state import KEYRING, REQUEST_ID, SETTINGS, STORE
-from service.console import batches, compose, documents, signin
+from service.console import (
+    batches,
+    compose,
+    documents,
+    drafts,
+    editor,
+    next_year,
+    preview_pages,
+    sheet_import,
+    signin,
+)
 from service.console.pages import (
     STATIC_DIR,
     Redirect,
@@ -25,6 +35,7 @@ from service.console.pages import (
     page,
     redirect_response,
     secure_headers,
+    static_url,
 )
 from service.console.sessions import COOKIE, SessionStore, SignInThrottle
 from service.console.state import CONSOLE, SESSION, ConsoleState
@@ -66,6 +77,8 @@ def setup_console(app: web.Application) -> None:
         pages=make_environment(),
         thumbnails=Thumbnails(settings.data_dir / "console" / "thumbnails"),
     )
+    state = app[CONSOLE]
+    state.pages.filters["company"] = state.companies.name
     _add_routes(app.router)
     position = next(
         (i for i, m in enumerate(app.middlewares) if m is access_middleware),
@@ -92,6 +105,15 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add("/console/new", compose.form, name="console.new")
     router.add_post("/console/new", compose.check, name="console.check")
     router.add_post("/console/new/generate", compose.generate, name="console.generate")
+    router.add_post("/console/new/pages.json", preview_pages.pages, name="console.preview_pages")
+    add(r"/console/new/pages/{sha256}/{page:\d{1,4}}.png", preview_pages.page_image,
+        name="console.preview_page")  # fmt: skip
+    add("/console/form/schema.json", editor.schema, name="console.form_schema")
+    router.add_post("/console/form/live.json", editor.live, name="console.form_live")
+    router.add_post("/console/drafts.json", drafts.save, name="console.draft_save")
+    router.add_post(
+        r"/console/drafts/{draft_id}/delete", drafts.remove, name="console.draft_delete"
+    )
     add("/console/batches", batches.index, name="console.batches")
     router.add_post("/console/batches", batches.upload, name="console.batch_upload")
     batch = "/console/batches/{batch_id}"
@@ -99,6 +121,10 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add(batch + "/status", batches.status, name="console.batch_status")
     add(batch + "/events", batches.events, name="console.batch_events")
     add(batch + "/archive", batches.archive, name="console.batch_archive")
+    sheet_import.add_routes(router)
+    next_year.add_routes(router)
+    add("/console/help", help_page, name="console.help")
+    add("/favicon.ico", favicon, name="console.favicon")
     add("/console/fonts/pilu-hei.otf", font, name="console.font")
     router.add_static("/console/static", STATIC_DIR, name="console.static", append_version=True)
     router.add_route("*", "/console/{tail:.*}", not_found, name="console.not_found")
@@ -106,6 +132,16 @@ def _add_routes(router: web.UrlDispatcher) -> None:
 
 async def root(request: web.Request) -> web.Response:
     raise Redirect("/console/")
+
+
+async def help_page(request: web.Request) -> web.Response:
+    """``GET /console/help``: how to use the console, linking only pages the service serves."""
+    return page(request, "help.html", title="帮助", nav="help")
+
+
+async def favicon(request: web.Request) -> web.Response:
+    """``GET /favicon.ico``: browsers ask for it before reading a page's icon link."""
+    raise Redirect(static_url(request, "favicon.svg"))
 
 
 async def not_found(request: web.Request) -> web.Response:

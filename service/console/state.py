@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from service.console.companies import CompanyNames
 
 if TYPE_CHECKING:
     import jinja2
@@ -20,6 +22,9 @@ class ConsoleState:
     throttle: SignInThrottle
     pages: jinja2.Environment
     thumbnails: Thumbnails
+    companies: CompanyNames = field(default_factory=CompanyNames)
+    previews: dict[str, set[str]] = field(default_factory=dict)
+    """A previewed PDF's SHA-256 → the sessions that asked for it (service.console.preview_pages)."""
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console")

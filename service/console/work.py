@@ -36,3 +36,14 @@ def company_id(request: web.Request, raw: bytes) -> str:
     """The payload's ``company.id`` read without validating the rest; ``PayloadInvalid`` or
     ``MalformedJSON`` otherwise."""
     return request.app[BACKEND].company_id(raw)
+
+
+async def render_pdf(request: web.Request, raw: bytes) -> bytes:
+    """The PDF alone (the backend's renderer, as ``POST /v1/render`` runs it), for a preview of
+    the pages before anything is stored."""
+    app = request.app
+    with app[ADMISSION].ticket():
+        pdf, _ = await app[POOL].run(
+            app[BACKEND].render, raw, "pdf", None, timeout=app[SETTINGS].render_timeout_s
+        )
+    return bytes(pdf)

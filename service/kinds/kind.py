@@ -86,6 +86,10 @@ class Kind:
     narrative: bool = True
     """Whether the kind is written by a report template (``<templates>/<name>/``) from sections,
     inserts and figures, as the disclosures are; a letter is built from its own fields."""
+    year_on_year: tuple[tuple[str, str], ...] = ()
+    """Each 同比 figure with the figure it compares to last year's, by name
+    (``("training.yoy", "training.participants")``): a payload made from last year's document
+    has it computed where left out, and checked where given (:mod:`service.report.next_year`)."""
 
     @property
     def figure_names(self) -> tuple[str, ...]:

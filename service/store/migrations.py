@@ -243,6 +243,32 @@ def _v6_job_engine(conn: Connection) -> None:
         engine_sql.install_schema(conn)
 
 
+def _v7_console_drafts(conn: Connection) -> None:
+    """Drafts of the console's form, kept per company until generated or deleted; the file each
+    batch uploaded through the console came from."""
+    md = MetaData()
+    Table(
+        "console_drafts", md,
+        Column("id", Text, primary_key=True),
+        Column("company_id", Text, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_by", Text, nullable=False),
+        Column("updated_by", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("updated_at", Double, nullable=False),
+        Column("base_document", Text, nullable=False),
+        Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
+    )  # fmt: skip
+    Table(
+        "console_batch_files", md,
+        Column("batch_id", Text, primary_key=True),
+        Column("filename", Text, nullable=False),
+        Column("uploaded_by", Text, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "documents, versions, idempotency keys, artifacts, batches", _v1_documents_and_batches
@@ -252,6 +278,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "one idempotency table for documents and batches", _v4_one_idempotency_table),
     Migration(5, "console sessions", _v5_console_sessions),
     Migration(6, "batch priorities; the job engine (PostgreSQL)", _v6_job_engine),
+    Migration(7, "console drafts and batch files", _v7_console_drafts),
 )
 
 

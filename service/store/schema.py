@@ -196,3 +196,30 @@ console_secrets = Table(
     Column("name", Text, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+console_drafts = Table(
+    "console_drafts",
+    metadata,
+    # A draft of the console's form (service.store.drafts): the payload as it stands (JSON, maybe
+    # invalid), its company, a title for the list, who saved it first and last (key names), and
+    # the stored document it was started from ("" for none: 同比 are checked against that one).
+    Column("id", Text, primary_key=True),
+    Column("company_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("base_document", Text, nullable=False),
+    Index("ix_console_drafts_company_updated", "company_id", "updated_at"),
+)
+
+console_batch_files = Table(
+    "console_batch_files",
+    metadata,
+    # The file a batch uploaded through the console came from, and who uploaded it (key name).
+    Column("batch_id", Text, primary_key=True),
+    Column("filename", Text, nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+)

@@ -92,9 +92,9 @@ async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shar
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):  # this module's; the form's are in a folder of their own
+        old.unlink()
     yield Shared(base=f"http://{host}:{port}", tmp=tmp)
     await runner.cleanup()
 
@@ -122,7 +122,8 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     await context.close()
 
 
-async def shot(page: Any, shared: Shared, name: str) -> None:
+async def shot(page: Any, shared: Any, name: str, folder: Path = ARTIFACTS) -> None:
+    """Save the page under ``folder`` as the next numbered screenshot of ``shared.screenshots``."""
     # Chinese comes from the console's own font here (no CJK system font): wait until it is in.
     await page.evaluate(
         "Promise.all([document.fonts.load('16px PiluHei', '中'),"
@@ -130,7 +131,7 @@ async def shot(page: Any, shared: Shared, name: str) -> None:
         ".then(() => true)"
     )
     await page.wait_for_function("document.documentElement.classList.contains('fonts-ready')")
-    path = ARTIFACTS / f"{len(shared.screenshots) + 1:02d}-{name}.png"
+    path = folder / f"{len(shared.screenshots) + 1:02d}-{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     shared.screenshots.append(path)
 

@@ -296,6 +296,31 @@ CASES: dict[str, Case] = {
     "POST /console/documents/{document_id}/regenerate": lambda w: [
         (Request("POST", f"/console/documents/{w.doc}/regenerate", data=_form(w)), "hidden")
     ],
+    "GET /console/documents/{document_id}/next-year.json": lambda w: [
+        (Request("GET", f"/console/documents/{w.doc}/next-year.json"), "hidden")
+    ],
+    "POST /console/documents/{document_id}/next-year/check": lambda w: [
+        (
+            Request(
+                "POST",
+                f"/console/documents/{w.doc}/next-year/check",
+                data=_form(w, payload=attempt(INTRUDER).decode()),
+            ),
+            "hidden",
+        )
+    ],
+    "POST /console/tables/import": lambda w: [
+        (
+            Request(
+                "POST",
+                "/console/tables/import",
+                data=_form(
+                    w, target="$.figures.complaints.direct.breakdowns[0]", text="名称\t件数\na\t1"
+                ),
+            ),
+            "listed",
+        )
+    ],
     "GET /console/new": lambda w: [(Request("GET", "/console/new"), "listed")],
     "POST /console/new": lambda w: [
         (Request("POST", "/console/new", data=_form(w, payload=attempt().decode())), "hidden")

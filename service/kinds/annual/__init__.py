@@ -38,4 +38,8 @@ KIND = Kind(
     sample=SAMPLE,
     naming=naming,
     keywords=("消费者权益保护", "信息披露"),
+    year_on_year=(
+        ("training.yoy", "training.participants"),
+        ("outreach.yoy", "outreach.reach"),
+    ),
 )

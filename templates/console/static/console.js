@@ -58,6 +58,40 @@
     }
   }
 
+  // The preview page: the PDF's pages, rendered (not stored) once the check has passed.
+  var pagesBlock = document.querySelector("[data-preview-pages]");
+  var generateForm = document.getElementById("generate-form");
+  if (pagesBlock && generateForm && window.fetch && window.FormData) {
+    var note = pagesBlock.querySelector("[data-pages-status]");
+    note.textContent = "正在排版 PDF 页面…";
+    fetch(pagesBlock.getAttribute("data-preview-pages"), {
+      method: "POST", credentials: "same-origin", body: new FormData(generateForm),
+    })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        var list = pagesBlock.querySelector("ol");
+        (answer.pages || []).forEach(function (p) {
+          var img = document.createElement("img");
+          img.src = p.src;
+          img.width = Math.round(p.width / 2);
+          img.height = Math.round(p.height / 2);
+          img.alt = "第" + p.page + "页缩略图";
+          var caption = document.createElement("figcaption");
+          caption.textContent = "第" + p.page + "页";
+          var figure = document.createElement("figure");
+          figure.appendChild(img);
+          figure.appendChild(caption);
+          var li = document.createElement("li");
+          li.appendChild(figure);
+          list.appendChild(li);
+        });
+        note.textContent = answer.pages && answer.pages.length
+          ? "共" + answer.pages.length + "页（按当前数据排版）。"
+          : answer.problem || "暂时无法显示页面预览。";
+      })
+      .catch(function () { note.textContent = "暂时无法显示页面预览，可以直接生成。"; });
+  }
+
   // A batch that is not finished: follow its progress (server-sent events, else polling).
   var block = document.querySelector("[data-batch-events]");
   if (!block) return;
