@@ -138,7 +138,7 @@ async def test_step_6_moves_batches_in_flight_onto_the_job_engine(
                      "e": 9e12 if state == "running" else None},
                 )  # fmt: skip
         monkeypatch.undo()
-        assert await migrate(db) == [6]
+        assert (await migrate(db))[0] == 6
         async with db.read() as conn:
             jobs = (
                 await conn.execute(
