@@ -35,6 +35,7 @@ from service.api.state import STORE
 from service.jobs import item_from_bytes, webhook
 from service.server import build_app
 from service.store import Store, Webhook
+from service.store.drafts import DraftRows
 from tests.api import fakes
 from tests.api.conftest import FAKE_BACKEND, KEY_ALL, KEY_OTHER, KEY_XIAOKANG, make_settings
 from tests.jobs.webhook_targets import loopback_urls
@@ -93,6 +94,8 @@ class World:
     batch: str
     mixed_batch: str
     own_doc: str
+    draft: str = ""
+    """The victim's draft in the console's form."""
     secrets: list[bytes] = field(default_factory=list)
     """Bytes that only the victim's stored data holds: ids, hashes, the marker, the webhook."""
     csrf: str = ""
@@ -153,7 +156,16 @@ async def world() -> AsyncIterator[World]:
         try:
             store = app[STORE]
             doc, batch, mixed, own, secrets = await _seed(store)
-            world = World(client, store, doc, batch, mixed, own, secrets)
+            world = World(client, store, doc, batch, mixed, own, secrets=secrets)
+            draft = await DraftRows(store.db).save(
+                None,
+                company_id=VICTIM,
+                title=MARKER,
+                payload=victim_payload().decode(),
+                by="victim",
+            )
+            world.draft = draft.id
+            world.secrets.append(draft.id.encode())
             await _wait_batches_finished(store, [batch, mixed])
             world.csrf = await _sign_in(client, KEY_OTHER)
             yield world
@@ -193,6 +205,10 @@ Case = Callable[[World], list[tuple[Request, Expect]]]
 
 def _form(world: World, **fields: str) -> dict[str, str]:
     return {"csrf": world.csrf, **fields}
+
+
+def _json_csrf(world: World) -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-CSRF-Token": world.csrf}
 
 
 def _doc_routes(suffix: str, expect: Expect = "hidden") -> Case:
@@ -321,7 +337,57 @@ CASES: dict[str, Case] = {
             "listed",
         )
     ],
-    "GET /console/new": lambda w: [(Request("GET", "/console/new"), "listed")],
+    "GET /console/new": lambda w: [
+        (Request("GET", "/console/new"), "listed"),
+        (Request("GET", f"/console/new?draft={w.draft}"), "hidden"),
+    ],
+    "GET /console/form/schema.json": lambda w: [
+        (Request("GET", "/console/form/schema.json"), "listed")
+    ],
+    "POST /console/form/live.json": lambda w: [
+        (Request("POST", "/console/form/live.json", _json_csrf(w), attempt()), "listed"),
+        (
+            Request(
+                "POST", f"/console/form/live.json?base={w.doc}", _json_csrf(w), attempt(INTRUDER)
+            ),
+            "hidden",
+        ),
+    ],  # fmt: skip
+    "POST /console/drafts.json": lambda w: [
+        (
+            Request(
+                "POST", "/console/drafts.json", _json_csrf(w), b'{"payload": ' + attempt() + b"}"
+            ),
+            "hidden",
+        ),
+        (
+            Request(
+                "POST",
+                "/console/drafts.json",
+                _json_csrf(w),
+                b'{"id": "' + w.draft.encode() + b'", "payload": ' + attempt(INTRUDER) + b"}",
+            ),
+            "listed",
+        ),
+    ],  # fmt: skip
+    "POST /console/drafts/{draft_id}/delete": lambda w: [
+        (Request("POST", f"/console/drafts/{w.draft}/delete", data=_form(w)), "redirect")
+    ],
+    "POST /console/new/pages.json": lambda w: [
+        (
+            Request(
+                "POST",
+                "/console/new/pages.json",
+                data=_form(w, payload_b64=base64.b64encode(attempt()).decode()),
+            ),
+            "hidden",
+        )
+    ],  # fmt: skip
+    "GET /console/new/pages/{sha256}/{page}.png": lambda w: [
+        (Request("GET", f"/console/new/pages/{'0' * 64}/1.png"), "hidden")
+    ],
+    "GET /console/help": lambda w: [(Request("GET", "/console/help"), "listed")],
+    "GET /favicon.ico": lambda w: [(Request("GET", "/favicon.ico"), "redirect")],
     "POST /console/new": lambda w: [
         (Request("POST", "/console/new", data=_form(w, payload=attempt().decode())), "hidden")
     ],
@@ -433,6 +499,8 @@ async def test_another_companys_key_gets_nothing(world: World, route: str) -> No
             assert status == 200, (where, status, body[:300])
     after = await world.store.documents.versions(world.doc)
     assert len(after) == len(before), "the intruder added a version to the victim's document"
+    draft = await DraftRows(world.store.db).get(world.draft, [VICTIM])
+    assert draft is not None and draft.title == MARKER, "the intruder changed the victim's draft"
     listed = await world.store.batches.list(allowed_companies=[INTRUDER])
     assert all(VICTIM not in json.dumps(b.as_dict()) for b in listed.items)
 
