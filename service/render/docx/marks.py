@@ -7,6 +7,9 @@ content control back with an empty ``w:sdtPr`` (its tag lost) but keeps bookmark
 parts through "save as DOCX"; Word and WPS keep both. A bookmark name holds at most 40 letters,
 digits and ``_``, too few for a figure's dotted name, hence the separate part.
 
+A paragraph of generated content (``Paragraph.origin``), and the caption of a generated table,
+is bookmarked whole in the same way, its "figure" the origin (``insert:complaints.group``).
+
 A bookmark does not change how the text looks or breaks: the marked value is a run of the
 paragraph's style like any other. What the marks cannot say: a value the editor retyped outside
 the bookmark (typing just after its end) is read as prose, not as the figure.
@@ -39,11 +42,20 @@ class MarkWriter:
     def __init__(self) -> None:
         self.pairs: list[tuple[str, str]] = []
 
-    def _bookmark(self, run: etree._Element, figure: str) -> None:
+    def _next(self, figure: str) -> tuple[int, str]:
         mark_id = len(self.pairs) + 1
         name = f"{MARK_BOOKMARK_PREFIX}{mark_id}"
-        oxml.bookmark_around(run, run, mark_id, name)
         self.pairs.append((name, figure))
+        return mark_id, name
+
+    def _bookmark(self, run: etree._Element, figure: str) -> None:
+        oxml.bookmark_around(run, run, *self._next(figure))
+
+    def origin(self, paragraph: etree._Element, origin: str) -> None:
+        """Bookmark all of ``paragraph`` as written by ``origin`` (a generated content's
+        paragraph or a generated table's caption); nothing for the payload's own text."""
+        if origin:
+            oxml.bookmark_paragraph(paragraph, *self._next(origin))
 
     def text(self, paragraph: etree._Element, text: str, marks: Sequence[Mark]) -> None:
         """``text`` as runs at the end of ``paragraph``, each of ``marks`` a bookmarked run."""

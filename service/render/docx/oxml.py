@@ -624,6 +624,16 @@ def bookmark_around(first: etree._Element, last: etree._Element, mark_id: int, n
     last.addnext(last.makeelement(qn("w:bookmarkEnd"), {qn("w:id"): str(mark_id)}))
 
 
+def bookmark_paragraph(paragraph: etree._Element, mark_id: int, name: str) -> None:
+    """Bookmark ``name`` (id ``mark_id``) around all of ``paragraph``'s content."""
+    start = paragraph.makeelement(
+        qn("w:bookmarkStart"), {qn("w:id"): str(mark_id), qn("w:name"): name}
+    )
+    ppr = paragraph.find(_PPR)
+    paragraph.insert(0 if ppr is None else 1, start)
+    paragraph.append(paragraph.makeelement(qn("w:bookmarkEnd"), {qn("w:id"): str(mark_id)}))
+
+
 def marks_part(namespace: str, kind: str, marks: Sequence[tuple[str, str]]) -> bytes:
     """The custom XML part naming the figure of each bookmark: ``(bookmark, figure)`` pairs."""
     root = etree.Element(f"{{{namespace}}}marks", nsmap={None: namespace}, kind=kind)

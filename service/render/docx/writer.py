@@ -380,9 +380,11 @@ def _write_text(
             name = PARAGRAPH_STYLE_OF_ROLE[block.role]
             sid = None if name == "Normal" else style_id(name)
             if block.marks:
-                marks.text(oxml.add_paragraph(body, "", sid), block.text, block.marks)
+                paragraph = oxml.add_paragraph(body, "", sid)
+                marks.text(paragraph, block.text, block.marks)
             else:
-                oxml.add_paragraph(body, block.text, sid)
+                paragraph = oxml.add_paragraph(body, block.text, sid)
+            marks.origin(paragraph, block.origin)
         else:
             _write_table(doc, block, style, marks)
     if letter is not None and letter.attachments:
@@ -398,7 +400,8 @@ def _write_table(doc: DocxDocument, table: Table, style: HouseStyle, marks: Mark
     filled through its elements: python-docx's ``rows``/``cells`` proxies rebuild the cell grid
     on every access. Every value cell (not the label column) is marked by its place
     (:func:`.marks.cell_figure`)."""
-    oxml.add_paragraph(doc.element.body, table.caption, style_id("Caption"))
+    caption = oxml.add_paragraph(doc.element.body, table.caption, style_id("Caption"))
+    marks.origin(caption, table.origin)
     tbl = doc.add_table(rows=1 + len(table.rows), cols=len(table.columns))._tbl
     oxml.set_table_style(tbl, style_id(TABLE_STYLE))
     rows = oxml.table_cells(tbl)
