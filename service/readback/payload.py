@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from pydantic import ValidationError
 
 from service.errors import FieldError
 from service.kinds import kind_named
@@ -35,8 +37,9 @@ from service.model import Document, Paragraph, Table
 from service.model.numbering import LADDER
 from service.readback.document import ReadBlock, ReadCell, ReadDocument, ReadParagraph, ReadTable
 from service.report.build import document_title
-from service.report.table_block import NO_VALUE, SUB_ROW_PREFIX
-from service.report.tables import DIMENSION_NAMES, SOURCE_NAMES
+from service.payload.schema import Breakdown, ComplaintSource, TableSpec
+from service.report.table_block import NO_VALUE, SUB_ROW_PREFIX, table_blocks
+from service.report.tables import DIMENSION_NAMES, SOURCE_NAMES, breakdown_spec
 from service.report.versions import version_for
 
 _NUMBER = re.compile(
@@ -234,6 +237,7 @@ class _Walk:
             spec.pop("notes", None)
             self.content().append({"table": spec})
             self.last_table = spec
+            self.check_table(table, lambda: TableSpec.model_validate(spec))
 
     def generated_table(self, table: ReadTable, origin: str, number: int) -> None:
         """A breakdown gives back its counts and title; other generated tables are checked only."""
@@ -256,6 +260,25 @@ class _Walk:
         rows = _breakdown_rows(self.out, table)
         if rows is not None:
             breakdown["rows"] = rows
+            self.check_table(
+                table,
+                lambda: breakdown_spec(
+                    source_name,
+                    ComplaintSource.model_validate(source),
+                    Breakdown.model_validate(breakdown),
+                ),
+            )
+
+    def check_table(self, table: ReadTable, spec: Callable[[], TableSpec]) -> None:
+        """The table's cells against what its own rows print (before the whole payload is
+        checked, so that a share left unchanged is named by its cell, not by a rule)."""
+        try:
+            parsed = spec()
+        except ValidationError:
+            return  # the payload's validation names it
+        model = table_blocks(0, parsed, _rounding_note(self.base_doc))[0]
+        assert isinstance(model, Table)
+        self.out.problems += _table_problems(table, model, caption=False)
 
     def finish_title(self) -> None:
         text = "\n".join(self.title).strip()
@@ -637,11 +660,12 @@ def _check_tables(out: Reading, new_doc: Document) -> None:
         return
     for read, model in zip(out.tables, tables, strict=True):
         for problem in _table_problems(read, model):
-            out.problems.append(problem)
+            if problem not in out.problems:
+                out.problems.append(problem)
 
 
-def _table_problems(read: ReadTable, model: Table) -> Iterator[FieldError]:
-    if read.caption is not None and read.caption.text != model.caption:
+def _table_problems(read: ReadTable, model: Table, caption: bool = True) -> Iterator[FieldError]:
+    if caption and read.caption is not None and read.caption.text != model.caption:
         yield FieldError(
             read.caption.quote(), "docx_caption", f"表题按数据应为“{model.caption}”（表号由系统编排）"
         )
