@@ -69,7 +69,11 @@ def read_back(
     kind = kind_named(base.kind)
     if not kind.narrative:
         raise ReadBackFailed(
-            [FieldError("文档", "docx_kind", f"“{kind.label}”类文档暂不能从Word读回，请修改报送数据")]
+            [
+                FieldError(
+                    "文档", "docx_kind", f"“{kind.label}”类文档暂不能从Word读回，请修改报送数据"
+                )
+            ]
         )
     if read.kind and read.kind != base.kind:
         raise ReadBackFailed(

@@ -80,9 +80,7 @@ def _sentence_list(document: Document) -> list[tuple[str, str]]:
 
 def _sentences(before: Document, after: Document) -> Iterator[dict[str, Any]]:
     old, new = _sentence_list(before), _sentence_list(after)
-    matcher = difflib.SequenceMatcher(
-        a=[s for _, s in old], b=[s for _, s in new], autojunk=False
-    )
+    matcher = difflib.SequenceMatcher(a=[s for _, s in old], b=[s for _, s in new], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("delete", "replace"):
             for section, text in old[i1:i2]:

@@ -145,7 +145,9 @@ def read_document(package: DocxPackage) -> ReadDocument:
     for element in _block_children(body):
         reader.block(element)
     if _has_comments(package):
-        reader.problem("文档", "docx_comments", "文档含有批注；批注不能读回，请删除全部批注后再上传")
+        reader.problem(
+            "文档", "docx_comments", "文档含有批注；批注不能读回，请删除全部批注后再上传"
+        )
     marked = bool(names) and reader.bookmarks_seen
     return ReadDocument(reader.blocks, marked, kind, reader.problems)
 
@@ -249,10 +251,10 @@ class _Reader:
         self.tables += 1
         place = f"第{self.tables}个表格"
         caption = None
-        if self.blocks and isinstance(self.blocks[-1], ReadParagraph):
-            if self.blocks[-1].role == "caption":
-                caption = self.blocks.pop()
-                assert isinstance(caption, ReadParagraph)
+        last = self.blocks[-1] if self.blocks else None
+        if isinstance(last, ReadParagraph) and last.role == "caption":
+            caption = last
+            self.blocks.pop()
         rows: list[list[ReadCell]] = []
         for tr in tbl.iter(_w("tr")):
             if tr.getparent() is not tbl:
@@ -265,7 +267,8 @@ class _Reader:
                     self.problem(place, "docx_table_shape", "表格含有合并单元格，无法按行列读回")
                 if tc.find(f".//{_w('tbl')}") is not None:
                     self.problem(place, "docx_table_shape", "表格中嵌套了表格，无法读回")
-                texts, spans = [], []
+                texts: list[str] = []
+                spans: list[Span] = []
                 for p in tc.findall(_w("p")):
                     text, pspans, found = self.content(p)
                     offset = sum(len(t) + 1 for t in texts)
@@ -273,7 +276,7 @@ class _Reader:
                     texts.append(text)
                     for what in found:
                         self.problem(place, *what)
-                cells.append(ReadCell("\n".join(t for t in texts if t), spans))
+                cells.append(ReadCell("\n".join(texts), spans))
             rows.append(cells)
         self.blocks.append(ReadTable(place, caption, rows))
 
@@ -317,9 +320,13 @@ class _Reader:
                     found.append(("docx_tracked_changes", _tracked_message(_TRACKED[tag])))
                 elif tag in _IMAGES:
                     if child.find(f".//{_w('txbxContent')}") is not None:
-                        found.append(("docx_text_box", "该段含有文本框；文本框中的文字不能读回，请移入正文"))
+                        found.append(
+                            ("docx_text_box", "该段含有文本框；文本框中的文字不能读回，请移入正文")
+                        )
                     else:
-                        found.append(("docx_image", "该段含有图片或嵌入对象；图片不能读回，请删除后再上传"))
+                        found.append(
+                            ("docx_image", "该段含有图片或嵌入对象；图片不能读回，请删除后再上传")
+                        )
                 elif tag in _COMMENT_TAGS:
                     found.append(("docx_comments", "该段含有批注；批注不能读回，请删除后再上传"))
                 elif tag in _FORMAT_CHANGES:

@@ -56,7 +56,9 @@ def open_docx(data: bytes, max_unpacked: int) -> DocxPackage:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise DocxRefused("上传的文件不是有效的DOCX文件（无法作为ZIP打开），文件可能已损坏") from exc
+        raise DocxRefused(
+            "上传的文件不是有效的DOCX文件（无法作为ZIP打开），文件可能已损坏"
+        ) from exc
     if len(infos) > MAX_MEMBERS:
         raise DocxRefused(
             f"DOCX包含{len(infos)}个部件，超过上限{MAX_MEMBERS}个", {"members": len(infos)}

@@ -35,9 +35,9 @@ from service.errors import FieldError
 from service.kinds import kind_named
 from service.model import Document, Paragraph, Table
 from service.model.numbering import LADDER
+from service.payload.schema import Breakdown, ComplaintSource, TableSpec
 from service.readback.document import ReadBlock, ReadCell, ReadDocument, ReadParagraph, ReadTable
 from service.report.build import document_title
-from service.payload.schema import Breakdown, ComplaintSource, TableSpec
 from service.report.table_block import NO_VALUE, SUB_ROW_PREFIX, table_blocks
 from service.report.tables import DIMENSION_NAMES, SOURCE_NAMES, breakdown_spec
 from service.report.versions import version_for
@@ -50,6 +50,7 @@ _NUMBER = re.compile(
 heading style's numbering draws it."""
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|(\d{4})-(\d{2})-(\d{2})")
 _LEAD_PREFIX = "发布时间："
+_LADDER_PREFIX: dict[int, str] = {level: rung.prefix for level, rung in LADDER.items()}
 
 
 @dataclass(slots=True)
@@ -77,7 +78,9 @@ class Reading:
         self.problems.append(FieldError(place, code, message))
 
 
-def payload_of(read: ReadDocument, base: Any, base_raw: dict[str, Any], base_doc: Document) -> Reading:
+def payload_of(
+    read: ReadDocument, base: Any, base_raw: dict[str, Any], base_doc: Document
+) -> Reading:
     """The payload the document says, built on ``base_raw`` (its parsed form ``base``, its
     document ``base_doc``); problems of the walk are collected, not raised."""
     out = Reading(copy.deepcopy(base_raw))
@@ -136,7 +139,9 @@ class _Walk:
         name = origin.removeprefix("insert:")
         content = self.content()
         if content is self.intro:
-            self.out.problem("正文开头", "docx_misplaced", f"按数据生成的内容（{name}）不能移到第一个标题之前")
+            self.out.problem(
+                "正文开头", "docx_misplaced", f"按数据生成的内容（{name}）不能移到第一个标题之前"
+            )
             return
         if not any(isinstance(b, dict) and b.get("insert") == name for b in content):
             content.append({"insert": name})
@@ -181,7 +186,7 @@ class _Walk:
             self.out.problem(
                 block.quote(),
                 "docx_heading_level",
-                f"标题为第{level}级（{LADDER[level].prefix}…），高于本文标题起始的第{start}级",
+                f"标题为第{level}级（{_LADDER_PREFIX[level]}…），高于本文标题起始的第{start}级",
             )
             return
         while self.stack and self.stack[-1][0] >= depth:
@@ -230,7 +235,9 @@ class _Walk:
             return
         spec_path = self.specs.get(number)
         if spec_path is None:
-            self.out.problem(table.place, "docx_table_shape", "表格与原文档的统计表对不上，无法读回")
+            self.out.problem(
+                table.place, "docx_table_shape", "表格与原文档的统计表对不上，无法读回"
+            )
             return
         spec = _table_spec(self.out, table, copy.deepcopy(spec_path), self.base_tables[number])
         if spec is not None:
@@ -245,9 +252,7 @@ class _Walk:
         if match is None:
             return
         source_name = match.group(1)
-        ordinal = [
-            t.number for t in self.base_doc.tables if t.origin == origin
-        ].index(number)
+        ordinal = [t.number for t in self.base_doc.tables if t.origin == origin].index(number)
         source = self.out.payload["figures"]["complaints"][source_name]
         breakdown = source["breakdowns"][ordinal]
         base_breakdown = self.base.figures.complaints.__getattribute__(source_name).breakdowns[
@@ -458,7 +463,9 @@ def _sub_label(label: str) -> str:
 
 def _breakdown_rows(out: Reading, table: ReadTable) -> list[dict[str, Any]] | None:
     if any(len(row) != 3 for row in table.rows):
-        out.problem(table.place, "docx_table_shape", "分布表须为3列（名称、件数、占比），列数已被改动")
+        out.problem(
+            table.place, "docx_table_shape", "分布表须为3列（名称、件数、占比），列数已被改动"
+        )
         return None
     rows: list[dict[str, Any]] = []
     for r, row in enumerate(table.rows[1:], start=1):
@@ -471,7 +478,9 @@ def _breakdown_rows(out: Reading, table: ReadTable) -> list[dict[str, Any]] | No
             continue
         if kind == "sub":
             if not rows:
-                out.problem(_cell_place(table, r, row, 0), "docx_table_shape", "“其中”行之前没有所属的行")
+                out.problem(
+                    _cell_place(table, r, row, 0), "docx_table_shape", "“其中”行之前没有所属的行"
+                )
                 continue
             rows[-1].setdefault("subrows", []).append({"label": _sub_label(label), "count": count})
         else:
@@ -482,7 +491,11 @@ def _breakdown_rows(out: Reading, table: ReadTable) -> list[dict[str, Any]] | No
 def _count(out: Reading, table: ReadTable, r: int, row: list[ReadCell], c: int) -> int | None:
     text = row[c].text.strip().replace(",", "").replace("，", "")
     if not re.fullmatch(r"\d+", text):
-        out.problem(_cell_place(table, r, row, c), "docx_cell_unreadable", f"“{row[c].text}”不是件数（非负整数）")
+        out.problem(
+            _cell_place(table, r, row, c),
+            "docx_cell_unreadable",
+            f"“{row[c].text}”不是件数（非负整数）",
+        )
         return None
     return int(text)
 
@@ -533,7 +546,9 @@ def _table_spec(
             continue
         if kind == "sub":
             if not rows:
-                out.problem(_cell_place(table, r, row, 0), "docx_table_shape", "“其中”行之前没有所属的行")
+                out.problem(
+                    _cell_place(table, r, row, 0), "docx_table_shape", "“其中”行之前没有所属的行"
+                )
                 continue
             sub_label = _sub_label(label)
             olds = {s["label"]: s for s in base_rows.get(rows[-1]["label"], {}).get("subrows", [])}
@@ -574,7 +589,9 @@ def _values(
             continue
         value = _cell_value(kind, text)
         if value is None:
-            out.problem(_cell_place(table, r, row, c), "docx_cell_unreadable", f"“{text}”不是该列的数值")
+            out.problem(
+                _cell_place(table, r, row, c), "docx_cell_unreadable", f"“{text}”不是该列的数值"
+            )
             continue
         previous = old.get(column["key"])
         if previous is not None and _same(previous, value, column.get("places")):
@@ -641,7 +658,7 @@ def _check_generated(out: Reading, new_doc: Document) -> None:
         want = texts[k] if k < len(texts) else None
         if want is not None and paragraph.text == want:
             continue
-        if any(p.place == paragraph.quote() for p in out.problems):
+        if any(p.path == paragraph.quote() for p in out.problems):
             continue
         out.problem(
             paragraph.quote(),
@@ -656,7 +673,11 @@ def _check_tables(out: Reading, new_doc: Document) -> None:
     tables = list(new_doc.tables)
     if len(tables) != len(out.tables):
         if not out.problems:
-            out.problem("文档", "docx_table_shape", f"文档有{len(out.tables)}个表格，按数据应为{len(tables)}个")
+            out.problem(
+                "文档",
+                "docx_table_shape",
+                f"文档有{len(out.tables)}个表格，按数据应为{len(tables)}个",
+            )
         return
     for read, model in zip(out.tables, tables, strict=True):
         for problem in _table_problems(read, model):
@@ -667,7 +688,9 @@ def _check_tables(out: Reading, new_doc: Document) -> None:
 def _table_problems(read: ReadTable, model: Table, caption: bool = True) -> Iterator[FieldError]:
     if caption and read.caption is not None and read.caption.text != model.caption:
         yield FieldError(
-            read.caption.quote(), "docx_caption", f"表题按数据应为“{model.caption}”（表号由系统编排）"
+            read.caption.quote(),
+            "docx_caption",
+            f"表题按数据应为“{model.caption}”（表号由系统编排）",
         )
     rows = [[c.title for c in model.columns], *(list(r.cells) for r in model.rows)]
     if len(rows) != len(read.rows):
@@ -690,16 +713,13 @@ def _table_problems(read: ReadTable, model: Table, caption: bool = True) -> Iter
 
 
 def _check_dates(out: Reading, new_doc: Document) -> None:
-    lead = next(
-        (b for b in new_doc.blocks if isinstance(b, Paragraph) and b.role == "lead"), None
-    )
+    lead = next((b for b in new_doc.blocks if isinstance(b, Paragraph) and b.role == "lead"), None)
     if out.lead is not None and lead is not None and out.lead.text != lead.text:
         out.problem(out.lead.quote(), "docx_date", f"按数据应为“{lead.text}”")
-    if out.date_line is not None and new_doc.signature is not None:
-        if out.date_line.text.strip() != new_doc.signature.date_text:
-            out.problem(
-                out.date_line.quote(), "docx_date", f"成文日期按数据应为“{new_doc.signature.date_text}”"
-            )
+    signature = new_doc.signature
+    line = out.date_line
+    if line is not None and signature is not None and line.text.strip() != signature.date_text:
+        out.problem(line.quote(), "docx_date", f"成文日期按数据应为“{signature.date_text}”")
 
 
 def read_date(text: str) -> date | None:

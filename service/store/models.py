@@ -111,7 +111,9 @@ class Manifest:
         extra: dict[str, Any] = {"signing_certificate_sha256": signed} if signed else {}
         if uploaded is not None:
             extra["uploaded_docx"] = {
-                "sha256": uploaded.sha256, "size": uploaded.size, "filename": uploaded.filename
+                "sha256": uploaded.sha256,
+                "size": uploaded.size,
+                "filename": uploaded.filename,
             }
         return extra | {
             "payload_sha256": self.payload_sha256,

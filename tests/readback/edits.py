@@ -39,7 +39,7 @@ def marks(doc: DocxDocument) -> dict[str, str]:
         if rel.reltype.endswith("/customXml"):
             root = etree.fromstring(rel.target_part.blob)
             if root.tag == f"{{{MARKS_NAMESPACE}}}marks":
-                return {m.get("b"): m.get("f") for m in root}
+                return {m.get("b", ""): m.get("f", "") for m in root}
     return {}
 
 
@@ -109,8 +109,9 @@ def delete_row(tbl: etree._Element, row: int) -> None:
 def heading_block(doc: DocxDocument, title: str) -> list[etree._Element]:
     """A heading paragraph and everything up to the next heading of its level or higher."""
     start = paragraph_with(doc, title)
+    assert start.style is not None
     level = int(start.style.name.split()[-1])
-    out = [start._p]
+    out: list[etree._Element] = [start._p]
     element = start._p.getnext()
     while element is not None and element.tag != qn("w:sectPr"):
         if element.tag == qn("w:p"):
@@ -147,7 +148,9 @@ def tracked_insert(paragraph: Paragraph, text: str) -> None:
         {qn("w:id"): "900", qn("w:author"): "审核人", qn("w:date"): "2024-01-20T00:00:00Z"},
     )
     run = etree.SubElement(ins, qn("w:r"))
-    etree.SubElement(run, qn("w:t")).text = text
+    t: etree._Element = run.makeelement(qn("w:t"), {})
+    t.text = text
+    run.append(t)
 
 
 def accept_all(doc: DocxDocument) -> None:

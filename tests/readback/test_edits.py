@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from service import pipeline
 from service.readback import ReadBack, ReadBackFailed, read_back
@@ -86,7 +87,10 @@ def test_a_changed_sentence_is_the_new_text_and_one_sentence_in_the_diff(
     assert section["content"][0].endswith("数据安全和客户信息保护机制运行平稳有效。")
     sentences = result.diff["sentences"]
     assert [s["change"] for s in sentences] == ["removed", "added"]
-    assert sentences[1]["text"] == "全年未发生一例侵害消费者信息安全权事件，数据安全和客户信息保护机制运行平稳有效。"
+    assert (
+        sentences[1]["text"]
+        == "全年未发生一例侵害消费者信息安全权事件，数据安全和客户信息保护机制运行平稳有效。"
+    )
     assert sentences[1]["section"] == "（4）个人信息保护情况"
     assert result.diff["figures"] == result.diff["sections"] == result.diff["cells"] == []
 
@@ -114,7 +118,7 @@ def test_an_added_section_is_a_new_section_with_its_text(
 def test_a_moved_heading_moves_its_section(annual_docx: bytes, how: str, tmp_path: Path) -> None:
     doc = edits.open_docx(annual_docx)
     activities = edits.heading_block(doc, "重大活动")
-    measures = edits.paragraph_with(doc, "重大举措")._p
+    measures: etree._Element = edits.paragraph_with(doc, "重大举措")._p
     for element in activities:
         measures.addprevious(element)
     result = read_back(_through(edits.save(doc), how, tmp_path), ANNUAL)

@@ -20,7 +20,7 @@ from aiohttp import web
 from service.api.archive.params import document_id_of, int_param, single_param, version_param
 from service.api.archive.reply import json_reply
 from service.api.body import read_body
-from service.api.responses import ApiDocument, ApiRevision
+from service.api.responses import ApiDiff, ApiDocument, ApiRevision
 from service.api.state import ADMISSION, PRINCIPAL, SETTINGS, STORE
 from service.errors import InvalidParameter, NotFound
 from service.formats import MEDIA_TYPES
@@ -93,7 +93,7 @@ async def create_from_docx(request: web.Request, render: Renderer) -> web.Respon
     body = ApiRevision(
         document=ApiDocument.of(doc),
         base_version=base.version.version,
-        diff=result.diff,
+        diff=ApiDiff.model_validate(result.diff),
         warnings=[w.as_dict() for w in result.warnings],
     )
     return json_reply(
@@ -123,7 +123,9 @@ async def version_diff(
     number = doc.version.version
     if number == 1:
         return doc, {"sections": [], "sentences": [], "figures": [], "cells": []}
-    after = await store.documents.read_payload(document_id, version=number, allowed_companies=allowed)
+    after = await store.documents.read_payload(
+        document_id, version=number, allowed_companies=allowed
+    )
     before = await store.documents.read_payload(
         document_id, version=number - 1, allowed_companies=allowed
     )
@@ -141,7 +143,7 @@ async def get_diff(request: web.Request) -> web.Response:
         ApiRevision(
             document=ApiDocument.of(doc),
             base_version=max(1, doc.version.version - 1),
-            diff=diff,
+            diff=ApiDiff.model_validate(diff),
             warnings=[],
         )
     )
@@ -163,4 +165,3 @@ async def download_uploaded(request: web.Request, download: Download) -> web.Str
     if info is None:
         raise NotFound("该版本不是由上传的Word文档生成的", details={"version": doc.version.version})
     return await download(request, doc, info, "docx")
-

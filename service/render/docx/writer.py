@@ -42,9 +42,9 @@ from service.render import columns
 from service.render.coverage import check_coverage
 from service.render.docx import letter as letter_parts
 from service.render.docx import oxml
-from service.render.docx.marks import MarkWriter, cell_figure
 from service.render.docx.fonts import EmbeddedFont, EmbedMode, embed_face, warm_cache
 from service.render.docx.fonts.runs import OverflowFont, embed_modes, split_runs_by_font
+from service.render.docx.marks import MarkWriter, cell_figure
 from service.render.docx.package import repack
 from service.render.docx.styles import (
     COLUMN_STYLE,
