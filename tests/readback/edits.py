@@ -142,15 +142,14 @@ def add_paragraph_after(
 
 def tracked_insert(paragraph: Paragraph, text: str) -> None:
     """Append ``text`` to ``paragraph`` as a tracked insertion (Word's "track changes")."""
+    p: etree._Element = paragraph._p
     ins = etree.SubElement(
-        paragraph._p,
+        p,
         qn("w:ins"),
         {qn("w:id"): "900", qn("w:author"): "审核人", qn("w:date"): "2024-01-20T00:00:00Z"},
     )
     run = etree.SubElement(ins, qn("w:r"))
-    t: etree._Element = run.makeelement(qn("w:t"), {})
-    t.text = text
-    run.append(t)
+    etree.SubElement(run, qn("w:t")).text = text
 
 
 def accept_all(doc: DocxDocument) -> None:
