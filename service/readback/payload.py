@@ -124,6 +124,7 @@ class _Walk:
         self.title: list[str] = []
         self.signer: str | None = None
         self.last_table: dict[str, Any] | None = None
+        self.after_generated = False
         self.base_tables = {t.number: t for t in base_doc.tables}
         self.specs = _base_specs(base_raw, base_doc)
 
@@ -155,6 +156,7 @@ class _Walk:
         role = block.role
         if role != "note":
             self.last_table = None
+            self.after_generated = False
         if role == "title":
             self.title.append(block.text)
         elif role == "lead":
@@ -207,6 +209,8 @@ class _Walk:
         if block.origin:
             self.out.generated.append((block.origin, block))
             return
+        if self.after_generated:
+            return  # best effort: a generated table's note, printed again from its rows
         if self.last_table is None:
             self.out.problem(block.quote(), "docx_unknown_style", "“注”样式的段落不在表格之后")
             return
@@ -217,6 +221,7 @@ class _Walk:
     def table(self, table: ReadTable) -> None:
         self.out.tables.append(table)
         self.last_table = None
+        self.after_generated = False
         caption = table.caption
         origin = caption.origin if caption is not None else ""
         number = _base_number(table) if self.marked else len(self.out.tables)
@@ -232,6 +237,7 @@ class _Walk:
         if origin:
             self.place_insert(origin)
             self.generated_table(table, origin, number)
+            self.after_generated = True
             return
         spec_path = self.specs.get(number)
         if spec_path is None:
