@@ -17,7 +17,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from service import FONTS_DIR
 from service.api.middleware import access_middleware
 from service.api.state import KEYRING, REQUEST_ID, SETTINGS, STORE
-from service.console import batches, compose, documents, signin
+from service.console import batches, compose, documents, revisions, signin
 from service.console.pages import (
     STATIC_DIR,
     Redirect,
@@ -89,6 +89,8 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add(doc + r"/versions/{version:\d+}/pages/{page:\d{1,4}}.png", documents.thumbnail,
         name="console.thumbnail")  # fmt: skip
     router.add_post(doc + "/regenerate", documents.regenerate, name="console.regenerate")
+    router.add_post(doc + "/revisions", revisions.upload, name="console.revision_upload")
+    add(doc + r"/versions/{version:\d+}/diff", revisions.show_diff, name="console.revision")
     add("/console/new", compose.form, name="console.new")
     router.add_post("/console/new", compose.check, name="console.check")
     router.add_post("/console/new/generate", compose.generate, name="console.generate")

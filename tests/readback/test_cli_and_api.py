@@ -21,6 +21,7 @@ from service.formats import MEDIA_TYPES
 from tests.api.conftest import AUTH, make_settings
 from tests.conftest import EXAMPLES
 from tests.readback import edits
+from tests.render.parity import compare_docx_pdf
 
 pytestmark = pytest.mark.slow
 async_test = pytest.mark.asyncio(loop_scope="module")
@@ -125,6 +126,8 @@ async def test_an_uploaded_docx_becomes_the_next_version_with_its_diff(
     _, expected = pipeline.build(json.dumps(payload).encode())
     assert "运行平稳有效" in expected.plain_text()
     assert edits.paragraph_with(edits.open_docx(new_docx), "运行平稳有效")
+    report = compare_docx_pdf(new_docx, pdf)
+    assert report.ok, str(report)
 
 
 @async_test

@@ -12,7 +12,7 @@ document models and renders nothing. A failed read stores nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +27,7 @@ from service.formats import MEDIA_TYPES
 from service.pipeline import build
 from service.readback import ReadBack, read_back
 from service.readback.diff import document_diff
-from service.store import Rendered, StoredDocument
+from service.store import Rendered, Store, StoredDocument
 from service.store.models import OutputInfo
 
 MODES = ("strict", "best-effort")
@@ -114,11 +114,11 @@ async def get_payload(request: web.Request) -> web.Response:
 
 
 async def version_diff(
-    request: web.Request, document_id: str, version: int | None
+    store: Store, document_id: str, version: int | None, allowed: Collection[str] | None
 ) -> tuple[StoredDocument, dict[str, Any]]:
     """Version ``version`` (default the latest) and its diff against the version before it
-    (empty for version 1), each built from its payload with today's templates."""
-    store, allowed = request.app[STORE], request[PRINCIPAL].allowed_companies
+    (empty for version 1), each built from its payload with today's templates (for the API
+    and the console)."""
     doc = await store.documents.get(document_id, version=version, allowed_companies=allowed)
     number = doc.version.version
     if number == 1:
@@ -138,7 +138,12 @@ async def version_diff(
 
 async def get_diff(request: web.Request) -> web.Response:
     """``GET /v1/documents/{id}/diff[?version=N]``."""
-    doc, diff = await version_diff(request, document_id_of(request), version_param(request))
+    doc, diff = await version_diff(
+        request.app[STORE],
+        document_id_of(request),
+        version_param(request),
+        request[PRINCIPAL].allowed_companies,
+    )
     return json_reply(
         ApiRevision(
             document=ApiDocument.of(doc),
