@@ -249,7 +249,7 @@ class ApiDiff(ResponseModel):
         description="`{change: added|removed, section, text}` per sentence, in reading order."
     )
     figures: list[dict[str, Any]] = Field(
-        description="`{name, before, after}` per figure whose printed value changed."
+        description="`{name, label, before, after}` per figure whose printed value changed."
     )
     cells: list[dict[str, Any]] = Field(
         description="`{table, row, column, before, after}` per table cell changed, or "
@@ -371,6 +371,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ApiPreview,
     ApiDocument,
     ApiDocumentVersions,
+    ApiRevision,
     ApiDocumentPage,
     ApiBatch,
     ApiBatchPage,

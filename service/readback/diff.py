@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from service.kinds import kind_named
 from service.model import Document, Heading, Paragraph, Table
 
 _SENTENCE = re.compile(r"(?<=[。！？；])")
@@ -28,12 +29,26 @@ def document_diff(before: Document, after: Document) -> dict[str, Any]:
         "sections": list(_sections(before, after)),
         "sentences": list(_sentences(before, after)),
         "figures": [
-            {"name": name, "before": before.figures.get(name), "after": after.figures.get(name)}
+            {
+                "name": name,
+                "label": _label(after.meta.report_kind, name),
+                "before": before.figures.get(name),
+                "after": after.figures.get(name),
+            }
             for name in sorted(set(before.figures) | set(after.figures))
             if before.figures.get(name) != after.figures.get(name)
         ],
         "cells": list(_cells(before, after)),
     }
+
+
+def _label(kind: str, name: str) -> str:
+    """The figure's Chinese name (参训人次), as the console and docs/payload.md show it."""
+    try:
+        label: str = kind_named(kind).figure(name).label
+    except KeyError:
+        return name
+    return label
 
 
 def is_empty(diff: dict[str, Any]) -> bool:

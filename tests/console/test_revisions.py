@@ -87,7 +87,10 @@ async def test_an_upload_makes_the_next_version_and_shows_its_diff(tmp_path: Pat
         diff = await (await client.get(location)).text()
         assert "第2版与第1版的差异" in diff
         assert "training.participants" in diff and "<ins>1520</ins>" in diff
-        assert "<ins>全年未发生一例侵害消费者信息安全权事件，数据安全和客户信息保护机制运行平稳有效。</ins>" in diff
+        assert (
+            "<ins>全年未发生一例侵害消费者信息安全权事件，数据安全和客户信息保护机制运行平稳有效。</ins>"
+            in diff
+        )
         assert "由上传的Word文档" in diff
         assert csrf_of(diff)
     finally:
@@ -135,7 +138,9 @@ async def test_the_diff_page_in_a_browser(tmp_path: Path) -> None:
                 edits.set_run_text(run, "1520")
             last = edits.heading_block(doc, "特殊群体关爱情况")[-1]
             heading = edits.add_paragraph_after(doc, last, "消保投诉回访情况", "Heading 4")
-            edits.add_paragraph_after(doc, heading, "全年对已办结投诉开展回访，客户满意度持续提升。")
+            edits.add_paragraph_after(
+                doc, heading, "全年对已办结投诉开展回访，客户满意度持续提升。"
+            )
             edited.write_bytes(edits.save(doc))
 
             await tab.goto(base + "/console/sign-in")

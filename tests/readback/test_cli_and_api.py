@@ -92,7 +92,7 @@ async def test_an_uploaded_docx_becomes_the_next_version_with_its_diff(
     body = await response.json()
     assert body["base_version"] == first and body["document"]["version"] == first + 1
     assert body["diff"]["figures"] == [
-        {"name": "training.participants", "before": "1486", "after": "1520"}
+        {"name": "training.participants", "label": "参训人次", "before": "1486", "after": "1520"}
     ]
     added = [s["text"] for s in body["diff"]["sentences"] if s["change"] == "added"]
     assert len(added) == 2 and "运行平稳有效" in added[0] and "1520人次" in added[1]
@@ -108,7 +108,9 @@ async def test_an_uploaded_docx_becomes_the_next_version_with_its_diff(
         await real.get(f"/v1/documents/{doc['id']}/payload?version={first}", headers=AUTH)
     ).read()
     assert old == EXAMPLE.read_bytes()
-    kept = await real.get(f"/v1/documents/{doc['id']}/uploaded-docx?version={version}", headers=AUTH)
+    kept = await real.get(
+        f"/v1/documents/{doc['id']}/uploaded-docx?version={version}", headers=AUTH
+    )
     assert kept.status == 200 and await kept.read() == edited
     diff = await (
         await real.get(f"/v1/documents/{doc['id']}/diff?version={version}", headers=AUTH)

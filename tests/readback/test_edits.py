@@ -140,7 +140,7 @@ def test_a_figure_retyped_everywhere_is_the_new_value(
     result = read_back(_through(edits.save(doc), how, tmp_path), ANNUAL)
     assert _payload(result)["figures"]["training"]["participants"] == 1520
     assert result.diff["figures"] == [
-        {"name": "training.participants", "before": "1486", "after": "1520"}
+        {"name": "training.participants", "label": "参训人次", "before": "1486", "after": "1520"}
     ]
 
 
