@@ -304,8 +304,8 @@ class _Walk:
 
     def typed(self, block: ReadParagraph) -> None:
         for span in block.spans:
-            if span.name.startswith(("insert:", "table:")):
-                continue
+            if span.name.startswith(("insert:", "table:")) or span.end == span.start:
+                continue  # an emptied mark: the figure was deleted from the text
             self.out.typed.setdefault(span.name, []).append(
                 _Typed(block.quote(), block.text[span.start : span.end])
             )

@@ -167,3 +167,20 @@ def test_a_figure_changed_in_one_place_but_not_another_is_an_error_at_both() -> 
     assert error["code"] == "docx_figure_inconsistent"
     assert "“1500”" in error["message"] and "“1486”" in error["message"]
     assert error["message"].count("段") >= 2
+
+
+def test_a_figure_deleted_and_retyped_beside_its_mark_is_read_as_text(annual_docx: bytes) -> None:
+    doc = edits.open_docx(annual_docx)
+    (run,) = edits.figure_runs(doc, "training.participants")
+    edits.set_run_text(run, "")
+    following = run.getnext()
+    while following is not None and following.tag != qn("w:r"):
+        following = following.getnext()
+    assert following is not None
+    text = following.find(qn("w:t"))
+    assert text is not None and text.text is not None
+    text.text = "1486" + text.text
+    result = read_back(edits.save(doc), ANNUAL)
+    content = json.loads(result.payload)["sections"][0]["sections"][0]["sections"][4]["content"]
+    assert "约1486人次" in content[0] and "{training.participants}" not in content[0]
+    assert result.diff["figures"] == []
