@@ -41,6 +41,7 @@ from service.report.build import document_title
 from service.report.table_block import NO_VALUE, SUB_ROW_PREFIX, table_blocks
 from service.report.tables import DIMENSION_NAMES, SOURCE_NAMES, breakdown_spec
 from service.report.versions import version_for
+from service.style import load_house_style
 
 _NUMBER = re.compile(
     r"^\s*(?:[一二三四五六七八九十百]+、|（[一二三四五六七八九十百]+）|\([一二三四五六七八九十百]+\)"
@@ -261,9 +262,7 @@ class _Walk:
         ordinal = [t.number for t in self.base_doc.tables if t.origin == origin].index(number)
         source = self.out.payload["figures"]["complaints"][source_name]
         breakdown = source["breakdowns"][ordinal]
-        base_breakdown = self.base.figures.complaints.__getattribute__(source_name).breakdowns[
-            ordinal
-        ]
+        base_breakdown = getattr(self.base.figures.complaints, source_name).breakdowns[ordinal]
         title = _caption_title(table)
         default = f"{SOURCE_NAMES[source_name]}投诉{DIMENSION_NAMES[base_breakdown.dimension]}分布"
         if title and title != (base_breakdown.title or default):
@@ -333,8 +332,6 @@ def _escape(text: str) -> str:
 
 
 def _rounding_note(document: Document) -> str:
-    from service.style import load_house_style
-
     return load_house_style(document.meta.house_style).table.rounding_note
 
 
@@ -637,6 +634,7 @@ def _same(previous: Any, value: Any, places: int | None) -> bool:
 
 def check_against(out: Reading, new_doc: Document) -> None:
     """Compare what the document says with what ``new_doc`` (the new payload's) prints."""
+    kind = kind_named(new_doc.meta.report_kind)
     for name, typed in out.typed.items():
         expected = new_doc.figures.get(name)
         for t in typed:
@@ -644,7 +642,8 @@ def check_against(out: Reading, new_doc: Document) -> None:
                 out.problem(
                     t.place,
                     "docx_figure_mismatch",
-                    f"数据“{name}”为“{t.text}”，按数据应为“{expected}”（计算所得的数据须随其组成数据一起修改）",
+                    f"数据“{_label(kind, name)}”（{name}）为“{t.text}”，按数据应为“{expected}”"
+                    "（计算所得的数据须随其组成数据一起修改）",
                 )
     _check_generated(out, new_doc)
     _check_tables(out, new_doc)

@@ -184,3 +184,17 @@ def test_a_figure_deleted_and_retyped_beside_its_mark_is_read_as_text(annual_doc
     content = json.loads(result.payload)["sections"][0]["sections"][0]["sections"][4]["content"]
     assert "约1486人次" in content[0] and "{training.participants}" not in content[0]
     assert result.diff["figures"] == []
+
+
+def test_best_effort_says_what_it_left_out(annual_docx: bytes) -> None:
+    doc = edits.open_docx(annual_docx)
+    run = _paragraph(doc, "数据安全和客户信息保护机制运行良好").find(qn("w:r"))
+    assert run is not None
+    etree.SubElement(run, qn("w:drawing"))
+    data = edits.save(doc)
+    assert {e["code"] for e in _failed(data)} == {"docx_image"}
+    result = read_back(data, ANNUAL, best_effort=True)
+    (warning,) = result.warnings
+    assert warning.code == "docx_image" and warning.path.startswith("第")
+    _, before = pipeline.build(ANNUAL)
+    assert result.document.plain_text() == before.plain_text()
