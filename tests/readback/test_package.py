@@ -128,9 +128,9 @@ def test_images_text_boxes_comments_and_foreign_styles_are_named(annual_docx: by
     run = _paragraph(doc, "数据安全和客户信息保护机制运行良好").find(qn("w:r"))
     assert run is not None
     etree.SubElement(run, qn("w:drawing"))
-    box = etree.SubElement(
-        _paragraph(doc, "结合最近三年发展战略规划").find(qn("w:r")), qn("w:pict")
-    )
+    boxed = _paragraph(doc, "结合最近三年发展战略规划").find(qn("w:r"))
+    assert boxed is not None
+    box = etree.SubElement(boxed, qn("w:pict"))
     etree.SubElement(
         etree.SubElement(box, "{urn:schemas-microsoft-com:vml}textbox"), qn("w:txbxContent")
     )
