@@ -152,3 +152,28 @@ async def test_a_failed_import_stores_nothing(real: TestClient[Any, Any]) -> Non
     assert response.status == 413
     after = await (await real.get(f"/v1/documents/{doc['id']}/versions", headers=AUTH)).json()
     assert after == before
+
+
+@async_test
+async def test_a_retried_upload_with_its_idempotency_key_makes_one_version(
+    real: TestClient[Any, Any],
+) -> None:
+    doc = await _create(real)
+    downloaded = await (await real.get(doc["links"]["docx"], headers=AUTH)).read()
+    edited = _edited(downloaded)
+    url = f"/v1/documents/{doc['id']}/versions"
+    headers = {**AUTH, "Content-Type": DOCX, "Idempotency-Key": f"upload-{doc['id']}"}
+    first = await real.post(url, data=edited, headers=headers)
+    assert first.status == 201, await first.text()
+    again = await real.post(url, data=edited, headers=headers)
+    assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"
+    one, two = await first.json(), await again.json()
+    assert two["document"]["version"] == one["document"]["version"]
+    assert two["diff"] == one["diff"] and two["base_version"] == one["base_version"]
+    versions = await (await real.get(f"{url}", headers=AUTH)).json()
+    assert versions["versions"][-1]["version"] == one["document"]["version"]
+    word = edits.open_docx(downloaded)
+    for run in edits.figure_runs(word, "training.participants"):
+        edits.set_run_text(run, "1530")
+    other = await real.post(url, data=edits.save(word), headers=headers)
+    assert other.status == 409

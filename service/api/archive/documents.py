@@ -68,7 +68,7 @@ async def regenerate(request: web.Request) -> web.Response:
     from the stored one with today's templates; earlier versions stay. A DOCX body is an
     edited document read back (:mod:`.revisions`)."""
     if revisions.is_docx(request):
-        return await revisions.create_from_docx(request, _render)
+        return await revisions.create_from_docx(request, _render, _once)
     app, principal = request.app, request[PRINCIPAL]
     store, key, document_id = app[STORE], idempotency_key(request), document_id_of(request)
     allowed = principal.allowed_companies

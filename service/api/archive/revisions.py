@@ -1,7 +1,8 @@
 """An edited DOCX comes back over HTTP: ``POST /v1/documents/{id}/versions`` with the DOCX media
 type reads it back (:mod:`service.readback`) against the payload of the version it names
 (``?base=N``, default the latest), stores version N+1 rendered from the payload read, the upload
-kept beside the outputs, and answers the version with the diff against its base.
+kept beside the outputs, and answers the version with the diff against its base
+(``Idempotency-Key`` as for a JSON body).
 ``GET /v1/documents/{id}/payload?version=N`` gives any version's payload, and
 ``GET /v1/documents/{id}/diff?version=N`` the diff of version N against N−1.
 
@@ -17,7 +18,13 @@ from typing import Any
 
 from aiohttp import web
 
-from service.api.archive.params import document_id_of, int_param, single_param, version_param
+from service.api.archive.params import (
+    document_id_of,
+    idempotency_key,
+    int_param,
+    single_param,
+    version_param,
+)
 from service.api.archive.reply import json_reply
 from service.api.body import read_body
 from service.api.responses import ApiDiff, ApiDocument, ApiRevision
@@ -28,7 +35,7 @@ from service.pipeline import build
 from service.readback import ReadBack, read_back
 from service.readback.diff import document_diff
 from service.store import Rendered, Store, StoredDocument
-from service.store.models import OutputInfo
+from service.store.models import OutputInfo, WriteResult
 
 MODES = ("strict", "best-effort")
 
@@ -67,13 +74,21 @@ async def read_upload(
 
 
 Renderer = Callable[[web.Application, bytes], Awaitable[Rendered]]
+Once = Callable[..., Awaitable[WriteResult]]
 
 
-async def create_from_docx(request: web.Request, render: Renderer) -> web.Response:
+async def create_from_docx(request: web.Request, render: Renderer, once: Once) -> web.Response:
     """``POST /v1/documents/{id}/versions`` with a DOCX body (see the module's docstring);
-    ``render`` renders a payload in the pool as the JSON route does."""
+    ``render`` renders a payload in the pool and ``once`` runs the store write once per
+    ``Idempotency-Key``, as for a JSON body.
+
+    A retry with the key reads the DOCX back again (against the version it now names: the
+    payload read is the same) and answers the version first made, its diff against the version
+    before it.
+    """
     app, principal = request.app, request[PRINCIPAL]
     store, document_id = app[STORE], document_id_of(request)
+    key = idempotency_key(request)
     allowed = principal.allowed_companies
     best_effort = mode_param(request)
     base_version = int_param(request, "base", None, 1, 10**9)
@@ -81,23 +96,40 @@ async def create_from_docx(request: web.Request, render: Renderer) -> web.Respon
     base = await store.documents.get(document_id, version=base_version, allowed_companies=allowed)
     principal.check(base.company_id)
     result = await read_upload(request, docx, base, best_effort)
-    with app[ADMISSION].ticket():
-        rendered = await render(app, result.payload)
     filename = base.version.manifest.outputs["docx"].filename.removesuffix(".docx")
-    stored = await store.documents.regenerate(
-        document_id, result.payload, rendered, scope=principal.scope,
-        allowed_companies=allowed, created_by=principal.name,
-        uploaded_docx=(docx, f"{filename}-修改稿.docx"),
+
+    async def render_and_store() -> WriteResult:
+        with app[ADMISSION].ticket():
+            rendered = await render(app, result.payload)
+        return await store.documents.regenerate(
+            document_id, result.payload, rendered, idempotency_key=key, scope=principal.scope,
+            allowed_companies=allowed, created_by=principal.name,
+            uploaded_docx=(docx, f"{filename}-修改稿.docx"),
+        )  # fmt: skip
+
+    stored = await once(
+        request, key, f"docx\0{document_id}", docx,
+        replay=lambda k: store.documents.find_regenerate_replay(
+            principal.scope, k, document_id, result.payload
+        ),
+        work=render_and_store,
     )  # fmt: skip
     doc = stored.document
+    diff, base_number = result.diff, base.version.version
+    if stored.replayed:
+        _, diff = await version_diff(store, document_id, doc.version.version, allowed)
+        base_number = max(1, doc.version.version - 1)
     body = ApiRevision(
         document=ApiDocument.of(doc),
-        base_version=base.version.version,
-        diff=ApiDiff.model_validate(result.diff),
+        base_version=base_number,
+        diff=ApiDiff.model_validate(diff),
         warnings=[w.as_dict() for w in result.warnings],
     )
     return json_reply(
-        body, status=201, location=f"/v1/documents/{doc.id}?version={doc.version.version}"
+        body,
+        status=200 if stored.replayed else 201,
+        replayed=stored.replayed,
+        location=f"/v1/documents/{doc.id}?version={doc.version.version}",
     )
 
 
