@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docx.oxml.ns import qn
 from lxml import etree
 
 from service import pipeline
@@ -229,3 +230,54 @@ def test_tracked_changes_are_refused_until_accepted_or_rejected(
     edits.reject_all(rejected)
     result = read_back(_through(edits.save(rejected), how, tmp_path / "r"), ANNUAL)
     assert _model(result.payload) == _model(ANNUAL)
+
+
+@pytest.mark.parametrize("how", THROUGH)
+def test_a_breakdown_retyped_with_its_shares_is_taken(
+    annual_docx: bytes, how: str, tmp_path: Path
+) -> None:
+    doc = edits.open_docx(annual_docx)
+    table = edits.table_after(doc, "公司自收投诉来源分布")
+    # 来电 8 = 客服热线 6 + 分支机构 2 becomes 7 = 5 + 2; 网络 3 becomes 4; the 合计 stays 12.
+    edits.retype_table(
+        table,
+        [
+            ["来电", "7", "58.33%"],
+            ["其中：客服热线", "5", "41.67%"],
+            ["其中：分支机构", "2", "16.67%"],
+            ["网络", "4", "33.33%"],
+            ["来访", "1", "8.33%"],
+            ["合计", "12", "100.00%"],
+        ],
+    )
+    result = read_back(_through(edits.save(doc), how, tmp_path), ANNUAL)
+    breakdown = _payload(result)["figures"]["complaints"]["direct"]["breakdowns"][0]
+    assert [(r["label"], r["count"]) for r in breakdown["rows"]] == [
+        ("来电", 7),
+        ("网络", 4),
+        ("来访", 1),
+    ]
+    assert breakdown["rows"][0]["subrows"] == [
+        {"label": "客服热线", "count": 5},
+        {"label": "分支机构", "count": 2},
+    ]
+    changed = {(c["row"], c["column"]): (c["before"], c["after"]) for c in result.diff["cells"]}
+    assert changed[("来电", "件数")] == ("8", "7")
+    assert changed[("网络", "占比")] == ("25.00%", "33.33%")
+
+
+def test_a_heading_by_outline_level_with_a_typed_number_is_read_as_a_heading(
+    annual_docx: bytes,
+) -> None:
+    doc = edits.open_docx(annual_docx)
+    last = edits.heading_block(doc, "特殊群体关爱情况")[-1]
+    heading = edits.add_paragraph_after(doc, last, "（7）消保投诉回访情况")
+    ppr = heading.find(qn("w:pPr"))
+    if ppr is None:
+        ppr = etree.SubElement(heading, qn("w:pPr"))
+        heading.insert(0, ppr)
+    etree.SubElement(ppr, qn("w:outlineLvl")).set(qn("w:val"), "3")
+    edits.add_paragraph_after(doc, heading, "全年对已办结投诉开展回访。")
+    result = read_back(edits.save(doc), ANNUAL)
+    policies = _payload(result)["sections"][0]["sections"][0]["sections"]
+    assert policies[-1] == {"title": "消保投诉回访情况", "content": ["全年对已办结投诉开展回访。"]}
