@@ -104,7 +104,7 @@ def read_back(
     try:
         _, new_doc = pipeline.build(reading.payload)
     except PayloadInvalid as exc:
-        raise ReadBackFailed(list(exc.errors)) from None
+        raise ReadBackFailed([reading.placed(e) for e in exc.errors]) from None
     reading.problems.clear()
     check_against(reading, new_doc)
     if reading.problems:

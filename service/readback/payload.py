@@ -74,6 +74,17 @@ class Reading:
     tables: list[ReadTable] = field(default_factory=list)
     lead: ReadParagraph | None = None
     date_line: ReadParagraph | None = None
+    places: dict[str, str] = field(default_factory=dict)
+    """JSON paths of the payload read (sections, their contents) -> where the document has them."""
+
+    def placed(self, error: FieldError) -> FieldError:
+        """A payload error at the place in the document its JSON path stands for, if known."""
+        path = error.path
+        while path and path not in self.places:
+            path = path[: max(path.rfind("."), path.rfind("["))] if "." in path[2:] else ""
+        if not path:
+            return error
+        return FieldError(self.places[path], error.code, f"{error.message}（{error.path}）")
 
     def problem(self, place: str, code: str, message: str) -> None:
         self.problems.append(FieldError(place, code, message))
@@ -122,6 +133,8 @@ class _Walk:
         self.intro: list[str] = []
         self.root: list[dict[str, Any]] = []
         self.stack: list[tuple[int, dict[str, Any]]] = []
+        self.section_paths: list[str] = []
+        """The JSON path of each section on the stack."""
         self.title: list[str] = []
         self.signer: str | None = None
         self.last_table: dict[str, Any] | None = None
@@ -131,13 +144,20 @@ class _Walk:
 
     # --- where a block goes ---------------------------------------------------------------
 
+    def add(self, block: Any, place: str) -> None:
+        """``block`` at the end of the current content, its JSON path noted as at ``place``."""
+        content = self.content()
+        where = f"{self.section_paths[-1]}.content" if self.stack else "$.intro"
+        self.out.places[f"{where}[{len(content)}]"] = place
+        content.append(block)
+
     def content(self) -> list[Any]:
         if not self.stack:
             return self.intro
         section_content: list[Any] = self.stack[-1][1]["content"]
         return section_content
 
-    def place_insert(self, origin: str) -> None:
+    def place_insert(self, origin: str, place: str) -> None:
         name = origin.removeprefix("insert:")
         content = self.content()
         if content is self.intro:
@@ -146,7 +166,7 @@ class _Walk:
             )
             return
         if not any(isinstance(b, dict) and b.get("insert") == name for b in content):
-            content.append({"insert": name})
+            self.add({"insert": name}, place)
 
     # --- blocks ---------------------------------------------------------------------------
 
@@ -174,11 +194,11 @@ class _Walk:
             self.out.problem(block.quote(), "docx_table_shape", "表题之后没有表格")
         elif block.origin:
             self.out.generated.append((block.origin, block))
-            self.place_insert(block.origin)
+            self.place_insert(block.origin, block.quote())
             self.typed(block)
         elif role in ("body", "unknown"):
             self.typed(block)
-            self.content().append(_placeholders(block))
+            self.add(_placeholders(block), block.quote())
 
     def heading(self, block: ReadParagraph) -> None:
         level = block.level or 1
@@ -194,6 +214,7 @@ class _Walk:
             return
         while self.stack and self.stack[-1][0] >= depth:
             self.stack.pop()
+            self.section_paths.pop()
         parent_depth = self.stack[-1][0] if self.stack else 0
         if depth > parent_depth + 1:
             self.out.problem(
@@ -203,8 +224,13 @@ class _Walk:
             )
             depth = parent_depth + 1
         section: dict[str, Any] = {"title": text, "content": [], "sections": []}
-        (self.stack[-1][1]["sections"] if self.stack else self.root).append(section)
+        siblings = self.stack[-1][1]["sections"] if self.stack else self.root
+        parent = f"{self.section_paths[-1]}.sections" if self.stack else "$.sections"
+        path = f"{parent}[{len(siblings)}]"
+        self.out.places[path] = block.quote()
+        siblings.append(section)
         self.stack.append((depth, section))
+        self.section_paths.append(path)
 
     def note(self, block: ReadParagraph) -> None:
         if block.origin:
@@ -236,7 +262,7 @@ class _Walk:
             )
             return
         if origin:
-            self.place_insert(origin)
+            self.place_insert(origin, caption.text)
             self.generated_table(table, origin, number)
             self.after_generated = True
             return
@@ -249,7 +275,7 @@ class _Walk:
         spec = _table_spec(self.out, table, copy.deepcopy(spec_path), self.base_tables[number])
         if spec is not None:
             spec.pop("notes", None)
-            self.content().append({"table": spec})
+            self.add({"table": spec}, caption.text)
             self.last_table = spec
             self.check_table(table, lambda: TableSpec.model_validate(spec))
 

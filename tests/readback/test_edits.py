@@ -281,3 +281,21 @@ def test_a_heading_by_outline_level_with_a_typed_number_is_read_as_a_heading(
     result = read_back(edits.save(doc), ANNUAL)
     policies = _payload(result)["sections"][0]["sections"][0]["sections"]
     assert policies[-1] == {"title": "消保投诉回访情况", "content": ["全年对已办结投诉开展回访。"]}
+
+
+def test_a_payload_rule_broken_by_the_document_is_named_by_its_place(notes_docx: bytes) -> None:
+    doc = edits.open_docx(notes_docx)
+    table = edits.table_after(doc, "投诉险种分布")
+    edits.delete_row(table, 3)
+    # Shares and total retyped for the two rows left; the total must still be the 12 complaints.
+    edits.retype_table(
+        table,
+        [
+            ["机动车辆保险", "7", "70.00%", "38.6", "85.7%"],
+            ["健康险", "3", "30.00%", "12.25", "100%"],
+            ["总计", "10", "100.00%", "50.85", "—"],
+        ],
+    )
+    errors = _errors(edits.save(doc), NOTES)
+    assert errors and all(e["path"] == "表1 投诉险种分布" for e in errors), errors
+    assert any("$.sections[0].content[1].table" in e["message"] for e in errors)
