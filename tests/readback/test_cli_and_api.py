@@ -4,7 +4,10 @@ nothing; the DOCX body limit of its own."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,14 @@ def test_import_docx_prints_the_payload_or_the_errors(tmp_path: Path) -> None:
     assert "docx_figure_mismatch" in result.output and "240" in result.output
 
 
+def _padded(data: bytes, size: int) -> bytes:
+    """``data`` with a stored member of ``size`` random bytes no part refers to."""
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.writestr("word/media/padding.bin", os.urandom(size), zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def real() -> AsyncIterator[TestClient[Any, Any]]:
     client: TestClient[Any, Any] = TestClient(
@@ -82,7 +93,10 @@ async def test_an_uploaded_docx_becomes_the_next_version_with_its_diff(
     doc = await _create(real)
     first = doc["version"]
     downloaded = await (await real.get(doc["links"]["docx"], headers=AUTH)).read()
-    edited = _edited(downloaded)
+    # Past the 2 MiB JSON body limit, as a DOCX with its fonts embedded in full is (20 MiB):
+    # the DOCX limit of its own applies.
+    edited = _padded(_edited(downloaded), 3 * 1024 * 1024)
+    assert len(edited) > make_settings().max_body_bytes
     response = await real.post(
         f"/v1/documents/{doc['id']}/versions",
         data=edited,
