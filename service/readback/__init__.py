@@ -4,7 +4,8 @@
 and gives the payload the document now says, validated like any payload, with the document it
 prints and a diff against the base (:mod:`.diff`). The steps, one module each:
 :mod:`.package` (the ZIP vetted), :mod:`.document` (paragraphs, tables and marks read),
-:mod:`.payload` (blocks -> payload, then checked against what the new payload prints).
+:mod:`.payload` (blocks -> payload, with :mod:`.tables`, collected in a :mod:`.reading`),
+:mod:`.checks` (the document against what the new payload prints).
 
 A DOCX without Pilu's marks (:mod:`service.render.docx.marks`) is refused unless ``best_effort``:
 then tables are matched by order, figures and generated texts are read as plain text, and a
@@ -25,11 +26,12 @@ from service.errors import FieldError, PayloadInvalid
 from service.kinds import kind_named
 from service.model import Document
 from service.payload.parse import decode_json
+from service.readback.checks import check_against
 from service.readback.diff import document_diff
 from service.readback.document import read_document
 from service.readback.errors import DocxRefused, ReadBackFailed
 from service.readback.package import open_docx
-from service.readback.payload import check_against, payload_of, take_date
+from service.readback.payload import payload_of, take_date
 from service.report.build import build_document
 
 __all__ = ["DocxRefused", "ReadBack", "ReadBackFailed", "read_back"]

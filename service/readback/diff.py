@@ -19,6 +19,7 @@ from typing import Any
 
 from service.kinds import kind_named
 from service.model import Document, Heading, Paragraph, Table
+from service.readback.reading import figure_label
 
 _SENTENCE = re.compile(r"(?<=[。！？；])")
 
@@ -31,7 +32,7 @@ def document_diff(before: Document, after: Document) -> dict[str, Any]:
         "figures": [
             {
                 "name": name,
-                "label": _label(after.meta.report_kind, name),
+                "label": figure_label(kind_named(after.meta.report_kind), name),
                 "before": before.figures.get(name),
                 "after": after.figures.get(name),
             }
@@ -40,15 +41,6 @@ def document_diff(before: Document, after: Document) -> dict[str, Any]:
         ],
         "cells": list(_cells(before, after)),
     }
-
-
-def _label(kind: str, name: str) -> str:
-    """The figure's Chinese name (参训人次), as the console and docs/payload.md show it."""
-    try:
-        label: str = kind_named(kind).figure(name).label
-    except KeyError:
-        return name
-    return label
 
 
 def is_empty(diff: dict[str, Any]) -> bool:

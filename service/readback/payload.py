@@ -9,7 +9,7 @@ stands, and a generated breakdown table gives back its counts; the 署名 is the
 
 A figure retyped in prose is taken when every place that prints it says the same new value and
 the figure is a given field of the payload; a computed figure (a share, a total, a rate) is never
-taken, only checked. The checks (:func:`check_against`) then compare the document with the
+taken, only checked. The checks (:func:`service.readback.checks.check_against`) then compare the document with the
 document the new payload prints: every marked figure, every generated paragraph, every table
 cell. A count retyped without its share and its 合计 thus fails at the share and the 合计,
 each error naming the place.
@@ -23,22 +23,29 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
 
-from service.errors import FieldError
 from service.kinds import kind_named
 from service.model import Document, Paragraph, Table
 from service.model.numbering import LADDER
 from service.payload.schema import Breakdown, ComplaintSource, TableSpec
-from service.readback.document import ReadBlock, ReadCell, ReadDocument, ReadParagraph, ReadTable
+from service.readback.document import ReadBlock, ReadDocument, ReadParagraph, ReadTable
+from service.readback.reading import Reading, Typed, figure_label
+from service.readback.tables import (
+    base_number,
+    base_specs,
+    breakdown_rows,
+    caption_title,
+    table_problems,
+    table_spec,
+)
 from service.report.build import document_title
-from service.report.table_block import NO_VALUE, SUB_ROW_PREFIX, table_blocks
+from service.report.table_block import table_blocks
 from service.report.tables import DIMENSION_NAMES, SOURCE_NAMES, breakdown_spec
 from service.report.versions import version_for
 from service.style import load_house_style
@@ -52,42 +59,6 @@ heading style's numbering draws it."""
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|(\d{4})-(\d{2})-(\d{2})")
 _LEAD_PREFIX = "发布时间："
 _LADDER_PREFIX: dict[int, str] = {level: rung.prefix for level, rung in LADDER.items()}
-
-
-@dataclass(slots=True)
-class _Typed:
-    """Where the document prints a figure and what it says there."""
-
-    place: str
-    text: str
-
-
-@dataclass(slots=True)
-class Reading:
-    """What the walk found, for the checks after the new payload is built."""
-
-    payload: dict[str, Any]
-    problems: list[FieldError] = field(default_factory=list)
-    warnings: list[FieldError] = field(default_factory=list)
-    typed: dict[str, list[_Typed]] = field(default_factory=dict)
-    generated: list[tuple[str, ReadParagraph]] = field(default_factory=list)
-    tables: list[ReadTable] = field(default_factory=list)
-    lead: ReadParagraph | None = None
-    date_line: ReadParagraph | None = None
-    places: dict[str, str] = field(default_factory=dict)
-    """JSON paths of the payload read (sections, their contents) -> where the document has them."""
-
-    def placed(self, error: FieldError) -> FieldError:
-        """A payload error at the place in the document its JSON path stands for, if known."""
-        path = error.path
-        while path and path not in self.places:
-            path = path[: max(path.rfind("."), path.rfind("["))] if "." in path[2:] else ""
-        if not path:
-            return error
-        return FieldError(self.places[path], error.code, f"{error.message}（{error.path}）")
-
-    def problem(self, place: str, code: str, message: str) -> None:
-        self.problems.append(FieldError(place, code, message))
 
 
 def payload_of(
@@ -140,7 +111,7 @@ class _Walk:
         self.last_table: dict[str, Any] | None = None
         self.after_generated = False
         self.base_tables = {t.number: t for t in base_doc.tables}
-        self.specs = _base_specs(base_raw, base_doc)
+        self.specs = base_specs(base_raw, base_doc)
 
     # --- where a block goes ---------------------------------------------------------------
 
@@ -251,7 +222,7 @@ class _Walk:
         self.after_generated = False
         caption = table.caption
         origin = caption.origin if caption is not None else ""
-        number = _base_number(table) if self.marked else len(self.out.tables)
+        number = base_number(table) if self.marked else len(self.out.tables)
         if not self.marked and number in self.base_tables:
             origin = self.base_tables[number].origin  # best effort: the n-th table is the n-th
         if caption is None or number is None or number not in self.base_tables:
@@ -272,7 +243,7 @@ class _Walk:
                 table.place, "docx_table_shape", "表格与原文档的统计表对不上，无法读回"
             )
             return
-        spec = _table_spec(self.out, table, copy.deepcopy(spec_path), self.base_tables[number])
+        spec = table_spec(self.out, table, copy.deepcopy(spec_path), self.base_tables[number])
         if spec is not None:
             spec.pop("notes", None)
             self.add({"table": spec}, caption.text)
@@ -289,11 +260,11 @@ class _Walk:
         source = self.out.payload["figures"]["complaints"][source_name]
         breakdown = source["breakdowns"][ordinal]
         base_breakdown = getattr(self.base.figures.complaints, source_name).breakdowns[ordinal]
-        title = _caption_title(table)
+        title = caption_title(table)
         default = f"{SOURCE_NAMES[source_name]}投诉{DIMENSION_NAMES[base_breakdown.dimension]}分布"
         if title and title != (base_breakdown.title or default):
             breakdown["title"] = title
-        rows = _breakdown_rows(self.out, table)
+        rows = breakdown_rows(self.out, table)
         if rows is not None:
             breakdown["rows"] = rows
             self.check_table(
@@ -314,7 +285,7 @@ class _Walk:
             return  # the payload's validation names it
         model = table_blocks(0, parsed, _rounding_note(self.base_doc))[0]
         assert isinstance(model, Table)
-        self.out.problems += _table_problems(table, model, caption=False)
+        self.out.problems += table_problems(table, model, caption=False)
 
     def finish_title(self) -> None:
         text = "\n".join(self.title).strip()
@@ -332,7 +303,7 @@ class _Walk:
             if span.name.startswith(("insert:", "table:")) or span.end == span.start:
                 continue  # an emptied mark: the figure was deleted from the text
             self.out.typed.setdefault(span.name, []).append(
-                _Typed(block.quote(), block.text[span.start : span.end])
+                Typed(block.quote(), block.text[span.start : span.end])
             )
 
 
@@ -374,7 +345,7 @@ def _take_figures(out: Reading, base: Any, base_doc: Document) -> None:
             continue
         if len(values) > 1:
             where = "；".join(f"{t.place}为“{t.text}”" for t in typed)
-            label = _label(kind, name)
+            label = figure_label(kind, name)
             out.problem(
                 typed[0].place,
                 "docx_figure_inconsistent",
@@ -406,14 +377,6 @@ def _take_figures(out: Reading, base: Any, base_doc: Document) -> None:
             out.problem(typed[0].place, "docx_figure_unreadable", f"数据“{figure.label}”须为整数")
 
 
-def _label(kind: Any, name: str) -> str:
-    try:
-        label: str = kind.figure(name).label
-    except KeyError:
-        return name
-    return label
-
-
 def _parse_number(text: str) -> Decimal | None:
     cleaned = text.strip().replace(",", "").replace("，", "").removesuffix("%")
     if "万" in cleaned or not cleaned:
@@ -442,315 +405,6 @@ def _set(obj: Any, path: list[str], value: Any) -> None:
     for key in path[:-1]:
         obj = obj[key]
     obj[path[-1]] = value
-
-
-# --- tables ----------------------------------------------------------------------------------
-
-
-def _base_number(table: ReadTable) -> int | None:
-    """The number the table had in the version it was downloaded as, from its cells' marks."""
-    for row in table.rows:
-        for cell in row:
-            for span in cell.spans:
-                parts = span.name.split(":")
-                if parts[0] == "table" and len(parts) == 4:
-                    return int(parts[1])
-    return None
-
-
-def _base_specs(base_raw: dict[str, Any], base_doc: Document) -> dict[int, dict[str, Any]]:
-    """The payload's table blocks (as its JSON has them) by the number their table had in
-    ``base_doc``, in the order :func:`service.payload.rules.table_specs` finds them."""
-    numbers = [t.number for t in base_doc.tables if not t.origin]
-    return dict(zip(numbers, _raw_specs(base_raw.get("sections", [])), strict=False))
-
-
-def _raw_specs(sections: list[Any]) -> Iterator[dict[str, Any]]:
-    for section in sections:
-        for block in section.get("content", []):
-            if isinstance(block, dict) and "table" in block:
-                yield block["table"]
-        yield from _raw_specs(section.get("sections", []))
-
-
-def _caption_title(table: ReadTable) -> str:
-    assert table.caption is not None
-    return re.sub(r"^表\s*\d+\s*", "", table.caption.text).strip()
-
-
-def _row_kind(label: str) -> str:
-    if label.startswith(SUB_ROW_PREFIX) or label.startswith("其中:"):
-        return "sub"
-    if label in ("合计", "总计"):
-        return "total"
-    return "data"
-
-
-def _sub_label(label: str) -> str:
-    return label.removeprefix(SUB_ROW_PREFIX).removeprefix("其中:").strip()
-
-
-def _breakdown_rows(out: Reading, table: ReadTable) -> list[dict[str, Any]] | None:
-    if any(len(row) != 3 for row in table.rows):
-        out.problem(
-            table.place, "docx_table_shape", "分布表须为3列（名称、件数、占比），列数已被改动"
-        )
-        return None
-    rows: list[dict[str, Any]] = []
-    for r, row in enumerate(table.rows[1:], start=1):
-        label = row[0].text.strip()
-        kind = _row_kind(label)
-        if kind == "total":
-            continue
-        count = _count(out, table, r, row, 1)
-        if count is None:
-            continue
-        if kind == "sub":
-            if not rows:
-                out.problem(
-                    _cell_place(table, r, row, 0), "docx_table_shape", "“其中”行之前没有所属的行"
-                )
-                continue
-            rows[-1].setdefault("subrows", []).append({"label": _sub_label(label), "count": count})
-        else:
-            rows.append({"label": label, "count": count})
-    return rows
-
-
-def _count(out: Reading, table: ReadTable, r: int, row: list[ReadCell], c: int) -> int | None:
-    text = row[c].text.strip().replace(",", "").replace("，", "")
-    if not re.fullmatch(r"\d+", text):
-        out.problem(
-            _cell_place(table, r, row, c),
-            "docx_cell_unreadable",
-            f"“{row[c].text}”不是件数（非负整数）",
-        )
-        return None
-    return int(text)
-
-
-def _cell_place(table: ReadTable, r: int, row: list[ReadCell], c: int) -> str:
-    caption = table.caption.text if table.caption is not None else table.place
-    head = table.rows[0][c].text if table.rows and c < len(table.rows[0]) else f"第{c + 1}列"
-    return f"{caption} 第{r}行（{row[0].text if row else ''}）“{head}”列"
-
-
-_GIVEN = {"text", "count", "amount", "decimal", "percent"}
-
-
-def _table_spec(
-    out: Reading, table: ReadTable, spec: dict[str, Any], base_table: Table
-) -> dict[str, Any] | None:
-    """A payload table block as the document now has it: its title, column titles, rows and
-    given cells; computed cells (shares, changes, the 合计 and 其他 rows) are left to the check."""
-    columns: list[dict[str, Any]] = spec["columns"]
-    width = 1 + len(columns)
-    if not table.rows or any(len(row) != width for row in table.rows):
-        out.problem(
-            table.place,
-            "docx_table_shape",
-            f"统计表“{_caption_title(table)}”须为{width}列，列数已被改动，无法按列读回",
-        )
-        return None
-    spec["title"] = _caption_title(table) or spec["title"]
-    heads = [cell.text.strip() for cell in table.rows[0]]
-    spec["label_title"] = heads[0] or spec["label_title"]
-    for column, head in zip(columns, heads[1:], strict=True):
-        unit = column.get("unit")
-        suffix = f"（{unit}）" if unit else ""
-        if head != header_of(column):
-            column["title"] = head.removesuffix(suffix) if suffix else head
-    base_rows = {row["label"]: row for row in spec["rows"]}
-    other = spec.get("other_label")
-    rows: list[dict[str, Any]] = []
-    for r, row in enumerate(table.rows[1:], start=1):
-        label = row[0].text.strip()
-        kind = _row_kind(label)
-        if kind == "total" and spec.get("total"):
-            total_values = spec["total"].get("values")
-            if total_values:
-                spec["total"]["values"] = _values(out, table, r, row, columns, total_values)
-            continue
-        if other and label == other:
-            continue
-        if kind == "sub":
-            if not rows:
-                out.problem(
-                    _cell_place(table, r, row, 0), "docx_table_shape", "“其中”行之前没有所属的行"
-                )
-                continue
-            sub_label = _sub_label(label)
-            olds = {s["label"]: s for s in base_rows.get(rows[-1]["label"], {}).get("subrows", [])}
-            values = _values(out, table, r, row, columns, olds.get(sub_label, {}).get("values", {}))
-            rows[-1].setdefault("subrows", []).append({"label": sub_label, "values": values})
-            continue
-        old = base_rows.get(label, {})
-        new = {k: v for k, v in old.items() if k not in ("label", "values", "subrows")}
-        new["label"] = label
-        new["values"] = _values(out, table, r, row, columns, old.get("values", {}))
-        rows.append(new)
-    spec["rows"] = rows
-    return spec
-
-
-def header_of(column: dict[str, Any]) -> str:
-    """A column's printed title, as :func:`service.report.table_block.header` prints the
-    parsed column, from the payload's JSON."""
-    unit = column.get("unit")
-    return f"{column['title']}（{unit}）" if unit else str(column["title"])
-
-
-def _values(
-    out: Reading,
-    table: ReadTable,
-    r: int,
-    row: list[ReadCell],
-    columns: list[dict[str, Any]],
-    old: dict[str, Any],
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for c, column in enumerate(columns, start=1):
-        kind = column["type"]
-        if kind not in _GIVEN:
-            continue
-        text = row[c].text.strip()
-        if text == NO_VALUE and column["key"] not in old:
-            continue
-        value = _cell_value(kind, text)
-        if value is None:
-            out.problem(
-                _cell_place(table, r, row, c), "docx_cell_unreadable", f"“{text}”不是该列的数值"
-            )
-            continue
-        previous = old.get(column["key"])
-        if previous is not None and _same(previous, value, column.get("places")):
-            value = previous  # as the payload wrote it (a decimal's places, a JSON number)
-        values[column["key"]] = value
-    return values
-
-
-def _cell_value(kind: str, text: str) -> Any:
-    if kind == "text":
-        return text
-    cleaned = text.replace(",", "").replace("，", "")
-    if kind == "percent":
-        cleaned = cleaned.removesuffix("%")
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if kind == "count":
-        return int(number) if number == number.to_integral_value() and number >= 0 else None
-    return number
-
-
-def _same(previous: Any, value: Any, places: int | None) -> bool:
-    """Whether ``previous`` prints as ``value`` (a decimal column rounds to its places)."""
-    try:
-        old = Decimal(str(previous))
-        if places is not None:
-            old = old.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-        return old == Decimal(str(value))
-    except InvalidOperation:
-        return str(previous) == str(value)
-
-
-# --- the checks -----------------------------------------------------------------------------
-
-
-def check_against(out: Reading, new_doc: Document) -> None:
-    """Compare what the document says with what ``new_doc`` (the new payload's) prints."""
-    kind = kind_named(new_doc.meta.report_kind)
-    for name, typed in out.typed.items():
-        expected = new_doc.figures.get(name)
-        for t in typed:
-            if expected is not None and t.text != expected:
-                out.problem(
-                    t.place,
-                    "docx_figure_mismatch",
-                    f"数据“{_label(kind, name)}”（{name}）为“{t.text}”，按数据应为“{expected}”"
-                    "（计算所得的数据须随其组成数据一起修改）",
-                )
-    _check_generated(out, new_doc)
-    _check_tables(out, new_doc)
-    _check_dates(out, new_doc)
-
-
-def _check_generated(out: Reading, new_doc: Document) -> None:
-    expected: dict[str, list[str]] = {}
-    for block in new_doc.blocks:
-        if isinstance(block, Paragraph) and block.origin:
-            expected.setdefault(block.origin, []).append(block.text)
-    seen: dict[str, int] = {}
-    for origin, paragraph in out.generated:
-        k = seen.get(origin, 0)
-        seen[origin] = k + 1
-        texts = expected.get(origin, [])
-        want = texts[k] if k < len(texts) else None
-        if want is not None and paragraph.text == want:
-            continue
-        if any(p.path == paragraph.quote() for p in out.problems):
-            continue
-        out.problem(
-            paragraph.quote(),
-            "docx_generated_text",
-            f"该段是按数据生成的文字（{origin.removeprefix('insert:')}），不能直接改写；"
-            + (f"按数据应为“{want}”" if want is not None else "按数据不再有此段")
-            + "。请修改其中的数据，或在报送数据中改写",
-        )
-
-
-def _check_tables(out: Reading, new_doc: Document) -> None:
-    tables = list(new_doc.tables)
-    if len(tables) != len(out.tables):
-        if not out.problems:
-            out.problem(
-                "文档",
-                "docx_table_shape",
-                f"文档有{len(out.tables)}个表格，按数据应为{len(tables)}个",
-            )
-        return
-    for read, model in zip(out.tables, tables, strict=True):
-        for problem in _table_problems(read, model):
-            if problem not in out.problems:
-                out.problems.append(problem)
-
-
-def _table_problems(read: ReadTable, model: Table, caption: bool = True) -> Iterator[FieldError]:
-    if caption and read.caption is not None and read.caption.text != model.caption:
-        yield FieldError(
-            read.caption.quote(),
-            "docx_caption",
-            f"表题按数据应为“{model.caption}”（表号由系统编排）",
-        )
-    rows = [[c.title for c in model.columns], *(list(r.cells) for r in model.rows)]
-    if len(rows) != len(read.rows):
-        yield FieldError(
-            read.place,
-            "docx_table_rows",
-            f"“{model.caption}”有{len(read.rows) - 1}行，按数据应为{len(rows) - 1}行"
-            "（“其他”“合计”行由系统计算）",
-        )
-        return
-    for r, (want, have) in enumerate(zip(rows, read.rows, strict=True)):
-        for c, (w, h) in enumerate(zip(want, have, strict=False)):
-            if w != h.text.strip():
-                place = _cell_place(read, r, have, c) if r else f"{model.caption} 表头第{c + 1}列"
-                yield FieldError(
-                    place,
-                    "docx_cell_mismatch",
-                    f"文档为“{h.text}”，按数据应为“{w}”（占比、增减、其他、合计由系统计算，须随件数一起改）",
-                )
-
-
-def _check_dates(out: Reading, new_doc: Document) -> None:
-    lead = next((b for b in new_doc.blocks if isinstance(b, Paragraph) and b.role == "lead"), None)
-    if out.lead is not None and lead is not None and out.lead.text != lead.text:
-        out.problem(out.lead.quote(), "docx_date", f"按数据应为“{lead.text}”")
-    signature = new_doc.signature
-    line = out.date_line
-    if line is not None and signature is not None and line.text.strip() != signature.date_text:
-        out.problem(line.quote(), "docx_date", f"成文日期按数据应为“{signature.date_text}”")
 
 
 def read_date(text: str) -> date | None:
