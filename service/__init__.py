@@ -13,9 +13,10 @@ not from each other (``lint-imports`` checks it, with the contracts in ``pyproje
 3. ``console``: the compliance console's pages, on the API's state, keys and error tree;
 4. ``api``: the HTTP API; it never imports the console;
 5. ``jobs``: batches, the runner, ``pilu batch``, and the task functions the workers run;
-6. ``workers`` | ``store`` | ``signing``: the pool runs whatever module-level function it is
-   given, and the store keeps bytes and manifests; neither knows the pipeline or any stage;
-   ``signing`` signs finished PDFs with the company certificate;
+6. ``workers`` | ``store`` | ``signing`` | ``readback``: the pool runs whatever module-level
+   function it is given, and the store keeps bytes and manifests; neither knows the pipeline or
+   any stage; ``signing`` signs finished PDFs with the company certificate; ``readback`` reads
+   an edited DOCX back into a payload (through the pipeline);
 7. ``pipeline``: payload bytes to documents, the one entry to the stages;
 8. ``report`` | ``render`` | ``provenance`` (what a manifest and an archival PDF record);
 9. ``kinds``: the report kinds, one package each (payload model, figures registry, rules,

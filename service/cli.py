@@ -40,9 +40,12 @@ PayloadArg = Annotated[
 
 
 def _print_errors(exc: PiluError) -> None:
-    if isinstance(exc, PayloadInvalid):
+    from service.readback import ReadBackFailed
+
+    if isinstance(exc, PayloadInvalid | ReadBackFailed):
         table = Table(title=exc.message, show_lines=False)
-        table.add_column("位置 (JSON path)", style="cyan", overflow="fold")
+        where = "位置 (JSON path)" if isinstance(exc, PayloadInvalid) else "位置"
+        table.add_column(where, style="cyan", overflow="fold")
         table.add_column("代码", style="magenta", overflow="fold")
         table.add_column("说明", overflow="fold")
         for e in exc.errors:
@@ -164,6 +167,40 @@ def batch(
 
     variant = as_pdf_variant(pdf.value if pdf is not None else None)
     raise typer.Exit(run_batch(input, out, workers, pdf_variant=variant))
+
+
+@app.command("import-docx")
+def import_docx(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="The edited DOCX file."),
+    ],
+    base: Annotated[
+        Path,
+        typer.Option(
+            "--base",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The payload JSON of the version the DOCX was downloaded as.",
+        ),
+    ],
+    best_effort: Annotated[
+        bool,
+        typer.Option("--best-effort", help="Read a DOCX without Pilu's marks as well as it can."),
+    ] = False,
+) -> None:
+    """Read an edited DOCX back: print its payload (JSON) on stdout, or every error and exit 1."""
+    from service.readback import read_back
+
+    try:
+        result = read_back(file.read_bytes(), base.read_bytes(), best_effort=best_effort)
+    except PiluError as exc:
+        _print_errors(exc)
+        raise typer.Exit(1) from None
+    for warning in result.warnings:
+        err_console.print(f"[yellow]{warning.path}[/yellow] {warning.code}: {warning.message}")
+    typer.echo(result.payload.decode(), nl=False)
 
 
 @app.command()

@@ -152,6 +152,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1, description="Largest request body accepted; larger gets 413."
     )
+    max_docx_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest edited DOCX accepted by `POST /v1/documents/{id}/versions` and the "
+            "console's upload; larger gets 413. Pilu's own DOCX files are about 2 MiB with the "
+            "house style's `editable` font embedding and 20 MiB with `full`."
+        ),
+    )
+    max_docx_unpacked_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Bytes of XML an uploaded DOCX may inflate to; more is refused as a ZIP bomb (400). "
+            "Pilu's own XML parts inflate to about 110 KiB."
+        ),
+    )
     body_timeout_s: float = Field(
         30.0,
         gt=0,

@@ -19,6 +19,7 @@ from service.api.responses import (
     ApiDocumentPage,
     ApiDocumentVersions,
     ApiError,
+    ApiRevision,
     ApiWebhookEvent,
     schema_ref,
 )
@@ -44,6 +45,8 @@ _STATUS = {
     "UnsupportedMediaType": 415,
     "PayloadInvalid": 422,
     "BatchInvalid": 422,
+    "DocxRefused": 400,
+    "DocxUnreadable": 422,
     "InternalError": 500,
     "Unavailable": 503,
     "RenderTimeout": 504,
@@ -64,6 +67,18 @@ _OWN_RESPONSES = {
     "refuses writes; nothing of this request was stored and earlier documents are intact. "
     "`details.store` is `files` or `database`. Repeat the request (with the same "
     "`Idempotency-Key`) once there is room.",
+    "DocxRefused": "As `BadRequest`, and `docx_refused` for a DOCX body: not a ZIP or corrupt, a ZIP bomb (more than "
+    "`max_docx_unpacked_bytes` of XML), macros (`.docm`, `vbaProject`), relationships to "
+    "anything outside the package, XML with a DTD; the message names the problem. Nothing is "
+    "stored.",
+    "DocxUnreadable": "`payload_invalid` (a JSON body, as `PayloadInvalid`), or for a DOCX body "
+    "`docx_unreadable` (or `payload_invalid`): the DOCX was read but cannot become a payload. "
+    "`details` lists every problem, `path` its place in the "
+    "document in Chinese (`第12段（“…”）`, `表3 投诉地区分布 第2行（北京分公司）“占比”列`) or a "
+    "payload rule's JSON path: a figure changed in one place only or computed, a count without "
+    "its share and total, reworded generated text, tracked changes, images, comments, text "
+    "boxes, a foreign style, a table of unknown shape, a document without Pilu's marks "
+    "(`docx_not_marked`: use `?mode=best-effort`). Nothing is stored.",
     "BatchInvalid": "`batch_invalid` (empty, too many items, or items that are not payloads with "
     "a `company.id`; `details` lists each with its `line` and `errors`) or `webhook_invalid`.",
 }
@@ -193,8 +208,14 @@ _VERSION_BODY = {
     "required": False,
     "description": "Optional: a corrected payload for the same company, report year and kind. "
     "Without a body the stored payload of the latest version is rendered again with today's "
-    "templates, house style and fonts.",
-    "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "Payload"}}},
+    "templates, house style and fonts. With a DOCX body (at most `max_docx_bytes`, 32 MiB by "
+    "default): a document downloaded from Pilu and edited in Word, WPS or LibreOffice, read "
+    "back against the payload of version `base` (default the latest) into the next version's "
+    "payload; the answer is then an `ApiRevision` (201) with the diff (docs/readback.md).",
+    "content": {
+        "application/json": {"schema": {"$ref": _SCHEMAS + "Payload"}},
+        _DOCX: {"schema": _BINARY},
+    },
 }
 _BATCH_ITEM = {
     "type": "object",
@@ -350,9 +371,45 @@ def archive_paths() -> dict[str, Any]:
                 "Renders version N+1 and keeps every earlier one. With a body, from that "
                 "payload (same company, report year and kind, else 409 `document_mismatch`); "
                 "without, from the stored payload with today's templates and fonts.",
-                ["DocumentId", "IdempotencyKey"],
+                [
+                    "DocumentId",
+                    "IdempotencyKey",
+                    {
+                        "name": "mode",
+                        "in": "query",
+                        "required": False,
+                        "description": "DOCX body only: `strict` (default) refuses a DOCX "
+                        "without Pilu's marks; `best-effort` reads it as well as it can.",
+                        "schema": {"type": "string", "enum": ["strict", "best-effort"]},
+                    },
+                    {
+                        "name": "base",
+                        "in": "query",
+                        "required": False,
+                        "description": "DOCX body only: the version the DOCX was downloaded "
+                        "as (default the latest).",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
                 {
-                    **_ok(201, ApiDocument, "The new version.", Location="The new version."),
+                    "201": {
+                        "description": "The new version: an `ApiDocument` for a JSON body or "
+                        "none, an `ApiRevision` (the version and its diff) for a DOCX body.",
+                        "headers": {
+                            "X-Request-ID": _REQUEST_ID_HEADER,
+                            "Location": {
+                                "description": "The new version.",
+                                "schema": {"type": "string"},
+                            },
+                        },
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [schema_ref(ApiDocument), schema_ref(ApiRevision)]
+                                }
+                            }
+                        },
+                    },
                     **_ok(200, ApiDocument, "A replay (same `Idempotency-Key`)."),
                     **_err(
                         "BadRequest",
@@ -363,17 +420,76 @@ def archive_paths() -> dict[str, Any]:
                         "RequestTimeout",
                         "PayloadTooLarge",
                         "TooManyUploads",
-                        "PayloadInvalid",
+                        "DocxUnreadable",
                         "InternalError",
                         "Unavailable",
                         "StorageRefused",
                         "RenderTimeout",
-                    ),
+                    )
+                    | {"400": {"$ref": _RESPONSES + "DocxRefused"}},
                 },
                 f'curl -sS {_AUTH} -X POST "$PILU_URL/v1/documents/$DOC/versions"',
                 docs,
                 _VERSION_BODY,
             ),
+        },
+        "/v1/documents/{id}/payload": {
+            "get": _op(
+                "get_document_payload",
+                "The payload of a version",
+                "The payload a version (default the latest) was rendered from, byte for byte "
+                "as stored (for a version read back from a DOCX: the payload read).",
+                ["DocumentId", "Version"],
+                {
+                    "200": {
+                        "description": "The payload.",
+                        "headers": {"X-Request-ID": _REQUEST_ID_HEADER},
+                        "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "Payload"}}},
+                    },
+                    **_err("BadRequest", "Unauthorized", "NotFound"),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC/payload?version=1"',
+                docs,
+            )
+        },
+        "/v1/documents/{id}/diff": {
+            "get": _op(
+                "get_document_diff",
+                "What a version changed",
+                "The diff of a version (default the latest) against the version before it: "
+                "sections, sentences, figures and table cells, each version's payload built "
+                "with today's templates (docs/readback.md). Empty for version 1.",
+                ["DocumentId", "Version"],
+                {
+                    **_ok(200, ApiRevision, "The version and its diff."),
+                    **_err("BadRequest", "Unauthorized", "NotFound"),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC/diff?version=2"',
+                docs,
+            )
+        },
+        "/v1/documents/{id}/uploaded-docx": {
+            "get": _op(
+                "download_document_uploaded_docx",
+                "Download the edited DOCX a version was read from",
+                "The DOCX uploaded to make a version (kept as uploaded, named "
+                "`<document>-修改稿.docx`); 404 for a version made from JSON.",
+                ["DocumentId", "Version"],
+                {
+                    "200": {
+                        "description": "The uploaded DOCX.",
+                        "headers": {
+                            "ETag": {"description": '`"<sha256>"`', "schema": {"type": "string"}},
+                            "Content-Disposition": {"schema": {"type": "string"}},
+                            "X-Request-ID": _REQUEST_ID_HEADER,
+                        },
+                        "content": {_DOCX: {"schema": _BINARY}},
+                    },
+                    **_err("BadRequest", "Unauthorized", "NotFound", "InternalError"),
+                },
+                f'curl -sS {_AUTH} -OJ "$PILU_URL/v1/documents/$DOC/uploaded-docx?version=2"',
+                docs,
+            )
         },
         "/v1/documents/{id}/pdf": {"get": _download("pdf", "application/pdf")},
         "/v1/documents/{id}/docx": {"get": _download("docx", _DOCX)},

@@ -157,6 +157,11 @@ class ApiManifest(ResponseModel):
         description="Name of the API key that made this version (never the key); null for "
         "batch items and versions from before keys had names."
     )
+    uploaded_docx: ApiOutput | None = Field(
+        None,
+        description="The edited DOCX this version was read back from "
+        "(`GET /v1/documents/{id}/uploaded-docx?version=N`); absent for a version made from JSON.",
+    )
 
 
 class ApiDocumentVersion(ResponseModel):
@@ -232,6 +237,35 @@ class ApiDocument(ResponseModel):
         if versions is not None:
             body["versions"] = [ApiDocumentVersion.of(v) for v in versions]
         return cls.model_validate(body)
+
+
+class ApiDiff(ResponseModel):
+    """What changed from the base version to this one (docs/readback.md)."""
+
+    sections: list[dict[str, Any]] = Field(
+        description="`{change: added|removed|moved, title, heading}` per section heading."
+    )
+    sentences: list[dict[str, Any]] = Field(
+        description="`{change: added|removed, section, text}` per sentence, in reading order."
+    )
+    figures: list[dict[str, Any]] = Field(
+        description="`{name, label, before, after}` per figure whose printed value changed."
+    )
+    cells: list[dict[str, Any]] = Field(
+        description="`{table, row, column, before, after}` per table cell changed, or "
+        "`{table, change}` for a table added or removed."
+    )
+
+
+class ApiRevision(ResponseModel):
+    """A version read back from an edited DOCX (or its diff, `GET /v1/documents/{id}/diff`)."""
+
+    document: ApiDocument
+    base_version: int = Field(description="The version the diff is against.")
+    diff: ApiDiff
+    warnings: list[dict[str, str]] = Field(
+        description="What a best-effort import left out: `{path, code, message}` each."
+    )
 
 
 class ApiDocumentPage(ResponseModel):
@@ -337,6 +371,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ApiPreview,
     ApiDocument,
     ApiDocumentVersions,
+    ApiRevision,
     ApiDocumentPage,
     ApiBatch,
     ApiBatchPage,

@@ -25,6 +25,7 @@ from service.console import (
     editor,
     next_year,
     preview_pages,
+    revisions,
     sheet_import,
     signin,
 )
@@ -102,6 +103,8 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     add(doc + r"/versions/{version:\d+}/pages/{page:\d{1,4}}.png", documents.thumbnail,
         name="console.thumbnail")  # fmt: skip
     router.add_post(doc + "/regenerate", documents.regenerate, name="console.regenerate")
+    router.add_post(doc + "/revisions", revisions.upload, name="console.revision_upload")
+    add(doc + r"/versions/{version:\d+}/diff", revisions.show_diff, name="console.revision")
     add("/console/new", compose.form, name="console.new")
     router.add_post("/console/new", compose.check, name="console.check")
     router.add_post("/console/new/generate", compose.generate, name="console.generate")

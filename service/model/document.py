@@ -42,6 +42,19 @@ class Heading:
 
 
 @dataclass(frozen=True, slots=True)
+class Mark:
+    """Where a paragraph prints a named figure: ``text[start:end]`` is its value.
+
+    Marks say nothing of how the text looks; the DOCX writer keeps them as bookmarks so that an
+    edited document can be read back (:mod:`service.readback`).
+    """
+
+    start: int
+    end: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Paragraph:
     """A body paragraph: first line indented two characters, continuation lines at the margin.
 
@@ -51,6 +64,11 @@ class Paragraph:
 
     text: str
     role: Literal["body", "lead", "note"] = "body"
+    marks: tuple[Mark, ...] = field(default=(), compare=False)
+    """The figures the text quotes, in order, not overlapping (see :class:`Mark`)."""
+    origin: str = field(default="", compare=False)
+    """Which part of the payload wrote the paragraph: ``""`` for the payload's own text, else
+    the generated content's name (``insert:complaints.regulator.summary``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +97,8 @@ class Table:
     caption: str
     columns: tuple[TableColumn, ...]
     rows: tuple[TableRow, ...]
+    origin: str = field(default="", compare=False)
+    """As :attr:`Paragraph.origin`: ``""`` for a table block of the payload."""
 
 
 Block = Heading | Paragraph | Table

@@ -7,16 +7,27 @@ module reads it into the frozen :class:`Document`, numbering headings and tables
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from service import TEMPLATES_DIR, kinds
 from service.kinds.complaint_figures import METRIC_NAMES, METRIC_UNITS
 from service.kinds.letter.model import LetterPayload
-from service.model import Document, DocumentMeta, Heading, Paragraph, Signature, Table
+from service.model import (
+    Document,
+    DocumentMeta,
+    Heading,
+    Mark,
+    Paragraph,
+    Signature,
+    Table,
+)
 from service.model.figures import (
     DEFAULT_DATE_STYLE,
     chinese_date,
@@ -72,24 +83,46 @@ def document_title(payload: Any, version: TemplateVersion) -> str:
     return break_title(title, TITLE_LINE_CHARS)
 
 
+class _MarkedFigures(Mapping[str, str]):
+    """The figures as the template prints them when marked: each value inside
+    ``<f n="name">…</f>``, which :func:`_marked_text` turns into a :class:`Mark`."""
+
+    def __init__(self, figures: dict[str, str]) -> None:
+        self._figures = figures
+
+    def __getitem__(self, name: str) -> str:
+        return Markup('<f n="{}">{}</f>').format(name, escape(self._figures[name]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._figures)
+
+    def __len__(self) -> int:
+        return len(self._figures)
+
+
 def render_template_xml(
     payload: Any,
     version: TemplateVersion,
     figures: dict[str, str],
     dates: str = DEFAULT_DATE_STYLE,
+    marked: bool = False,
 ) -> str:
     """The template's XML for ``payload`` (exposed for tests and for debugging wording);
-    ``dates`` is the house style's way of printing a date."""
+    ``dates`` is the house style's way of printing a date; ``marked``: each printed figure
+    inside an ``<f n="name">`` element."""
     env = _environment(kinds.kind_named(payload.kind).templates)
     template = env.get_template(f"{version.kind}/{version.template}")
+    shown: Mapping[str, str] = _MarkedFigures(figures) if marked else figures
     return template.render(
         p=payload,
         v=version,
-        fig=figures,
+        fig=shown,
         title=document_title(payload, version),
         period=kinds.kind_named(payload.kind).naming(payload).period_mark,
         date=lambda d: printed_date(d, dates),
-        fill=lambda text: fill(text, figures),
+        fill=lambda text: (
+            Markup(fill(str(escape(text)), dict(shown))) if marked else fill(text, figures)
+        ),
     )
 
 
@@ -104,7 +137,7 @@ def build_document(payload: Any, house_style: str | None = None) -> Document:
     style_name = house_style or payload.house_style
     style = load_house_style(style_name)
     rounding_note = style.table.rounding_note
-    xml = render_template_xml(payload, version, figures, style.dates)
+    xml = render_template_xml(payload, version, figures, style.dates, marked=True)
     root = ET.fromstring(xml)
     specs = iter(table_specs(payload.sections))
     blocks: list[Heading | Paragraph | Table] = []
@@ -112,14 +145,15 @@ def build_document(payload: Any, house_style: str | None = None) -> Document:
     tables = 0
     title = ""
     signature = None
-    for element in root:
+    for element, origin in _elements(root):
         text = (element.text or "").strip()
         if element.tag == "title":
             title = text
         elif element.tag == "lead":
             blocks.append(Paragraph(text, role="lead"))
         elif element.tag == "p":
-            blocks.append(Paragraph(_join_lines(element.text or "")))
+            joined, marks = _marked_text(element)
+            blocks.append(Paragraph(joined, marks=marks, origin=origin))
         elif element.tag == "heading":
             depth = int(element.get("depth", "1"))
             del counters[depth:]
@@ -134,16 +168,18 @@ def build_document(payload: Any, house_style: str | None = None) -> Document:
             source = getattr(payload.figures.complaints, source_name)
             breakdown = source.breakdowns[int(element.get("index", "0"))]
             spec = breakdown_spec(source_name, source, breakdown)
-            blocks += table_blocks(tables, spec, rounding_note)
+            blocks += _from(origin, table_blocks(tables, spec, rounding_note))
         elif element.tag == "sourcestable":
             tables += 1
-            blocks += table_blocks(tables, sources_spec(payload.figures.complaints), rounding_note)
+            spec = sources_spec(payload.figures.complaints)
+            blocks += _from(origin, table_blocks(tables, spec, rounding_note))
         elif element.tag == "datatable":
             tables += 1
             blocks += table_blocks(tables, next(specs), rounding_note)
         elif element.tag == "metrics":
             tables += 1
-            blocks.append(metrics_table(tables, list(payload.figures.complaints.relative_metrics)))
+            metrics = list(payload.figures.complaints.relative_metrics)
+            blocks += _from(origin, [metrics_table(tables, metrics)])
         elif element.tag == "signature":
             signature = Signature(element.get("signer", ""), element.get("date", ""))
         else:
@@ -164,6 +200,48 @@ def build_document(payload: Any, house_style: str | None = None) -> Document:
     return Document(
         meta=meta, title=title, blocks=tuple(blocks), signature=signature, figures=figures
     )
+
+
+def _from(origin: str, blocks: list[Table | Paragraph] | list[Table]) -> list[Table | Paragraph]:
+    """``blocks`` with their origin set."""
+    return [replace(block, origin=origin) for block in blocks]
+
+
+def _elements(root: ET.Element) -> Iterator[tuple[ET.Element, str]]:
+    """The template's elements in order with their origin: ``insert:<name>`` inside an
+    ``<insert name>``, else ``""`` (the payload's own text)."""
+    for element in root:
+        if element.tag == "insert":
+            for child in element:
+                yield child, f"insert:{element.get('name', '')}"
+        else:
+            yield element, ""
+
+
+_OPEN, _CLOSE = "\ue000", "\ue001"
+"""Private-use sentinels around a figure while the template's lines are joined."""
+
+
+def _marked_text(element: ET.Element) -> tuple[str, tuple[Mark, ...]]:
+    """A ``<p>``'s text, its lines joined, and where its ``<f n>`` figures stand."""
+    names: list[str] = []
+    pieces = [element.text or ""]
+    for child in element:
+        names.append(child.get("n", ""))
+        pieces += [_OPEN, child.text or "", _CLOSE, child.tail or ""]
+    joined = _join_lines("".join(pieces))
+    text: list[str] = []
+    marks: list[Mark] = []
+    length = start = 0
+    for char in joined:
+        if char == _OPEN:
+            start = length
+        elif char == _CLOSE:
+            marks.append(Mark(start, length, names[len(marks)]))
+        else:
+            text.append(char)
+            length += 1
+    return "".join(text), tuple(marks)
 
 
 def _join_lines(text: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -172,8 +173,12 @@ class DocumentStore:
         scope: str = "",
         allowed_companies: Collection[str] | None = None,
         created_by: str | None = None,
+        uploaded_docx: tuple[bytes, str] | None = None,
     ) -> WriteResult:
         """Add version N+1 to ``document_id``; earlier versions stay as they were.
+
+        ``uploaded_docx`` (its bytes and file name): the edited DOCX the payload was read back
+        from, kept as an artifact and named in the manifest (``uploaded_docx``).
 
         ``payload`` may be the stored one (a re-render with today's templates and style) or a
         corrected one, but it must be for the same company, report year and kind
@@ -200,6 +205,11 @@ class DocumentStore:
         manifest, blobs, layouts = await self._manifest_and_blobs(
             payload, payload_sha, rendered, created_by
         )
+        if uploaded_docx is not None:
+            data, filename = uploaded_docx
+            info = OutputInfo(sha256_hex(data), len(data), filename)
+            blobs[info.sha256] = data
+            manifest = dataclasses.replace(manifest, uploaded_docx=info)
         await self.artifacts.prepare(blobs)
 
         async def write(conn: AsyncConnection) -> Target:

@@ -79,6 +79,9 @@ class Manifest:
     created_by: str | None = None
     """The name of the API key that asked for this version (never the key itself); ``None``
     for versions made before keys had names, by a batch, or by the command line."""
+    uploaded_docx: OutputInfo | None = None
+    """The edited DOCX this version was read back from (kept as an artifact beside the
+    outputs); ``None``, and absent from the stored manifest, for a version made from JSON."""
 
     @classmethod
     def of(cls, rendered: Rendered, payload_sha256: str, created_by: str | None = None) -> Manifest:
@@ -104,7 +107,15 @@ class Manifest:
 
     def as_dict(self) -> dict[str, Any]:
         signed = self.signing_certificate_sha256
-        return ({"signing_certificate_sha256": signed} if signed else {}) | {
+        uploaded = self.uploaded_docx
+        extra: dict[str, Any] = {"signing_certificate_sha256": signed} if signed else {}
+        if uploaded is not None:
+            extra["uploaded_docx"] = {
+                "sha256": uploaded.sha256,
+                "size": uploaded.size,
+                "filename": uploaded.filename,
+            }
+        return extra | {
             "payload_sha256": self.payload_sha256,
             "template_version": self.template_version,
             "house_style": self.house_style,
@@ -130,6 +141,7 @@ class Manifest:
             outputs={fmt: OutputInfo(**o) for fmt, o in data["outputs"].items()},
             signing_certificate_sha256=data.get("signing_certificate_sha256"),
             created_by=data.get("created_by"),
+            uploaded_docx=OutputInfo(**data["uploaded_docx"]) if "uploaded_docx" in data else None,
         )
 
 

@@ -21,6 +21,7 @@ from fontTools.ttLib import TTFont
 from lxml import etree
 
 from service.errors import RenderFailed
+from service.formats import MARKS_NAMESPACE
 from service.model import Document, Heading
 from service.model.numbering import heading_label
 from service.render.docx import (
@@ -497,9 +498,12 @@ def test_skeleton_copies_share_nothing(sample: Document) -> None:
 
 def test_template_leftovers_are_gone(sample_docx: Package) -> None:
     names = set(sample_docx.zip.namelist())
-    assert not {
-        n for n in names if "thumbnail" in n or "customXml" in n or "stylesWithEffects" in n
-    }
+    assert not {n for n in names if "thumbnail" in n or "stylesWithEffects" in n}
+    # The template's bibliography item is gone; the one custom XML item is the figure marks'.
+    custom = {n for n in names if n.startswith("customXml/") and "/_rels/" not in n}
+    assert custom <= {"customXml/item1.xml", "customXml/itemProps1.xml"}
+    if "customXml/item1.xml" in custom:
+        assert sample_docx.xml("customXml/item1.xml").tag == f"{{{MARKS_NAMESPACE}}}marks"
     assert len(sample_docx.xml("word/styles.xml").findall("w:style", NS)) < 30
     assert b"Macintosh" not in sample_docx.zip.read("docProps/app.xml")
 

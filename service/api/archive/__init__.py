@@ -18,7 +18,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.api.admission import Admission
-from service.api.archive import batches, documents
+from service.api.archive import batches, documents, revisions
 from service.api.state import SETTINGS
 
 
@@ -37,6 +37,13 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/v1/documents/{id}/pdf", documents.download_pdf, name="download_document_pdf")
     router.add_get(
         "/v1/documents/{id}/docx", documents.download_docx, name="download_document_docx"
+    )
+    router.add_get("/v1/documents/{id}/payload", revisions.get_payload, name="get_document_payload")
+    router.add_get("/v1/documents/{id}/diff", revisions.get_diff, name="get_document_diff")
+    router.add_get(
+        "/v1/documents/{id}/uploaded-docx",
+        documents.download_uploaded,
+        name="download_document_uploaded_docx",
     )
     router.add_post("/v1/batches", batches.create_batch, name="create_batch")
     router.add_get("/v1/batches", batches.list_batches, name="list_batches")

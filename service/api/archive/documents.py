@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from service.api.archive import revisions
 from service.api.archive.params import (
     document_id_of,
     etag_matches,
@@ -33,7 +34,7 @@ from service.api.state import ADMISSION, BACKEND, METRICS, POOL, PRINCIPAL, SETT
 from service.errors import DocumentMismatch, FieldError, InvalidParameter, PayloadInvalid, PiluError
 from service.formats import MEDIA_TYPES
 from service.store import Rendered, StoredDocument
-from service.store.models import WriteResult, sha256_hex
+from service.store.models import OutputInfo, WriteResult, sha256_hex
 
 RENDER_LABEL = "pdf+docx"
 """The ``format`` label of renders for stored documents (both formats in one task)."""
@@ -64,7 +65,10 @@ async def create_document(request: web.Request) -> web.Response:
 
 async def regenerate(request: web.Request) -> web.Response:
     """``POST /v1/documents/{id}/versions``: version N+1 from a new payload, or without a body
-    from the stored one with today's templates; earlier versions stay."""
+    from the stored one with today's templates; earlier versions stay. A DOCX body is an
+    edited document read back (:mod:`.revisions`)."""
+    if revisions.is_docx(request):
+        return await revisions.create_from_docx(request, _render, _once)
     app, principal = request.app, request[PRINCIPAL]
     store, key, document_id = app[STORE], idempotency_key(request), document_id_of(request)
     allowed = principal.allowed_companies
@@ -164,6 +168,19 @@ async def _download(request: web.Request, fmt: str) -> web.StreamResponse:
     info = doc.version.manifest.outputs.get(fmt)
     if info is None:  # pragma: no cover - every stored version has both formats today
         raise InvalidParameter("文档没有该格式", details={"parameter": "format", "format": fmt})
+    return await download_info(request, doc, info, fmt)
+
+
+async def download_uploaded(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/documents/{id}/uploaded-docx[?version=N]`` (:mod:`.revisions`)."""
+    return await revisions.download_uploaded(request, download_info)
+
+
+async def download_info(
+    request: web.Request, doc: StoredDocument, info: OutputInfo, fmt: str
+) -> web.StreamResponse:
+    """The stored file ``info`` of ``doc`` as a download in format ``fmt``."""
+    store = request.app[STORE]
     headers = {
         "ETag": f'"{info.sha256}"',
         "Content-Disposition": content_disposition(

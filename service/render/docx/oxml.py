@@ -535,6 +535,11 @@ def fill_cell(tc: etree._Element, text: str, style_id: str) -> None:
     append_run(paragraph, text)
 
 
+def cell_paragraph(tc: etree._Element) -> etree._Element:
+    """The (first) paragraph of table cell ``tc``."""
+    return _required(tc, _P)
+
+
 def set_row_flags(tr: etree._Element, *, header: bool) -> None:
     """``w:cantSplit`` on every row; ``w:tblHeader`` on the header row, repeated on each page."""
     trpr = tr.find(qn("w:trPr"))
@@ -609,6 +614,42 @@ def space_after(paragraph: etree._Element, twips: int) -> None:
         ppr = OxmlElement("w:pPr")
         paragraph.insert(0, ppr)
     _set(_child(ppr, "spacing", _PPR_ORDER), after=twips)
+
+
+def bookmark_around(first: etree._Element, last: etree._Element, mark_id: int, name: str) -> None:
+    """Bookmark ``name`` (id ``mark_id``) from before run ``first`` to after run ``last``, both
+    children of one paragraph; a bookmark prints nothing."""
+    start = first.makeelement(qn("w:bookmarkStart"), {qn("w:id"): str(mark_id), qn("w:name"): name})
+    first.addprevious(start)
+    last.addnext(last.makeelement(qn("w:bookmarkEnd"), {qn("w:id"): str(mark_id)}))
+
+
+def bookmark_paragraph(paragraph: etree._Element, mark_id: int, name: str) -> None:
+    """Bookmark ``name`` (id ``mark_id``) around all of ``paragraph``'s content."""
+    start = paragraph.makeelement(
+        qn("w:bookmarkStart"), {qn("w:id"): str(mark_id), qn("w:name"): name}
+    )
+    ppr = paragraph.find(_PPR)
+    paragraph.insert(0 if ppr is None else 1, start)
+    paragraph.append(paragraph.makeelement(qn("w:bookmarkEnd"), {qn("w:id"): str(mark_id)}))
+
+
+def marks_part(namespace: str, kind: str, marks: Sequence[tuple[str, str]]) -> bytes:
+    """The custom XML part naming the figure of each bookmark: ``(bookmark, figure)`` pairs."""
+    root = etree.Element(f"{{{namespace}}}marks", nsmap={None: namespace}, kind=kind)
+    for bookmark, figure in marks:
+        etree.SubElement(root, f"{{{namespace}}}m", b=bookmark, f=figure)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def custom_xml_properties(item_id: str, namespace: str) -> bytes:
+    """``customXml/itemProps1.xml``: the data store item id of a custom XML part and its schema."""
+    ds = "http://schemas.openxmlformats.org/officeDocument/2006/customXml"
+    root = etree.Element(f"{{{ds}}}datastoreItem", nsmap={"ds": ds})
+    root.set(f"{{{ds}}}itemID", item_id)
+    refs = etree.SubElement(root, f"{{{ds}}}schemaRefs")
+    etree.SubElement(refs, f"{{{ds}}}schemaRef").set(f"{{{ds}}}uri", namespace)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def strip_revision_ids(root: etree._Element) -> None:

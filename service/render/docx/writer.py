@@ -44,6 +44,7 @@ from service.render.docx import letter as letter_parts
 from service.render.docx import oxml
 from service.render.docx.fonts import EmbeddedFont, EmbedMode, embed_face, warm_cache
 from service.render.docx.fonts.runs import OverflowFont, embed_modes, split_runs_by_font
+from service.render.docx.marks import MarkWriter, cell_figure
 from service.render.docx.package import repack
 from service.render.docx.styles import (
     COLUMN_STYLE,
@@ -94,7 +95,8 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
     check_coverage(document, style)
     style = _with_installed_fonts(style)
     doc = _skeleton(style, document.meta.language, letter=document.letter is not None)
-    _write_body(doc, document, style)
+    marks = MarkWriter()
+    _write_body(doc, document, style, marks)
     section = doc.sections[0]
     overflow = split_runs_by_font(
         [doc.element.body, section.footer._element, section.even_page_footer._element],
@@ -103,6 +105,7 @@ def render_docx(document: Document, style: HouseStyle) -> bytes:
         embed_modes(style),
     )
     _set_properties(doc, document)
+    marks.attach(doc, document.meta.report_kind)
     _set_theme(doc, style)
     fonts = _embed_fonts(doc, document, style, overflow)
     oxml.strip_revision_ids(doc.element)
@@ -331,28 +334,34 @@ def _page_setup(doc: DocxDocument, style: HouseStyle) -> None:
 # --- body -----------------------------------------------------------------------------------
 
 
-def _write_body(doc: DocxDocument, document: Document, style: HouseStyle) -> None:
+def _write_body(
+    doc: DocxDocument, document: Document, style: HouseStyle, marks: MarkWriter
+) -> None:
     """Title, blocks and signature, each paragraph by style id (see :func:`oxml.add_paragraph`:
     python-docx's ``add_paragraph(text, style=name)`` resolves the name through the styles part
     for every paragraph); for a letter its 公文 parts around them (:mod:`.letter`)."""
     body = doc.element.body
     letter = document.letter
     if letter is None:
-        _write_text(doc, document, style)
+        _write_text(doc, document, style, marks)
         return
     letter_parts.write_head(body, letter.head, style)
-    title = _write_text(doc, document, style, letter=letter)
+    title = _write_text(doc, document, style, marks, letter=letter)
     oxml.set_spacing(title, before=letter_parts.title_spacing_after_head(style))
     letter_parts.write_note(body, letter)
     for label, _, annex in letter.carried:
         letter_parts.write_annex_head(body, label, style)
-        _write_text(doc, annex, style)
+        _write_text(doc, annex, style, marks)
     if letter.distribution is not None:
         letter_parts.write_record(doc, letter.distribution, style)
 
 
 def _write_text(
-    doc: DocxDocument, document: Document, style: HouseStyle, letter: Letter | None = None
+    doc: DocxDocument,
+    document: Document,
+    style: HouseStyle,
+    marks: MarkWriter,
+    letter: Letter | None = None,
 ) -> etree._Element:
     """The title (returned), a letter's 主送机关, the blocks, a letter's 附件说明, the signature."""
     body = doc.element.body
@@ -369,9 +378,15 @@ def _write_text(
             oxml.add_paragraph(body, block.text, HEADING_STYLE_IDS[block.level])
         elif isinstance(block, Paragraph):
             name = PARAGRAPH_STYLE_OF_ROLE[block.role]
-            oxml.add_paragraph(body, block.text, None if name == "Normal" else style_id(name))
+            sid = None if name == "Normal" else style_id(name)
+            if block.marks:
+                paragraph = oxml.add_paragraph(body, "", sid)
+                marks.text(paragraph, block.text, block.marks)
+            else:
+                paragraph = oxml.add_paragraph(body, block.text, sid)
+            marks.origin(paragraph, block.origin)
         else:
-            _write_table(doc, block, style)
+            _write_table(doc, block, style, marks)
     if letter is not None and letter.attachments:
         letter_parts.write_attachment_note(body, letter, style)
     if document.signature:
@@ -380,11 +395,13 @@ def _write_text(
     return title
 
 
-def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
+def _write_table(doc: DocxDocument, table: Table, style: HouseStyle, marks: MarkWriter) -> None:
     """Caption, then the grid python-docx lays out (rows of cells, one empty paragraph each),
     filled through its elements: python-docx's ``rows``/``cells`` proxies rebuild the cell grid
-    on every access."""
-    oxml.add_paragraph(doc.element.body, table.caption, style_id("Caption"))
+    on every access. Every value cell (not the label column) is marked by its place
+    (:func:`.marks.cell_figure`)."""
+    caption = oxml.add_paragraph(doc.element.body, table.caption, style_id("Caption"))
+    marks.origin(caption, table.origin)
     tbl = doc.add_table(rows=1 + len(table.rows), cols=len(table.columns))._tbl
     oxml.set_table_style(tbl, style_id(TABLE_STYLE))
     rows = oxml.table_cells(tbl)
@@ -397,6 +414,8 @@ def _write_table(doc: DocxDocument, table: Table, style: HouseStyle) -> None:
             if data.kind == "sub" and i == 0:
                 name = "Table Text Sub"
             oxml.fill_cell(cell, text, style_id(name))
+            if i and text:
+                marks.cell(oxml.cell_paragraph(cell), cell_figure(table.number, n + 1, i))
     oxml.set_table_geometry(tbl, column_widths(table, style))
     for i, tr in enumerate(oxml.table_rows(tbl)):
         oxml.set_row_flags(tr, header=i == 0)
