@@ -186,6 +186,10 @@ async def _wait_batches_finished(store: Store, ids: list[str], timeout_s: float 
 
 API = {"Authorization": f"Bearer {KEY_OTHER}"}
 NDJSON = {**API, "Content-Type": "application/x-ndjson"}
+DOCX = {
+    **API,
+    "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,17 @@ CASES: dict[str, Case] = {
         (Request("POST", f"/v1/documents/{w.doc}/versions", API), "hidden"),
         (Request("POST", f"/v1/documents/{w.doc}/versions", API, attempt(INTRUDER)), "hidden"),
         (Request("POST", f"/v1/documents/{w.doc}/versions", API, attempt()), "hidden"),
-    ],
+        (Request("POST", f"/v1/documents/{w.doc}/versions", DOCX, b"PK\x03\x04"), "hidden"),
+        (
+            Request(
+                "POST", f"/v1/documents/{w.doc}/versions?mode=best-effort", DOCX, b"PK\x03\x04"
+            ),
+            "hidden",
+        ),
+    ],  # fmt: skip
+    "GET /v1/documents/{id}/payload": _doc_routes("/payload"),
+    "GET /v1/documents/{id}/diff": _doc_routes("/diff"),
+    "GET /v1/documents/{id}/uploaded-docx": _doc_routes("/uploaded-docx"),
     "GET /v1/documents/{id}/pdf": _doc_routes("/pdf"),
     "GET /v1/documents/{id}/docx": _doc_routes("/docx"),
     "POST /v1/batches": lambda w: [
@@ -311,6 +325,12 @@ CASES: dict[str, Case] = {
     ],
     "POST /console/documents/{document_id}/regenerate": lambda w: [
         (Request("POST", f"/console/documents/{w.doc}/regenerate", data=_form(w)), "hidden")
+    ],
+    "GET /console/documents/{document_id}/versions/{version}/diff": lambda w: [
+        (Request("GET", f"/console/documents/{w.doc}/versions/2/diff"), "hidden")
+    ],
+    "POST /console/documents/{document_id}/revisions": lambda w: [
+        (Request("POST", f"/console/documents/{w.doc}/revisions", data="docx-upload"), "hidden")
     ],
     "GET /console/documents/{document_id}/next-year.json": lambda w: [
         (Request("GET", f"/console/documents/{w.doc}/next-year.json"), "hidden")
@@ -455,6 +475,12 @@ async def _send(world: World, request: Request) -> tuple[int, dict[str, str], by
         data = FormData()
         data.add_field("csrf", world.csrf)
         data.add_field("file", attempt() + b"\n", filename="batch.ndjson")
+    elif data == "docx-upload":
+        from aiohttp import FormData
+
+        data = FormData()
+        data.add_field("csrf", world.csrf)
+        data.add_field("docx", b"PK\x03\x04", filename="edited.docx")
     response = await world.client.request(
         request.method, request.path, headers=request.headers, data=data, allow_redirects=False
     )
