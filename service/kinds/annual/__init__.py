@@ -12,7 +12,6 @@ from typing import Any
 from service.kinds.annual.figures import FIGURES
 from service.kinds.annual.sample import SAMPLE
 from service.kinds.kind import Kind, Naming
-from service.payload.rules import check_parsed_parts, check_rules
 from service.payload.schema import REPORT_KIND, Payload
 
 
@@ -33,8 +32,6 @@ KIND = Kind(
     label="消费者权益保护工作重大信息披露",
     model=Payload,
     figures=FIGURES,
-    rules=check_rules,
-    part_rules=check_parsed_parts,
     sample=SAMPLE,
     naming=naming,
     keywords=("消费者权益保护", "信息披露"),

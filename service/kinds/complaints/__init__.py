@@ -15,7 +15,7 @@ from service.kinds.complaint_figures import complaint_figures
 from service.kinds.complaints.model import KIND_NAME, ComplaintPayload
 from service.kinds.complaints.sample import SAMPLE
 from service.kinds.kind import Figure, Kind, Naming
-from service.payload.rules import PERIOD_NAMES, check_parsed_parts, check_rules, period_mark
+from service.payload.rules import PERIOD_NAMES, check_rules, period_mark
 from service.payload.schema import Insert, Section
 
 ANNUAL_ONLY_INSERTS = frozenset({"review", "training", "outreach"})
@@ -41,10 +41,6 @@ def rules(payload: Any) -> list[FieldError]:
     return check_rules(payload) + list(_inserts(payload.sections, "$.sections"))
 
 
-def part_rules(obj: dict[str, Any]) -> list[FieldError]:
-    return check_parsed_parts(obj, ComplaintPayload)
-
-
 def _inserts(sections: list[Section], path: str) -> Iterator[FieldError]:
     for i, section in enumerate(sections):
         for j, block in enumerate(section.content):
@@ -64,7 +60,6 @@ KIND = Kind(
     model=ComplaintPayload,
     figures=FIGURES,
     rules=rules,
-    part_rules=part_rules,
     sample=SAMPLE,
     naming=naming,
     keywords=("消费投诉", "信息披露"),
