@@ -19,7 +19,6 @@ from service.api import create_app
 from service.api.backend import Backend
 from service.settings import Settings
 from tests.api import fakes
-from tests.store.backends import pg_url, postgres_server  # noqa: F401 - fixtures for PostgreSQL
 
 KEY_ALL = "key-all-companies-0123456789"
 KEY_XIAOKANG = "key-xiaokang-abcdefghij"
