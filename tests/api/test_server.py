@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from service.server import base_url, is_loopback, with_local_dev_key
 from service.settings import Settings
 from tests.api import fakes
+from tests.hardening.support import children_of, command_line, free_port, is_running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,40 +67,6 @@ def test_no_keys_and_no_dev_key_refuses_to_start(tmp_path: Path, overrides: dict
 def test_hosts(host: str, loopback: bool, url: str) -> None:
     assert is_loopback(host) is loopback
     assert base_url(host, 1) == url
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def is_running(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def command_line(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
