@@ -81,6 +81,16 @@ async def wait_finished(
         await asyncio.sleep(0.1)
 
 
+async def wait_running(client: TestClient[Any, Any], batch_id: str, timeout_s: float = 20) -> None:
+    """Until an item of the batch is being rendered."""
+    deadline = time.monotonic() + timeout_s
+    while (await (await client.get(f"/v1/batches/{batch_id}", headers=AUTH)).json())[
+        "running"
+    ] == 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+
+
 async def archive_of(
     client: TestClient[Any, Any], batch_id: str, headers: dict[str, str] = AUTH
 ) -> zipfile.ZipFile:
@@ -428,12 +438,7 @@ async def test_stop_lets_renders_in_flight_finish_and_the_next_start_resumes(
     client = await make_client(data_dir=tmp_path, workers=1, batch_lease_s=30, shutdown_grace_s=20)
     body = ndjson(year_payload(2022, sleep_s=1.0), year_payload(2023, sleep_s=1.0))
     batch = await (await submit(client, body)).json()
-    deadline = time.monotonic() + 20
-    while (await (await client.get(f"/v1/batches/{batch['id']}", headers=AUTH)).json())[
-        "running"
-    ] == 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await wait_running(client, batch["id"])
     await client.close()  # graceful: the runner stops claiming, the render in flight finishes
 
     async with await open_store(None, tmp_path) as store:  # as the stopped node left it
@@ -451,12 +456,7 @@ async def test_stop_past_the_grace_gives_leases_back(
 ) -> None:
     client = await make_client(data_dir=tmp_path, workers=1, batch_lease_s=30, shutdown_grace_s=0.3)
     batch = await (await submit(client, ndjson(year_payload(2023, sleep_s=5.0)))).json()
-    deadline = time.monotonic() + 20
-    while (await (await client.get(f"/v1/batches/{batch['id']}", headers=AUTH)).json())[
-        "running"
-    ] == 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await wait_running(client, batch["id"])
     started = time.monotonic()
     await client.close()
     assert time.monotonic() - started < 4  # did not wait for the 5 s render
