@@ -39,6 +39,7 @@ MAX_TOTAL_CHARS = 200_000
 """Characters of narrative in one document."""
 
 REPORT_KIND: Final = "consumer-protection-annual"
+REPORT_LABEL: Final = "消费者权益保护工作重大信息披露"
 
 FORBIDDEN_CHARS = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
@@ -433,7 +434,7 @@ class Disclosure(_DisclosureHead):
 class AnnualPayload(Disclosure):
     """One annual consumer-protection disclosure (report kind ``consumer-protection-annual``)."""
 
-    model_config = ConfigDict(title="消费者权益保护工作重大信息披露")
+    model_config = ConfigDict(title=REPORT_LABEL)
 
     kind: Literal["consumer-protection-annual"] = Field(REPORT_KIND, title="报告类型")
     figures: Figures = Field(Figures(), title="数据")

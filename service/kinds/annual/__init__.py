@@ -12,7 +12,7 @@ from typing import Any
 from service.kinds.annual.figures import FIGURES
 from service.kinds.annual.sample import SAMPLE
 from service.kinds.kind import Kind, Naming
-from service.payload.schema import REPORT_KIND, Payload
+from service.payload.schema import REPORT_KIND, REPORT_LABEL, Payload
 
 
 def naming(payload: Any) -> Naming:
@@ -29,7 +29,7 @@ def _period(payload: Any) -> str:
 
 KIND = Kind(
     name=REPORT_KIND,
-    label="消费者权益保护工作重大信息披露",
+    label=REPORT_LABEL,
     model=Payload,
     figures=FIGURES,
     sample=SAMPLE,

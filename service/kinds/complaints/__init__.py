@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from service.errors import FieldError
 from service.kinds.complaint_figures import complaint_figures
-from service.kinds.complaints.model import KIND_NAME, ComplaintPayload
+from service.kinds.complaints.model import KIND_LABEL, KIND_NAME, ComplaintPayload
 from service.kinds.complaints.sample import SAMPLE
 from service.kinds.kind import Figure, Kind, Naming
 from service.payload.rules import PERIOD_NAMES, check_rules, period_mark, walk_sections
@@ -48,14 +48,14 @@ def _inserts(sections: list[Section]) -> Iterator[FieldError]:
                 yield FieldError(
                     f"{path}.content[{j}].insert",
                     "insert_not_in_kind",
-                    f"消费投诉情况信息披露没有“{block.insert}”生成内容；可用的有："
+                    f"{KIND_LABEL}没有“{block.insert}”生成内容；可用的有："
                     + "、".join(sorted(INSERTS)),
                 )
 
 
 KIND = Kind(
     name=KIND_NAME,
-    label="消费投诉情况信息披露",
+    label=KIND_LABEL,
     model=ComplaintPayload,
     figures=FIGURES,
     rules=rules,

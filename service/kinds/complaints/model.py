@@ -23,6 +23,7 @@ from service.payload.schema import (
 )
 
 KIND_NAME: Literal["complaint-disclosure"] = "complaint-disclosure"
+KIND_LABEL = "消费投诉情况信息披露"
 
 
 class ComplaintFigures(_Model):
@@ -40,7 +41,7 @@ class _PeriodOfYear(_DisclosureHead):
 class ComplaintPayload(Disclosure, _PeriodOfYear):
     """One complaint disclosure for a year, a half-year or a quarter."""
 
-    model_config = ConfigDict(title="消费投诉情况信息披露")
+    model_config = ConfigDict(title=KIND_LABEL)
 
     kind: Literal["complaint-disclosure"] = Field(title="报告类型")
     report_year: ReportYear = Field(title="报告年度", description="报告期所在年度")
