@@ -120,17 +120,32 @@ async def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
             await asyncio.sleep(0.1)
 
 
+async def up(
+    server: tuple[subprocess.Popen[str], str, Path],
+) -> tuple[subprocess.Popen[str], str, str]:
+    """The server's process, URL and dev key, once it answers."""
+    process, url, data_dir = server
+    await wait_until_up(url, process)
+    return process, url, (data_dir / "dev-api-key").read_text().strip()
+
+
+async def render_in_flight(
+    session: aiohttp.ClientSession, url: str, **payload: Any
+) -> asyncio.Task[aiohttp.ClientResponse]:
+    """A render of the fake ``payload`` sent, and under way for 0.3 s."""
+    inflight = asyncio.create_task(
+        session.post(f"{url}/v1/render", data=fakes.payload_bytes(**payload))
+    )
+    await asyncio.sleep(0.3)
+    return inflight
+
+
 async def test_sigterm_lets_an_inflight_render_finish(
     server: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    process, url, data_dir = server
-    await wait_until_up(url, process)
-    key = (data_dir / "dev-api-key").read_text().strip()
+    process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
-        inflight = asyncio.create_task(
-            session.post(f"{url}/v1/render", data=fakes.payload_bytes(sleep_s=1.0, title="最后"))
-        )
-        await asyncio.sleep(0.3)
+        inflight = await render_in_flight(session, url, sleep_s=1.0, title="最后")
         process.send_signal(signal.SIGTERM)
         response = await inflight
         assert response.status == 200
@@ -148,14 +163,9 @@ async def test_sigterm_lets_an_inflight_render_finish(
 async def test_sigterm_cuts_renders_past_the_grace_period(
     server: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    process, url, data_dir = server
-    await wait_until_up(url, process)
-    key = (data_dir / "dev-api-key").read_text().strip()
+    process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
-        inflight = asyncio.create_task(
-            session.post(f"{url}/v1/render", data=fakes.payload_bytes(sleep_s=30))
-        )
-        await asyncio.sleep(0.3)
+        inflight = await render_in_flight(session, url, sleep_s=30)
         workers = children_of(process.pid)
         assert workers, "the worker process should be a child of the server"
         started = time.monotonic()
@@ -173,14 +183,9 @@ async def test_sigterm_cuts_renders_past_the_grace_period(
 async def test_workers_do_not_outlive_a_killed_server(
     server: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    process, url, data_dir = server
-    await wait_until_up(url, process)
-    key = (data_dir / "dev-api-key").read_text().strip()
+    process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
-        inflight = asyncio.create_task(
-            session.post(f"{url}/v1/render", data=fakes.payload_bytes(sleep_s=30))
-        )
-        await asyncio.sleep(0.3)
+        inflight = await render_in_flight(session, url, sleep_s=30)
         workers = children_of(process.pid)
         process.kill()  # no cleanup at all: the worker is mid-task and its parent is gone
         with pytest.raises(aiohttp.ClientError):
