@@ -5,6 +5,10 @@ A kind is one package under ``service/kinds/`` that builds one :class:`Kind`, pl
 lists the packages. Everything that differs between kinds is read from here: the schema's union
 and its figure descriptions, the names a paragraph may quote, the figures tables of
 ``docs/payload.md``, the console's figure labels, file names and document metadata.
+
+A disclosure kind's model extends :class:`service.payload.schema.Disclosure` (the fields every
+disclosure has) and takes the disclosure rules, :attr:`Kind.rules` and :attr:`Kind.part_rules`
+left at their defaults, adding its own where it has more.
 """
 
 from __future__ import annotations
