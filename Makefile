@@ -37,11 +37,11 @@ fonts: $(STAMPS)/venv
 	@bash scripts/install-fonts.sh
 	@$(BIN)/python -m service.render.docx
 
-$(STAMPS)/system: scripts/install-system.sh
+$(STAMPS)/system: scripts/install-system.sh scripts/debian-packages.sh
 	bash scripts/install-system.sh
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/system-test: scripts/install-system.sh
+$(STAMPS)/system-test: scripts/install-system.sh scripts/debian-packages.sh
 	bash scripts/install-system.sh --test
 	@mkdir -p $(STAMPS) && touch $@
 

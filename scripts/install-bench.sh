@@ -23,19 +23,9 @@ if [[ ! -x "$VENV_PY" ]]; then
   exit 1
 fi
 
-packages=(chromium libreoffice-writer-nogui python3-uno poppler-utils fontconfig)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  sudo=""
-  [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  echo "Installing Debian packages for the benchmark: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/debian-packages.sh
+install_missing_packages " for the benchmark" \
+  chromium libreoffice-writer-nogui python3-uno poppler-utils fontconfig
 
 # UNO must import in Debian's own Python (the one python3-uno is built for).
 if ! /usr/bin/python3 -c 'import uno' 2>/dev/null; then

@@ -9,6 +9,7 @@
 #                                      the DOCX)
 #   scripts/install-system.sh --test   also LibreOffice, PostgreSQL and Chromium for the tests
 set -euo pipefail
+source "$(dirname "$0")/debian-packages.sh"
 
 # A fresh Debian 12 has no python3-venv (python3 -m venv fails without it) and, in a minimal
 # install, no python3 or ca-certificates at all; git and make come before this script runs.
@@ -18,16 +19,4 @@ if [[ "${1:-}" == "--test" ]]; then
   # LibreOffice opens our DOCX; PostgreSQL backs the multi-node store; Playwright drives Chromium.
   packages+=(libreoffice-writer-nogui postgresql chromium)
 fi
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-sudo=""
-[[ $(id -u) -ne 0 ]] && sudo="sudo"
-echo "Installing Debian packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_missing_packages "" "${packages[@]}"

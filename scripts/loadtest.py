@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.procs import stop_group
+from bench.procs import MIB, children, rss_bytes, stop_group
 from bench.server import Server, ServerFailed, start_server
 
 EXAMPLES = ROOT / "examples"
@@ -77,32 +77,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
-
-
-# --- /proc ------------------------------------------------------------------------------------
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def rss_mib(pid: int) -> float:
-    try:
-        for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -213,8 +187,8 @@ async def prober(url: str, stop_at: float, figures: Figures) -> None:
 
 async def sampler(server_pid: int | None, stop_at: float, figures: Figures) -> None:
     while server_pid is not None and time.monotonic() < stop_at:
-        pids = [server_pid, *children_of(server_pid)]
-        figures.rss_samples.append({pid: rss_mib(pid) for pid in pids})
+        pids = [server_pid, *children(server_pid)]
+        figures.rss_samples.append({pid: rss_bytes(pid) / MIB for pid in pids})
         await asyncio.sleep(0.25)
 
 
@@ -257,14 +231,14 @@ def own_server(workers: int, queue_limit: int) -> Server:
 def stop_server(process: subprocess.Popen[bytes]) -> tuple[int | None, list[int]]:
     """SIGTERM the server alone, as a supervisor would: its exit status and the pids of its
     children still alive after it exited (a clean stop leaves none)."""
-    children = children_of(process.pid)
+    alive = children(process.pid)
     process.send_signal(signal.SIGTERM)
     try:
         code = process.wait(60)
     except subprocess.TimeoutExpired:
         process.kill()
         code = process.wait(10)
-    left = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    left = [pid for pid in alive if Path(f"/proc/{pid}").exists()]
     return code, left
 
 

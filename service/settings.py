@@ -299,7 +299,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("signing_pkcs12", "signing_password", mode="before")
+    @field_validator("signing_pkcs12", "signing_password", "database_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -308,11 +308,6 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_api_keys(cls, value: Any) -> tuple[ApiKey, ...]:
         return parse_api_keys(value)
-
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _empty_url_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def database_url_value(self) -> str | None:

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.store.backends"]
+"""The store's fixtures (``store`` on each backend, PostgreSQL databases) for every test folder."""
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 REFERENCE = ROOT / "tests" / "data" / "xiaokang-life-2023-disclosure.txt"

@@ -5,6 +5,10 @@ A kind is one package under ``service/kinds/`` that builds one :class:`Kind`, pl
 lists the packages. Everything that differs between kinds is read from here: the schema's union
 and its figure descriptions, the names a paragraph may quote, the figures tables of
 ``docs/payload.md``, the console's figure labels, file names and document metadata.
+
+A disclosure kind's model extends :class:`service.payload.schema.Disclosure` (the fields every
+disclosure has) and takes the disclosure rules, :attr:`Kind.rules` and :attr:`Kind.part_rules`
+left at their defaults, adding its own where it has more.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic import BaseModel
 
 from service import TEMPLATES_DIR
 from service.errors import FieldError
+from service.payload.rules import check_parsed_parts, check_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +71,15 @@ class Kind:
     """The kind in Chinese (消费者权益保护工作重大信息披露)."""
     model: type[BaseModel]
     figures: tuple[Figure, ...]
-    rules: Rules
-    """Rules beyond types, over a parsed payload (every error at once)."""
-    part_rules: PartRules
-    """The same rules over the parts of an invalid payload that parse on their own."""
     sample: Mapping[str, Any]
     """A small valid payload: ``pilu sample``, and the warm-up's document."""
     naming: Callable[[Any], Naming]
+    rules: Rules = check_rules
+    """Rules beyond types, over a parsed payload (every error at once); by default the
+    disclosure rules."""
+    part_rules: PartRules | None = None
+    """The same rules over the parts of an invalid payload that parse on their own; ``None``:
+    the disclosure rules over the parts of :attr:`model` (:meth:`check_parts`)."""
     keywords: tuple[str, ...] = ()
     """Document keywords after the company and the period."""
     texts: Callable[[Any], Iterator[tuple[str, str]]] | None = None
@@ -90,6 +97,12 @@ class Kind:
     """Each 同比 figure with the figure it compares to last year's, by name
     (``("training.yoy", "training.participants")``): a payload made from last year's document
     has it computed where left out, and checked where given (:mod:`service.report.next_year`)."""
+
+    def check_parts(self, obj: dict[str, Any]) -> list[FieldError]:
+        """:attr:`part_rules` over ``obj``, a payload object that failed :attr:`model`."""
+        if self.part_rules is None:
+            return check_parsed_parts(obj, self.model)
+        return self.part_rules(obj)
 
     @property
     def figure_names(self) -> tuple[str, ...]:

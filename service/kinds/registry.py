@@ -67,7 +67,7 @@ def parse_payload(data: bytes | str | dict[str, Any], extra_checks: Iterable[Che
         raise PayloadInvalid([FieldError("$", "model_type", "报送数据须为JSON对象")])
     kind = kind_of(obj)
     return validate_object(
-        obj, extra_checks, model=kind.model, rules=kind.rules, part_rules=kind.part_rules
+        obj, extra_checks, model=kind.model, rules=kind.rules, part_rules=kind.check_parts
     )
 
 

@@ -149,7 +149,7 @@ def _part_rules(parts: dict[str, Any], failed: set[str] | None = None) -> list[F
         errors += _typed_heading_numbers(parts["sections"])
         sources_parsed = not (failed or set()) & {"regulator", "direct"}
         totals = _disclosed_totals(parts) if sources_parsed else None
-        for path, spec in _table_blocks(parts["sections"], "$.sections"):
+        for path, spec in _table_blocks(parts["sections"]):
             errors += table_errors(spec, path, totals)
     return errors
 
@@ -169,15 +169,23 @@ def _disclosed_totals(parts: dict[str, Any]) -> dict[str, int]:
 def table_specs(sections: list[Section]) -> list[TableSpec]:
     """The table blocks of ``sections`` in document order (a section's content, then its own
     sections), as the report template places them."""
-    return [spec for _, spec in _table_blocks(sections, "$.sections")]
+    return [spec for _, spec in _table_blocks(sections)]
 
 
-def _table_blocks(sections: list[Section], path: str) -> Iterator[tuple[str, TableSpec]]:
+def walk_sections(
+    sections: list[Section], path: str = "$.sections"
+) -> Iterator[tuple[str, Section]]:
+    """Every section with its JSON path, in document order: a section, then its own sections."""
     for i, section in enumerate(sections):
+        yield f"{path}[{i}]", section
+        yield from walk_sections(section.sections, f"{path}[{i}].sections")
+
+
+def _table_blocks(sections: list[Section]) -> Iterator[tuple[str, TableSpec]]:
+    for spath, section in walk_sections(sections):
         for j, block in enumerate(section.content):
             if isinstance(block, TableBlock):
-                yield f"{path}[{i}].content[{j}].table", block.table
-        yield from _table_blocks(section.sections, f"{path}[{i}].sections")
+                yield f"{spath}.content[{j}].table", block.table
 
 
 def _publish_date(publish_date: date, report_year: int) -> Iterator[FieldError]:
@@ -299,19 +307,14 @@ def _relative_metrics(metrics: list[RelativeMetric]) -> Iterator[FieldError]:
 
 
 def _typed_heading_numbers(sections: list[Section]) -> Iterator[FieldError]:
-    def walk(sections: list[Section], path: str) -> Iterator[FieldError]:
-        for i, section in enumerate(sections):
-            spath = f"{path}[{i}]"
-            match = TYPED_HEADING_NUMBER.match(section.title)
-            if match:
-                yield FieldError(
-                    f"{spath}.title",
-                    "heading_has_number",
-                    f"标题不应自带序号“{match.group()}”：序号由系统按层级生成，请删去",
-                )
-            yield from walk(section.sections, f"{spath}.sections")
-
-    yield from walk(sections, "$.sections")
+    for spath, section in walk_sections(sections):
+        match = TYPED_HEADING_NUMBER.match(section.title)
+        if match:
+            yield FieldError(
+                f"{spath}.title",
+                "heading_has_number",
+                f"标题不应自带序号“{match.group()}”：序号由系统按层级生成，请删去",
+            )
 
 
 def _ladder_and_limits(
@@ -358,18 +361,13 @@ def iter_texts(payload: Any) -> Iterator[tuple[str, str]]:
     for i, text in enumerate(payload.intro):
         yield f"$.intro[{i}]", text
 
-    def walk(sections: list[Section], path: str) -> Iterator[tuple[str, str]]:
-        for i, section in enumerate(sections):
-            spath = f"{path}[{i}]"
-            yield f"{spath}.title", section.title
-            for j, block in enumerate(section.content):
-                if isinstance(block, str):
-                    yield f"{spath}.content[{j}]", block
-                elif isinstance(block, TableBlock):
-                    yield from _table_texts(block.table, f"{spath}.content[{j}].table")
-            yield from walk(section.sections, f"{spath}.sections")
-
-    yield from walk(payload.sections, "$.sections")
+    for spath, section in walk_sections(payload.sections):
+        yield f"{spath}.title", section.title
+        for j, block in enumerate(section.content):
+            if isinstance(block, str):
+                yield f"{spath}.content[{j}]", block
+            elif isinstance(block, TableBlock):
+                yield from _table_texts(block.table, f"{spath}.content[{j}].table")
     complaints = payload.figures.complaints
     for name in ("regulator", "direct"):
         source = getattr(complaints, name)

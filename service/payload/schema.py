@@ -39,6 +39,7 @@ MAX_TOTAL_CHARS = 200_000
 """Characters of narrative in one document."""
 
 REPORT_KIND: Final = "consumer-protection-annual"
+REPORT_LABEL: Final = "消费者权益保护工作重大信息披露"
 
 FORBIDDEN_CHARS = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
@@ -67,6 +68,9 @@ def _only(*types: type, code: str) -> BeforeValidator:
 
 
 Year = Annotated[int, Strict()]
+MAX_REPORT_YEAR = 2100
+ReportYear = Annotated[Year, Field(ge=2019, le=MAX_REPORT_YEAR)]
+"""The year a disclosure reports on."""
 Date = Annotated[date, _only(str, date, code="date_type")]
 """A date written ``YYYY-MM-DD``; an integer is not a date."""
 SchemaVersion = Annotated[Literal[1], _only(int, code="int_type")]
@@ -391,20 +395,25 @@ def house_style_field() -> Any:
     )
 
 
-class AnnualPayload(_Model):
-    """One annual consumer-protection disclosure (report kind ``consumer-protection-annual``)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        str_strip_whitespace=True,
-        title="消费者权益保护工作重大信息披露",
-    )
+class _DisclosureHead(_Model):
+    """The fields a disclosure payload opens with; a kind's model narrows ``kind`` to its name."""
 
     schema_version: SchemaVersion = Field(1, title="数据格式版本")
-    kind: Literal["consumer-protection-annual"] = Field(REPORT_KIND, title="报告类型")
+    kind: str = Field(title="报告类型")
     company: Company = Field(title="公司")
-    report_year: Year = Field(ge=2019, le=2100, title="报告年度", description="报告年度")
+    report_year: ReportYear = Field(title="报告年度", description="报告年度")
+
+
+class Disclosure(_DisclosureHead):
+    """What every disclosure kind's payload holds: the company, the year, the narrative and how it
+    is printed. A kind's model adds its ``kind`` and ``figures``, and restates the description of a
+    field that names its period (``report_year``, ``publish_date``, ``title``).
+
+    Pydantic orders fields by base class, the last base first: a model that puts a field of its
+    own after ``report_year`` (where the schema lists it and its errors are reported) declares it
+    on a subclass of :class:`_DisclosureHead` that it names after this class in its bases.
+    """
+
     publish_date: Date = Field(title="发布日期", description="发布日期，须晚于报告年度")
     title: ShortText | None = Field(
         None, title="标题", description="标题；缺省为 公司全称+年度+报告名称"
@@ -420,6 +429,14 @@ class AnnualPayload(_Model):
         default_factory=list, max_length=50, title="导语", description="首个标题前的导语段落"
     )
     sections: list[Section] = Field(default_factory=list, max_length=MAX_SECTIONS, title="正文")
+
+
+class AnnualPayload(Disclosure):
+    """One annual consumer-protection disclosure (report kind ``consumer-protection-annual``)."""
+
+    model_config = ConfigDict(title=REPORT_LABEL)
+
+    kind: Literal["consumer-protection-annual"] = Field(REPORT_KIND, title="报告类型")
     figures: Figures = Field(Figures(), title="数据")
 
 

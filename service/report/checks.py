@@ -8,8 +8,8 @@ from typing import Any
 
 from service import kinds
 from service.errors import FieldError, UnknownTemplate
-from service.payload.rules import iter_texts
-from service.payload.schema import Insert, Section
+from service.payload.rules import iter_texts, walk_sections
+from service.payload.schema import Insert
 from service.report.figures import compute_figures, placeholder_errors
 from service.report.versions import version_for
 from service.style import list_house_styles, load_house_style
@@ -57,16 +57,10 @@ def _report_errors(payload: Any) -> Iterator[FieldError]:
 def _narrative(payload: Any) -> Iterator[tuple[str, str]]:
     for i, text in enumerate(payload.intro):
         yield f"$.intro[{i}]", text
-    for path, section in _walk(payload.sections, "$.sections"):
+    for path, section in walk_sections(payload.sections):
         for j, block in enumerate(section.content):
             if isinstance(block, str):
                 yield f"{path}.content[{j}]", block
-
-
-def _walk(sections: list[Section], path: str) -> Iterator[tuple[str, Section]]:
-    for i, section in enumerate(sections):
-        yield f"{path}[{i}]", section
-        yield from _walk(section.sections, f"{path}[{i}].sections")
 
 
 def _insert_errors(payload: Any) -> Iterator[FieldError]:
@@ -74,7 +68,7 @@ def _insert_errors(payload: Any) -> Iterator[FieldError]:
     offered = kinds.kind_named(payload.kind).inserts
     inserts = [
         (f"{path}.content[{j}].insert", block.insert)
-        for path, section in _walk(payload.sections, "$.sections")
+        for path, section in walk_sections(payload.sections)
         for j, block in enumerate(section.content)
         if isinstance(block, Insert) and (offered is None or block.insert in offered)
     ]

@@ -31,9 +31,8 @@ from typing import Any, TypeGuard
 
 from service.errors import FieldError, PiluError
 from service.kinds import Kind, kind_of
+from service.payload.schema import MAX_REPORT_YEAR
 from service.report.table_block import change
-
-MAX_YEAR = 2100
 
 
 class NoNextYear(PiluError):
@@ -68,8 +67,8 @@ def next_year(stored: dict[str, Any]) -> Draft:
     year = payload.get("report_year")
     if not isinstance(year, int) or isinstance(year, bool):
         raise NoNextYear("存档的报送数据没有报告年度（report_year），无法推算下一年")
-    if year + 1 > MAX_YEAR:
-        raise NoNextYear(f"报告年度最晚为{MAX_YEAR}年")
+    if year + 1 > MAX_REPORT_YEAR:
+        raise NoNextYear(f"报告年度最晚为{MAX_REPORT_YEAR}年")
     payload["report_year"] = year + 1
     payload.pop("publish_date", None)
     title = payload.get("title")

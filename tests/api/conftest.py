@@ -6,17 +6,19 @@ import atexit
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.api import create_app
 from service.api.backend import Backend
 from service.settings import Settings
 from tests.api import fakes
-from tests.store.backends import pg_url, postgres_server  # noqa: F401 - fixtures for PostgreSQL
 
 KEY_ALL = "key-all-companies-0123456789"
 KEY_XIAOKANG = "key-xiaokang-abcdefghij"
@@ -51,21 +53,45 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[TestClient[Any, Any]]:
+    """A test client of ``app`` on a started server; closed on leaving."""
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@asynccontextmanager
+async def client_factory(make_app: Callable[..., web.Application]) -> AsyncIterator[ClientFactory]:
+    """``await factory(**arguments)``: a client (:func:`serving`) of ``make_app(**arguments)``;
+    every one closed on leaving."""
+    async with AsyncExitStack() as clients:
+
+        async def factory(**arguments: Any) -> TestClient[Any, Any]:
+            return await clients.enter_async_context(serving(make_app(**arguments)))
+
+        yield factory
+
+
+def _api_app(backend: Backend = FAKE_BACKEND, **overrides: Any) -> web.Application:
+    return create_app(make_settings(**overrides), backend=backend)
+
+
 @pytest.fixture
 async def make_client() -> AsyncIterator[ClientFactory]:
     """``await make_client(backend=..., **settings)``: a started test client; closed after."""
-    clients: list[TestClient[Any, Any]] = []
+    async with client_factory(_api_app) as factory:
+        yield factory
 
-    async def factory(backend: Backend = FAKE_BACKEND, **overrides: Any) -> TestClient[Any, Any]:
-        app = create_app(make_settings(**overrides), backend=backend)
-        client: TestClient[Any, Any] = TestClient(TestServer(app))
-        await client.start_server()
-        clients.append(client)
-        return client
 
-    yield factory
-    for client in clients:
-        await client.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def real_worker() -> AsyncIterator[TestClient[Any, Any]]:
+    """A client of the real pipeline in one worker process, for a module's slow tests."""
+    async with serving(create_app(make_settings(workers=1, render_timeout_s=120))) as client:
+        yield client
 
 
 @pytest.fixture

@@ -35,6 +35,21 @@ class FakePayload(BaseModel):
     crash: bool = False
     explode: bool = False
 
+    @property
+    def stem(self) -> str:
+        """The file name the fake gives its documents, without the extension."""
+        return f"{self.company.short_name}-{self.report_year}-{self.title}"
+
+    def act_out(self) -> None:
+        """What the payload asks of a render before it answers: take ``sleep_s``, kill the
+        worker (``crash``), or raise with an internal detail (``explode``)."""
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        if self.crash:
+            os._exit(3)
+        if self.explode:
+            raise RuntimeError(SECRET_IN_TRACEBACK)
+
 
 def payload(company: str = "xiaokang-life", **extra: Any) -> dict[str, Any]:
     return {
@@ -86,14 +101,8 @@ def company_id(raw: bytes) -> str:
 
 def render(raw: bytes, fmt: str, pdf_variant: str | None = None) -> tuple[bytes, str]:
     p = parse(raw)
-    if p.sleep_s:
-        time.sleep(p.sleep_s)
-    if p.crash:
-        os._exit(3)
-    if p.explode:
-        raise RuntimeError(SECRET_IN_TRACEBACK)
-    stem = f"{p.company.short_name}-{p.report_year}-{p.title}"
-    return f"{fmt}|{p.title}|{os.getpid()}".encode(), f"{stem}.{fmt}"
+    p.act_out()
+    return f"{fmt}|{p.title}|{os.getpid()}".encode(), f"{p.stem}.{fmt}"
 
 
 def render_item(raw: bytes) -> RenderOutcome:
@@ -104,13 +113,7 @@ def render_item(raw: bytes) -> RenderOutcome:
     except (PayloadInvalid, MalformedJSON) as exc:
         errors = getattr(exc, "errors", None) or [FieldError("$", exc.code, exc.message)]
         return RenderOutcome(None, tuple(errors))
-    if p.sleep_s:
-        time.sleep(p.sleep_s)
-    if p.crash:
-        os._exit(3)
-    if p.explode:
-        raise RuntimeError(SECRET_IN_TRACEBACK)
-    stem = f"{p.company.short_name}-{p.report_year}-{p.title}"
+    p.act_out()
     outputs = {
         fmt: f"{fmt}|{p.company.id}|{p.report_year}|{p.title}".encode() for fmt in ("pdf", "docx")
     }
@@ -120,7 +123,7 @@ def render_item(raw: bytes) -> RenderOutcome:
             report_year=p.report_year,
             kind="consumer-protection-annual",
             outputs=outputs,
-            filenames={fmt: f"{stem}.{fmt}" for fmt in outputs},
+            filenames={fmt: f"{p.stem}.{fmt}" for fmt in outputs},
             template_version=f"consumer-protection-annual/{p.report_year}",
             house_style="fake",
             house_style_version="0",
@@ -136,7 +139,7 @@ def preview(raw: bytes) -> dict[str, Any]:
         "company": p.company.model_dump(),
         "report_year": p.report_year,
         "figures": {"complaints.total": "1,234"},
-        "filename_stem": f"{p.company.short_name}-{p.report_year}-{p.title}",
+        "filename_stem": p.stem,
     }
 
 

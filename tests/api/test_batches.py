@@ -24,11 +24,10 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from service.api import create_app
 from service.jobs.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from service.store import open_store
 from tests.api import fakes
-from tests.api.conftest import AUTH, KEY_ALL, KEY_OTHER, ClientFactory, make_settings
+from tests.api.conftest import AUTH, KEY_ALL, KEY_OTHER, ClientFactory
 from tests.conftest import EXAMPLES
 
 ALL = {"Authorization": f"Bearer {KEY_ALL}"}
@@ -80,6 +79,16 @@ async def wait_finished(
             finished: dict[str, Any] = status
             return finished
         await asyncio.sleep(0.1)
+
+
+async def wait_running(client: TestClient[Any, Any], batch_id: str, timeout_s: float = 20) -> None:
+    """Until an item of the batch is being rendered."""
+    deadline = time.monotonic() + timeout_s
+    while (await (await client.get(f"/v1/batches/{batch_id}", headers=AUTH)).json())[
+        "running"
+    ] == 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
 
 
 async def archive_of(
@@ -445,12 +454,7 @@ async def test_stop_lets_renders_in_flight_finish_and_the_next_start_resumes(
     client = await make_client(data_dir=tmp_path, workers=1, batch_lease_s=30, shutdown_grace_s=20)
     body = ndjson(year_payload(2022, sleep_s=1.0), year_payload(2023, sleep_s=1.0))
     batch = await (await submit(client, body)).json()
-    deadline = time.monotonic() + 20
-    while (await (await client.get(f"/v1/batches/{batch['id']}", headers=AUTH)).json())[
-        "running"
-    ] == 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await wait_running(client, batch["id"])
     await client.close()  # graceful: the runner stops claiming, the render in flight finishes
 
     async with await open_store(None, tmp_path) as store:  # as the stopped node left it
@@ -468,12 +472,7 @@ async def test_stop_past_the_grace_gives_leases_back(
 ) -> None:
     client = await make_client(data_dir=tmp_path, workers=1, batch_lease_s=30, shutdown_grace_s=0.3)
     batch = await (await submit(client, ndjson(year_payload(2023, sleep_s=5.0)))).json()
-    deadline = time.monotonic() + 20
-    while (await (await client.get(f"/v1/batches/{batch['id']}", headers=AUTH)).json())[
-        "running"
-    ] == 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await wait_running(client, batch["id"])
     started = time.monotonic()
     await client.close()
     assert time.monotonic() - started < 4  # did not wait for the 5 s render
@@ -486,31 +485,23 @@ async def test_stop_past_the_grace_gives_leases_back(
 # --- the six-year example through the real pipeline -------------------------------------------
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def real() -> AsyncIterator[TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = TestClient(
-        TestServer(create_app(make_settings(workers=1, render_timeout_s=120)))
-    )
-    await client.start_server()
-    yield client
-    await client.close()
-
-
 REGULATOR_BEFORE_2023 = "中国银保监会"
 REGULATOR_FROM_2023 = "国家金融监督管理总局"
 
 
 @pytest.mark.slow
 @pytest.mark.asyncio(loop_scope="module")
-async def test_six_year_batch_names_the_regulator_of_each_year(real: TestClient[Any, Any]) -> None:
+async def test_six_year_batch_names_the_regulator_of_each_year(
+    real_worker: TestClient[Any, Any],
+) -> None:
     from tests.render.pdf_reading import text
 
-    response = await submit(real, SIX_YEARS.read_bytes())
+    response = await submit(real_worker, SIX_YEARS.read_bytes())
     assert response.status == 202, await response.text()
     batch = await response.json()
-    status = await wait_finished(real, batch["id"], timeout_s=90)
+    status = await wait_finished(real_worker, batch["id"], timeout_s=90)
     assert (status["done"], status["failed"]) == (6, 0), status
-    archive = await archive_of(real, batch["id"])
+    archive = await archive_of(real_worker, batch["id"])
     manifest = check_manifests(archive)
     for year, item in zip(range(2019, 2025), manifest["items"], strict=True):
         stem = f"小康人寿-{year}-消费者权益保护工作重大信息披露"

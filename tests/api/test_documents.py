@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from service.api import create_app
 from service.api.archive.documents import error_of
 from service.errors import FieldError, PayloadInvalid, RenderFailed, UnknownTemplate
 from service.settings import parse_api_keys
@@ -28,7 +25,6 @@ from tests.api.conftest import (
     KEY_OTHER,
     KEY_XIAOKANG,
     ClientFactory,
-    make_settings,
 )
 from tests.conftest import EXAMPLES
 
@@ -339,22 +335,14 @@ async def test_documents_survive_a_restart_on_the_same_data_dir(
 REFERENCE = (EXAMPLES / "xiaokang-life-2023.json").read_bytes()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def real() -> AsyncIterator[TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = TestClient(
-        TestServer(create_app(make_settings(workers=1, render_timeout_s=120)))
-    )
-    await client.start_server()
-    yield client
-    await client.close()
-
-
 @pytest.mark.slow
 @pytest.mark.asyncio(loop_scope="module")
-async def test_real_document_stored_downloaded_and_regenerated(real: TestClient[Any, Any]) -> None:
+async def test_real_document_stored_downloaded_and_regenerated(
+    real_worker: TestClient[Any, Any],
+) -> None:
     from tests.render.pdf_reading import text
 
-    response = await create(real, REFERENCE, key="reference-2023")
+    response = await create(real_worker, REFERENCE, key="reference-2023")
     assert response.status == 201, await response.text()
     doc = await response.json()
     manifest = doc["manifest"]
@@ -363,7 +351,7 @@ async def test_real_document_stored_downloaded_and_regenerated(real: TestClient[
     assert manifest["fonts"] and manifest["libraries"]["weasyprint"]
     outputs = {}
     for fmt, magic in (("pdf", b"%PDF-"), ("docx", b"PK\x03\x04")):
-        download = await real.get(doc["links"][fmt], headers=AUTH)
+        download = await real_worker.get(doc["links"][fmt], headers=AUTH)
         body = await download.read()
         assert body.startswith(magic)
         assert sha(body) == manifest["outputs"][fmt]["sha256"]
@@ -373,22 +361,24 @@ async def test_real_document_stored_downloaded_and_regenerated(real: TestClient[
         outputs[fmt] = body
     assert "小康人寿保险有限责任公司" in text(outputs["pdf"])
 
-    replay = await create(real, REFERENCE, key="reference-2023")
+    replay = await create(real_worker, REFERENCE, key="reference-2023")
     assert replay.status == 200 and (await replay.json())["id"] == doc["id"]
 
     # today's templates on the stored payload: a new version, the same bytes (deterministic)
-    v2 = await (await real.post(f"/v1/documents/{doc['id']}/versions", headers=AUTH)).json()
+    v2 = await (await real_worker.post(f"/v1/documents/{doc['id']}/versions", headers=AUTH)).json()
     assert v2["version"] == 2
     assert v2["manifest"]["outputs"]["pdf"]["sha256"] == manifest["outputs"]["pdf"]["sha256"]
-    first = await real.get(f"/v1/documents/{doc['id']}/pdf?version=1", headers=AUTH)
+    first = await real_worker.get(f"/v1/documents/{doc['id']}/pdf?version=1", headers=AUTH)
     assert await first.read() == outputs["pdf"]
 
 
 @pytest.mark.slow
 @pytest.mark.asyncio(loop_scope="module")
-async def test_real_invalid_payload_is_422_from_the_worker(real: TestClient[Any, Any]) -> None:
+async def test_real_invalid_payload_is_422_from_the_worker(
+    real_worker: TestClient[Any, Any],
+) -> None:
     payload = json.loads(REFERENCE)
     payload["figures"]["complaints"]["direct"]["closed"] = 10**9
-    response = await create(real, json.dumps(payload, ensure_ascii=False).encode())
+    response = await create(real_worker, json.dumps(payload, ensure_ascii=False).encode())
     assert response.status == 422
     assert (await response.json())["error"]["code"] == "payload_invalid"

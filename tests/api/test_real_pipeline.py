@@ -14,12 +14,12 @@ from typing import Any
 import pikepdf
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate as validate_openapi
 
 from service import pipeline
 from service.api import create_app
-from tests.api.conftest import AUTH, make_settings
+from tests.api.conftest import AUTH, make_settings, serving
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -42,10 +42,8 @@ needs_docx = pytest.mark.skipif(not docx_writer_ready(), reason="DOCX writer not
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def real() -> AsyncIterator[TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = TestClient(TestServer(create_app(make_settings(workers=0))))
-    await client.start_server()
-    yield client
-    await client.close()
+    async with serving(create_app(make_settings(workers=0))) as client:
+        yield client
 
 
 def filename_of(disposition: str) -> str:
@@ -133,18 +131,12 @@ async def test_schema_and_openapi(real: TestClient[Any, Any]) -> None:
 
 async def test_render_in_a_real_worker_process() -> None:
     """The real jobs cross to a spawned, warmed worker and the PDF comes back."""
-    client: TestClient[Any, Any] = TestClient(
-        TestServer(create_app(make_settings(workers=1, render_timeout_s=60)))
-    )
-    await client.start_server()
-    try:
+    async with serving(create_app(make_settings(workers=1, render_timeout_s=60))) as client:
         ready = await (await client.get("/readyz")).json()
         assert ready["workers"]["warm"] == 1
         response = await client.post("/v1/render", data=EXAMPLE, headers=AUTH)
         assert response.status == 200, await response.text()
         assert (await response.read()).startswith(b"%PDF-")
-    finally:
-        await client.close()
 
 
 @pytest.mark.parametrize(

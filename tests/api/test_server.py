@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from service.server import base_url, is_loopback, with_local_dev_key
 from service.settings import Settings
 from tests.api import fakes
+from tests.hardening.support import children_of, command_line, free_port, is_running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,40 +67,6 @@ def test_no_keys_and_no_dev_key_refuses_to_start(tmp_path: Path, overrides: dict
 def test_hosts(host: str, loopback: bool, url: str) -> None:
     assert is_loopback(host) is loopback
     assert base_url(host, 1) == url
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def is_running(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def command_line(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -154,17 +120,32 @@ async def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
             await asyncio.sleep(0.1)
 
 
+async def up(
+    server: tuple[subprocess.Popen[str], str, Path],
+) -> tuple[subprocess.Popen[str], str, str]:
+    """The server's process, URL and dev key, once it answers."""
+    process, url, data_dir = server
+    await wait_until_up(url, process)
+    return process, url, (data_dir / "dev-api-key").read_text().strip()
+
+
+async def render_in_flight(
+    session: aiohttp.ClientSession, url: str, **payload: Any
+) -> asyncio.Task[aiohttp.ClientResponse]:
+    """A render of the fake ``payload`` sent, and under way for 0.3 s."""
+    inflight = asyncio.create_task(
+        session.post(f"{url}/v1/render", data=fakes.payload_bytes(**payload))
+    )
+    await asyncio.sleep(0.3)
+    return inflight
+
+
 async def test_sigterm_lets_an_inflight_render_finish(
     server: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    process, url, data_dir = server
-    await wait_until_up(url, process)
-    key = (data_dir / "dev-api-key").read_text().strip()
+    process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
-        inflight = asyncio.create_task(
-            session.post(f"{url}/v1/render", data=fakes.payload_bytes(sleep_s=1.0, title="最后"))
-        )
-        await asyncio.sleep(0.3)
+        inflight = await render_in_flight(session, url, sleep_s=1.0, title="最后")
         process.send_signal(signal.SIGTERM)
         response = await inflight
         assert response.status == 200
@@ -182,14 +163,9 @@ async def test_sigterm_lets_an_inflight_render_finish(
 async def test_sigterm_cuts_renders_past_the_grace_period(
     server: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    process, url, data_dir = server
-    await wait_until_up(url, process)
-    key = (data_dir / "dev-api-key").read_text().strip()
+    process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
-        inflight = asyncio.create_task(
-            session.post(f"{url}/v1/render", data=fakes.payload_bytes(sleep_s=30))
-        )
-        await asyncio.sleep(0.3)
+        inflight = await render_in_flight(session, url, sleep_s=30)
         workers = children_of(process.pid)
         assert workers, "the worker process should be a child of the server"
         started = time.monotonic()
@@ -207,14 +183,9 @@ async def test_sigterm_cuts_renders_past_the_grace_period(
 async def test_workers_do_not_outlive_a_killed_server(
     server: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    process, url, data_dir = server
-    await wait_until_up(url, process)
-    key = (data_dir / "dev-api-key").read_text().strip()
+    process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
-        inflight = asyncio.create_task(
-            session.post(f"{url}/v1/render", data=fakes.payload_bytes(sleep_s=30))
-        )
-        await asyncio.sleep(0.3)
+        inflight = await render_in_flight(session, url, sleep_s=30)
         workers = children_of(process.pid)
         process.kill()  # no cleanup at all: the worker is mid-task and its parent is gone
         with pytest.raises(aiohttp.ClientError):

@@ -3,21 +3,22 @@ sign in and carry the CSRF token."""
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from service.api.backend import Backend
 from service.api.state import SETTINGS, STORE
 from service.server import build_app
 from service.settings import Settings
 from service.store import Store, open_store
-from tests.api.conftest import FAKE_BACKEND
+from tests.api.conftest import FAKE_BACKEND, ClientFactory, client_factory
 
 KEY_ALL = "console-key-all-0123456789"
 KEY_XIAOKANG = "console-key-xiaokang-abcdef"
@@ -84,25 +85,13 @@ async def sign_in(client: TestClient[Any, Any], key: str) -> str:
     return csrf_of(await home.text())
 
 
-ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
-
-
 @pytest.fixture
 async def make_client(tmp_path: Path) -> AsyncIterator[ClientFactory]:
     """``await make_client(**settings)``: a started test client on a console app (fake backend,
     in-process rendering), each with its own data dir."""
-    clients: list[TestClient[Any, Any]] = []
-
-    async def factory(**overrides: Any) -> TestClient[Any, Any]:
-        app = console_app(tmp_path / f"data-{len(clients)}", **overrides)
-        client: TestClient[Any, Any] = TestClient(TestServer(app))
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield factory
-    for client in clients:
-        await client.close()
+    data_dirs = (tmp_path / f"data-{n}" for n in itertools.count())
+    async with client_factory(lambda **overrides: console_app(next(data_dirs), **overrides)) as f:
+        yield f
 
 
 @pytest.fixture

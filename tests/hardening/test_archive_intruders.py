@@ -37,7 +37,14 @@ from service.server import build_app
 from service.store import Store, Webhook
 from service.store.drafts import DraftRows
 from tests.api import fakes
-from tests.api.conftest import FAKE_BACKEND, KEY_ALL, KEY_OTHER, KEY_XIAOKANG, make_settings
+from tests.api.conftest import (
+    FAKE_BACKEND,
+    KEY_ALL,
+    KEY_OTHER,
+    KEY_XIAOKANG,
+    make_settings,
+    serving,
+)
 from tests.jobs.webhook_targets import loopback_urls
 from tests.store.fakes import payload, rendered_for
 
@@ -151,9 +158,7 @@ async def world() -> AsyncIterator[World]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(webhook, "lookup", _refuse_lookups)
         app = build_app(make_settings(shutdown_grace_s=0.5), backend=FAKE_BACKEND)
-        client: TestClient[Any, Any] = TestClient(TestServer(app))
-        await client.start_server()
-        try:
+        async with serving(app) as client:
             store = app[STORE]
             doc, batch, mixed, own, secrets = await _seed(store)
             world = World(client, store, doc, batch, mixed, own, secrets=secrets)
@@ -169,8 +174,6 @@ async def world() -> AsyncIterator[World]:
             await _wait_batches_finished(store, [batch, mixed])
             world.csrf = await _sign_in(client, KEY_OTHER)
             yield world
-        finally:
-            await client.close()
 
 
 async def _wait_batches_finished(store: Store, ids: list[str], timeout_s: float = 20) -> None:
@@ -708,13 +711,8 @@ async def _submit_batch(client: TestClient[Any, Any], url: str) -> tuple[int, di
 @pytest.fixture
 async def app_client(request: pytest.FixtureRequest) -> AsyncIterator[TestClient[Any, Any]]:
     overrides = getattr(request, "param", {})
-    app = build_app(make_settings(**overrides), backend=FAKE_BACKEND)
-    client: TestClient[Any, Any] = TestClient(TestServer(app))
-    await client.start_server()
-    try:
+    async with serving(build_app(make_settings(**overrides), backend=FAKE_BACKEND)) as client:
         yield client
-    finally:
-        await client.close()
 
 
 async def test_webhooks_to_internal_addresses_are_refused_and_nothing_arrives(
@@ -890,23 +888,27 @@ async def test_odd_ids_and_filters_with_postgresql() -> None:
     await asyncio.to_thread(ensure_postgres)
     url = await create_database()
     app = build_app(make_settings(database_url=url), backend=FAKE_BACKEND)
-    client: TestClient[Any, Any] = TestClient(TestServer(app))
-    await client.start_server()
     keys = {"Authorization": f"Bearer {KEY_ALL}"}
     try:
-        paths = [t.replace("{id}", odd) for t in API_ID_ROUTES for odd in ("a%00b", "%ED%A0%80")]
-        paths += ["/v1/documents?company=a%00", "/v1/documents?kind=%00", "/v1/batches?cursor=%00"]
-        for path in paths:
-            response = await client.session.get(raw_url(client, path), headers=keys)
-            assert 400 <= response.status < 500, (path, response.status, await response.text())
-        response = await client.post(
-            "/v1/batches",
-            data=b'{"company": {"id": "xiaokang-life\\u0000"}}',
-            headers={**keys, "Content-Type": "application/x-ndjson"},
-        )
-        assert response.status == 422, await response.text()
+        async with serving(app) as client:
+            paths = [
+                t.replace("{id}", odd) for t in API_ID_ROUTES for odd in ("a%00b", "%ED%A0%80")
+            ]
+            paths += [
+                "/v1/documents?company=a%00",
+                "/v1/documents?kind=%00",
+                "/v1/batches?cursor=%00",
+            ]
+            for path in paths:
+                response = await client.session.get(raw_url(client, path), headers=keys)
+                assert 400 <= response.status < 500, (path, response.status, await response.text())
+            response = await client.post(
+                "/v1/batches",
+                data=b'{"company": {"id": "xiaokang-life\\u0000"}}',
+                headers={**keys, "Content-Type": "application/x-ndjson"},
+            )
+            assert response.status == 422, await response.text()
     finally:
-        await client.close()
         await drop_database(url)
 
 

@@ -12,14 +12,18 @@ from service.model import (
     Paragraph,
     Signature,
     Table,
-    TableColumn,
-    TableRow,
 )
 from service.model.document import HeadingLevel
-from service.model.figures import share, share_text
 from service.render.docx import warm_up
 from service.style import HouseStyle, load_house_style
-from tests.render.model_fixtures import SENTENCE, SIGN_DATE, SIGNER, document, heading
+from tests.render.model_fixtures import (
+    SENTENCE,
+    SIGN_DATE,
+    SIGNER,
+    breakdown_table,
+    document,
+    heading,
+)
 
 MIXED = "全年累计参与人数约1486人次，培训覆盖率为100%，同比增长11.56%，荟员服务体系覆盖客户3108人。"
 LEAD = "发布时间：2024年1月12日"
@@ -36,22 +40,15 @@ def style_with(
 
 def table(number: int, rows: int = 4, *, sub_rows: int = 2) -> Table:
     """A breakdown table: ``rows`` data rows, ``sub_rows`` 其中 rows after the first, a total."""
-    whole = 1234 * rows * (rows + 1) // 2
-    body: list[TableRow] = []
-    for i in range(1, rows + 1):
-        body.append(TableRow((f"渠道{i}", f"{1234 * i:,}", share_text(share(1234 * i, whole)))))
-        if i == 1:
-            body += [
-                TableRow((f"其中：来电{k}", f"{k * 11:,}", share_text(share(k * 11, whole))), "sub")
-                for k in range(1, sub_rows + 1)
-            ]
-    body.append(TableRow(("合计", f"{whole:,}", "100.00%"), "total"))
-    columns = (
-        TableColumn("业务渠道", "left"),
-        TableColumn("件数", "right"),
-        TableColumn("占比", "right"),
+    return breakdown_table(
+        number,
+        rows,
+        sub_rows=sub_rows,
+        caption="公司自收投诉业务渠道分布",
+        columns=("业务渠道", "件数", "占比"),
+        name="渠道{}".format,
+        percent_sign="%",
     )
-    return Table(number, f"表{number} 公司自收投诉业务渠道分布", columns, tuple(body))
 
 
 def sample_document(ladder_start: HeadingLevel = 1) -> Document:

@@ -11,16 +11,16 @@ Positions are PDF points from the top-left corner of the page.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import unescape
 from pathlib import Path
 
-MM = 72 / 25.4
-"""Points per millimetre."""
+from tests.render.pdf_reading import Box, word_pages
+
+Word = Box
+"""A word with its box, on a page numbered from 1."""
 
 _LATIN_FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -108,16 +108,6 @@ def pdf_fonts(pdf: Path) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Word:
-    page: int
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class Page:
     number: int
     width: float
@@ -132,28 +122,12 @@ class Page:
         return [sorted(rows[y], key=lambda w: w.x0) for y in sorted(rows)]
 
 
-_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.DOTALL)
-_WORD = re.compile(
-    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', re.DOTALL
-)
-
-
 def pages(pdf: Path) -> list[Page]:
     """Every page with its words, from ``pdftotext -bbox``."""
-    out = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-bbox", str(pdf), "-"],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.decode("utf-8")
-    result = []
-    for n, match in enumerate(_PAGE.finditer(out), start=1):
-        words = tuple(
-            Word(n, float(a), float(b), float(c), float(d), unescape(t))
-            for a, b, c, d, t in _WORD.findall(match.group(3))
-        )
-        result.append(Page(n, float(match.group(1)), float(match.group(2)), words))
-    return result
+    return [
+        Page(n, width, height, tuple(words))
+        for n, (width, height, words) in enumerate(word_pages(pdf.read_bytes()), start=1)
+    ]
 
 
 def render_pngs(pdf: Path, out_dir: Path, resolution: int = 60) -> list[Path]:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
-from service.model import Block, Document, DocumentMeta, Heading, Signature
+from service.model import (
+    Block,
+    Document,
+    DocumentMeta,
+    Heading,
+    Signature,
+    Table,
+    TableColumn,
+    TableRow,
+)
 from service.model.document import HeadingLevel
+from service.model.figures import share
 from service.model.numbering import heading_label
 
 SENTENCE = (
@@ -49,3 +59,37 @@ def document(
     **meta_changes: object,
 ) -> Document:
     return Document(meta(**meta_changes), title, tuple(blocks), signature)
+
+
+def breakdown_table(
+    number: int,
+    rows: int,
+    *,
+    sub_rows: int,
+    caption: str,
+    columns: tuple[str, str, str],
+    name: Callable[[int], str],
+    percent_sign: str,
+) -> Table:
+    """A breakdown table: ``rows`` data rows called ``name(i)`` with counts 1234×i, ``sub_rows``
+    其中 rows after the first, a 合计 row; shares with two decimals and ``percent_sign``."""
+    whole = 1234 * rows * (rows + 1) // 2
+
+    def cells(label: str, count: int) -> tuple[str, str, str]:
+        return label, f"{count:,}", f"{share(count, whole)}{percent_sign}"
+
+    body: list[TableRow] = []
+    for i in range(1, rows + 1):
+        body.append(TableRow(cells(name(i), 1234 * i)))
+        if i == 1:
+            body += [
+                TableRow(cells(f"其中：来电{k}", k * 11), "sub") for k in range(1, sub_rows + 1)
+            ]
+    body.append(TableRow(("合计", f"{whole:,}", f"100.00{percent_sign}"), "total"))
+    label_title, count_title, share_title = columns
+    heads = (
+        TableColumn(label_title, "left"),
+        TableColumn(count_title, "right"),
+        TableColumn(share_title, "right"),
+    )
+    return Table(number, f"表{number} {caption}", heads, tuple(body))

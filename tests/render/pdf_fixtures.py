@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from service.model import (
-    Block,
-    Document,
-    Paragraph,
-    Signature,
-    Table,
-    TableColumn,
-    TableRow,
+from service.model import Block, Document, Paragraph, Signature, Table
+from tests.render.model_fixtures import (
+    SENTENCE,
+    SIGN_DATE,
+    SIGNER,
+    breakdown_table,
+    document,
+    heading,
 )
-from service.model.figures import share
-from tests.render.model_fixtures import SENTENCE, SIGN_DATE, SIGNER, document, heading
 
 
 def table(number: int, data_rows: int, *, sub_rows: int = 1, wrap: bool = False) -> Table:
@@ -20,23 +18,19 @@ def table(number: int, data_rows: int, *, sub_rows: int = 1, wrap: bool = False)
 
     ``wrap`` makes every first cell wrap onto several lines, ending in ``尾`` and the row number.
     """
-    whole = 1234 * data_rows * (data_rows + 1) // 2
-    rows: list[TableRow] = []
-    for i in range(1, data_rows + 1):
-        name = f"渠道{i:03d}" + (f"{'甲乙丙丁戊己庚辛壬癸' * 3}尾{i:03d}" if wrap else "")
-        rows.append(TableRow((name, f"{1234 * i:,}", f"{share(1234 * i, whole)}")))
-        if i == 1:
-            rows += [
-                TableRow((f"其中：来电{k}", f"{k * 11:,}", f"{share(k * 11, whole)}"), "sub")
-                for k in range(1, sub_rows + 1)
-            ]
-    rows.append(TableRow(("合计", f"{whole:,}", "100.00"), "total"))
-    columns = (
-        TableColumn("渠道", "left"),
-        TableColumn("件数", "right"),
-        TableColumn("占比（%）", "right"),
+
+    def name(i: int) -> str:
+        return f"渠道{i:03d}" + (f"{'甲乙丙丁戊己庚辛壬癸' * 3}尾{i:03d}" if wrap else "")
+
+    return breakdown_table(
+        number,
+        data_rows,
+        sub_rows=sub_rows,
+        caption="投诉渠道分布",
+        columns=("渠道", "件数", "占比（%）"),
+        name=name,
+        percent_sign="",
     )
-    return Table(number, f"表{number} 投诉渠道分布", columns, tuple(rows))
 
 
 def sample_document() -> Document:

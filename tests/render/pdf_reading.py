@@ -133,11 +133,25 @@ def runs(pdf: bytes) -> list[Run]:
     return out
 
 
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.DOTALL)
+
+
+def word_pages(pdf: bytes) -> list[tuple[float, float, list[Box]]]:
+    """Each page's width, height and words (runs of text without a wide gap) with their boxes."""
+    listing = _run(["pdftotext", "-enc", "UTF-8", "-bbox"], pdf)
+    return [
+        (
+            float(width),
+            float(height),
+            [
+                Box(number, float(x0), float(y0), float(x1), float(y1), unescape(word))
+                for x0, y0, x1, y1, word in _WORD.findall(page)
+            ],
+        )
+        for number, (width, height, page) in enumerate(_PAGE.findall(listing), start=1)
+    ]
+
+
 def words(pdf: bytes) -> list[Box]:
-    """Every word (a run of text without a wide gap) with its box, page by page."""
-    out: list[Box] = []
-    pages = _run(["pdftotext", "-enc", "UTF-8", "-bbox"], pdf).split("<page ")[1:]
-    for number, page in enumerate(pages, start=1):
-        for x0, y0, x1, y1, word in _WORD.findall(page):
-            out.append(Box(number, float(x0), float(y0), float(x1), float(y1), unescape(word)))
-    return out
+    """Every word with its box, page by page."""
+    return [box for _, _, boxes in word_pages(pdf) for box in boxes]

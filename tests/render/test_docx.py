@@ -761,8 +761,9 @@ def test_reference_example_sizes_and_warm_time(reference_document: Document) -> 
     assert time.perf_counter() - start < 1.5
 
 
-def _tiny_cff_font(path: Path) -> None:
-    """A four-glyph CFF font: cubic outlines, like the Fandol faces, small enough to convert whole."""
+def _tiny_face(folder: Path) -> FontFace:
+    """A four-glyph CFF font written to ``folder``: cubic outlines, like the Fandol faces, small
+    enough to convert whole; the face of a house style that names it."""
     from fontTools.fontBuilder import FontBuilder
     from fontTools.pens.t2CharStringPen import T2CharStringPen
 
@@ -783,7 +784,9 @@ def _tiny_cff_font(path: Path) -> None:
     builder.setupNameTable({"familyName": "Tiny", "styleName": "Regular"})
     builder.setupOS2(fsType=0, sTypoAscender=880, usWinAscent=880, usWinDescent=120)
     builder.setupPost()
+    path = folder / "Tiny.otf"
     builder.save(str(path))
+    return FontFace(key="t", family="Tiny Face", file=str(path), sha256="", role_name="宋体")
 
 
 @pytest.mark.parametrize(
@@ -800,9 +803,7 @@ def test_cff_outlines_become_truetype(
 ) -> None:
     monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.setattr(glyph_store, "WRITE_CACHE", True)
-    source = tmp_path / "Tiny.otf"
-    _tiny_cff_font(source)
-    face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
+    face = _tiny_face(tmp_path)
     embedded = embed_face(face, "A", mode)  # type: ignore[arg-type]
     font = TTFont(io.BytesIO(docx_fonts.truetype_font(embedded)))
     assert len(font.getGlyphOrder()) == glyphs == embedded.glyph_count
@@ -824,16 +825,14 @@ def test_glyph_cache_appends_and_survives_a_cut_record(
 ) -> None:
     monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.setattr(glyph_store, "WRITE_CACHE", True)
-    source = tmp_path / "Tiny.otf"
-    _tiny_cff_font(source)
-    face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
+    face = _tiny_face(tmp_path)
     embed_face(face, "", "used")
     (cache,) = (tmp_path / "cache").glob("*.glyphs")
     size = cache.stat().st_size
     embed_face(face, "A", "used")
     assert cache.stat().st_size > size, "new glyphs are appended"
     cache.write_bytes(cache.read_bytes() + b"\x00\x05\x00\x05\x00\x01\x00\x00\x10\x00short")
-    fresh = glyph_store.FaceStore(source, tmp_path / "cache")
+    fresh = glyph_store.FaceStore(Path(face.file), tmp_path / "cache")
     assert fresh.stored_gids() == {0, 1, 2, 3}, "all four read back; the cut record ignored"
 
 
@@ -843,9 +842,7 @@ def test_at_run_time_the_cache_is_only_read(
     """Without the install step's WRITE_CACHE a missing glyph is converted in memory: the cache
     folder may be read-only (and here does not even exist)."""
     monkeypatch.setattr(glyph_store, "CACHE_DIR", tmp_path / "cache")
-    source = tmp_path / "Tiny.otf"
-    _tiny_cff_font(source)
-    face = FontFace(key="t", family="Tiny Face", file=str(source), sha256="", role_name="宋体")
+    face = _tiny_face(tmp_path)
     embedded = embed_face(face, "A", "used")
     font = TTFont(io.BytesIO(docx_fonts.truetype_font(embedded)))
     assert {chr(c) for c in font.getBestCmap()} == {"A", "一", "二"}

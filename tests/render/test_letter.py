@@ -29,10 +29,10 @@ from tests.render import docx_libreoffice as lo
 from tests.render import pdf_reading
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
 from tests.render.letter_fixtures import ADDRESSEE, ORGAN_MARK, REFERENCE, letter, letter_head
+from tests.render.pdf_reading import MM
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("warm_docx_fonts")]
 
-MM = 72 / 25.4
 GBT = load_house_style("gbt9704")
 PAGE = GBT.page
 TOP, LEFT = PAGE.margin_top_mm, PAGE.margin_left_mm

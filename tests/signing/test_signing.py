@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from typer.testing import CliRunner
 
@@ -100,17 +100,31 @@ def ca() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     return make_ca()
 
 
+def configure(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Name the certificate at ``path`` (with :data:`PASSWORD`) in the service's settings."""
+    monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
+    monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
+
+
 @pytest.fixture
 def configured(
     tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[x509.Certificate]:
     path, cert = company_p12(tmp_path, ca, days=(-1, 365))
-    monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
-    monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
+    configure(monkeypatch, path)
     monkeypatch.delenv("PILU_SIGNING_VISIBLE", raising=False)
     signing.process_signer.cache_clear()
     yield cert
     signing.process_signer.cache_clear()
+
+
+@pytest.fixture
+def visible_signer(
+    tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate]
+) -> signing.CompanySigner:
+    """A signer that draws the signature, from a certificate valid now."""
+    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
+    return signing.load_signer(path, PASSWORD, visible=True)
 
 
 def test_a_stored_render_is_signed_and_the_manifest_names_the_certificate(
@@ -124,21 +138,8 @@ def test_a_stored_render_is_signed_and_the_manifest_names_the_certificate(
     assert manifest.as_dict()["signing_certificate_sha256"] == fingerprint
     assert Manifest.from_dict(manifest.as_dict()) == manifest
 
-    reader = PdfFileReader(io.BytesIO(pdf))
-    (embedded,) = reader.embedded_signatures
-    status = validate_pdf_signature(
-        embedded, ValidationContext(trust_roots=[asn1_certificate(ca[1])], allow_fetching=False)
-    )
-    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
-    assert status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    embedded, listing = assert_valid(pdf, ca, tmp_path)
     assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
-
-    path = tmp_path / "signed.pdf"
-    path.write_bytes(pdf)
-    listing = subprocess.run(
-        ["pdfsig", "-nocert", str(path)], capture_output=True, text=True, check=False
-    ).stdout
-    assert "Signature Validation: Signature is Valid." in listing, listing
     assert "ETSI.CAdES.detached" in listing or "PAdES" in listing, listing
     # the signed file keeps the archival structure (an incremental update on top of it)
     assert archival_problems(pdf) == []
@@ -236,14 +237,14 @@ def test_a_visible_signature_stands_at_the_signature_block(
 
 
 def test_a_visible_signature_without_a_signature_block_is_invisible(
-    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+    visible_signer: signing.CompanySigner,
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate],
+    tmp_path: Path,
 ) -> None:
-    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
-    signer = signing.load_signer(path, PASSWORD, visible=True)
     raw = (EXAMPLES / "xiaokang-life-2023.json").read_bytes()
     _, document = pipeline.build(raw)
     assert document.signature is None
-    pdf = signer.sign(pipeline.render_document(document, ("pdf",), raw)["pdf"])
+    pdf = visible_signer.sign(pipeline.render_document(document, ("pdf",), raw)["pdf"])
     assert_valid(pdf, ca, tmp_path)
     with pikepdf.open(io.BytesIO(pdf)) as reader:
         (field,) = reader.Root.AcroForm.Fields
@@ -251,14 +252,14 @@ def test_a_visible_signature_without_a_signature_block_is_invisible(
 
 
 def test_a_plain_pdf_signs_visibly_too(
-    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+    visible_signer: signing.CompanySigner,
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate],
+    tmp_path: Path,
 ) -> None:
-    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
-    signer = signing.load_signer(path, PASSWORD, visible=True)
     raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
     _, document = pipeline.build(raw)
     plain = pipeline.render_document(document, ("pdf",), raw, pdf_variant="plain")["pdf"]
-    pdf = signer.sign(plain)
+    pdf = visible_signer.sign(plain)
     assert_valid(pdf, ca, tmp_path)
     with pikepdf.open(io.BytesIO(pdf)) as reader:
         (field,) = reader.Root.AcroForm.Fields
@@ -285,8 +286,7 @@ def test_pilu_render_and_batch_stop_on_an_expired_certificate(
     command: str,
 ) -> None:
     path, _ = company_p12(tmp_path, ca, days=(-400, -1))
-    monkeypatch.setenv("PILU_SIGNING_PKCS12", str(path))
-    monkeypatch.setenv("PILU_SIGNING_PASSWORD", PASSWORD)
+    configure(monkeypatch, path)
     source = EXAMPLES / "kangning-property-2022.json"
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [command, str(source), "-o", str(out)])
@@ -297,8 +297,9 @@ def test_pilu_render_and_batch_stop_on_an_expired_certificate(
 
 def assert_valid(
     pdf: bytes, ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
-) -> None:
-    """The signature is intact, valid and trusted for pyHanko, and valid for pdfsig."""
+) -> tuple[EmbeddedPdfSignature, str]:
+    """The signature is intact, valid and trusted for pyHanko, and valid for pdfsig; returns it
+    and pdfsig's listing for a test's further checks."""
     reader = PdfFileReader(io.BytesIO(pdf))
     (embedded,) = reader.embedded_signatures
     status = validate_pdf_signature(
@@ -312,16 +313,15 @@ def assert_valid(
         ["pdfsig", "-nocert", str(path)], capture_output=True, text=True, check=False
     ).stdout
     assert "Signature Validation: Signature is Valid." in listing, listing
+    return embedded, listing
 
 
 def test_the_checks_fail_a_visible_signature_left_out_of_the_structure_tree(
-    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    visible_signer: signing.CompanySigner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path, _ = company_p12(tmp_path, ca, days=(-1, 365))
-    signer = signing.load_signer(path, PASSWORD, visible=True)
     raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
     pdf = pipeline.render_payload(raw, ("pdf",))["pdf"]
-    assert archival_problems(signer.sign(pdf)) == []
+    assert archival_problems(visible_signer.sign(pdf)) == []
     monkeypatch.setattr(signing, "_tag_widget", lambda writer, page: None)
-    problems = " ".join(archival_problems(signer.sign(pdf)))
+    problems = " ".join(archival_problems(visible_signer.sign(pdf)))
     assert "UA 7.18.1" in problems and "UA 7.18.4" in problems, problems

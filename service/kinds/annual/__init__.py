@@ -12,8 +12,7 @@ from typing import Any
 from service.kinds.annual.figures import FIGURES
 from service.kinds.annual.sample import SAMPLE
 from service.kinds.kind import Kind, Naming
-from service.payload.rules import check_parsed_parts, check_rules
-from service.payload.schema import REPORT_KIND, Payload
+from service.payload.schema import REPORT_KIND, REPORT_LABEL, Payload
 
 
 def naming(payload: Any) -> Naming:
@@ -30,11 +29,9 @@ def _period(payload: Any) -> str:
 
 KIND = Kind(
     name=REPORT_KIND,
-    label="消费者权益保护工作重大信息披露",
+    label=REPORT_LABEL,
     model=Payload,
     figures=FIGURES,
-    rules=check_rules,
-    part_rules=check_parsed_parts,
     sample=SAMPLE,
     naming=naming,
     keywords=("消费者权益保护", "信息披露"),

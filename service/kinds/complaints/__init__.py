@@ -12,10 +12,10 @@ from typing import Any, get_args
 
 from service.errors import FieldError
 from service.kinds.complaint_figures import complaint_figures
-from service.kinds.complaints.model import KIND_NAME, ComplaintPayload
+from service.kinds.complaints.model import KIND_LABEL, KIND_NAME, ComplaintPayload
 from service.kinds.complaints.sample import SAMPLE
 from service.kinds.kind import Figure, Kind, Naming
-from service.payload.rules import PERIOD_NAMES, check_parsed_parts, check_rules, period_mark
+from service.payload.rules import PERIOD_NAMES, check_rules, period_mark, walk_sections
 from service.payload.schema import Insert, Section
 
 ANNUAL_ONLY_INSERTS = frozenset({"review", "training", "outreach"})
@@ -38,33 +38,27 @@ def naming(payload: Any) -> Naming:
 
 
 def rules(payload: Any) -> list[FieldError]:
-    return check_rules(payload) + list(_inserts(payload.sections, "$.sections"))
+    return check_rules(payload) + list(_inserts(payload.sections))
 
 
-def part_rules(obj: dict[str, Any]) -> list[FieldError]:
-    return check_parsed_parts(obj, ComplaintPayload)
-
-
-def _inserts(sections: list[Section], path: str) -> Iterator[FieldError]:
-    for i, section in enumerate(sections):
+def _inserts(sections: list[Section]) -> Iterator[FieldError]:
+    for path, section in walk_sections(sections):
         for j, block in enumerate(section.content):
             if isinstance(block, Insert) and block.insert not in INSERTS:
                 yield FieldError(
-                    f"{path}[{i}].content[{j}].insert",
+                    f"{path}.content[{j}].insert",
                     "insert_not_in_kind",
-                    f"消费投诉情况信息披露没有“{block.insert}”生成内容；可用的有："
+                    f"{KIND_LABEL}没有“{block.insert}”生成内容；可用的有："
                     + "、".join(sorted(INSERTS)),
                 )
-        yield from _inserts(section.sections, f"{path}[{i}].sections")
 
 
 KIND = Kind(
     name=KIND_NAME,
-    label="消费投诉情况信息披露",
+    label=KIND_LABEL,
     model=ComplaintPayload,
     figures=FIGURES,
     rules=rules,
-    part_rules=part_rules,
     sample=SAMPLE,
     naming=naming,
     keywords=("消费投诉", "信息披露"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.kinds.kind import Kind, Naming
-from service.kinds.letter.model import KIND_NAME, LetterPayload
+from service.kinds.letter.model import KIND_LABEL, KIND_NAME, LetterPayload
 from service.kinds.letter.rules import part_rules, rules, texts
 from service.kinds.letter.sample import SAMPLE
 
@@ -25,7 +25,7 @@ def naming(letter: Any) -> Naming:
 
 KIND = Kind(
     name=KIND_NAME,
-    label="报送函（请示、报告）",
+    label=KIND_LABEL,
     model=LetterPayload,
     figures=(),
     rules=rules,

@@ -25,6 +25,7 @@ from service.payload.schema import (
 )
 
 KIND_NAME: Literal["submission-letter"] = "submission-letter"
+KIND_LABEL = "报送函（请示、报告）"
 
 Phone = Annotated[str, StringConstraints(pattern=r"^[0-9][0-9 ()（）+-]{5,30}$")]
 
@@ -58,9 +59,7 @@ class Note(_Model):
 class LetterPayload(_Model):
     """One 请示 or 报告 to a regulator, in GB/T 9704-2012 form."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, title="报送函（请示、报告）"
-    )
+    model_config = ConfigDict(title=KIND_LABEL)
 
     schema_version: SchemaVersion = Field(1, title="数据格式版本")
     kind: Literal["submission-letter"] = Field(title="报告类型")
