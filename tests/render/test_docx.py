@@ -44,7 +44,7 @@ from service.style.house_style import FontFace, HouseStyle
 from tests.conftest import EXAMPLES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
-from tests.render.parity import read_docx
+from service.render.parity import read_docx
 
 pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
 

@@ -15,7 +15,7 @@ from service.style import load_house_style
 from tests.conftest import EXAMPLE_FILES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
-from tests.render.parity import (
+from service.render.parity import (
     DocxItem,
     W,
     _format_number,
