@@ -37,7 +37,7 @@ async def for_version(request: web.Request, doc: StoredDocument) -> ParityView:
     try:
         result = await version_parity(request.app, doc)
     except PiluError as exc:
-        return ParityView(ok=False, problem=f"暂时无法检查：{exc.message}")
+        return ParityView(ok=False, problem=f"无法检查：{exc.message}")
     if result is None:
         return ParityView(ok=False, problem="该版本没有同时存档 DOCX 和 PDF，无从比对。")
     differences = list(result["differences"])

@@ -38,6 +38,9 @@ from typing import Literal
 
 from lxml import etree
 from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from service.errors import OutputUnreadable
 
 from service.model.numbering import chinese_numeral
 from service.render.pdf.continued import continued_caption
@@ -158,10 +161,18 @@ def compare_docx_pdf(
     """Every difference between the text of ``docx`` and of ``pdf``.
 
     ``page_number_format`` is the house style's (``{n}`` for the number): page numbers are
-    removed from the PDF text before comparing.
+    removed from the PDF text before comparing. ``OutputUnreadable`` when either cannot be read
+    (not a ZIP of WordprocessingML, not a PDF).
     """
-    items = tuple(read_docx(docx))
-    return compare_items(items, read_pdf_text(pdf, page_number_format))
+    try:
+        items = tuple(read_docx(docx))
+    except (zipfile.BadZipFile, KeyError, ValueError, etree.LxmlError) as exc:
+        raise OutputUnreadable("存档的 DOCX 无法读取", details={"format": "docx"}) from exc
+    try:
+        text = read_pdf_text(pdf, page_number_format)
+    except (PyPdfError, ValueError, KeyError) as exc:
+        raise OutputUnreadable("存档的 PDF 无法读取", details={"format": "pdf"}) from exc
+    return compare_items(items, text)
 
 
 def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
