@@ -391,8 +391,12 @@ def archive_paths() -> dict[str, Any]:
                 {
                     **_ok(200, ApiParity, "The result: `ok`, what was compared, differences."),
                     **_err(
-                        "BadRequest", "Unauthorized", "NotFound", "InternalError",
-                        "Unavailable", "RenderTimeout",
+                        "BadRequest",
+                        "Unauthorized",
+                        "NotFound",
+                        "InternalError",
+                        "Unavailable",
+                        "RenderTimeout",
                     ),
                 },
                 f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC/parity?version=1"',

@@ -41,7 +41,6 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from service.errors import OutputUnreadable
-
 from service.model.numbering import chinese_numeral
 from service.render.pdf.continued import continued_caption
 

@@ -11,10 +11,6 @@ from lxml import etree
 
 from service.model import Document
 from service.render.docx import render_docx
-from service.style import load_house_style
-from tests.conftest import EXAMPLE_FILES
-from tests.render import docx_fixtures as fx
-from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
 from service.render.parity import (
     DocxItem,
     W,
@@ -24,6 +20,10 @@ from service.render.parity import (
     normalise,
     read_docx,
 )
+from service.style import load_house_style
+from tests.conftest import EXAMPLE_FILES
+from tests.render import docx_fixtures as fx
+from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
 

@@ -25,7 +25,5 @@ async def get_parity(request: web.Request) -> web.Response:
     if result is None:  # pragma: no cover - every stored version has both formats today
         raise NotFound("文档没有 DOCX 或 PDF", details={"document_id": doc.id})
     return json_reply(
-        ApiParity.model_validate(
-            {"document_id": doc.id, "version": doc.version.version, **result}
-        )
+        ApiParity.model_validate({"document_id": doc.id, "version": doc.version.version, **result})
     )
