@@ -67,12 +67,18 @@ class DocxItem:
     def printed(self) -> str:
         return self.label + self.text
 
+    @property
+    def where(self) -> str:
+        """The item as a difference names its place: a row's cells apart (``经代 | 2``)."""
+        return " | ".join(self.cells) if self.cells else self.printed
+
 
 @dataclass(frozen=True, slots=True)
 class Difference:
     kind: DifferenceKind
     where: str
-    """The DOCX paragraph or row the difference is in (or follows, for extra PDF text)."""
+    """The DOCX paragraph or row the difference is in (or follows, for extra PDF text); a row
+    as its cells with `` | `` between them."""
     docx: str
     pdf: str
 
@@ -198,7 +204,7 @@ def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
         )
         if item.kind == "heading" and i1 < start + len(normalise(item.label)):
             kind = "heading_label"
-        differences.append(Difference(kind, item.printed, docx_part, pdf_part))
+        differences.append(Difference(kind, item.where, docx_part, pdf_part))
     return ParityReport(tuple(differences), items)
 
 

@@ -107,9 +107,9 @@ def test_repeated_header_row_is_not_a_difference() -> None:
         (GOOD.replace("（一）", "（二）"), "heading_label", "（一）消费者权益保护重大信息"),
         (GOOD.replace("（一）", "(一)"), "heading_label", "（一）消费者权益保护重大信息"),
         (GOOD.replace("235", "253"), "changed", "公司2023年开展消保审查235次。"),
-        (GOOD.replace("经代2", "经代3"), "changed", "经代2"),
+        (GOOD.replace("经代2", "经代3"), "changed", "经代 | 2"),
         (GOOD.replace("开展", ""), "missing", "公司2023年开展消保审查235次。"),
-        (GOOD + "附件", "extra", "合计2"),
+        (GOOD + "附件", "extra", "合计 | 2"),
     ],
     ids=["label-number", "label-punctuation", "figure", "cell", "missing-word", "extra-text"],
 )
