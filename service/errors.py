@@ -66,6 +66,13 @@ class RenderFailed(PiluError):
     code = "render_failed"
 
 
+class OutputUnreadable(PiluError):
+    """A stored output the parity check cannot read as a DOCX or a PDF; ``details.format``."""
+
+    status = 500
+    code = "output_unreadable"
+
+
 class UnknownTemplate(PiluError):
     """No report template for this report kind and year."""
 

@@ -207,7 +207,8 @@ _ERROR_RESPONSES = {
     "InternalError": (
         500,
         (
-            "An unexpected failure (`internal_error`, `render_failed`, `worker_crashed`); "
+            "An unexpected failure (`internal_error`, `render_failed`, `worker_crashed`, "
+            "`output_unreadable`); "
             "the log has the rest under the request id."
         ),
     ),

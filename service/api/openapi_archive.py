@@ -19,6 +19,7 @@ from service.api.responses import (
     ApiDocumentPage,
     ApiDocumentVersions,
     ApiError,
+    ApiParity,
     ApiRevision,
     ApiWebhookEvent,
     schema_ref,
@@ -493,6 +494,31 @@ def archive_paths() -> dict[str, Any]:
         },
         "/v1/documents/{id}/pdf": {"get": _download("pdf", "application/pdf")},
         "/v1/documents/{id}/docx": {"get": _download("docx", _DOCX)},
+        "/v1/documents/{id}/parity": {
+            "get": _op(
+                "get_document_parity",
+                "Do the DOCX and the PDF of a version say the same thing",
+                "The parity check of the stored outputs of a version (default the latest): "
+                "text, heading numbers and table cells, the DOCX read through its numbering "
+                "definitions and the PDF's text in content order, whitespace and page numbers "
+                "left out. Fonts, layout and page breaks are not compared. Compared in a worker "
+                "the first time a version is asked for, then answered from memory.",
+                ["DocumentId", "Version"],
+                {
+                    **_ok(200, ApiParity, "The result: `ok`, what was compared, differences."),
+                    **_err(
+                        "BadRequest",
+                        "Unauthorized",
+                        "NotFound",
+                        "InternalError",
+                        "Unavailable",
+                        "RenderTimeout",
+                    ),
+                },
+                f'curl -sS {_AUTH} "$PILU_URL/v1/documents/$DOC/parity?version=1"',
+                docs,
+            )
+        },
         "/v1/batches": {
             "post": _op(
                 "create_batch",

@@ -268,6 +268,38 @@ class ApiRevision(ResponseModel):
     )
 
 
+class ApiParityCompared(ResponseModel):
+    """How much of the document the parity check compared."""
+
+    paragraphs: int = Field(description="Paragraphs that are not headings (title, text, captions).")
+    headings: int
+    table_rows: int = Field(description="Table rows, header rows included.")
+
+
+class ApiParityDifference(ResponseModel):
+    """One place where the DOCX and the PDF do not say the same thing."""
+
+    kind: Literal["missing", "extra", "changed", "heading_label"] = Field(
+        description="`missing`: text of the DOCX the PDF lacks; `extra`: text only the PDF has; "
+        "`changed`: both have text there, not the same; `heading_label`: a heading's number."
+    )
+    where: str = Field(description="The DOCX paragraph or table row (cells run together).")
+    docx: str = Field(description="The DOCX's text there, whitespace removed.")
+    pdf: str = Field(description="The PDF's text there, whitespace removed.")
+    message: str = Field(description="The difference in Chinese.")
+
+
+class ApiParity(ResponseModel):
+    """Do the stored DOCX and PDF of one version say the same thing: text, heading numbers and
+    table cells (not fonts, layout or page breaks; see docs/console.md)."""
+
+    document_id: str
+    version: int
+    ok: bool
+    compared: ApiParityCompared
+    differences: list[ApiParityDifference]
+
+
 class ApiDocumentPage(ResponseModel):
     items: list[ApiDocumentSummary]
     next_cursor: str | None
@@ -373,6 +405,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ApiDocumentVersions,
     ApiRevision,
     ApiDocumentPage,
+    ApiParity,
     ApiBatch,
     ApiBatchPage,
     ApiWebhookEvent,

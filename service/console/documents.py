@@ -1,5 +1,5 @@
-"""Documents: the list, one document (manifest, versions, page thumbnails), downloads and
-regenerating with today's templates."""
+"""Documents: the list, one document (manifest, versions, parity check, page thumbnails),
+downloads and regenerating with today's templates."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from aiohttp import web
 from service.api.archive.params import MAX_FILTER_CHARS, checked_id
 from service.api.archive.streaming import stream_reply
 from service.api.negotiation import ascii_filename, content_disposition
-from service.console import drafts, work
+from service.console import drafts, parity_view, work
 from service.console.common import check_csrf, session_of, store_of
 from service.console.fields import label
 from service.console.forms import read_form
@@ -151,6 +151,7 @@ async def show(request: web.Request) -> web.Response:
         manifest=manifest,
         versions=list(reversed(versions)),
         thumbs=thumbs,
+        parity=await parity_view.for_version(request, doc),
         thumbnails_available=thumbnails.available,
         notice=NOTICES.get(request.query.get("notice", "")),
         nonce=secrets.token_urlsafe(16),

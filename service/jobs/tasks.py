@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from service import pipeline
+from service.render.parity import compare_docx_pdf
 from service.signing import sign_outputs
-from service.style import as_pdf_variant
+from service.style import as_pdf_variant, load_house_style
 
 OUTPUT_FORMATS: tuple[str, ...] = (*pipeline.FORMATS, "zip")
 """What the API can send: each document format, and ``zip`` holding all of them."""
@@ -32,3 +33,14 @@ def render(raw: bytes, fmt: str, pdf_variant: str | None = None) -> tuple[bytes,
 
 def preview(raw: bytes) -> dict[str, Any]:
     return pipeline.preview(raw)
+
+
+def parity(docx: bytes, pdf: bytes, house_style: str) -> dict[str, Any]:
+    """The parity check of one version's two outputs (:mod:`service.render.parity`), as plain
+    data (:meth:`~service.render.parity.ParityReport.as_json`). Page numbers are removed by the
+    format of today's profile ``house_style`` (the default format when it is gone)."""
+    try:
+        number_format = load_house_style(house_style).page_number.format
+    except (KeyError, ValueError):
+        number_format = load_house_style().page_number.format
+    return compare_docx_pdf(docx, pdf, page_number_format=number_format).as_json()

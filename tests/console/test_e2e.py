@@ -223,6 +223,11 @@ async def test_generate_the_example_and_download_the_docx(page: Any, shared: Sha
     await expect(page.locator(".notice.success")).to_contain_text("文档已生成", timeout=60_000)
     await expect(page.get_by_role("heading", level=1)).to_have_text(STEM)
     shared.document_id = page.url.split("/console/documents/")[1].split("?")[0]
+    parity = page.locator("section.parity")
+    await expect(parity).to_have_attribute("data-parity", "ok")
+    await expect(parity.locator(".parity-result.ok")).to_contain_text("一致")
+    await expect(parity.locator(".parity-result.ok")).to_contain_text("个标题")
+    await shot(page, shared, "generated")
 
     async with page.expect_download() as info:
         await page.get_by_role("link", name="下载 Word（DOCX）").click()
@@ -371,5 +376,5 @@ async def test_another_company_reaches_nothing(browser: Any, shared: Shared) -> 
         await shot(tab, shared, "other-company-not-found")
     finally:
         await context.close()
-    assert len(shared.screenshots) == 13
+    assert len(shared.screenshots) == 14
     assert all(path.stat().st_size > 0 for path in shared.screenshots), "every page was saved"

@@ -278,6 +278,7 @@ CASES: dict[str, Case] = {
     "GET /v1/documents/{id}/uploaded-docx": _doc_routes("/uploaded-docx"),
     "GET /v1/documents/{id}/pdf": _doc_routes("/pdf"),
     "GET /v1/documents/{id}/docx": _doc_routes("/docx"),
+    "GET /v1/documents/{id}/parity": _doc_routes("/parity"),
     "POST /v1/batches": lambda w: [
         (Request("POST", "/v1/batches", NDJSON, attempt()), "hidden"),
         (Request("POST", "/v1/batches", NDJSON, attempt(INTRUDER) + b"\n" + attempt()), "hidden"),
@@ -558,6 +559,7 @@ API_ID_ROUTES = [
     "/v1/documents/{id}/versions",
     "/v1/documents/{id}/pdf",
     "/v1/documents/{id}/docx",
+    "/v1/documents/{id}/parity",
     "/v1/batches/{id}",
     "/v1/batches/{id}/archive",
 ]

@@ -51,6 +51,7 @@ OPERATIONS = {
     ("POST", "/v1/documents/{id}/versions"): 8,
     ("GET", "/v1/documents/{id}/pdf"): 5,
     ("GET", "/v1/documents/{id}/docx"): 5,
+    ("GET", "/v1/documents/{id}/parity"): 5,
     ("POST", "/v1/batches"): 12,
     ("GET", "/v1/batches"): 5,
     ("GET", "/v1/batches/{id}"): 8,
@@ -62,6 +63,7 @@ REAL_ID_SAFE = {
     ("GET", "/v1/documents/{id}/versions"),
     ("GET", "/v1/documents/{id}/pdf"),
     ("GET", "/v1/documents/{id}/docx"),
+    ("GET", "/v1/documents/{id}/parity"),
     ("GET", "/v1/batches/{id}"),
     ("GET", "/v1/batches/{id}/archive"),
 }

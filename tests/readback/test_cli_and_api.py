@@ -21,10 +21,10 @@ from service import pipeline
 from service.api import create_app
 from service.cli import app as cli
 from service.formats import MEDIA_TYPES
+from service.render.parity import compare_docx_pdf
 from tests.api.conftest import AUTH, make_settings
 from tests.conftest import EXAMPLES
 from tests.readback import edits
-from tests.render.parity import compare_docx_pdf
 
 pytestmark = pytest.mark.slow
 async_test = pytest.mark.asyncio(loop_scope="module")

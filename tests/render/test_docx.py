@@ -39,13 +39,13 @@ from service.render.docx.fonts.charsets import (
     reserve_characters,
 )
 from service.render.docx.styles import roles_by_style_id
+from service.render.parity import read_docx
 from service.style import load_house_style
 from service.style.coverage import face_codepoints
 from service.style.house_style import FontFace, HouseStyle
 from tests.conftest import EXAMPLES
 from tests.render import docx_fixtures as fx
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
-from tests.render.parity import read_docx
 
 pytestmark = pytest.mark.usefixtures("warm_docx_fonts")
 

@@ -24,6 +24,7 @@ from service.model import Document
 from service.model.document import Table
 from service.render.docx import render_docx
 from service.render.docx.writer import column_widths
+from service.render.parity import compare_docx_pdf, compare_items, read_docx, read_pdf_text
 from service.render.pdf.continued import continued_caption
 from service.style import HouseStyle
 from tests.conftest import EXAMPLE_FILES, EXAMPLES
@@ -31,7 +32,6 @@ from tests.render import docx_fixtures as fx
 from tests.render import docx_libreoffice as lo
 from tests.render import table_cells as tc
 from tests.render.docx_fixtures import warm_docx_fonts  # noqa: F401  (session fixture)
-from tests.render.parity import compare_docx_pdf, compare_items, read_docx, read_pdf_text
 from tests.render.pdf_reading import MM
 from tests.render.test_table_pages import PUSHED_LINES, ROWS, pushed_down_document
 from tests.render.test_unbreakable_text import LONGEST_LABEL, LONGEST_NUMBER, hostile

@@ -18,12 +18,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.api.admission import Admission
-from service.api.archive import batches, documents, revisions
+from service.api.archive import batches, documents, parity, revisions
+from service.api.parity import PARITY, ParityCache
 from service.api.state import SETTINGS
 
 
 def add_routes(app: web.Application) -> None:
     app[batches.BATCH_ADMISSION] = Admission(batches.BATCH_UPLOADS, app[SETTINGS].retry_after_s)
+    app[PARITY] = ParityCache()
     router = app.router
     router.add_post("/v1/documents", documents.create_document, name="create_document")
     router.add_get("/v1/documents", documents.list_documents, name="list_documents")
@@ -45,6 +47,7 @@ def add_routes(app: web.Application) -> None:
         documents.download_uploaded,
         name="download_document_uploaded_docx",
     )
+    router.add_get("/v1/documents/{id}/parity", parity.get_parity, name="get_document_parity")
     router.add_post("/v1/batches", batches.create_batch, name="create_batch")
     router.add_get("/v1/batches", batches.list_batches, name="list_batches")
     router.add_get("/v1/batches/{id}", batches.get_batch, name="get_batch")

@@ -1,9 +1,11 @@
 """Parity of the two writers: the DOCX and the PDF of one document must say the same thing.
 
-A checking tool of the render tests (the service itself never reads its own outputs back).
+The service reads its own outputs back here: the console shows this check's result for every
+stored version, ``GET /v1/documents/{id}/parity`` answers it, and the render tests hold both
+writers to it.
 
 In: the DOCX bytes and the PDF bytes of one document. Out: a :class:`ParityReport` listing every
-difference in text, heading numbers and table cells.
+difference in text, heading numbers and table cells, and what was compared.
 
 The DOCX is read as a reader sees it, not as the writer meant it: heading labels are computed
 from ``numbering.xml`` (level formats, level texts, restarts) through the paragraph's or its
@@ -13,6 +15,15 @@ stream without whitespace (line breaks, justification and the space LibreOffice 
 Chinese and Latin text are layout, not content), after removing the page numbers; a table header
 row that the PDF repeats on a new page, and the 续表N caption above it, are not a difference.
 Punctuation is compared exactly: （一） and (一) differ.
+
+What it cannot see: anything but the text. Fonts, sizes, spacing, page breaks, where a table
+cell's text sits, images and the signature are not compared; whitespace inside a paragraph is
+not either, nor which cell of a row a text is in when the row's text reads the same (a row is
+compared as its cells run together). Text the PDF draws in an order other than its content order
+(pypdf reads content order) shows as a difference though a reader sees none. Only the body of
+the DOCX is read (not headers, footers, footnotes or text boxes), and page numbers are removed
+from the PDF by the house style's format as given: a version made with another page number
+format shows its numbers as extra text.
 """
 
 from __future__ import annotations
@@ -27,7 +38,9 @@ from typing import Literal
 
 from lxml import etree
 from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 
+from service.errors import OutputUnreadable
 from service.model.numbering import chinese_numeral
 from service.render.pdf.continued import continued_caption
 
@@ -54,17 +67,61 @@ class DocxItem:
     def printed(self) -> str:
         return self.label + self.text
 
+    @property
+    def where(self) -> str:
+        """The item as a difference names its place: a row's cells apart (``经代 | 2``)."""
+        return " | ".join(self.cells) if self.cells else self.printed
+
 
 @dataclass(frozen=True, slots=True)
 class Difference:
     kind: DifferenceKind
     where: str
-    """The DOCX paragraph or row the difference is in (or follows, for extra PDF text)."""
+    """The DOCX paragraph or row the difference is in (or follows, for extra PDF text); a row
+    as its cells with `` | `` between them."""
     docx: str
     pdf: str
 
     def __str__(self) -> str:
         return f"{self.kind} at “{_short(self.where)}”: DOCX “{self.docx}” / PDF “{self.pdf}”"
+
+    @property
+    def message(self) -> str:
+        """The difference in Chinese: where, and what each side has."""
+        place = f"“{_short(self.where)}”处"
+        if self.kind == "missing":
+            return f"{place}：DOCX 有“{_short(self.docx)}”，PDF 中没有"
+        if self.kind == "extra":
+            return f"{place}之后：PDF 多出“{_short(self.pdf)}”，DOCX 中没有"
+        what = "标题编号" if self.kind == "heading_label" else "文字"
+        return f"{place}{what}不同：DOCX 为“{_short(self.docx)}”，PDF 为“{_short(self.pdf)}”"
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "where": self.where,
+            "docx": self.docx,
+            "pdf": self.pdf,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """How much of the document the check compared."""
+
+    paragraphs: int
+    """Paragraphs that are not headings: the title, body text, captions, notes."""
+    headings: int
+    table_rows: int
+    """Table rows, header rows included."""
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "paragraphs": self.paragraphs,
+            "headings": self.headings,
+            "table_rows": self.table_rows,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +137,23 @@ class ParityReport:
     def headings(self) -> tuple[DocxItem, ...]:
         return tuple(i for i in self.items if i.kind == "heading")
 
+    @property
+    def compared(self) -> Compared:
+        kinds = [i.kind for i in self.items]
+        rows = sum(k in ("row", "header_row") for k in kinds)
+        headings = kinds.count("heading")
+        return Compared(len(kinds) - rows - headings, headings, rows)
+
+    def as_json(self) -> dict[str, object]:
+        """``{"ok", "compared": {"paragraphs", "headings", "table_rows"}, "differences": [{"kind",
+        "where", "docx", "pdf", "message"}]}``: plain data, to cross from a worker process and
+        to answer over HTTP."""
+        return {
+            "ok": self.ok,
+            "compared": self.compared.as_json(),
+            "differences": [d.as_json() for d in self.differences],
+        }
+
     def __str__(self) -> str:
         if self.ok:
             return f"DOCX and PDF agree ({len(self.items)} paragraphs and rows)"
@@ -92,10 +166,18 @@ def compare_docx_pdf(
     """Every difference between the text of ``docx`` and of ``pdf``.
 
     ``page_number_format`` is the house style's (``{n}`` for the number): page numbers are
-    removed from the PDF text before comparing.
+    removed from the PDF text before comparing. ``OutputUnreadable`` when either cannot be read
+    (not a ZIP of WordprocessingML, not a PDF).
     """
-    items = tuple(read_docx(docx))
-    return compare_items(items, read_pdf_text(pdf, page_number_format))
+    try:
+        items = tuple(read_docx(docx))
+    except (zipfile.BadZipFile, KeyError, ValueError, etree.LxmlError) as exc:
+        raise OutputUnreadable("存档的 DOCX 无法读取", details={"format": "docx"}) from exc
+    try:
+        text = read_pdf_text(pdf, page_number_format)
+    except (PyPdfError, ValueError, KeyError) as exc:
+        raise OutputUnreadable("存档的 PDF 无法读取", details={"format": "pdf"}) from exc
+    return compare_items(items, text)
 
 
 def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
@@ -122,7 +204,7 @@ def compare_items(items: tuple[DocxItem, ...], pdf_text: str) -> ParityReport:
         )
         if item.kind == "heading" and i1 < start + len(normalise(item.label)):
             kind = "heading_label"
-        differences.append(Difference(kind, item.printed, docx_part, pdf_part))
+        differences.append(Difference(kind, item.where, docx_part, pdf_part))
     return ParityReport(tuple(differences), items)
 
 
