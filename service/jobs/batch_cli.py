@@ -48,7 +48,6 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from service import pipeline
 from service.errors import BatchInvalid, PiluError
 from service.jobs.archive import (
     ArchiveEntry,
@@ -59,7 +58,13 @@ from service.jobs.archive import (
 )
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
-from service.jobs.render import RenderFn, RenderOutcome, pool_render, render_item
+from service.jobs.render import (
+    RenderFn,
+    RenderOutcome,
+    batch_warm_up,
+    pool_render,
+    render_item,
+)
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.settings import Settings
 from service.signing import SigningSetupError, signer_from_settings
@@ -93,7 +98,7 @@ def run_batch(
     *,
     settings: Settings | None = None,
     task: ItemTask = render_item,
-    warm_up: Callable[[], None] | None = pipeline.warm_up,
+    warm_up: Callable[[], None] | None = batch_warm_up,
     render: RenderFn | None = None,
     lease_seconds: float = 60.0,
     console: Console | None = None,
@@ -102,7 +107,7 @@ def run_batch(
     """Render every payload of ``input`` into ``out`` with ``workers`` processes; the exit status.
 
     ``settings`` defaults to :meth:`Settings.load` (the environment); the pool's workers run
-    ``warm_up`` once each, then ``task`` per item (given ``pdf_variant``, when set). ``render``
+    ``warm_up`` once each (by default :func:`~service.jobs.render.batch_warm_up`), then ``task`` per item (given ``pdf_variant``, when set). ``render``
     replaces the pool altogether (tests); ``console`` where the summary goes (stdout); the
     progress bar goes to stderr. A company certificate the settings name but that cannot sign
     stops the batch before anything is rendered (the workers sign with it).
