@@ -749,3 +749,34 @@ def test_pdf_objects_serialised_once_give_pydyfs_bytes(
     assert render_pdf(document, style) == ours
     assert compressions > 10
     assert once * 2 - 1 <= compressions <= once * 2
+
+
+def test_a_face_subset_to_the_same_glyphs_again_takes_the_kept_subset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second render of a document subsets no face (every subset is kept) and gives the
+    bytes of a render with no subset kept; another document subsets only what is new."""
+    from service.render.pdf import subsets
+
+    subset_calls = 0
+    real = subsets._original_subset
+
+    def counting(*args: Any, **kwargs: Any) -> None:
+        nonlocal subset_calls
+        subset_calls += 1
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(subsets, "_original_subset", counting)
+    document = fx.sample_document()
+    subsets.clear()
+    first = render_pdf(document, GBT)
+    faces = subset_calls
+    assert faces >= 3
+    assert render_pdf(document, GBT) == first
+    assert subset_calls == faces
+    other = fx.long_body_document()
+    render_pdf(other, GBT)
+    assert faces < subset_calls < 2 * faces
+    subsets.clear()
+    assert render_pdf(document, GBT) == first
+    assert subset_calls > faces + 1

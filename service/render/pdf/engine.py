@@ -9,7 +9,8 @@ Chinese lines of a justified paragraph are spread between their characters (:mod
 Two settings of WeasyPrint's that cost time and buy nothing here are changed: its HTML5
 user-agent stylesheet gives way to one cut down to the elements the writer emits (the same PDF,
 a faster cascade), and pydyf deflates at zlib's default level instead of 9. pydyf also serialises
-(and deflates) each object once instead of twice (:mod:`.serialize`).
+(and deflates) each object once instead of twice (:mod:`.serialize`), and a face subset to
+glyphs it was subset to before takes the bytes of the last time (:mod:`.subsets`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from service.model.document import (
 )
 from service.model.numbering import LADDER, heading_label
 from service.render.coverage import check_coverage
-from service.render.pdf import justify, serialize
+from service.render.pdf import justify, serialize, subsets
 from service.render.pdf.archival import (
     VARIANT,
     EmbeddedFile,
@@ -108,6 +109,7 @@ def _deflate_streams_at(level: int) -> None:
 _deflate_streams_at(DEFLATE_LEVEL)
 justify.install()
 serialize.install()
+subsets.install()
 
 
 class WriterHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints

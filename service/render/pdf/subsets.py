@@ -1,0 +1,76 @@
+"""Font subsets kept per process: a face subset to the same glyphs again is not subset again.
+
+WeasyPrint (70) subsets every face a PDF uses with HarfBuzz on every render
+(``Font._harfbuzz_subset``: two passes over the whole face, 1–20 ms each for the Fandol faces,
+~35 ms of a reference render). The title, heading and signature faces of one kind of report
+draw the same few dozen glyphs in every document, and the body face often does too, so
+:func:`install` keeps each subset's bytes, keyed by the face and the sorted glyph ids (and the
+two other inputs of the subset: whether glyphs are missing, hinting). A hit hands out the same
+bytes HarfBuzz gave the first time; a failed subset (WeasyPrint logs a warning, which fails
+the render) is not kept.
+
+A face is known by the address of its HarfBuzz face, and the cache holds a reference to that
+face, so the address cannot be reused by another face while an entry names it. What it cannot
+do: notice a face whose file changed on disk under a running process (fontconfig and Pango do
+not either). Bounds: :data:`MAX_BYTES` of subsets (least recently used dropped first) and
+:data:`MAX_FACES` faces (past that everything is dropped). One thread at a time, like the rest
+of the writer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Final
+
+from weasyprint.pdf import fonts as weasy_fonts
+from weasyprint.text.ffi import ffi
+
+MAX_BYTES: Final = 32 * 1024 * 1024
+"""Subset bytes kept at most (a body face's subset is ~0.4 MB, a heading face's ~60 KB)."""
+MAX_FACES: Final = 64
+"""Faces referenced at most; a house style has five to nine."""
+
+SubsetKey = tuple[int, tuple[int, ...], bool, bool]
+
+_subsets: OrderedDict[SubsetKey, bytes] = OrderedDict()
+_faces: dict[int, Any] = {}
+"""Face address -> the face (a reference held, so the address stays this face's)."""
+_size = 0
+
+_original_subset: Callable[..., None] = weasy_fonts.Font._harfbuzz_subset
+
+
+def _subset(self: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
+    global _size
+    address = int(ffi.cast("uintptr_t", self.hb_face))
+    key: SubsetKey = (address, tuple(sorted(to_unicode)), bool(self.missing), bool(hinting))
+    if address in _faces and (found := _subsets.get(key)) is not None:
+        _subsets.move_to_end(key)
+        self.file_content = found
+        return
+    before = self.file_content
+    _original_subset(self, to_unicode, hinting)
+    if self.file_content is before:  # HarfBuzz failed; WeasyPrint has logged it
+        return
+    if address not in _faces and len(_faces) >= MAX_FACES:
+        clear()
+    _faces.setdefault(address, self.hb_face)
+    _subsets[key] = self.file_content
+    _size += len(self.file_content)
+    while _size > MAX_BYTES and _subsets:
+        _, dropped = _subsets.popitem(last=False)
+        _size -= len(dropped)
+
+
+def clear() -> None:
+    """Forget every subset and let go of the faces."""
+    global _size
+    _subsets.clear()
+    _faces.clear()
+    _size = 0
+
+
+def install() -> None:
+    """Put the cached subset in WeasyPrint's place (idempotent)."""
+    weasy_fonts.Font._harfbuzz_subset = _subset
