@@ -754,8 +754,9 @@ def test_pdf_objects_serialised_once_give_pydyfs_bytes(
 def test_a_face_subset_to_the_same_glyphs_again_takes_the_kept_subset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The second render of a document subsets no face (every subset is kept) and gives the
-    bytes of a render with no subset kept; another document subsets only what is new."""
+    """The second render of a document subsets no face (every subset is kept) nor deflates
+    its font streams again, and gives the bytes of a render with no subset kept; another
+    document subsets only what is new."""
     from service.render.pdf import subsets
 
     subset_calls = 0
@@ -774,9 +775,30 @@ def test_a_face_subset_to_the_same_glyphs_again_takes_the_kept_subset(
     assert faces >= 3
     assert render_pdf(document, GBT) == first
     assert subset_calls == faces
+    assert len(subsets._deflated) == faces  # each kept subset's font stream deflated once
     other = fx.long_body_document()
     render_pdf(other, GBT)
     assert faces < subset_calls < 2 * faces
     subsets.clear()
     assert render_pdf(document, GBT) == first
     assert subset_calls > faces + 1
+
+
+def test_subsets_past_the_bound_are_dropped_with_their_deflated_streams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.render.pdf import subsets
+
+    document = fx.sample_document()
+    subsets.clear()
+    kept = render_pdf(document, GBT)
+    assert subsets._size == sum(len(data) for data in subsets._subsets.values()) > 0
+    biggest = max(len(data) for data in subsets._subsets.values())
+    monkeypatch.setattr(subsets, "MAX_BYTES", biggest - 1)
+    subsets.clear()
+    assert render_pdf(document, GBT) == kept
+    assert biggest not in {len(data) for data in subsets._subsets.values()}
+    assert subsets._size == sum(len(data) for data in subsets._subsets.values()) <= biggest - 1
+    assert set(subsets._kept) == {id(data) for data in subsets._subsets.values()}
+    assert {key[0] for key in subsets._deflated} <= set(subsets._kept)
+    subsets.clear()

@@ -97,11 +97,12 @@ files 0.4 % smaller; 6 is zlib's own default."""
 
 def _deflate_streams_at(level: int) -> None:
     """Make pydyf compress its streams at ``level``: pydyf calls ``zlib.compressobj(level=9)``
-    through its module's ``zlib`` name, which is replaced by a copy of zlib with that level."""
+    through its module's ``zlib`` name, which is replaced by a copy of zlib whose
+    ``compressobj`` deflates at that level (once per kept font subset: :mod:`.subsets`)."""
     if getattr(pydyf.zlib, "pilu_level", None) == level:
         return
     deflate = types.SimpleNamespace(**vars(zlib))
-    deflate.compressobj = lambda *args, **kwargs: zlib.compressobj(level)
+    deflate.compressobj = lambda *args, **kwargs: subsets.Deflater(level)
     deflate.pilu_level = level
     pydyf.zlib = deflate
 
