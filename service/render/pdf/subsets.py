@@ -115,12 +115,6 @@ def clear() -> None:
     _size = 0
 
 
-_kept: dict[int, bytes] = {}
-"""``id(subset bytes) -> subset bytes`` of every kept subset (the bytes are alive while kept)."""
-_deflated: dict[tuple[int, int], bytes] = {}
-"""``(id(kept subset bytes), zlib level) -> deflated bytes``."""
-
-
 def install() -> None:
     """Put the cached subset in WeasyPrint's place (idempotent)."""
     weasy_fonts.Font._harfbuzz_subset = _subset
