@@ -784,6 +784,29 @@ def test_a_face_subset_to_the_same_glyphs_again_takes_the_kept_subset(
     assert subset_calls > faces + 1
 
 
+def test_glyph_arrays_given_harfbuzz_as_open_arrays_are_the_same_arrays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WeasyPrint's font module gets an ``ffi`` that makes ``T[n]`` arrays of n items as
+    ``T[]``: no new C type per length, and the PDF of WeasyPrint's own ``ffi``."""
+    from service.render.pdf import subsets
+
+    proxy = weasy_pdf_fonts.ffi
+    assert isinstance(proxy, subsets._OpenArrays)
+    sized = proxy.new("hb_codepoint_t[3]", [5, 6, 7])
+    assert list(sized) == [5, 6, 7] and proxy.real.typeof(sized) == proxy.real.typeof(
+        "hb_codepoint_t[]"
+    )
+    assert proxy.real.sizeof(proxy.new("hb_codepoint_t[4]")) == 16  # no items: as written
+    document = fx.sample_document()
+    subsets.clear()
+    ours = render_pdf(document, GBT)
+    monkeypatch.setattr(weasy_pdf_fonts, "ffi", proxy.real)
+    subsets.clear()
+    assert render_pdf(document, GBT) == ours
+    subsets.clear()
+
+
 def test_subsets_past_the_bound_are_dropped_with_their_deflated_streams(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -11,6 +11,12 @@ the render) is not kept. The font file stream pydyf deflates from a kept subset 
 once too: :class:`Deflater`, what pydyf gets for ``zlib.compressobj``, hands out the deflated
 bytes of a kept subset's last time (a body face's subset deflates in ~15 ms).
 
+WeasyPrint also spells the glyph arrays it gives HarfBuzz with their length in the C type
+(``ffi.new(f"hb_codepoint_t[{n}]", ids)``), and cffi parses every new type string with
+pycparser: ~7 ms for each new length, two per subset, so ~70 ms for a document whose five faces
+are all new. :class:`_OpenArrays` hands WeasyPrint's font module an ``ffi`` that writes such an
+array as ``hb_codepoint_t[]`` (parsed once per process) with the same items: the same array.
+
 A face is known by the address of its HarfBuzz face, and the cache holds a reference to that
 face, so the address cannot be reused by another face while an entry names it. What it cannot
 do: notice a face whose file changed on disk under a running process (fontconfig and Pango do
@@ -21,9 +27,10 @@ of the writer.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any, Final
 
 from weasyprint.pdf import fonts as weasy_fonts
@@ -115,6 +122,29 @@ def clear() -> None:
     _size = 0
 
 
+_SIZED_ARRAY = re.compile(r"^(\w+)\[(\d+)\]$")
+
+
+class _OpenArrays:
+    """WeasyPrint's ``ffi`` for its font module, with ``new("T[n]", items)`` of exactly ``n``
+    items made as ``new("T[]", items)``; everything else is the real ``ffi``'s."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def new(self, cdecl: str, init: Any = None) -> Any:
+        if isinstance(cdecl, str) and isinstance(init, Sized):
+            sized = _SIZED_ARRAY.match(cdecl)
+            if sized is not None and int(sized[2]) == len(init):
+                return self.real.new(f"{sized[1]}[]", init)
+        return self.real.new(cdecl, init)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 def install() -> None:
     """Put the cached subset in WeasyPrint's place (idempotent)."""
     weasy_fonts.Font._harfbuzz_subset = _subset
+    if not isinstance(weasy_fonts.ffi, _OpenArrays):
+        weasy_fonts.ffi = _OpenArrays(weasy_fonts.ffi)
