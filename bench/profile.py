@@ -3,6 +3,7 @@
     .venv/bin/python bench/profile.py                  # 20 renders of each format
     .venv/bin/python bench/profile.py -n 50 --format pdf
     .venv/bin/python bench/profile.py --end-to-end     # what a worker runs: bytes → checks → model → document
+    .venv/bin/python bench/profile.py --batch -n 30    # what a `pilu batch` worker runs per item, both formats
     .venv/bin/python bench/profile.py --html /tmp/prof # also an interactive HTML profile per format
 
 Each format is warmed first (``pipeline.warm_up`` and one render), then timed without the
@@ -12,7 +13,10 @@ profiler (the honest mean), then profiled. It prints, per format:
 - the call tree (pyinstrument, library internals collapsed, frames under 1.5 % hidden);
 - the functions with the most *self* time (flat view), which is where optimising pays.
 
-Payloads are the reference example varied per render (``bench/payloads.py``), so no cache helps.
+Payloads are the reference example varied per render (``bench/payloads.py``), so no cache
+answers one render from another; with ``--batch``, the batch phase's payloads (six historical
+years, varied), each rendered to PDF and DOCX by ``render_item`` as a ``pilu batch`` worker
+does (its kept font subsets then help as they do in a batch).
 pyinstrument is installed by ``scripts/install-bench.sh``.
 """
 
@@ -84,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         help="profile service.jobs.tasks.render (parse, check, build, render) instead of the writer alone",
     )
     parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="profile service.jobs.render.render_item (both formats) over the batch's payloads",
+    )
+    parser.add_argument(
         "--interval", type=float, default=0.001, help="sampling interval in seconds"
     )
     parser.add_argument("--html", type=Path, help="folder to write pyinstrument HTML profiles into")
@@ -97,19 +106,26 @@ def main(argv: list[str] | None = None) -> int:
 
     from service import pipeline
     from service.jobs import tasks
+    from service.jobs.render import render_item
     from service.style import load_house_style
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    raws = payloads.reference_variants(2 * args.n + 2, seed=11)
+    if args.batch:
+        formats = ["pdf+docx"]
+        raws = payloads.historical_batch(2 * args.n + 2, seed=7)
+    else:
+        raws = payloads.reference_variants(2 * args.n + 2, seed=11)
     documents = [pipeline.build(raw)[1] for raw in raws]
     style = load_house_style(documents[0].meta.house_style)
     pipeline.warm_up()
 
     for fmt in formats:
-        writer = pipeline._writer(fmt)  # the function render_document calls for fmt
+        writer: Any = None if args.batch else pipeline._writer(fmt)  # what is profiled
 
         def one(i: int) -> None:
-            if args.end_to_end:
+            if args.batch:
+                render_item(raws[i])
+            elif args.end_to_end:
                 tasks.render(raws[i], fmt)  # noqa: B023
             else:
                 writer(documents[i], style)  # noqa: B023
@@ -125,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
             one(i)
         profiler.stop()
         scope = (
-            "tasks.render (parse + check + build + write)" if args.end_to_end else f"render_{fmt}"
+            "render_item (parse + check + build + PDF + DOCX + parts)"
+            if args.batch
+            else "tasks.render (parse + check + build + write)"
+            if args.end_to_end
+            else f"render_{fmt}"
         )
         print("=" * 100)
         print(
@@ -141,9 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                 processor_options={"filter_threshold": 0.015},
             )
         )
-        root = profiler.last_session.root_frame()
+        session = profiler.last_session
+        assert session is not None
+        root = session.root_frame()
         selfs, packages, total = self_times(root)
-        target = "render" if args.end_to_end else f"render_{fmt}"
+        target = "render_item" if args.batch else "render" if args.end_to_end else f"render_{fmt}"
         steps = stages(root, target)
         # shares of the sampled time, shown as ms of an unprofiled render (share × mean)
         print(f"Stages (direct callees of {target}), share and ms of an unprofiled render:")
@@ -164,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         if args.html:
             args.html.mkdir(parents=True, exist_ok=True)
-            target = args.html / f"profile-{fmt}.html"
+            target = args.html / f"profile-{fmt.replace('+', '-')}.html"
             target.write_text(profiler.output_html(), encoding="utf-8")
             print(f"HTML profile: {target}")
     return 0

@@ -48,7 +48,6 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from service import pipeline
 from service.errors import BatchInvalid, PiluError
 from service.jobs.archive import (
     ArchiveEntry,
@@ -59,14 +58,20 @@ from service.jobs.archive import (
 )
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
-from service.jobs.render import RenderFn, RenderOutcome, pool_render, render_item
+from service.jobs.render import (
+    RenderFn,
+    RenderOutcome,
+    batch_warm_up,
+    pool_render,
+    render_item,
+)
 from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
 from service.settings import Settings
 from service.signing import SigningSetupError, signer_from_settings
 from service.store import BatchItemInput, BatchStatus, Store, open_store
 from service.store.errors import STORAGE_REFUSED, storage_error
 from service.store.files import atomic_writer, write_atomic
-from service.store.models import sha256_hex
+from service.store.models import OutputInfo, sha256_hex
 from service.style import PdfVariant
 from service.workers import WorkerStartFailed, make_pool
 
@@ -93,7 +98,7 @@ def run_batch(
     *,
     settings: Settings | None = None,
     task: ItemTask = render_item,
-    warm_up: Callable[[], None] | None = pipeline.warm_up,
+    warm_up: Callable[[], None] | None = batch_warm_up,
     render: RenderFn | None = None,
     lease_seconds: float = 60.0,
     console: Console | None = None,
@@ -102,9 +107,10 @@ def run_batch(
     """Render every payload of ``input`` into ``out`` with ``workers`` processes; the exit status.
 
     ``settings`` defaults to :meth:`Settings.load` (the environment); the pool's workers run
-    ``warm_up`` once each, then ``task`` per item (given ``pdf_variant``, when set). ``render``
-    replaces the pool altogether (tests); ``console`` where the summary goes (stdout); the
-    progress bar goes to stderr. A company certificate the settings name but that cannot sign
+    ``warm_up`` once each (by default :func:`~service.jobs.render.batch_warm_up`), then
+    ``task`` per item (given ``pdf_variant``, when set). ``render`` replaces the pool
+    altogether (tests); ``console`` where the summary goes (stdout); the progress bar goes to
+    stderr. A company certificate the settings name but that cannot sign
     stops the batch before anything is rendered (the workers sign with it).
     """
     console = console or Console()
@@ -140,9 +146,15 @@ class _Renderer:
     render: RenderFn | None
 
     @asynccontextmanager
-    async def open(self, workers: int) -> AsyncIterator[RenderFn]:
-        """The render function for the runner, on a started pool of ``workers`` processes that
-        is closed (its workers reaped) on the way out."""
+    async def open(
+        self, workers: int, closing: list[asyncio.Task[None]]
+    ) -> AsyncIterator[RenderFn]:
+        """The render function for the runner, on a started pool of ``workers`` processes.
+
+        When the block ends normally the pool is closed in the background (its workers take a
+        second or two to exit) and the task is put on ``closing`` for the caller to await once
+        the outputs are written; after an error it is closed (its workers reaped) before the
+        error goes on."""
         if self.render is not None:
             yield self.render
             return
@@ -153,8 +165,10 @@ class _Renderer:
             raise RenderPoolBroken(str(exc)) from exc
         try:
             yield pool_render(pool, self.settings.render_timeout_s, self.task)
-        finally:
+        except BaseException:
             await pool.close()
+            raise
+        closing.append(asyncio.create_task(pool.close()))
 
 
 async def _run_batch(
@@ -231,21 +245,30 @@ async def _run_in_store(
         await store.batches.reset_running(batch.id)
     started = time.monotonic()
     stats = WorkerStats()
-    if batch.state != "finished":
-        try:
-            stats = await _work(store, batch, workers, renderer, lease_seconds)
-        except RenderPoolBroken as exc:
-            console.print(f"[red]渲染进程意外退出（{exc}）；再次运行同一命令可继续。[/red]")
-            return EXIT_FAILED_ITEMS
-    elapsed = time.monotonic() - started
-    status, entries = await archive_entries(store, batch.id)
-    written = await _export(store, out, status, entries)
+    closing: list[asyncio.Task[None]] = []
+    try:
+        if batch.state != "finished":
+            try:
+                stats = await _work(store, batch, workers, renderer, lease_seconds, closing)
+            except RenderPoolBroken as exc:
+                console.print(f"[red]渲染进程意外退出（{exc}）；再次运行同一命令可继续。[/red]")
+                return EXIT_FAILED_ITEMS
+        elapsed = time.monotonic() - started
+        status, entries = await archive_entries(store, batch.id)
+        written = await _export(store, out, status, entries)
+    finally:
+        await asyncio.gather(*closing)  # the pool's workers are reaped before the batch ends
     _summary(console, status, entries, stats, elapsed, written, resumed=created.replayed)
     return EXIT_FAILED_ITEMS if status.failed else EXIT_OK
 
 
 async def _work(
-    store: Store, batch: BatchStatus, workers: int, renderer: _Renderer, lease_seconds: float
+    store: Store,
+    batch: BatchStatus,
+    workers: int,
+    renderer: _Renderer,
+    lease_seconds: float,
+    closing: list[asyncio.Task[None]],
 ) -> WorkerStats:
     progress = Progress(
         TextColumn("[bold]渲染"),
@@ -259,7 +282,7 @@ async def _work(
         transient=False,
     )
     task = progress.add_task("batch", total=batch.total, completed=batch.done + batch.failed)
-    async with renderer.open(workers) as render:
+    async with renderer.open(workers, closing) as render:
         with progress:
             return await run_worker(
                 store,
@@ -273,26 +296,47 @@ async def _work(
             )
 
 
+EXPORT_CONCURRENCY = 4
+"""Output files written at once: each is read from the store and then written and fsynced in a
+thread, so that one file's fsync overlaps the next one's reading."""
+
+
 async def _export(store: Store, out: Path, status: BatchStatus, entries: list[ArchiveEntry]) -> int:
     """Write the outputs and manifests into ``out`` (atomically, skipping files whose hash
     already matches); how many output files were written."""
-    written = 0
-    for entry in entries:
-        if entry.document is None:
-            continue
-        for fmt, name in entry.names.items():
-            info = entry.document.version.manifest.outputs[fmt]
-            target = out / name
+    files = [
+        (out / name, entry.document.version.manifest.outputs[fmt])
+        for entry in entries
+        if entry.document is not None
+        for fmt, name in entry.names.items()
+    ]
+    slots = asyncio.Semaphore(EXPORT_CONCURRENCY)
+
+    async def export(target: Path, info: OutputInfo) -> bool:
+        async with slots:
             if await asyncio.to_thread(_has_hash, target, info.sha256):
-                continue
-            with atomic_writer(target) as handle:  # the batch is over: blocking writes are fine
-                async for chunk in store.documents.stream_output(info):
-                    handle.write(chunk)
-            written += 1
+                return False
+            chunks = [chunk async for chunk in store.documents.stream_output(info)]
+            await asyncio.to_thread(_write_chunks, target, chunks)
+            return True
+
+    tasks = [asyncio.create_task(export(target, info)) for target, info in files]
+    try:
+        written = sum(await asyncio.gather(*tasks))
+    except BaseException:  # the first failure stops the others before it goes on
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     rows = manifest_rows(entries)
     await asyncio.to_thread(write_atomic, out / "manifest.csv", manifest_csv(rows))
     await asyncio.to_thread(write_atomic, out / "manifest.json", manifest_json(status, rows))
     return written
+
+
+def _write_chunks(target: Path, chunks: list[bytes]) -> None:
+    with atomic_writer(target) as handle:
+        handle.writelines(chunks)
 
 
 def _has_hash(path: Path, sha256: str) -> bool:

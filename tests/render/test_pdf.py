@@ -718,3 +718,110 @@ def _reading_order(document: Document) -> list[str]:
     if document.signature:
         out += [document.signature.signer, document.signature.date_text]
     return out
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES[:3], ids=lambda p: p.stem)
+def test_pdf_objects_serialised_once_give_pydyfs_bytes(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydyf's own ``write`` (each object serialised twice) and ours (once) give the same
+    bytes, and ours deflates each stream once."""
+    import pydyf
+
+    from service.pipeline import build
+    from service.render.pdf import serialize
+
+    _, document = build(path.read_bytes())
+    style = load_house_style(document.meta.house_style)
+    compressions = 0
+    real = pydyf.zlib.compressobj
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal compressions
+        compressions += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pydyf.zlib, "compressobj", counting)
+    ours = render_pdf(document, style)
+    once = compressions
+    monkeypatch.setattr(pydyf.PDF, "write", serialize._original_write)
+    compressions = 0
+    assert render_pdf(document, style) == ours
+    assert compressions > 10
+    assert once * 2 - 1 <= compressions <= once * 2
+
+
+def test_a_face_subset_to_the_same_glyphs_again_takes_the_kept_subset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second render of a document subsets no face (every subset is kept) nor deflates
+    its font streams again, and gives the bytes of a render with no subset kept; another
+    document subsets only what is new."""
+    from service.render.pdf import subsets
+
+    subset_calls = 0
+    real = subsets._original_subset
+
+    def counting(*args: Any, **kwargs: Any) -> None:
+        nonlocal subset_calls
+        subset_calls += 1
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(subsets, "_original_subset", counting)
+    document = fx.sample_document()
+    subsets.clear()
+    first = render_pdf(document, GBT)
+    faces = subset_calls
+    assert faces >= 3
+    assert render_pdf(document, GBT) == first
+    assert subset_calls == faces
+    assert len(subsets._deflated) == faces  # each kept subset's font stream deflated once
+    other = fx.long_body_document()
+    render_pdf(other, GBT)
+    assert faces < subset_calls < 2 * faces
+    subsets.clear()
+    assert render_pdf(document, GBT) == first
+    assert subset_calls > faces + 1
+
+
+def test_glyph_arrays_given_harfbuzz_as_open_arrays_are_the_same_arrays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WeasyPrint's font module gets an ``ffi`` that makes ``T[n]`` arrays of n items as
+    ``T[]``: no new C type per length, and the PDF of WeasyPrint's own ``ffi``."""
+    from service.render.pdf import subsets
+
+    proxy = weasy_pdf_fonts.ffi
+    assert isinstance(proxy, subsets._OpenArrays)
+    sized = proxy.new("hb_codepoint_t[3]", [5, 6, 7])
+    assert list(sized) == [5, 6, 7] and proxy.real.typeof(sized) == proxy.real.typeof(
+        "hb_codepoint_t[]"
+    )
+    assert proxy.real.sizeof(proxy.new("hb_codepoint_t[4]")) == 16  # no items: as written
+    document = fx.sample_document()
+    subsets.clear()
+    ours = render_pdf(document, GBT)
+    monkeypatch.setattr(weasy_pdf_fonts, "ffi", proxy.real)
+    subsets.clear()
+    assert render_pdf(document, GBT) == ours
+    subsets.clear()
+
+
+def test_subsets_past_the_bound_are_dropped_with_their_deflated_streams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.render.pdf import subsets
+
+    document = fx.sample_document()
+    subsets.clear()
+    kept = render_pdf(document, GBT)
+    assert subsets._size == sum(len(data) for data in subsets._subsets.values()) > 0
+    biggest = max(len(data) for data in subsets._subsets.values())
+    monkeypatch.setattr(subsets, "MAX_BYTES", biggest - 1)
+    subsets.clear()
+    assert render_pdf(document, GBT) == kept
+    assert biggest not in {len(data) for data in subsets._subsets.values()}
+    assert subsets._size == sum(len(data) for data in subsets._subsets.values()) <= biggest - 1
+    assert set(subsets._kept) == {id(data) for data in subsets._subsets.values()}
+    assert {key[0] for key in subsets._deflated} <= set(subsets._kept)
+    subsets.clear()
