@@ -122,6 +122,19 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     await context.close()
 
 
+async def wait_until(page: Any, condition: str, timeout_s: float = 30.0) -> None:
+    """Wait until the JavaScript function ``condition`` returns true in ``page``.
+
+    Not Playwright's ``wait_for_function``: when the condition is not already true it polls
+    with ``eval`` inside the page, which the console's Content-Security-Policy (``script-src
+    'self'``) forbids, so it fails exactly when there is something to wait for. ``evaluate``
+    runs through the DevTools protocol, outside the page's policy."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await page.evaluate(condition):
+        assert asyncio.get_running_loop().time() < deadline, f"still false: {condition}"
+        await asyncio.sleep(0.05)
+
+
 async def shot(page: Any, shared: Any, name: str, folder: Path = ARTIFACTS) -> None:
     """Save the page under ``folder`` as the next numbered screenshot of ``shared.screenshots``."""
     # Chinese comes from the console's own font here (no CJK system font): wait until it is in.
@@ -130,7 +143,7 @@ async def shot(page: Any, shared: Any, name: str, folder: Path = ARTIFACTS) -> N
         " document.fonts.load('bold 16px PiluHei', '中')]).then(() => document.fonts.ready)"
         ".then(() => true)"
     )
-    await page.wait_for_function("document.documentElement.classList.contains('fonts-ready')")
+    await wait_until(page, "() => document.documentElement.classList.contains('fonts-ready')")
     path = folder / f"{len(shared.screenshots) + 1:02d}-{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     shared.screenshots.append(path)
@@ -257,8 +270,8 @@ async def test_document_page_shows_its_thumbnails(page: Any, shared: Shared) -> 
     await expect(images.first).to_be_visible()
     count = await images.count()
     assert count >= 5
-    await page.wait_for_function(
-        "() => [...document.querySelectorAll('.thumbs img')].every(i => i.complete)"
+    await wait_until(
+        page, "() => [...document.querySelectorAll('.thumbs img')].every(i => i.complete)"
     )
     widths = await images.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
     assert all(w > 0 for w in widths), widths
@@ -270,8 +283,9 @@ async def test_document_page_shows_its_thumbnails(page: Any, shared: Shared) -> 
     await expect(page.locator(".notice.success")).to_contain_text("新版本已存档", timeout=60_000)
     await expect(page.locator(".lead")).to_contain_text("正在查看第2版（共2版）")
     await expect(page.locator("#h-versions + table tbody tr")).to_have_count(2)
-    await page.wait_for_function(
-        "() => [...document.querySelectorAll('.thumbs img')].every(i => i.complete && i.naturalWidth > 0)"
+    await wait_until(
+        page,
+        "() => [...document.querySelectorAll('.thumbs img')].every(i => i.complete && i.naturalWidth > 0)",
     )
     await shot(page, shared, "document-regenerated")
 

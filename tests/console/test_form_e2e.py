@@ -21,7 +21,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from tests.console.conftest import KEY_XIAOKANG, console_app
-from tests.console.test_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, shot
+from tests.console.test_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, shot, wait_until
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -88,8 +88,8 @@ async def _form_ready(page: Any) -> None:
 async def _settled(page: Any) -> None:
     """The live check answered the latest change."""
     await page.wait_for_timeout(500)
-    await page.wait_for_function(
-        "!document.getElementById('form-editor').hasAttribute('aria-busy')"
+    await wait_until(
+        page, "() => !document.getElementById('form-editor').hasAttribute('aria-busy')"
     )
 
 
@@ -183,9 +183,10 @@ async def test_a_disclosure_from_nothing_through_the_form(page: Any, shared: Sha
     # The PDF's pages before generating.
     thumbs = page.locator(".preview-pages img")
     await expect(thumbs.first).to_be_visible(timeout=60_000)
-    await page.wait_for_function(
+    await wait_until(
+        page,
         "() => [...document.querySelectorAll('.preview-pages img')]"
-        ".every(i => i.complete && i.naturalWidth > 0)"
+        ".every(i => i.complete && i.naturalWidth > 0)",
     )
     await expect(page.locator("[data-pages-status]")).to_contain_text("页")
     await snap(page, shared, "preview-with-pages")
