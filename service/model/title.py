@@ -72,9 +72,9 @@ _lock = threading.Lock()
 
 
 DICTIONARY_CACHE_DIR = PROJECT_ROOT / "build" / "jieba"
-"""Where jieba's prefix dictionary is kept once built (``build/`` is git-ignored). Written by the
-first process that builds it when the folder is writable; an install tree that is not (the
-container image) builds it in memory in each process, as before."""
+"""Where jieba's prefix dictionary is kept once built (``build/`` is git-ignored): written by
+``make install`` (the container image's build too) or else by the first process that builds it
+when the folder is writable. Where it is neither, each process builds it in memory, as before."""
 
 
 @cache
