@@ -36,6 +36,7 @@ install-test: install $(STAMPS)/system-test $(STAMPS)/venv-test
 fonts: $(STAMPS)/venv
 	@bash scripts/install-fonts.sh
 	@$(BIN)/python -m service.render.docx
+	@$(BIN)/python -c 'from service.model.title import words; words("信息披露")'  # jieba's dictionary cached in build/jieba
 
 $(STAMPS)/system: scripts/install-system.sh scripts/debian-packages.sh
 	bash scripts/install-system.sh
@@ -73,4 +74,4 @@ lock: install-test
 	bash scripts/audit.sh --write-lock
 
 clean:
-	rm -rf $(VENV) $(STAMPS) fonts/build
+	rm -rf $(VENV) $(STAMPS) fonts/build build/jieba

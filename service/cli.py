@@ -15,7 +15,7 @@ from rich.table import Table
 from service.errors import PayloadInvalid, PiluError
 
 if TYPE_CHECKING:
-    from service.signing import CompanySigner
+    from service.signing.pades import CompanySigner
 
 
 class PdfChoice(enum.StrEnum):

@@ -10,7 +10,7 @@ MEDIA_TYPES = {
 
 SIGNATURE_DESTINATION = "signature"
 """The PDF named destination (``Names/Dests``, ``/FitR``) of the signature block, the 署名 and
-its date: written by :mod:`service.render.pdf.signature_area`, read by :mod:`service.signing`
+its date: written by :mod:`service.render.pdf.signature_area`, read by :mod:`service.signing.pades`
 to place a visible signature."""
 
 MARK_BOOKMARK_PREFIX = "_Pilu"

@@ -16,7 +16,7 @@ from service.model import Document
 from service.payload.parse import decode_json
 from service.provenance import payload_bytes, render_manifest
 from service.render.allocator import keep_large_buffers
-from service.render.pdf.archival import EmbeddedFile
+from service.render.attachments import EmbeddedFile
 from service.report import build_document, template_versions
 from service.report.checks import report_errors
 from service.style import HouseStyle, PdfVariant, list_house_styles, load_house_style

@@ -7,7 +7,7 @@
   task on the API's worker pool: on PostgreSQL the job engine (:class:`service.jobs.engine.
   Engine`: a procrastinate worker taking jobs deferred by any node sharing the store, and the
   sweep that puts back the jobs of dead nodes), on SQLite the local queue
-  (:func:`service.jobs.run_worker`). Either renders items, stores their documents and sends the
+  (:func:`service.jobs.runner.run_worker`). Either renders items, stores their documents and sends the
   webhooks of finished batches. A queue that fails (a bug, not a store outage: those it logs and
   rides out) is restarted after a pause. A store that refuses writes (full or read-only data
   folder or database) stops the local queue too; it tries again every :data:`STORAGE_PAUSE_S`,

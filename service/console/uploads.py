@@ -1,4 +1,4 @@
-"""A batch upload → items: NDJSON or a JSON array (:func:`service.jobs.parse_batch`), or a ZIP
+"""A batch upload → items: NDJSON or a JSON array (:func:`service.jobs.parse.parse_batch`), or a ZIP
 of ``*.json`` files, one payload each (sorted by name; folders, dot-files and ``__MACOSX``
 ignored). A ZIP is read member by member with limits on each and on the whole, so a small
 archive that inflates to gigabytes is refused rather than unpacked."""

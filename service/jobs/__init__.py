@@ -9,29 +9,8 @@
 - :mod:`.webhook`: the signed completion call;
 - :mod:`.archive`: a batch as a streamed ZIP with a CSV and JSON manifest;
 - :mod:`.batch_cli`: ``pilu batch`` (:func:`~.batch_cli.run_batch`).
+
+The package itself imports nothing: a worker process runs :func:`~.render.render_item` and must
+not pay for the store, the archive and aiohttp the other modules import (~0.5 CPU-s).
+Import from the modules.
 """
-
-from service.jobs.archive import archive_filename, iter_archive, open_archive
-from service.jobs.attempt import ITEM_SCOPE
-from service.jobs.parse import ParsedBatch, item_from_bytes, parse_batch, parse_folder
-from service.jobs.render import RenderFn, RenderOutcome, executor_render, pool_render, render_item
-from service.jobs.runner import RenderPoolBroken, WorkerStats, run_worker
-
-__all__ = [
-    "ITEM_SCOPE",
-    "ParsedBatch",
-    "RenderFn",
-    "RenderOutcome",
-    "RenderPoolBroken",
-    "WorkerStats",
-    "archive_filename",
-    "executor_render",
-    "item_from_bytes",
-    "iter_archive",
-    "open_archive",
-    "parse_batch",
-    "parse_folder",
-    "pool_render",
-    "render_item",
-    "run_worker",
-]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service.jobs import item_from_bytes
+from service.jobs.parse import item_from_bytes
 from service.store import Store
 from tests.console.conftest import KEY_ALL, KEY_OTHER, KEY_XIAOKANG, csrf_of, sign_in, store_of
 from tests.store.fakes import payload, rendered_for

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 from service.api.state import POOL, SETTINGS
 from service.console.uploads import parse_upload
 from service.errors import BatchInvalid
-from service.jobs import pool_render, run_worker
+from service.jobs.render import pool_render
+from service.jobs.runner import run_worker
 from tests.api import fakes
 from tests.console.conftest import KEY_XIAOKANG, sign_in, store_of
 

@@ -24,7 +24,8 @@ import pytest_asyncio
 from aiohttp import web
 
 from service.api.state import POOL, SETTINGS, STORE
-from service.jobs import pool_render, run_worker
+from service.jobs.render import pool_render
+from service.jobs.runner import run_worker
 from tests.conftest import EXAMPLES, ROOT
 from tests.console.conftest import KEY_OTHER, KEY_XIAOKANG, console_app
 

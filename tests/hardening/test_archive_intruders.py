@@ -32,7 +32,8 @@ from yarl import URL
 
 from service import PROJECT_ROOT
 from service.api.state import STORE
-from service.jobs import item_from_bytes, webhook
+from service.jobs import webhook
+from service.jobs.parse import item_from_bytes
 from service.server import build_app
 from service.store import Store, Webhook
 from service.store.drafts import DraftRows

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from service import pipeline
+from service import PROJECT_ROOT, pipeline
 from service.jobs.render import RenderOutcome, pool_render, render_item
 from service.store import open_store
 from service.store.models import sha256_hex
@@ -50,3 +53,29 @@ async def test_pool_render_then_store(tmp_path: Path) -> None:
 def test_writer_failure_is_an_item_error() -> None:
     outcome = render_item(b'{"company": {"id": "x"}')
     assert outcome.rendered is None and outcome.errors[0].code == "malformed_json"
+
+
+def _modules_after(*imports: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after importing ``imports``."""
+    code = "import sys\n" + "".join(f"import {name}\n" for name in imports)
+    code += "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+def test_a_render_worker_imports_no_store_database_nor_signing_library() -> None:
+    loaded = _modules_after("service.workers.child", "service.jobs.render")
+    assert not loaded & {"sqlalchemy", "aiohttp", "pyhanko", "jieba", "weasyprint"}
+
+
+def test_pilu_batch_itself_imports_no_writer() -> None:
+    loaded = _modules_after("service.cli", "service.jobs.batch_cli")
+    assert "sqlalchemy" in loaded  # it opens the store
+    assert not loaded & {"weasyprint", "pyhanko", "jieba", "docx"}

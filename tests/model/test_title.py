@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
+from pathlib import Path
+
 import pytest
 
+from service.model import title
 from service.model.document import width_in_chars
 from service.model.title import SLACK_CHARS, _shaped, break_title, words
 
@@ -75,3 +79,31 @@ def test_a_very_long_title_is_broken_quickly_and_every_line_fits() -> None:
     assert time.perf_counter() - started < 1
     assert "".join(lines) == title
     assert all(width_in_chars(line) <= LINE - SLACK_CHARS for line in lines)
+
+
+def test_the_prefix_dictionary_is_cached_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jieba
+
+    monkeypatch.setattr(title, "DICTIONARY_CACHE_DIR", tmp_path / "jieba")
+    built = title._prefix_dictionary(jieba.Tokenizer(), jieba.__version__)
+    (cache_file,) = (tmp_path / "jieba").iterdir()
+    assert cache_file.name.startswith(f"dict-{jieba.__version__}-")
+    assert cache_file.stat().st_mode & 0o777 == 0o644
+    cache_file.write_bytes(marshal.dumps(({"披露": 7}, 7)))
+    assert title._prefix_dictionary(jieba.Tokenizer(), jieba.__version__) == ({"披露": 7}, 7)
+    cache_file.write_bytes(b"not marshal")
+    assert title._prefix_dictionary(jieba.Tokenizer(), jieba.__version__) == built
+    assert marshal.loads(cache_file.read_bytes()) == built
+
+
+def test_an_unwritable_cache_folder_only_costs_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jieba
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(title, "DICTIONARY_CACHE_DIR", tmp_path / "file" / "jieba")
+    freq, total = title._prefix_dictionary(jieba.Tokenizer(), jieba.__version__)
+    assert freq["信息"] > 0 and freq["信"] >= 0 and total > 10**6

@@ -508,7 +508,7 @@ def test_docx_read_by_libreoffice_without_cjk_fonts_shows_red_elements_and_rules
 
 
 def test_letter_pdf_passes_the_archival_checks() -> None:
-    from service.render.pdf.archival import EmbeddedFile
+    from service.render.attachments import EmbeddedFile
     from tests.render.pdf_conformance import archival_problems, reading_order
 
     payload = EmbeddedFile("payload.json", b"{}", "data", "Source")

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from service import PROJECT_ROOT, pipeline, signing
 from service.cli import app
 from service.jobs.render import render_item
+from service.signing import pades
 from service.store.models import Manifest
 from tests.conftest import EXAMPLES
 from tests.render.pdf_conformance import archival_problems, signature_destination
@@ -121,10 +122,10 @@ def configured(
 @pytest.fixture
 def visible_signer(
     tmp_path: Path, ca: tuple[rsa.RSAPrivateKey, x509.Certificate]
-) -> signing.CompanySigner:
+) -> pades.CompanySigner:
     """A signer that draws the signature, from a certificate valid now."""
     path, _ = company_p12(tmp_path, ca, days=(-1, 365))
-    return signing.load_signer(path, PASSWORD, visible=True)
+    return pades.load_signer(path, PASSWORD, visible=True)
 
 
 def test_a_stored_render_is_signed_and_the_manifest_names_the_certificate(
@@ -181,7 +182,7 @@ def test_a_certificate_that_cannot_sign_is_refused(
         path = tmp_path / "text.p12"
         path.write_text("not a certificate")
     with pytest.raises(signing.SigningSetupError, match=message):
-        signing.load_signer(path, password)
+        pades.load_signer(path, password)
 
 
 def test_the_service_stops_at_start_on_an_expired_certificate(
@@ -222,7 +223,7 @@ def test_a_visible_signature_stands_at_the_signature_block(
         page, _, block = signature_destination(reader)
         assert page == len(reader.pages) - 1
         rect = [float(v) for v in widget.Rect]
-        assert str(widget.T) == signing.FIELD_NAME
+        assert str(widget.T) == pades.FIELD_NAME
         assert rect[0] < block[0] and rect[1] < block[1] and rect[2] > block[2]
         assert block[3] < rect[3] < block[3] + (block[3] - block[1]), "the line above the 署名"
         appearance = widget.AP.N.read_bytes()
@@ -237,7 +238,7 @@ def test_a_visible_signature_stands_at_the_signature_block(
 
 
 def test_a_visible_signature_without_a_signature_block_is_invisible(
-    visible_signer: signing.CompanySigner,
+    visible_signer: pades.CompanySigner,
     ca: tuple[rsa.RSAPrivateKey, x509.Certificate],
     tmp_path: Path,
 ) -> None:
@@ -252,7 +253,7 @@ def test_a_visible_signature_without_a_signature_block_is_invisible(
 
 
 def test_a_plain_pdf_signs_visibly_too(
-    visible_signer: signing.CompanySigner,
+    visible_signer: pades.CompanySigner,
     ca: tuple[rsa.RSAPrivateKey, x509.Certificate],
     tmp_path: Path,
 ) -> None:
@@ -317,11 +318,11 @@ def assert_valid(
 
 
 def test_the_checks_fail_a_visible_signature_left_out_of_the_structure_tree(
-    visible_signer: signing.CompanySigner, monkeypatch: pytest.MonkeyPatch
+    visible_signer: pades.CompanySigner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw = (EXAMPLES / "kangning-property-2022.json").read_bytes()
     pdf = pipeline.render_payload(raw, ("pdf",))["pdf"]
     assert archival_problems(visible_signer.sign(pdf)) == []
-    monkeypatch.setattr(signing, "_tag_widget", lambda writer, page: None)
+    monkeypatch.setattr(pades, "_tag_widget", lambda writer, page: None)
     problems = " ".join(archival_problems(visible_signer.sign(pdf)))
     assert "UA 7.18.1" in problems and "UA 7.18.4" in problems, problems

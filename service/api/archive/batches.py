@@ -32,7 +32,9 @@ from service.errors import (
     WebhookInvalid,
 )
 from service.formats import MEDIA_TYPES
-from service.jobs import ParsedBatch, archive_filename, open_archive, parse_batch, webhook
+from service.jobs import webhook
+from service.jobs.archive import archive_filename, open_archive
+from service.jobs.parse import ParsedBatch, parse_batch
 from service.settings import Settings
 from service.store.engine_sql import PRIORITIES
 from service.store.models import Webhook

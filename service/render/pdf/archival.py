@@ -31,7 +31,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, fromstring, tostring
@@ -43,6 +42,8 @@ from weasyprint.pdf import metadata as wp_metadata
 from weasyprint.pdf import stream as wp_stream
 from weasyprint.pdf import tags as wp_tags
 
+from service.render.attachments import EmbeddedFile
+
 VARIANT = "pdf/a-3b"
 TAG_ATTRIBUTE = "data-tag"
 """The HTML attribute naming a block's structure type when it is not the element's own."""
@@ -52,17 +53,6 @@ _PDFUAID = wp_metadata.NS["pdfuaid"]
 _PDFA_EXTENSION = "http://www.aiim.org/pdfa/ns/extension/"
 _PDFA_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
 _PDFA_PROPERTY = "http://www.aiim.org/pdfa/ns/property#"
-
-
-@dataclass(frozen=True, slots=True)
-class EmbeddedFile:
-    """A file the PDF carries (PDF/A-3 associated file). ``relationship`` is the
-    ``AFRelationship``: ``Source`` for the data the document was made from."""
-
-    name: str
-    data: bytes
-    description: str
-    relationship: str
 
 
 class ArchivalMetadata(wp_metadata.DocumentMetadata):  # type: ignore[misc]

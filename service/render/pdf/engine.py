@@ -45,11 +45,11 @@ from service.model.document import (
     TableRow,
 )
 from service.model.numbering import LADDER, heading_label
+from service.render.attachments import EmbeddedFile
 from service.render.coverage import check_coverage
 from service.render.pdf import justify, serialize, subsets
 from service.render.pdf.archival import (
     VARIANT,
-    EmbeddedFile,
     StructureFixer,
     make_archival,
     tag_rules,

@@ -6,7 +6,7 @@ signature block, wherever the stylesheet puts it. The layout knows: :func:`signa
 reads the text of the ``signature`` block (the 署名 and its date) from WeasyPrint's laid-out
 pages, and :func:`add_signature_destination` records that rectangle in the PDF as the named
 destination :data:`~service.formats.SIGNATURE_DESTINATION` (``/FitR``: a viewer jumping there
-shows the block). Reading it back is :func:`service.signing.signature_rectangle`.
+shows the block). Reading it back is :func:`service.signing.pades.signature_rectangle`.
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
-"""The company's signature on every PDF: PAdES B-B with pyHanko, after rendering, in the worker.
+"""The PAdES signature itself, with pyHanko: the signer read from the PKCS#12 file, the
+signature appended to a PDF, and the visible field drawn and tagged at the 署名.
 
-Configured by ``signing_pkcs12`` and ``signing_password`` (:mod:`service.settings`). The
-certificate is read and checked when the service starts (:func:`signer_from_settings` in
-``pilu serve``): an unreadable file, a wrong password, a file without a key, or a certificate
-that is expired or not yet valid stops the service there, with a message saying which, instead
-of failing the first render. Workers read it again from the same settings
-(:func:`process_signer`). A signature is an incremental update after the PDF/A-3b file, so the
-unsigned bytes stay as rendered; signed bytes differ on every render (the signing time).
-
-The signature is invisible unless ``signing_visible`` is set: then its field is drawn at the 署名,
-where the PDF writer recorded the signature block (the named destination
-:data:`~service.formats.SIGNATURE_DESTINATION`; the layout decides where, not this module),
-as a seal is pressed on the 署名 and 日期 (GB/T 9704 §7.3.5.1): a red frame around the block and
-the line above it, with the signer and the signing time in that line, in an embedded font
-(PDF/A refuses pyHanko's default Courier, which it does not embed). In a tagged PDF the widget
-joins the structure tree in the same update (:func:`_tag_widget`); pyHanko does not do it.
+Imported only where a certificate is configured (:func:`service.signing.signer_from_settings`):
+pyHanko and what it imports (aiohttp's client among them) cost a process ~0.6 CPU-s to import.
 """
 
 from __future__ import annotations
@@ -22,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -37,16 +24,12 @@ from pyhanko.stamp import TextStampStyle
 
 from service import FONTS_DIR
 from service.formats import SIGNATURE_DESTINATION
-from service.settings import Settings
+from service.signing import SigningSetupError
 
 FIELD_NAME = "公司签章"
 APPEARANCE_FONT = FONTS_DIR / "FandolSong-Regular.otf"
 """The face of the visible signature's text (GB 2312 and more: a company name is Chinese)."""
 SEAL_RED = (0.8, 0.0, 0.0)
-
-
-class SigningSetupError(ValueError):
-    """The configured company certificate cannot sign; the message says why, in Chinese."""
 
 
 class _ArchivalWriter(IncrementalPdfFileWriter):
@@ -247,30 +230,3 @@ def load_signer(
         raise SigningSetupError(f"签章证书文件 {path} 无法用于签章")
     fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
     return CompanySigner(signer, fingerprint, cert.subject.rfc4514_string(), visible)
-
-
-def signer_from_settings(settings: Settings) -> CompanySigner | None:
-    """The company signer the settings configure, or ``None`` when signing is off."""
-    if settings.signing_pkcs12 is None:
-        return None
-    password = settings.signing_password
-    return load_signer(
-        settings.signing_pkcs12,
-        password.get_secret_value() if password is not None else None,
-        visible=settings.signing_visible,
-    )
-
-
-@cache
-def process_signer() -> CompanySigner | None:
-    """This process's signer, from the environment's settings, read once (in a worker)."""
-    return signer_from_settings(Settings.load())
-
-
-def sign_outputs(outputs: dict[str, bytes]) -> str | None:
-    """Sign ``outputs["pdf"]`` in place when a certificate is configured; its fingerprint."""
-    signer = process_signer()
-    if signer is None or "pdf" not in outputs:
-        return None
-    outputs["pdf"] = signer.sign(outputs["pdf"])
-    return signer.fingerprint
