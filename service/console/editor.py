@@ -35,6 +35,7 @@ from service.kinds.registry import DEFAULT_KIND
 from service.model import Table
 from service.model.numbering import LADDER, heading_label
 from service.payload.schema import Breakdown, ComplaintSource, TableSpec
+from service.report.next_year import tables as payload_tables
 from service.report.table_block import table_blocks
 from service.report.tables import SOURCE_NAMES, breakdown_spec
 from service.style import list_house_styles, load_house_style
@@ -131,23 +132,10 @@ def _printed(table: Table) -> dict[str, Any]:
 def _table_specs(payload: Any) -> Iterator[tuple[str, Any, str]]:
     """``(path, value, what)`` of every table block (``what`` = ``table``) and every breakdown
     (``what`` = the source's name) in the payload."""
-
-    def walk(sections: Any, path: str) -> Iterator[tuple[str, Any, str]]:
-        if not isinstance(sections, list):
-            return
-        for i, section in enumerate(sections):
-            if not isinstance(section, dict):
-                continue
-            content = section.get("content")
-            if isinstance(content, list):
-                for j, block in enumerate(content):
-                    if isinstance(block, dict) and "table" in block:
-                        yield f"{path}[{i}].content[{j}].table", block["table"], "table"
-            yield from walk(section.get("sections"), f"{path}[{i}].sections")
-
     if not isinstance(payload, dict):
         return
-    yield from walk(payload.get("sections"), "$.sections")
+    for path, table in payload_tables(payload):
+        yield path, table, "table"
     complaints = (payload.get("figures") or {}).get("complaints")
     if not isinstance(complaints, dict):
         return
