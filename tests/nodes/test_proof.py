@@ -233,9 +233,18 @@ def test_one_sqlite_node_24_payloads_a_poison_a_kill_and_a_restart(
                             {"Content-Type": "application/json"})  # fmt: skip
         timings["sync"] = time.monotonic() - sync_started
         assert sync.status == 200, sync.body
-        held = [i["index"] for i in node.batch(batch_id)["items"] if i["state"] == "running"]
         node.kill()
         timings["kill_at"] = time.monotonic() - submitted
+        # What the killed node was rendering, as its store says (an item reported running
+        # just before the kill may have finished in between).
+        with sqlite3.connect(tmp_path / "data" / "pilu.sqlite3") as db:
+            held = [
+                idx
+                for (idx,) in db.execute(
+                    "SELECT idx FROM batch_items WHERE batch_id = ? AND state = 'running'",
+                    (batch_id,),
+                )
+            ]
         node.start()
         node.wait_ready()
         status = node.wait_finished(batch_id, timeout_s=600)  # lease 30 s: no waiting for it
