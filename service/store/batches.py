@@ -85,6 +85,29 @@ def _request_sha(items: Sequence[BatchItemInput], webhook: Webhook | None) -> st
     return sha256_hex("\n".join(lines).encode())
 
 
+_CLAIMED_COLUMNS = (
+    batch_items.c.id, batch_items.c.batch_id, batch_items.c.idx, batch_items.c.payload,
+    batch_items.c.attempts, batch_items.c.idempotency_key,
+)  # fmt: skip
+"""What an item's attempt needs, returned by the update that begins it."""
+
+
+def _attempt_begun(runner: str) -> dict[str, Any]:
+    """The values of an item whose attempt ``runner`` begins: running, one attempt more, its
+    first start kept."""
+    return {
+        "state": "running",
+        "lease_owner": runner,
+        "attempts": batch_items.c.attempts + 1,
+        "started_at": func.coalesce(batch_items.c.started_at, epoch_now()),
+    }
+
+
+def _claimed(row: Any) -> ClaimedItem:
+    return ClaimedItem(id=row.id, batch_id=row.batch_id, index=row.idx, raw=bytes(row.payload),
+                       attempts=row.attempts, idempotency_key=row.idempotency_key)  # fmt: skip
+
+
 class BatchStore:
     """Batches and items in a :class:`Database`; see the module docstring for the guarantees."""
 
@@ -274,22 +297,11 @@ class BatchStore:
                 await conn.execute(
                     update(batch_items)
                     .where(batch_items.c.id == item_id)
-                    .values(
-                        state="running",
-                        lease_owner=runner,
-                        lease_expires_at=None,
-                        attempts=batch_items.c.attempts + 1,
-                        started_at=func.coalesce(batch_items.c.started_at, epoch_now()),
-                    )
-                    .returning(
-                        batch_items.c.id, batch_items.c.batch_id, batch_items.c.idx,
-                        batch_items.c.payload, batch_items.c.attempts,
-                        batch_items.c.idempotency_key,
-                    )
+                    .values(**_attempt_begun(runner), lease_expires_at=None)
+                    .returning(*_CLAIMED_COLUMNS)
                 )
-            ).one()  # fmt: skip
-        return ClaimedItem(id=r.id, batch_id=r.batch_id, index=r.idx, raw=bytes(r.payload),
-                           attempts=r.attempts, idempotency_key=r.idempotency_key)  # fmt: skip
+            ).one()
+        return _claimed(r)
 
     async def finish(
         self,
@@ -446,22 +458,12 @@ class BatchStore:
                 await conn.execute(
                     update(batch_items)
                     .where(batch_items.c.id.in_(candidates), batch_items.c.state == "pending")
-                    .values(
-                        state="running",
-                        lease_owner=runner,
-                        attempts=batch_items.c.attempts + 1,
-                        started_at=func.coalesce(batch_items.c.started_at, epoch_now()),
-                    )
-                    .returning(
-                        batch_items.c.id, batch_items.c.batch_id, batch_items.c.idx,
-                        batch_items.c.payload, batch_items.c.attempts,
-                        batch_items.c.idempotency_key,
-                    )
+                    .values(**_attempt_begun(runner))
+                    .returning(*_CLAIMED_COLUMNS)
                 )
-            ).all()  # fmt: skip
+            ).all()
         return [
-            ClaimedItem(id=r.id, batch_id=r.batch_id, index=r.idx, raw=bytes(r.payload),
-                        attempts=r.attempts, idempotency_key=r.idempotency_key)
+            _claimed(r)
             for r in rows
         ]  # fmt: skip
 
