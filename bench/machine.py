@@ -28,6 +28,27 @@ def machine() -> dict[str, str]:
     }
 
 
+SPEED_LOOP_STEPS = 10**7
+
+
+def core_speed() -> float:
+    """CPU seconds one core takes for a fixed pure-Python loop (the least of three runs).
+
+    The benchmark's machine is a virtual one, whose cores need not run at the same speed on two
+    days, and every figure of the run scales with theirs: the header prints this at the start
+    and at the end of the run, so that the seconds of two runs (and of the targets) can be read
+    side by side. It measures the interpreter's speed only, not the machine's caches or I/O.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for step in range(SPEED_LOOP_STEPS):
+            total += step
+        best = min(best, time.process_time() - started)
+    return best
+
+
 def wait_idle(limit_s: float, threshold: float) -> float:
     """Wait up to ``limit_s`` for the 1-minute load average to fall under ``threshold``."""
     deadline = time.monotonic() + limit_s

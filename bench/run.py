@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench import procs
 from bench.archive_phase import archive
 from bench.batch_phase import batch
-from bench.machine import machine, wait_idle
+from bench.machine import core_speed, machine, wait_idle
 from bench.peer_phase import peers, preflight
 from bench.plan import FULL, QUICK, Plan, Results, Variants, log
 from bench.service import Service
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     info = machine()
     res = Results()
+    res.data["core_speed_s"] = [core_speed()]
     for part, why in missing.items():
         log(f"skipping {part}: {why} (install with: bash scripts/install-bench.sh)")
         res.notes.append(f"{part} not run: {why}; install with `bash scripts/install-bench.sh`")
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Stop) as exc:
         log(f"interrupted ({exc!r}); stopping everything started")
         return 130
+    res.data["core_speed_s"].append(core_speed())
     targets(plan, res)
     wall = time.perf_counter() - t0
     header = report_header(plan, args.workers, info, res, started, load_start, wall)
@@ -174,6 +176,11 @@ def report_header(
         f"Pilu benchmark ({plan.name} run) — {started.strftime('%Y-%m-%d %H:%M %Z')}, "
         f"{wall / 60:.1f} min",
         f"machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; {info['os']}",
+        (
+            "core speed: a fixed pure-Python loop (10^7 additions) took "
+            + " s, then ".join(f"{s:.2f}" for s in res.data["core_speed_s"])
+            + " s of CPU at the start and the end of the run (lower is a faster core)"
+        ),
         (
             f"software: Python {info['python']}, WeasyPrint {info['weasyprint']}, "
             f"python-docx {info['python-docx']}, aiohttp {info['aiohttp']}; {info['chromium']}; "
