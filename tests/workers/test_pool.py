@@ -153,6 +153,29 @@ async def test_a_cancelled_caller_does_not_lose_the_worker(make_pool: PoolFactor
     assert pool.stats().restarts == 0
 
 
+async def test_a_caller_cancelled_while_waiting_leaves_the_queue(make_pool: PoolFactory) -> None:
+    """Its task never runs, its place in the queue is free again, and the lane is lent again
+    ``lane_idle_s`` after it left."""
+    pool = await make_pool(size=2, queue_limit=1, lane_idle_s=0.3)
+    running = [
+        asyncio.create_task(pool.run(tasks.sleep_then, 0.5, f"r{n}", timeout=5)) for n in range(2)
+    ]
+    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(pool.run(tasks.die, timeout=5))
+    await asyncio.sleep(0.05)
+    assert pool.stats().queued == 1
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pool.stats().queued == 0
+    assert await pool.run(tasks.echo, b"next", timeout=5) == b"next"  # after one of the two
+    assert await asyncio.gather(*running) == ["r0", "r1"]
+    assert pool.stats().restarts == 0  # the cancelled task (it kills its worker) never ran
+    assert not pool.stats().lane_lent
+    await asyncio.sleep(0.5)
+    assert pool.stats().lane_lent
+
+
 async def test_drain_refuses_new_work_but_finishes_running_work(make_pool: PoolFactory) -> None:
     pool = await make_pool()
     running = asyncio.create_task(pool.run(tasks.sleep_then, 0.3, "done", timeout=5))
