@@ -8,16 +8,17 @@ worker (SIGKILL) and a new worker is started in the background; the caller gets
 
 Bounds: at most ``size`` tasks run and ``queue_limit`` requests wait; the next request gets
 :class:`~service.errors.Overloaded`. Requests go first: a worker that frees goes to the first
-request waiting, then to the first batch task (``lane="batch"``), whatever came first. With two
-workers or more, the last free one is the requests' lane (:data:`~service.workers.base.Lane`):
-batch tasks hold at most ``size - 1`` workers while a request runs or waits and until
-``lane_idle_s`` after the last one ended, and the lane is lent to them (all ``size`` workers)
-otherwise; so a batch alone renders on every worker, and a request that comes meanwhile waits
-at most for the rest of one render. With one worker, batch tasks and requests share it.
-Batch tasks wait in a queue of their own, never refused for a full one and never taking its
-places from requests; their caller's concurrency bounds them (the runner's). Memory held by
-waiting work is therefore at most ``(size + queue_limit)`` argument sets, plus the batch tasks
-waiting. A worker is replaced after ``max_tasks_per_child`` tasks.
+request waiting, then to the first batch task (``lane="batch"``), however long it waited.
+With two workers or more, the last free one is the requests' lane
+(:data:`~service.workers.base.Lane`): batch tasks hold at most ``size - 1`` workers while a
+request runs or waits and until ``lane_idle_s`` after the last one ended, and the lane is lent
+to them (all ``size`` workers) otherwise; so a batch alone renders on every worker, and a
+request that comes meanwhile waits at most for the rest of one render. With one worker, batch
+tasks and requests share it. Batch tasks wait in a queue of their own, never refused for a
+full one and never taking its places from requests; their caller's concurrency bounds them
+(the runner's). Memory held by waiting work is therefore at most ``(size + queue_limit)``
+argument sets, plus the batch tasks waiting. A worker is replaced after
+``max_tasks_per_child`` tasks.
 
 What it cannot do: enforce the time limit on time spent queueing (only on running), or
 preempt a replacement's warm-up (a slow warm-up leaves the pool one worker short until done).
