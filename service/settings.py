@@ -244,8 +244,9 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Batch items this node renders at once (unset: `workers`, at least 1). Batch "
-            "renders use at most `workers` - 1 of the pool's workers (one with a single worker), "
-            "so that API requests keep one of their own."
+            "renders use every worker while no API request came for 5 s, and leave one to "
+            "requests otherwise (with a single worker they share it), so a sync render during a "
+            "batch waits at most for the rest of one render."
         ),
     )
     max_batch_bytes: int = Field(

@@ -112,6 +112,11 @@ class Metrics:
         self._gauge("pilu_render_queue_depth", "Requests waiting for a free worker.", "queued")
         self._gauge("pilu_workers_busy", "Workers running a task.", "busy")
         self._gauge("pilu_workers_warm", "Live, warmed workers (busy ones included).", "warm")
+        self._gauge(
+            "pilu_workers_lane_lent",
+            "1 while batch renders may use every worker: no request came for a while.",
+            "lane_lent",
+        )
 
     def bind_pool(self, pool: Pool) -> None:
         self._pool = pool

@@ -89,6 +89,7 @@ class ApiWorkers(ResponseModel):
     queued: int
     restarts: int
     accepting: bool
+    lane_lent: bool
 
 
 class ApiStatus(ResponseModel):

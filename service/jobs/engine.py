@@ -19,7 +19,8 @@ The jobs are deferred by the store, in the transactions that record a batch and 
   retried with back-off up to :data:`WEBHOOK_ATTEMPTS`; at least once (a node that dies after
   sending and before recording lets the job run again).
 - **Priorities**: item jobs carry their batch's priority; procrastinate fetches the highest
-  first. The pool's lane for HTTP requests is the pool's own (``lane="batch"`` renders here).
+  first. The pool's lane for HTTP requests is the pool's own (``lane="batch"`` renders here):
+  ``concurrency`` (the node's workers) jobs at once keep every worker busy while it is lent.
 
 What it does not do: run on SQLite (:mod:`service.jobs.runner` is the local queue there),
 or kill a render that hangs (the render function's time limit does). A worker whose database

@@ -131,8 +131,8 @@ def pool_render(
     The pool's ``RenderTimeout`` fails the item, ``WorkerCrashed`` tries it again (up to the
     runner's ``max_attempts``, then ``worker_lost``); ``Overloaded``,
     ``ShuttingDown`` and ``NotReady`` give it back to the queue (see the runner). The server
-    passes ``lane="batch"`` (its requests keep a worker of their own); ``pilu batch``, which
-    serves no request, renders on every worker."""
+    passes ``lane="batch"`` (its requests go first and keep a worker of their own while they
+    come); ``pilu batch``, which serves no request, renders on every worker."""
     task = fn or render_item
 
     async def render(raw: bytes) -> RenderOutcome:

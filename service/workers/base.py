@@ -10,14 +10,18 @@ T = TypeVar("T")
 
 Lane = Literal["request", "batch"]
 """Who waits for a task: a caller of the API or console (``request``), or the batch runner
-(``batch``). A process pool of N > 1 workers runs batch tasks on N - 1 of them at most, so one
-is always free for requests; with one worker, a request waits for at most the render running."""
+(``batch``). Requests go before batch tasks. A process pool of N > 1 workers keeps one worker
+free of batch tasks while requests come (the requests' lane) and lends it to them once none
+came for a while, so a batch alone renders on all N; a request waits at most for the render
+running, as it does with one worker (:class:`~service.workers.pool.ProcessPool`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PoolStats:
     """A snapshot. ``warm`` counts live, warmed workers (busy ones included); ``queued`` the
-    callers waiting for one; ``restarts`` every worker replaced since start."""
+    requests waiting for one; ``restarts`` every worker replaced since start; ``lane_lent``:
+    batch tasks may take every worker now, the requests' lane included (no request came for
+    a while; never with one worker or none)."""
 
     size: int
     warm: int
@@ -25,6 +29,7 @@ class PoolStats:
     queued: int
     restarts: int
     accepting: bool
+    lane_lent: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +39,7 @@ class PoolStats:
             "queued": self.queued,
             "restarts": self.restarts,
             "accepting": self.accepting,
+            "lane_lent": self.lane_lent,
         }
 
 

@@ -6,14 +6,19 @@ waiting for a worker never blocks the event loop. A task past its time limit is 
 worker (SIGKILL) and a new worker is started in the background; the caller gets
 :class:`~service.errors.RenderTimeout` at once, without waiting for the replacement.
 
-Bounds: at most ``size`` tasks run and ``queue_limit`` wait; the next caller gets
-:class:`~service.errors.Overloaded`. Batch tasks (``lane="batch"``) hold at most ``size - 1``
-workers (one with a single worker): the one left is the requests' lane, so a sync render during
-a batch does not wait behind it (:data:`~service.workers.base.Lane`). Batch tasks past that wait
-for a slot before they join the queue, so they never take the queue's places from requests.
-Memory held by waiting work is therefore at most ``(size + queue_limit)`` argument sets (plus
-the batch tasks waiting for a slot: the runner's concurrency bounds them). A worker is
-replaced after ``max_tasks_per_child`` tasks.
+Bounds: at most ``size`` tasks run and ``queue_limit`` requests wait; the next request gets
+:class:`~service.errors.Overloaded`. Requests go first: a worker that frees goes to the first
+request waiting, then to the first batch task (``lane="batch"``), however long it waited.
+With two workers or more, the last free one is the requests' lane
+(:data:`~service.workers.base.Lane`): batch tasks hold at most ``size - 1`` workers while a
+request runs or waits and until ``lane_idle_s`` after the last one ended, and the lane is lent
+to them (all ``size`` workers) otherwise; so a batch alone renders on every worker, and a
+request that comes meanwhile waits at most for the rest of one render. With one worker, batch
+tasks and requests share it. Batch tasks wait in a queue of their own, never refused for a
+full one and never taking its places from requests; their caller's concurrency bounds them
+(the runner's). Memory held by waiting work is therefore at most ``(size + queue_limit)``
+argument sets, plus the batch tasks waiting. A worker is replaced after
+``max_tasks_per_child`` tasks.
 
 What it cannot do: enforce the time limit on time spent queueing (only on running), or
 preempt a replacement's warm-up (a slow warm-up leaves the pool one worker short until done).
@@ -35,6 +40,7 @@ import logging
 import multiprocessing
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext, SpawnContext
@@ -94,6 +100,17 @@ class _Worker:
 
 
 @dataclass(eq=False)
+class _Waiting:
+    """A task waiting for a worker; ``started`` gets its exchange once one takes it (``None``:
+    the pool closed first)."""
+
+    frame: bytes
+    timeout: float
+    lane: Lane
+    started: asyncio.Future[asyncio.Task[Any] | None]
+
+
+@dataclass(eq=False)
 class ProcessPool:
     """``size`` warm worker processes behind a bounded queue. Use from one event loop only."""
 
@@ -105,8 +122,23 @@ class ProcessPool:
     start_timeout_s: float = 60.0
     retry_after_s: int = 2
     on_restart: Callable[[RestartReason], None] | None = None
+    lane_idle_s: float = 5.0
+    """Seconds after the last request ended before the lane is lent to batch tasks: longer
+    than the pause between one client's requests (a console user's render then download, a
+    script's next document), so a run of requests keeps the lane throughout; short against a
+    batch (a hundred documents take tens of seconds), which soon gets every worker back. The
+    first request after a quiet spell waits for the rest of one render."""
 
-    _idle: asyncio.Queue[_Worker | None] = field(init=False, default_factory=asyncio.Queue)
+    _idle: deque[_Worker] = field(init=False, default_factory=deque)
+    _waiting: dict[Lane, deque[_Waiting]] = field(
+        init=False, default_factory=lambda: {"request": deque(), "batch": deque()}
+    )
+    _running: dict[Lane, int] = field(
+        init=False, default_factory=lambda: {"request": 0, "batch": 0}
+    )
+    _lane_kept: bool = field(init=False, default=False)
+    """Batch tasks leave the last worker to requests; set by a request, cleared by the timer."""
+    _lend_timer: asyncio.TimerHandle | None = field(init=False, default=None)
     _warm: set[_Worker] = field(init=False, default_factory=set)
     _processes: set[_Worker] = field(init=False, default_factory=set)
     _children: set[BaseProcess] = field(init=False, default_factory=set)
@@ -115,14 +147,11 @@ class ProcessPool:
     """``process.start()`` calls under way; close waits for them, so no start escapes it."""
     _inflight: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
     _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
-    _busy: int = field(init=False, default=0)
-    _queued: int = field(init=False, default=0)
     _restarts: int = field(init=False, default=0)
     _accepting: bool = field(init=False, default=False)
     _closed: bool = field(init=False, default=False)
     _names: itertools.count[int] = field(init=False, default_factory=lambda: itertools.count(1))
     _start_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
-    _batch_slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -130,7 +159,6 @@ class ProcessPool:
         self._ctx = cast(
             "SpawnContext | ForkServerContext", multiprocessing.get_context(self.start_method)
         )
-        self._batch_slots = asyncio.Semaphore(max(1, self.size - 1))
 
     async def start(self) -> None:
         """Start and warm every worker; raises WorkerStartFailed (after cleaning up) if one fails."""
@@ -144,7 +172,7 @@ class ProcessPool:
         for worker in results:
             assert isinstance(worker, _Worker)
             self._warm.add(worker)
-            self._idle.put_nowait(worker)
+            self._idle.append(worker)
         self._accepting = True
 
     async def run(
@@ -154,46 +182,90 @@ class ProcessPool:
 
         Raises what ``fn`` raised if it is a PiluError; InternalError for anything else (the
         traceback is logged); RenderTimeout, WorkerCrashed, Overloaded, ShuttingDown.
-        If the caller is cancelled, the task still finishes and its worker returns to the pool
-        (a batch task keeps its slot until then).
+        If the caller is cancelled, the task still finishes and its worker returns to the pool.
         """
         if not self._accepting:
             raise ShuttingDown("服务正在停止，不再接受新的请求")
-        if lane == "request":
-            task = await self._start(fn, args, timeout)
-        else:
-            await self._batch_slots.acquire()
-            try:
-                task = await self._start(fn, args, timeout)
-            except BaseException:
-                self._batch_slots.release()
-                raise
-            task.add_done_callback(lambda _: self._batch_slots.release())
+        task = await self._start(fn, args, timeout, lane)
         result: T = await asyncio.shield(task)
         return result
 
-    async def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+    async def _start(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float, lane: Lane
+    ) -> asyncio.Task[Any]:
         """Wait for a worker and start ``fn(*args)`` on it; the task."""
         if self._closed:
             raise ShuttingDown("服务正在停止，不再接受新的请求")
         frame = protocol.encode(("call", fn, args))
-        if self._idle.empty() and self._queued >= self.queue_limit:
-            raise Overloaded(
-                "渲染进程都在忙且等候队列已满，请稍后重试",
-                details={"queue_limit": self.queue_limit},
-                retry_after_s=self.retry_after_s,
-            )
-        self._queued += 1
+        waiting = self._waiting[lane]
+        if lane == "request":
+            if not self._idle and len(waiting) >= self.queue_limit:
+                raise Overloaded(
+                    "渲染进程都在忙且等候队列已满，请稍后重试",
+                    details={"queue_limit": self.queue_limit},
+                    retry_after_s=self.retry_after_s,
+                )
+            self._keep_lane()
+        me = _Waiting(frame, timeout, lane, asyncio.get_running_loop().create_future())
+        waiting.append(me)
+        self._dispatch()
         try:
-            worker = await self._idle.get()
-        finally:
-            self._queued -= 1
-        if worker is None:
+            task = await me.started
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):
+                waiting.remove(me)
+            if lane == "request":
+                self._lend_lane_later()
+            raise
+        if task is None:
             raise ShuttingDown("服务正在停止，不再接受新的请求")
-        task = asyncio.create_task(self._exchange(worker, frame, timeout))
-        self._inflight.add(task)
-        task.add_done_callback(self._forget_inflight)
         return task
+
+    def _dispatch(self) -> None:
+        """Give the idle workers to the tasks waiting: requests first, then batch tasks while
+        the lane lets them."""
+        while self._idle and not self._closed:
+            if self._waiting["request"]:
+                waiting = self._waiting["request"].popleft()
+            elif self._waiting["batch"] and self._running["batch"] < self._batch_limit():
+                waiting = self._waiting["batch"].popleft()
+            else:
+                return
+            if waiting.started.done():  # its caller was cancelled and has not left yet
+                continue
+            self._running[waiting.lane] += 1
+            exchange = self._exchange(self._idle.popleft(), waiting.frame, waiting.timeout,
+                                      waiting.lane)  # fmt: skip
+            task = asyncio.create_task(exchange)
+            self._inflight.add(task)
+            task.add_done_callback(self._forget_inflight)
+            waiting.started.set_result(task)
+
+    def _batch_limit(self) -> int:
+        """Workers batch tasks may hold now: all but the lane while it is kept."""
+        if self._lane_kept and self.size > 1:
+            return self.size - 1
+        return self.size
+
+    def _keep_lane(self) -> None:
+        """A request came: keep the lane until ``lane_idle_s`` after the last one ends."""
+        self._lane_kept = True
+        if self._lend_timer is not None:
+            self._lend_timer.cancel()
+            self._lend_timer = None
+
+    def _lend_lane_later(self) -> None:
+        """Lend the lane ``lane_idle_s`` from now, unless a request runs or waits."""
+        if self._running["request"] or self._waiting["request"] or self._closed:
+            return
+        if self._lend_timer is not None:
+            self._lend_timer.cancel()
+        self._lend_timer = asyncio.get_running_loop().call_later(self.lane_idle_s, self._lend)
+
+    def _lend(self) -> None:
+        self._lend_timer = None
+        self._lane_kept = False
+        self._dispatch()
 
     def drain(self) -> None:
         """Refuse new work; queued and running tasks still finish."""
@@ -203,19 +275,21 @@ class ProcessPool:
         """Stop at once: cancel what runs (killing its workers), stop idle workers, reap all."""
         self._accepting = False
         self._closed = True
-        for _ in range(self._queued):
-            self._idle.put_nowait(None)
+        if self._lend_timer is not None:
+            self._lend_timer.cancel()
+        for waiting in self._waiting.values():
+            for left in waiting:
+                if not left.started.done():
+                    left.started.set_result(None)
+            waiting.clear()
         for task in list(self._inflight):
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        idle = []
-        while not self._idle.empty():
-            worker = self._idle.get_nowait()
-            if worker is not None:
-                idle.append(worker)
+        idle = list(self._idle)
+        self._idle.clear()
         await asyncio.gather(*(self._reap(w, graceful=True) for w in idle))
         await self._kill_all()
         await self._reap_children()
@@ -224,14 +298,15 @@ class ProcessPool:
         return PoolStats(
             size=self.size,
             warm=len(self._warm),
-            busy=self._busy,
-            queued=self._queued,
+            busy=sum(self._running.values()),
+            queued=len(self._waiting["request"]),
             restarts=self._restarts,
             accepting=self._accepting,
+            lane_lent=self.size > 1 and not self._lane_kept,
         )
 
-    async def _exchange(self, worker: _Worker, frame: bytes, timeout: float) -> Any:
-        self._busy += 1
+    async def _exchange(self, worker: _Worker, frame: bytes, timeout: float, lane: Lane) -> Any:
+        """Run ``frame`` on ``worker`` (counted as running ``lane`` by :meth:`_dispatch`)."""
         retire: RestartReason | None = "crash"
         try:
             try:
@@ -254,11 +329,14 @@ class ProcessPool:
             worker.tasks_done += 1
             retire = "recycle" if worker.tasks_done >= self.max_tasks_per_child else None
         finally:
-            self._busy -= 1
+            self._running[lane] -= 1
             if retire is None:
-                self._idle.put_nowait(worker)
+                self._idle.append(worker)
             else:
                 self._retire(worker, retire)
+            if lane == "request":
+                self._lend_lane_later()
+            self._dispatch()
         return self._unwrap(reply)
 
     @staticmethod
@@ -298,7 +376,8 @@ class ProcessPool:
                 await self._reap(new, graceful=True)
             else:
                 self._warm.add(new)
-                self._idle.put_nowait(new)
+                self._idle.append(new)
+                self._dispatch()
             return
 
     async def _spawn(self) -> _Worker:

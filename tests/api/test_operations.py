@@ -79,7 +79,12 @@ async def test_metrics_count_requests_renders_and_workers(client: TestClient[Any
     assert 'pilu_http_request_duration_seconds_bucket{le="0.005",method="POST"' in text
     assert 'pilu_render_duration_seconds_count{format="docx"} 1.0' in text
     assert 'pilu_renders_total{format="docx",outcome="ok"} 1.0' in text
-    for name in ("pilu_render_queue_depth", "pilu_workers_busy", "pilu_workers_warm"):
+    for name in (
+        "pilu_render_queue_depth",
+        "pilu_workers_busy",
+        "pilu_workers_warm",
+        "pilu_workers_lane_lent",
+    ):
         assert re.search(rf"^{name} \d", text, re.MULTILINE), name
     assert 'pilu_worker_restarts_total{reason="timeout"} 0.0' in text
     assert "_created" not in text

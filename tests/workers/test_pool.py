@@ -153,6 +153,29 @@ async def test_a_cancelled_caller_does_not_lose_the_worker(make_pool: PoolFactor
     assert pool.stats().restarts == 0
 
 
+async def test_a_caller_cancelled_while_waiting_leaves_the_queue(make_pool: PoolFactory) -> None:
+    """Its task never runs, its place in the queue is free again, and the lane is lent again
+    ``lane_idle_s`` after it left."""
+    pool = await make_pool(size=2, queue_limit=1, lane_idle_s=0.3)
+    running = [
+        asyncio.create_task(pool.run(tasks.sleep_then, 0.5, f"r{n}", timeout=5)) for n in range(2)
+    ]
+    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(pool.run(tasks.die, timeout=5))
+    await asyncio.sleep(0.05)
+    assert pool.stats().queued == 1
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pool.stats().queued == 0
+    assert await pool.run(tasks.echo, b"next", timeout=5) == b"next"  # after one of the two
+    assert await asyncio.gather(*running) == ["r0", "r1"]
+    assert pool.stats().restarts == 0  # the cancelled task (it kills its worker) never ran
+    assert not pool.stats().lane_lent
+    await asyncio.sleep(0.5)
+    assert pool.stats().lane_lent
+
+
 async def test_drain_refuses_new_work_but_finishes_running_work(make_pool: PoolFactory) -> None:
     pool = await make_pool()
     running = asyncio.create_task(pool.run(tasks.sleep_then, 0.3, "done", timeout=5))
@@ -201,21 +224,67 @@ async def test_inline_pool_runs_in_process() -> None:
     await pool.close()
 
 
-async def test_batch_tasks_leave_one_worker_to_requests(make_pool: PoolFactory) -> None:
-    """Two workers and a batch of four 0.8 s tasks: the batch runs one at a time, and a request
-    arriving meanwhile is served at once by the worker kept for requests."""
+async def test_a_batch_alone_runs_on_every_worker(make_pool: PoolFactory) -> None:
+    """Two workers and no request: four 0.5 s batch tasks run two at a time."""
     pool = await make_pool(size=2)
+    assert pool.stats().lane_lent
     started = time.monotonic()
     batch = [
-        asyncio.create_task(pool.run(tasks.sleep_then, 0.8, f"b{n}", timeout=10, lane="batch"))
+        asyncio.create_task(pool.run(tasks.sleep_then, 0.5, f"b{n}", timeout=10, lane="batch"))
         for n in range(4)
     ]
     await asyncio.sleep(0.2)
-    assert pool.stats().busy == 1
-    assert await pool.run(tasks.sleep_then, 0.0, "r", timeout=10) == "r"
-    assert time.monotonic() - started < 0.6  # did not wait for a batch task
+    assert pool.stats().busy == 2
     assert await asyncio.gather(*batch) == ["b0", "b1", "b2", "b3"]
-    assert time.monotonic() - started >= 3.2  # one batch task at a time
+    assert time.monotonic() - started < 1.5  # two rounds, not four
+
+
+async def test_a_request_mid_batch_takes_the_next_free_worker_then_keeps_the_lane(
+    make_pool: PoolFactory,
+) -> None:
+    """Every worker runs a batch task and more wait: a request gets the first worker that
+    frees, before the batch tasks queued earlier; batch tasks then leave one worker free until
+    ``lane_idle_s`` after the request, and take both again after that."""
+    pool = await make_pool(size=2, lane_idle_s=0.8)
+    batch = [
+        asyncio.create_task(pool.run(tasks.sleep_then, 0.5, f"b{n}", timeout=10, lane="batch"))
+        for n in range(12)
+    ]
+    await asyncio.sleep(0.15)
+    assert pool.stats().busy == 2
+    asked = time.monotonic()
+    assert await pool.run(tasks.sleep_then, 0.0, "r", timeout=10) == "r"
+    answered = time.monotonic()
+    assert answered - asked < 0.5  # the rest of one batch task, not one queued behind it
+    assert not pool.stats().lane_lent
+    samples: list[tuple[float, int]] = []
+    while time.monotonic() - answered < 1.6:
+        await asyncio.sleep(0.02)
+        samples.append((time.monotonic() - answered, pool.stats().busy))
+    kept = [busy for at, busy in samples if 0.05 < at < 0.7]
+    lent = [busy for at, busy in samples if at > 0.9]
+    assert kept and max(kept) == 1  # the lane stays free for requests
+    assert 2 in lent  # then it is lent again
+    assert pool.stats().lane_lent
+    assert len(await asyncio.gather(*batch)) == 12
+
+
+async def test_batch_tasks_never_take_the_queue_of_requests(make_pool: PoolFactory) -> None:
+    """One worker, a queue of one: batch tasks waiting leave the queue's place to a request,
+    and are never refused."""
+    pool = await make_pool(size=1, queue_limit=1)
+    batch = [
+        asyncio.create_task(pool.run(tasks.sleep_then, 0.3, f"b{n}", timeout=10, lane="batch"))
+        for n in range(3)
+    ]
+    await asyncio.sleep(0.1)
+    request = asyncio.create_task(pool.run(tasks.sleep_then, 0.0, "r", timeout=10))
+    await asyncio.sleep(0.05)
+    assert pool.stats().queued == 1
+    with pytest.raises(Overloaded):
+        await pool.run(tasks.echo, b"", timeout=10)
+    assert await request == "r"
+    assert await asyncio.gather(*batch) == ["b0", "b1", "b2"]
 
 
 async def test_with_one_worker_a_request_goes_before_the_waiting_batch_tasks(
@@ -233,5 +302,6 @@ async def test_with_one_worker_a_request_goes_before_the_waiting_batch_tasks(
     started = time.monotonic()
     await run("r", "request")
     assert time.monotonic() - started < 1.0  # the running batch task, then this request
+    assert not pool.stats().lane_lent  # one worker has no lane to lend
     await asyncio.gather(*batch)
     assert done == ["b0", "r", "b1", "b2"]
