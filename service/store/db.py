@@ -29,6 +29,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import Double, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.util import await_only
 
 from service.store.errors import (
     StorageRefused,
@@ -93,7 +95,13 @@ def create_engine(async_url: str) -> AsyncEngine:
     """An engine for ``async_url`` (see :func:`normalise_url`) with the per-dialect set-up."""
     url = make_url(async_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Every connection is used in a transaction of Database.read/write, ended by them: the
+        # pool's own rollback when one is given back would be one more round trip each.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_reset_on_return=None,
+        )
         _configure_sqlite(engine)
         return engine
     if url.get_backend_name() == "postgresql":
@@ -117,7 +125,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On aiosqlite's connection itself: one trip to its thread, where a statement through
+        # SQLAlchemy's cursor takes three (open, execute, close).
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await_only(driver.execute_fetchall("BEGIN IMMEDIATE" if immediate else "BEGIN"))
 
 
 def _enable_wal(cursor: Any, attempts: int = 50, pause_s: float = 0.05) -> None:
