@@ -320,7 +320,7 @@ async def _export(store: Store, out: Path, status: BatchStatus, entries: list[Ar
 
     async def export(target: Path, info: OutputInfo) -> bool:
         async with slots:
-            if await asyncio.to_thread(_has_hash, target, info.sha256):
+            if target.exists() and await asyncio.to_thread(_has_hash, target, info.sha256):
                 return False
             pieces = await reader.read(info)
             await asyncio.to_thread(_write_pieces, target, pieces)

@@ -166,13 +166,21 @@ class DocumentStore:
                 )
             )
             await self._insert_version(conn, document_id, 1, now, manifest)
-            written.append(await _stored_in(conn, document_id, 1))
+            at = _dt(now)  # what a read of the rows just inserted would give
+            written.append(
+                StoredDocument(
+                    id=document_id, company_id=rendered.company_id,
+                    report_year=rendered.report_year, kind=rendered.kind, latest_version=1,
+                    created_at=at, updated_at=at,
+                    version=DocumentVersion(document_id, 1, at, manifest),
+                )
+            )  # fmt: skip
             return Target(document_id, 1)
 
         target, replayed = await self.keys.write(scope, idempotency_key, request_sha, write)
         if replayed:  # the write was rolled back: what the earlier request made
             return WriteResult(await self.get(target.id, version=target.version), replayed=True)
-        return WriteResult(written[-1], replayed=False)  # as it was read in its transaction
+        return WriteResult(written[-1], replayed=False)
 
     async def regenerate(
         self,
