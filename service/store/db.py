@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.util import await_only
@@ -95,8 +96,9 @@ def create_engine(async_url: str) -> AsyncEngine:
     """An engine for ``async_url`` (see :func:`normalise_url`) with the per-dialect set-up."""
     url = make_url(async_url)
     if url.get_backend_name() == "sqlite":
-        # Every connection is used in a transaction of Database.read/write, ended by them: the
-        # pool's own rollback when one is given back would be one more round trip each.
+        # The pool's own rollback of every connection given back would be one more trip to
+        # aiosqlite's thread each transaction; _on_reset below rolls back only one given back
+        # inside a transaction (a block cut short), and Database.read/write end theirs.
         engine = create_async_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -121,6 +123,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        if not state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
