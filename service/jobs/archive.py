@@ -50,11 +50,20 @@ async def archive_entries(
     """The batch (``NotFound`` as :meth:`BatchStore.get`) and one entry per item, named."""
     status = await store.batches.get(batch_id, allowed_companies=allowed_companies)
     items = await store.batches.items(batch_id, allowed_companies=allowed_companies)
+    found = await store.documents.get_many(
+        [
+            (item.document_id, item.version)
+            for item in items
+            if item.state == "done" and item.document_id is not None and item.version is not None
+        ]
+    )
     entries: list[ArchiveEntry] = []
     for item in items:
         document = None
         if item.state == "done" and item.document_id is not None:
-            document = await store.documents.get(item.document_id, version=item.version)
+            document = found.get((item.document_id, item.version or 0)) or (
+                await store.documents.get(item.document_id, version=item.version)
+            )  # not among them (no version recorded, or gone): looked up alone, as before
         entries.append(ArchiveEntry(item, document))
     return status, assign_names(entries)
 

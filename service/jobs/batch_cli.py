@@ -303,21 +303,27 @@ thread, so that one file's fsync overlaps the next one's reading."""
 
 async def _export(store: Store, out: Path, status: BatchStatus, entries: list[ArchiveEntry]) -> int:
     """Write the outputs and manifests into ``out`` (atomically, skipping files whose hash
-    already matches); how many output files were written."""
+    already matches); how many output files were written.
+
+    The outputs are read with one :class:`~service.store.documents.OutputReader` (the fonts
+    the DOCX share read once), each file fsynced before it is renamed into place; the folder's
+    entries are fsynced once for all of them, by the manifests' writes that follow (a run
+    that stops before those reports nothing and writes the missing files again)."""
     files = [
         (out / name, entry.document.version.manifest.outputs[fmt])
         for entry in entries
         if entry.document is not None
         for fmt, name in entry.names.items()
     ]
+    reader = await store.documents.output_reader([info for _, info in files])
     slots = asyncio.Semaphore(EXPORT_CONCURRENCY)
 
     async def export(target: Path, info: OutputInfo) -> bool:
         async with slots:
-            if await asyncio.to_thread(_has_hash, target, info.sha256):
+            if target.exists() and await asyncio.to_thread(_has_hash, target, info.sha256):
                 return False
-            chunks = [chunk async for chunk in store.documents.stream_output(info)]
-            await asyncio.to_thread(_write_chunks, target, chunks)
+            pieces = await reader.read(info)
+            await asyncio.to_thread(_write_pieces, target, pieces)
             return True
 
     tasks = [asyncio.create_task(export(target, info)) for target, info in files]
@@ -334,9 +340,9 @@ async def _export(store: Store, out: Path, status: BatchStatus, entries: list[Ar
     return written
 
 
-def _write_chunks(target: Path, chunks: list[bytes]) -> None:
-    with atomic_writer(target) as handle:
-        handle.writelines(chunks)
+def _write_pieces(target: Path, pieces: list[bytes]) -> None:
+    with atomic_writer(target, sync_dir=False) as handle:  # the manifests' writes sync it
+        handle.writelines(pieces)
 
 
 def _has_hash(path: Path, sha256: str) -> bool:

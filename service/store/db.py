@@ -29,14 +29,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import Double, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.util import await_only
 
 from service.store.errors import (
     StorageRefused,
@@ -93,7 +96,14 @@ def create_engine(async_url: str) -> AsyncEngine:
     """An engine for ``async_url`` (see :func:`normalise_url`) with the per-dialect set-up."""
     url = make_url(async_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # The pool's own rollback of every connection given back would be one more trip to
+        # aiosqlite's thread each transaction; _on_reset below rolls back only one given back
+        # inside a transaction (a block cut short), and Database.read/write end theirs.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_reset_on_return=None,
+        )
         _configure_sqlite(engine)
         return engine
     if url.get_backend_name() == "postgresql":
@@ -114,10 +124,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        if not state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On aiosqlite's connection itself: one trip to its thread, where a statement through
+        # SQLAlchemy's cursor takes three (open, execute, close).
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await_only(driver.execute_fetchall("BEGIN IMMEDIATE" if immediate else "BEGIN"))
 
 
 def _enable_wal(cursor: Any, attempts: int = 50, pause_s: float = 0.05) -> None:

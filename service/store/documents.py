@@ -17,6 +17,7 @@ exactly as a document that does not exist (the filter is in the query, not after
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import builtins
@@ -51,6 +52,8 @@ from service.store.models import (
 from service.store.schema import document_versions, documents, output_layouts
 
 MAX_PAGE_SIZE = 200
+_LOOKUP_BATCH = 500
+"""Hashes or ids named in one ``IN (…)`` of a lookup of many (SQLite allows 32766 variables)."""
 
 
 def new_id(prefix: str) -> str:
@@ -125,24 +128,29 @@ class DocumentStore:
         the write are one transaction under the identity's lock (SQLite: the write lock;
         PostgreSQL: an advisory lock on the identity), so two nodes cannot both create it.
         ``created_by``: the API key's name, recorded in the manifest.
+
+        An earlier create under ``idempotency_key`` is found by the write itself (its key
+        record collides, the write is rolled back and the earlier document answered,
+        ``replayed``): callers look with :meth:`find_replay` before they render, so a second
+        look here would only cost every create a query.
         """
         payload_sha = sha256_hex(payload)
         request_sha = _create_request_sha(payload_sha)
-        earlier = await self._replay(scope, idempotency_key, request_sha)
-        if earlier is not None:
-            return WriteResult(earlier, replayed=True)
         manifest, blobs, layouts = await self._manifest_and_blobs(
             payload, payload_sha, rendered, created_by
         )
         await self.artifacts.prepare(blobs)
 
+        written: builtins.list[StoredDocument] = []
+
         async def write(conn: AsyncConnection) -> Target:
-            await self._put(conn, blobs, layouts)
             now = await _now(conn)
+            await self._put(conn, blobs, layouts, now)
             existing = await self._same_identity(conn, rendered) if by_identity else None
             if existing is not None:
                 version = await self._next_version(conn, existing, now)
                 await self._insert_version(conn, existing, version, now, manifest)
+                written.append(await _stored_in(conn, existing, version))
                 return Target(existing, version)
             document_id = new_id("doc")
             await conn.execute(
@@ -158,10 +166,21 @@ class DocumentStore:
                 )
             )
             await self._insert_version(conn, document_id, 1, now, manifest)
+            at = _dt(now)  # what a read of the rows just inserted would give
+            written.append(
+                StoredDocument(
+                    id=document_id, company_id=rendered.company_id,
+                    report_year=rendered.report_year, kind=rendered.kind, latest_version=1,
+                    created_at=at, updated_at=at,
+                    version=DocumentVersion(document_id, 1, at, manifest),
+                )
+            )  # fmt: skip
             return Target(document_id, 1)
 
         target, replayed = await self.keys.write(scope, idempotency_key, request_sha, write)
-        return WriteResult(await self.get(target.id, version=target.version), replayed=replayed)
+        if replayed:  # the write was rolled back: what the earlier request made
+            return WriteResult(await self.get(target.id, version=target.version), replayed=True)
+        return WriteResult(written[-1], replayed=False)
 
     async def regenerate(
         self,
@@ -213,8 +232,8 @@ class DocumentStore:
         await self.artifacts.prepare(blobs)
 
         async def write(conn: AsyncConnection) -> Target:
-            await self._put(conn, blobs, layouts)
             now = await _now(conn)
+            await self._put(conn, blobs, layouts, now)
             version = await self._next_version(conn, document_id, now)
             await self._insert_version(conn, document_id, version, now, manifest)
             return Target(document_id, version)
@@ -233,22 +252,31 @@ class DocumentStore:
     ) -> StoredDocument:
         """The document with the asked ``version`` (``None``: the latest); ``NotFound`` if it
         does not exist, is not visible to ``allowed_companies``, or has no such version."""
-        stmt = (
-            select(documents, document_versions.c.version.label("v"),
-                   document_versions.c.created_at.label("v_created_at"), document_versions.c.manifest)
-            .join(document_versions, document_versions.c.document_id == documents.c.id)
-            .where(documents.c.id == document_id)
-        )  # fmt: skip
-        if version is None:
-            stmt = stmt.where(document_versions.c.version == documents.c.latest_version)
-        else:
-            stmt = stmt.where(document_versions.c.version == version)
-        stmt = _visible(stmt, allowed_companies)
         async with self.db.read() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        if row is None:
-            raise NotFound("文档不存在", details={"document_id": document_id, "version": version})
-        return _stored(row)
+            return await _stored_in(conn, document_id, version, allowed_companies)
+
+    async def get_many(
+        self, refs: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], StoredDocument]:
+        """The documents at the versions ``refs`` names (id, version), in a few queries (no
+        access check: for the items of a batch the caller may already see); a ref that does
+        not exist is left out."""
+        wanted = set(refs)
+        ids = sorted({document_id for document_id, _ in wanted})
+        found: dict[tuple[str, int], StoredDocument] = {}
+        async with self.db.read() as conn:
+            for start in range(0, len(ids), _LOOKUP_BATCH):
+                chunk = ids[start : start + _LOOKUP_BATCH]
+                versions = sorted({v for d, v in wanted if d in set(chunk)})
+                rows = await conn.execute(
+                    _stored_select()
+                    .where(documents.c.id.in_(chunk))
+                    .where(document_versions.c.version.in_(versions))
+                )
+                for row in rows.mappings():
+                    if (row["id"], row["v"]) in wanted:
+                        found[row["id"], row["v"]] = _stored(row)
+        return found
 
     async def versions(
         self, document_id: str, *, allowed_companies: Collection[str] | None = None
@@ -358,6 +386,24 @@ class DocumentStore:
                 details={"sha256": info.sha256, "where": "layout"},
             )
 
+    async def output_reader(self, infos: Collection[OutputInfo]) -> OutputReader:
+        """A reader of the outputs ``infos`` (an export of many): the layouts of those stored
+        in parts looked up in one query, and each part they share read and checked once."""
+        shas = sorted({info.sha256 for info in infos})
+        layouts: dict[str, Layout] = {}
+        async with self.db.read() as conn:
+            for start in range(0, len(shas), _LOOKUP_BATCH):
+                rows = await conn.execute(
+                    select(output_layouts).where(
+                        output_layouts.c.sha256.in_(shas[start : start + _LOOKUP_BATCH])
+                    )
+                )
+                for row in rows.mappings():
+                    layouts[row["sha256"]] = Layout.from_row(
+                        row["sha256"], row["size"], row["residue_sha256"], row["segments"]
+                    )
+        return OutputReader(self.artifacts, layouts)
+
     async def read_payload(
         self,
         document_id: str,
@@ -395,13 +441,16 @@ class DocumentStore:
         return manifest, blobs, tuple(layouts)
 
     async def _put(
-        self, conn: AsyncConnection, blobs: dict[str, bytes], layouts: tuple[Layout, ...]
+        self,
+        conn: AsyncConnection,
+        blobs: dict[str, bytes],
+        layouts: tuple[Layout, ...],
+        now: float,
     ) -> None:
-        """Record ``blobs`` and ``layouts`` in the write transaction ``conn``."""
+        """Record ``blobs`` and ``layouts`` in the write transaction ``conn`` at ``now``."""
         await self.artifacts.put(conn, blobs)
         if not layouts:
             return
-        now = await _now(conn)
         await conn.execute(
             insert_ignore(output_layouts, self.db.dialect),
             [
@@ -470,6 +519,45 @@ class DocumentStore:
         )
 
 
+class OutputReader:
+    """Whole outputs for an export of many (:meth:`DocumentStore.output_reader`), as
+    :meth:`DocumentStore.stream_output` gives them but with one read of each artifact: a part
+    that many outputs share (a house style's fonts) is read and its hash checked once for
+    all of them, and every output's SHA-256 and size are checked as it is put together."""
+
+    def __init__(self, artifacts: ArtifactStore, layouts: dict[str, Layout]) -> None:
+        self._artifacts, self._layouts = artifacts, layouts
+        self._parts: dict[str, asyncio.Task[bytes]] = {}
+
+    async def read(self, info: OutputInfo) -> builtins.list[bytes]:
+        """The bytes of the output ``info`` names, as pieces to write one after the other;
+        ``StorageCorrupt`` when an artifact is missing or damaged or they do not add up."""
+        layout = self._layouts.get(info.sha256)
+        if layout is None:
+            return [await self._artifacts.get(info.sha256)]  # its hash checked as it is read
+        residue = await self._artifacts.get(layout.residue_sha256)
+        pieces = [
+            residue[s.offset : s.offset + s.size] if s.part is None else await self._part(s.part)
+            for s in layout.segments
+        ]
+        digest = hashlib.sha256()
+        for piece in pieces:
+            digest.update(piece)
+        if digest.hexdigest() != info.sha256 or sum(map(len, pieces)) != info.size:
+            raise StorageCorrupt(
+                "存储的文件已损坏（组装后哈希不符）",
+                details={"sha256": info.sha256, "where": "layout"},
+            )
+        return pieces
+
+    def _part(self, sha256: str) -> asyncio.Task[bytes]:
+        """The part's bytes, read (and checked) by the first output that names it."""
+        task = self._parts.get(sha256)
+        if task is None:
+            task = self._parts[sha256] = asyncio.ensure_future(self._artifacts.get(sha256))
+        return task
+
+
 async def _slices(data: bytes, offset: int, size: int) -> AsyncIterator[bytes]:
     """``data[offset:offset + size]`` in chunks of at most :data:`CHUNK_BYTES`."""
     for start in range(offset, offset + size, CHUNK_BYTES):
@@ -478,6 +566,32 @@ async def _slices(data: bytes, offset: int, size: int) -> AsyncIterator[bytes]:
 
 async def _now(conn: AsyncConnection) -> float:
     return float((await conn.execute(select(epoch_now()))).scalar_one())
+
+
+async def _stored_in(
+    conn: AsyncConnection,
+    document_id: str,
+    version: int | None,
+    allowed_companies: Collection[str] | None = None,
+) -> StoredDocument:
+    """:meth:`DocumentStore.get` in the transaction ``conn``."""
+    stmt = _stored_select().where(documents.c.id == document_id)
+    if version is None:
+        stmt = stmt.where(document_versions.c.version == documents.c.latest_version)
+    else:
+        stmt = stmt.where(document_versions.c.version == version)
+    row = (await conn.execute(_visible(stmt, allowed_companies))).mappings().first()
+    if row is None:
+        raise NotFound("文档不存在", details={"document_id": document_id, "version": version})
+    return _stored(row)
+
+
+def _stored_select() -> Select[Any]:
+    """A document joined with its versions, the columns :func:`_stored` reads."""
+    return select(
+        documents, document_versions.c.version.label("v"),
+        document_versions.c.created_at.label("v_created_at"), document_versions.c.manifest,
+    ).join(document_versions, document_versions.c.document_id == documents.c.id)  # fmt: skip
 
 
 def _visible(stmt: Select[Any], allowed_companies: Collection[str] | None) -> Select[Any]:

@@ -52,9 +52,12 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, mode: int = 0o644, *, sync_dir: bool = True) -> Iterator[BinaryIO]:
     """A file to write in pieces that appears at ``path`` whole when the block ends, atomically
-    and durably; an exception in the block leaves ``path`` as it was and no temporary file."""
+    and durably; an exception in the block leaves ``path`` as it was and no temporary file.
+
+    ``sync_dir=False`` leaves the fsync of the directory (which makes the rename durable) to
+    the caller, who writes several files into it and then syncs it once for all of them."""
     ensure_dir(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
@@ -68,7 +71,8 @@ def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def sweep_temp_files(root: Path, older_than_s: float = 3600.0) -> int:

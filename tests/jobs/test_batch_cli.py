@@ -128,6 +128,32 @@ def test_ndjson_resumes_after_a_crash(tmp_path: Path) -> None:
     assert len(list(out.glob("*.pdf"))) == 4
 
 
+def test_resume_rewrites_exactly_the_outputs_missing_or_changed(tmp_path: Path) -> None:
+    """The export writes what its manifest names (the hashes read back from the folder); run
+    again, it rewrites a deleted file and an edited one and leaves the others alone."""
+    source = tmp_path / "batch.ndjson"
+    source.write_bytes(b"\n".join(payload(n=i, year=2019 + i) for i in range(3)) + b"\n")
+    out = tmp_path / "out"
+    render = FakeRender()
+    first = console()
+    assert run_batch(source, out, workers=2, render=render, console=first) == 0
+    assert summary_value(first.export_text(), "写入文件") == "6"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    files = {f["name"]: f["sha256"] for row in manifest["items"] for f in row["files"].values()}
+    assert {name: sha256_hex((out / name).read_bytes()) for name in files} == files
+    deleted, edited, *kept = sorted(files)
+    (out / deleted).unlink()
+    (out / edited).write_bytes(b"edited")
+    stamps = {name: (out / name).stat().st_mtime_ns for name in kept}
+
+    second = console()
+    assert run_batch(source, out, workers=2, render=render, console=second) == 0
+    assert summary_value(second.export_text(), "写入文件") == "2"
+    assert {name: sha256_hex((out / name).read_bytes()) for name in files} == files
+    assert {name: (out / name).stat().st_mtime_ns for name in kept} == stamps
+    assert not list(out.glob(".tmp-*"))
+
+
 def test_a_hanging_item_is_killed_and_fails_while_the_others_finish(tmp_path: Path) -> None:
     """The items render on the server's worker pool with its time limit: the worker of the
     item that hangs is killed, the item fails with ``render_timeout``, the rest are written."""

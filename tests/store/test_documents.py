@@ -46,6 +46,24 @@ async def test_create_records_manifest_and_outputs(store: Store) -> None:
     assert (await store.documents.get(doc.id)).as_dict()["manifest"] == manifest.as_dict()
 
 
+async def test_create_answers_what_a_read_gives_and_get_many_the_same(store: Store) -> None:
+    """The document a create answers (built from what it wrote, not read back) is the one
+    :meth:`get` reads; :meth:`get_many` reads the same, one query for many, and leaves out a
+    version that does not exist."""
+    first = (await create(store, payload())).document
+    assert first == await store.documents.get(first.id, version=1)
+    again = await store.documents.create(payload(), rendered_for(payload()), by_identity=True)
+    assert again.document == await store.documents.get(first.id, version=2)
+    first = await store.documents.get(first.id, version=1)  # its latest version is 2 now
+    other = (await create(store, payload(n=1))).document
+    found = await store.documents.get_many(
+        [(first.id, 1), (first.id, 2), (other.id, 1), (other.id, 7)]
+    )
+    assert found == {
+        (first.id, 1): first, (first.id, 2): again.document, (other.id, 1): other,
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("second_payload", "second_scope", "outcome"),
     [

@@ -114,6 +114,46 @@ async def test_damaged_part_is_reported(store: Store) -> None:
         await store.documents.read_output(doc.id, "docx")
 
 
+async def test_output_reader_gives_the_stored_bytes_and_reads_a_shared_part_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export's reader: every output (DOCX in parts, PDF whole) byte for byte, the font the
+    DOCX share read once for all of them; a damaged part is still reported."""
+    docs = []
+    for n in range(3):
+        raw = payload(n=n)
+        docs.append(await store.documents.create(raw, rendered_with_docx(raw, docx(f"第{n}份"))))
+    expected = {}
+    for d in docs:
+        for fmt in ("pdf", "docx"):
+            data, info = await store.documents.read_output(d.document.id, fmt)
+            expected[info] = data
+    infos = list(expected)
+    reads: list[str] = []
+    get = store.artifacts.get
+
+    async def counted(sha256: str) -> bytes:
+        reads.append(sha256)
+        return await get(sha256)
+
+    monkeypatch.setattr(store.artifacts, "get", counted)
+    reader = await store.documents.output_reader(infos)
+    for info in infos:
+        assert b"".join(await reader.read(info)) == expected[info]
+    assert reads.count(sha256_hex(FONT)) == 1
+    assert len(reads) == 3 * 2 + 1  # per document its PDF and its residue; the font once
+    part = sha256_hex(FONT)
+    if isinstance(store.artifacts, FileArtifacts):
+        store.artifacts.path_of(part).write_bytes(b"X" + FONT[1:])
+    else:
+        async with store.db.write() as conn:
+            await conn.execute(
+                update(artifacts).where(artifacts.c.sha256 == part).values(data=b"X" + FONT[1:])
+            )
+    with pytest.raises(StorageCorrupt):
+        await (await store.documents.output_reader(infos)).read(infos[1])
+
+
 async def test_document_stored_whole_before_layouts_reads_identical(
     fresh_database_url: str | None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
