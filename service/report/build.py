@@ -120,9 +120,7 @@ def render_template_xml(
         title=document_title(payload, version),
         period=kinds.kind_named(payload.kind).naming(payload).period_mark,
         date=lambda d: printed_date(d, dates),
-        fill=lambda text: (
-            Markup(fill(str(escape(text)), dict(shown))) if marked else fill(text, figures)
-        ),
+        fill=lambda text: Markup(fill(str(escape(text)), shown)) if marked else fill(text, figures),
     )
 
 

@@ -8,7 +8,7 @@ and ``/v1/validate`` shows them for a last check. A literal brace is written ``{
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from service import kinds
@@ -22,7 +22,7 @@ def compute_figures(payload: Any) -> dict[str, str]:
     return kinds.compute_figures(kinds.kind_named(payload.kind), payload)
 
 
-def fill(text: str, figures: dict[str, str]) -> str:
+def fill(text: str, figures: Mapping[str, str]) -> str:
     """Replace ``{name}`` by its figure; ``{{`` and ``}}`` stand for literal braces.
 
     Assumes :func:`unknown_placeholders` found nothing; an unknown name raises ``KeyError``.

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import uharfbuzz
 
+from service import FONTS_DIR
 from service.style.house_style import HouseStyle
 
 COMMON_SYMBOLS = (
@@ -45,10 +46,13 @@ class CodepointSet(Set[int]):
     style, their unions and the intersection took ~20 MiB of every worker (~30 MiB at peak).
     """
 
-    __slots__ = ("_bits",)
+    __slots__ = ("_bits", "drawn")
 
     def __init__(self, bits: bytes) -> None:
         self._bits = bits
+        self.drawn: set[str] = set()
+        """The characters of the set met so far (by :func:`uncovered_characters`): a text
+        whose every character is among them is checked by one set operation."""
 
     @classmethod
     def of(cls, codes: Iterable[int]) -> CodepointSet:
@@ -110,7 +114,7 @@ def covered_codepoints(style: HouseStyle) -> CodepointSet:
     """Code points drawn in every face of ``style`` (any text may end up in any role's face),
     by the face itself or one of its fallbacks."""
     return _intersection(
-        tuple(tuple(str(f.path) for f in style.faces_drawing(face)) for face in style.used_faces())
+        tuple(tuple(f.file for f in style.faces_drawing(face)) for face in style.used_faces())
     )
 
 
@@ -120,20 +124,24 @@ def face_codepoints(path: str) -> CodepointSet:
 
 
 @cache
-def _intersection(path_groups: tuple[tuple[str, ...], ...]) -> CodepointSet:
+def _intersection(file_groups: tuple[tuple[str, ...], ...]) -> CodepointSet:
+    """Keyed by the faces' file names (under ``fonts/``): a path per face and call was most of
+    the cost of a payload's checks."""
     return CodepointSet.intersection_of(
-        CodepointSet.union_of(_cmap(path) for path in group) for group in path_groups
+        CodepointSet.union_of(_cmap(str(FONTS_DIR / file)) for file in group)
+        for group in file_groups
     )
 
 
 def uncovered_characters(text: str, style: HouseStyle) -> list[str]:
     """The distinct characters of ``text`` that some face of ``style`` lacks, in first-seen order."""
     covered = covered_codepoints(style)
-    return [
-        char
-        for char in dict.fromkeys(text)
-        if ord(char) not in covered and char not in ALWAYS_DRAWN
-    ]
+    unseen = set(text).difference(covered.drawn, ALWAYS_DRAWN)
+    if not unseen:
+        return []
+    lacking = {char for char in unseen if ord(char) not in covered}
+    covered.drawn.update(unseen - lacking)
+    return [char for char in dict.fromkeys(text) if char in lacking] if lacking else []
 
 
 @cache

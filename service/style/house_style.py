@@ -49,7 +49,14 @@ class FontFace(_Frozen):
 
     @property
     def path(self) -> Path:
-        return FONTS_DIR / self.file
+        return _font_path(self.file)
+
+
+@cache
+def _font_path(file: str) -> Path:
+    """One ``Path`` per font file: the writers ask for a face's path (and its text) per
+    character looked up, and pathlib builds a new one each time (~15 µs)."""
+    return FONTS_DIR / file
 
 
 class RoleStyle(_Frozen):

@@ -45,7 +45,8 @@ def _glyph_sharers(style_faces: list[Path]) -> set[str]:
     a glyph to one text, so text extraction gives back the other one (• and ·)."""
     shared: set[str] = set()
     for path in style_faces:
-        cmap = TTFont(path, lazy=True).getBestCmap()
+        with TTFont(path, lazy=True) as font:
+            cmap = font.getBestCmap()
         counts = Counter(cmap.values())
         shared |= {chr(cp) for cp, glyph in cmap.items() if counts[glyph] > 1}
     return shared

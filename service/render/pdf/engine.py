@@ -6,11 +6,12 @@ style (parsing its @font-face rules copies the font files once). Templates are c
 :mod:`.templating`. None of this is meant for threads: a worker renders one document at a time.
 
 Chinese lines of a justified paragraph are spread between their characters (:mod:`.justify`).
-Two settings of WeasyPrint's that cost time and buy nothing here are changed: its HTML5
+Three things of WeasyPrint's that cost time and buy nothing here are changed: its HTML5
 user-agent stylesheet gives way to one cut down to the elements the writer emits (the same PDF,
-a faster cascade), and pydyf deflates at zlib's default level instead of 9. pydyf also serialises
-(and deflates) each object once instead of twice (:mod:`.serialize`), and a face subset to
-glyphs it was subset to before takes the bytes of the last time (:mod:`.subsets`).
+a faster cascade), the writer's HTML is parsed by expat into the tree tinyhtml5 would build
+(:mod:`.element_tree`), and pydyf deflates at zlib's default level instead of 9. pydyf also
+serialises (and deflates) each object once instead of twice (:mod:`.serialize`), and a face
+subset to glyphs it was subset to before takes the bytes of the last time (:mod:`.subsets`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import cssselect2
 import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.css.counters import CounterStyle
@@ -56,6 +58,7 @@ from service.render.pdf.archival import (
 )
 from service.render.pdf.continued import crossing_tables, show_continued_captions
 from service.render.pdf.css import CHINESE_COUNTER_MAX, build_css, family_name
+from service.render.pdf.element_tree import html_tree
 from service.render.pdf.fetcher import ClosedURLFetcher
 from service.render.pdf.fonts import InPlaceFontConfiguration
 from service.render.pdf.html import RecordPlace, build_html
@@ -114,8 +117,22 @@ subsets.install()
 
 
 class WriterHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
-    """WeasyPrint's ``HTML`` with the writer's own user-agent stylesheet
-    (``templates/pdf/user-agent.css``: the HTML5 defaults of the elements we write)."""
+    """WeasyPrint's ``HTML`` of a string of the writer's, with its element tree parsed by expat
+    (:mod:`.element_tree`; tinyhtml5, as ``HTML`` does, when expat cannot read it) and the
+    writer's own user-agent stylesheet (``templates/pdf/user-agent.css``: the HTML5 defaults of
+    the elements we write)."""
+
+    def __init__(self, string: str, base_url: str, url_fetcher: ClosedURLFetcher) -> None:
+        root = html_tree(string)
+        if root is None:
+            super().__init__(string=string, base_url=base_url, url_fetcher=url_fetcher)
+            return
+        # what HTML.__init__ sets once tinyhtml5 has parsed the string (no <base> is written)
+        self.base_url = base_url
+        self.url_fetcher = url_fetcher
+        self.media_type = "print"
+        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+        self.etree_element = self.wrapper_element.etree_element
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
         return [user_agent_stylesheet()]

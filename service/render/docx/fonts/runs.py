@@ -74,12 +74,26 @@ class _Drawer:
         self.style = style
         self.modes = modes
         self._memo: dict[tuple[str, str], FontFace | None] = {}
+        self._own: dict[str, set[str]] = defaultdict(set)
+        """Per face key, the characters seen so far that the face's own family draws."""
 
     def __call__(self, char: str, face: FontFace) -> FontFace | None:
         key = (char, face.key)
         if key not in self._memo:
             self._memo[key] = self._find(char, face)
         return self._memo[key]
+
+    def draws_all(self, text: str, face: FontFace) -> bool:
+        """Whether ``face``'s own family draws every character of ``text`` (nearly every run:
+        the set operation then spares a look-up per character)."""
+        own = self._own[face.key]
+        if own.issuperset(text):
+            return True
+        for char in set(text).difference(own):
+            if self(char, face) is not None:
+                return False
+            own.add(char)
+        return True
 
     def _find(self, char: str, face: FontFace) -> FontFace | None:
         code = ord(char)
@@ -116,9 +130,10 @@ def split_runs_by_font(
             role = roles.get(style_id or "Normal", "body")
             face = style.face_of(role)
             for run in paragraph.findall(_R):
-                pieces = _pieces(run, _run_face(run, faces_by_family) or face, drawer)
-                if all(piece_face is None for piece_face, _ in pieces):
+                own = _run_face(run, faces_by_family) or face
+                if all(drawer.draws_all(t.text or "", own) for t in run.iterchildren(_T)):
                     continue
+                pieces = _pieces(run, own, drawer)
                 for piece_face, element in pieces:
                     if piece_face is not None and element.tag == _T:
                         used[piece_face.key].update(element.text or "")
