@@ -254,8 +254,11 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 
 
 def allowed_roots() -> tuple[Path, ...]:
-    """Where a render may open files: our assets and code, Python, and the folder where
-    WeasyPrint's font configuration writes the @font-face files it loads (from fonts/)."""
+    """Where a render may open files: our assets and code, Python, the folder where
+    WeasyPrint's font configuration writes the @font-face files it loads (from fonts/), the
+    project's own caches (jieba's dictionary, read on the first title that needs breaking) and
+    its installed metadata (the library versions of the manifest)."""
+    from service.model.title import DICTIONARY_CACHE_DIR
     from service.render.pdf.engine import font_config
 
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
@@ -264,6 +267,8 @@ def allowed_roots() -> tuple[Path, ...]:
         TEMPLATES_DIR.resolve(),
         FONTS_DIR.resolve(),
         (ROOT / "service").resolve(),
+        DICTIONARY_CACHE_DIR.resolve(),
+        *(p.resolve() for p in ROOT.glob("*.egg-info")),
         *(Path(p).resolve() for p in prefixes),
         *([Path(weasyprint_folder).resolve()] if weasyprint_folder else []),
     )
