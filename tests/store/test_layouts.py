@@ -98,10 +98,8 @@ async def test_streams_in_chunks_of_bounded_size(store: Store) -> None:
     assert len(chunks) >= 3 and max(map(len, chunks)) <= CHUNK_BYTES
 
 
-async def test_damaged_part_is_reported(store: Store) -> None:
-    raw = payload()
-    data = docx("坏")
-    doc = (await store.documents.create(raw, rendered_with_docx(raw, data))).document
+async def damage_font_part(store: Store) -> None:
+    """The shared font part overwritten in place, in either store, with bytes of its length."""
     part = sha256_hex(FONT)
     if isinstance(store.artifacts, FileArtifacts):
         store.artifacts.path_of(part).write_bytes(b"X" + FONT[1:])
@@ -110,6 +108,13 @@ async def test_damaged_part_is_reported(store: Store) -> None:
             await conn.execute(
                 update(artifacts).where(artifacts.c.sha256 == part).values(data=b"X" + FONT[1:])
             )
+
+
+async def test_damaged_part_is_reported(store: Store) -> None:
+    raw = payload()
+    data = docx("坏")
+    doc = (await store.documents.create(raw, rendered_with_docx(raw, data))).document
+    await damage_font_part(store)
     with pytest.raises(StorageCorrupt):
         await store.documents.read_output(doc.id, "docx")
 
@@ -142,14 +147,7 @@ async def test_output_reader_gives_the_stored_bytes_and_reads_a_shared_part_once
         assert b"".join(await reader.read(info)) == expected[info]
     assert reads.count(sha256_hex(FONT)) == 1
     assert len(reads) == 3 * 2 + 1  # per document its PDF and its residue; the font once
-    part = sha256_hex(FONT)
-    if isinstance(store.artifacts, FileArtifacts):
-        store.artifacts.path_of(part).write_bytes(b"X" + FONT[1:])
-    else:
-        async with store.db.write() as conn:
-            await conn.execute(
-                update(artifacts).where(artifacts.c.sha256 == part).values(data=b"X" + FONT[1:])
-            )
+    await damage_font_part(store)
     with pytest.raises(StorageCorrupt):
         await (await store.documents.output_reader(infos)).read(infos[1])
 
