@@ -19,8 +19,7 @@ from pathlib import Path
 
 import uharfbuzz
 
-from service import FONTS_DIR
-from service.style.house_style import HouseStyle
+from service.style.house_style import HouseStyle, font_path
 
 COMMON_SYMBOLS = (
     "®©™㎡㎏㎎㎝㎞㎜℃℉−²³¹‰×÷±≤≥≠≈∞°′″№§¥€£¢·•…—–‐‑①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ〇"
@@ -128,7 +127,7 @@ def _intersection(file_groups: tuple[tuple[str, ...], ...]) -> CodepointSet:
     """Keyed by the faces' file names (under ``fonts/``): a path per face and call was most of
     the cost of a payload's checks."""
     return CodepointSet.intersection_of(
-        CodepointSet.union_of(_cmap(str(FONTS_DIR / file)) for file in group)
+        CodepointSet.union_of(_cmap(str(font_path(file))) for file in group)
         for group in file_groups
     )
 

@@ -49,13 +49,14 @@ class FontFace(_Frozen):
 
     @property
     def path(self) -> Path:
-        return _font_path(self.file)
+        return font_path(self.file)
 
 
 @cache
-def _font_path(file: str) -> Path:
-    """One ``Path`` per font file: the writers ask for a face's path (and its text) per
-    character looked up, and pathlib builds a new one each time (~15 µs)."""
+def font_path(file: str) -> Path:
+    """Where the font file ``file`` (a face's ``file``) lies, one ``Path`` per file: the
+    writers ask for a face's path (and its text) per character looked up, and pathlib builds a
+    new one each time (~15 µs)."""
     return FONTS_DIR / file
 
 
