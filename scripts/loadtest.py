@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.procs import MIB, children, rss_bytes, stop_group
+from bench.procs import MIB, descendants, rss_bytes, stop_group
 from bench.server import Server, ServerFailed, start_server
 
 EXAMPLES = ROOT / "examples"
@@ -187,7 +187,7 @@ async def prober(url: str, stop_at: float, figures: Figures) -> None:
 
 async def sampler(server_pid: int | None, stop_at: float, figures: Figures) -> None:
     while server_pid is not None and time.monotonic() < stop_at:
-        pids = [server_pid, *children(server_pid)]
+        pids = [server_pid, *descendants(server_pid)]
         figures.rss_samples.append({pid: rss_bytes(pid) / MIB for pid in pids})
         await asyncio.sleep(0.25)
 
@@ -230,8 +230,8 @@ def own_server(workers: int, queue_limit: int) -> Server:
 
 def stop_server(process: subprocess.Popen[bytes]) -> tuple[int | None, list[int]]:
     """SIGTERM the server alone, as a supervisor would: its exit status and the pids of its
-    children still alive after it exited (a clean stop leaves none)."""
-    alive = children(process.pid)
+    descendants still alive after it exited (a clean stop leaves none)."""
+    alive = descendants(process.pid)
     process.send_signal(signal.SIGTERM)
     try:
         code = process.wait(60)

@@ -28,7 +28,7 @@ from service.api.backend import Backend
 from service.api.logs import configure_logging
 from service.console import setup_console
 from service.settings import ApiKey, Settings
-from service.workers.pool import stop_resource_tracker
+from service.workers.pool import stop_helper_processes
 
 DEV_KEY_FILE = "dev-api-key"
 
@@ -63,9 +63,9 @@ def serve(
         access_log=None,
         print=announce,
     )
-    # The pool has reaped its workers; end spawn's helper process too, so that no child of the
-    # server outlives it (a supervisor may count a lingering child as a stuck stop).
-    stop_resource_tracker()
+    # The pool has reaped its workers; end multiprocessing's helper processes too, so that no
+    # child of the server outlives it (a supervisor may count a lingering child as a stuck stop).
+    stop_helper_processes()
 
 
 def work(*, backend: Backend | None = None) -> None:
@@ -77,7 +77,7 @@ def work(*, backend: Backend | None = None) -> None:
         sys.exit(f"pilu: bad settings (see docs/configuration.md):\n{exc}")
     configure_logging(settings.log_level)
     asyncio.run(_work(create_worker_app(settings, backend=backend)))
-    stop_resource_tracker()
+    stop_helper_processes()
 
 
 async def _work(app: web.Application) -> None:

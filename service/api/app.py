@@ -104,7 +104,10 @@ def _add_routes(router: web.UrlDispatcher) -> None:
 
 async def _worker_pool(app: web.Application) -> AsyncIterator[None]:
     settings, metrics = app[SETTINGS], app[METRICS]
-    pool = make_pool(settings, app[BACKEND].warm_up, on_restart=metrics.count_restart)
+    backend = app[BACKEND]
+    pool = make_pool(
+        settings, backend.warm_up, on_restart=metrics.count_restart, preload=backend.preload
+    )
     await pool.start()
     log.info(
         "workers ready",

@@ -28,6 +28,9 @@ class Backend:
     formats: tuple[str, ...]
     """Output formats offered, the first being the default: ``("pdf", "docx", "zip")``."""
     render_item: Callable[[bytes], Any] | None = None
+    preload: tuple[str, ...] = ()
+    """Modules the workers' fork server imports before it forks them (what they load is
+    shared by every worker: :mod:`service.jobs.preload`)."""
     """Runs in a worker: raw payload → :class:`service.jobs.render.RenderOutcome` (every format
     and the facts of the manifest), for stored documents and batch items. ``None``: the real
     :func:`service.jobs.render.render_item`."""
@@ -44,6 +47,7 @@ def default_backend() -> Backend:
     """The real pipeline."""
     from service import pipeline
     from service.jobs import tasks
+    from service.jobs.render import WORKER_PRELOAD
 
     return Backend(
         render=tasks.render,
@@ -53,4 +57,5 @@ def default_backend() -> Backend:
         warm_up=pipeline.warm_up,
         formats=tasks.OUTPUT_FORMATS,
         render_item=None,
+        preload=WORKER_PRELOAD,
     )

@@ -59,6 +59,7 @@ from service.jobs.archive import (
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import (
+    WORKER_PRELOAD,
     RenderFn,
     RenderOutcome,
     batch_warm_up,
@@ -74,6 +75,7 @@ from service.store.files import atomic_writer, write_atomic
 from service.store.models import OutputInfo, sha256_hex
 from service.style import PdfVariant
 from service.workers import WorkerStartFailed, make_pool
+from service.workers.pool import stop_helper_processes
 
 STATE_DIR = ".pilu"
 CLI_SCOPE = "cli"
@@ -133,6 +135,8 @@ def run_batch(
     except KeyboardInterrupt:
         console.print("[yellow]已中断；再次运行同一命令可继续。[/yellow]")
         return EXIT_INTERRUPTED
+    finally:
+        stop_helper_processes()  # the pool's workers are reaped; its fork server too
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +162,8 @@ class _Renderer:
         if self.render is not None:
             yield self.render
             return
-        pool = make_pool(self.settings.model_copy(update={"workers": workers}), self.warm_up)
+        settings = self.settings.model_copy(update={"workers": workers})
+        pool = make_pool(settings, self.warm_up, preload=WORKER_PRELOAD)
         try:
             await pool.start()
         except WorkerStartFailed as exc:

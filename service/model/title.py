@@ -101,6 +101,12 @@ def _tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+def warm_tokenizer() -> None:
+    """Load jieba and its dictionary now rather than for the first title that needs breaking
+    (a worker's fork server, :mod:`service.jobs.preload`)."""
+    _tokenizer()
+
+
 def _prefix_dictionary(tokenizer: jieba.Tokenizer, version: str) -> tuple[dict[str, int], int]:
     """jieba's prefix dictionary and its total count: from the cache file if there is a
     readable one, else built from ``dict.txt`` and written to the cache (atomically: a

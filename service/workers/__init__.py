@@ -43,8 +43,10 @@ def make_pool(
     settings: Settings,
     initializer: Callable[[], None] | None,
     on_restart: Callable[[RestartReason], None] | None = None,
+    preload: tuple[str, ...] = (),
 ) -> Pool:
-    """The pool the settings ask for (not started)."""
+    """The pool the settings ask for (not started); ``preload``: the modules its fork server
+    imports first (:attr:`ProcessPool.preload`)."""
     if settings.workers == 0:
         return InlinePool(initializer=initializer)
     return ProcessPool(
@@ -53,6 +55,7 @@ def make_pool(
         max_tasks_per_child=settings.max_tasks_per_child,
         queue_limit=task_queue_limit(settings),
         start_method=settings.worker_start_method,
+        preload=preload,
         start_timeout_s=settings.worker_start_timeout_s,
         retry_after_s=settings.retry_after_s,
         on_restart=on_restart,

@@ -4,7 +4,8 @@ Runs in the child only. It ignores SIGINT, so a Ctrl-C in a terminal (sent to th
 group) reaches only the server, which drains and then stops its workers. SIGTERM keeps its
 default: a supervisor that signals every process of the service at once (systemd's default
 ``KillMode=control-group``) cuts running renders; use ``KillMode=mixed``. The server ends a
-stuck worker with SIGKILL. A worker whose server died exits within a second, even mid-task.
+stuck worker with SIGKILL. A worker whose server died exits within a second, even mid-task
+(see :func:`_exit_with_server`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import socket
 import threading
@@ -28,12 +30,25 @@ whose event loop answers ``/healthz``, refuses surplus work with 503 and hands o
 renders only wait a little longer. (Raising one's own nice value needs no privilege.)"""
 
 
-def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> None:
-    """Entry point of a worker process (the ``target`` of ``multiprocessing.Process``)."""
+def worker_main(
+    sock: socket.socket,
+    initializer: Callable[[], None] | None,
+    server_pid: int,
+    environ: dict[str, str],
+) -> None:
+    """Entry point of a worker process (the ``target`` of ``multiprocessing.Process``).
+
+    ``server_pid`` is the process that started this worker, ``environ`` its environment then:
+    a worker forked by the fork server would otherwise keep the environment of the fork
+    server's own start (a setting changed in between, a test's), where a spawned one has the
+    server's."""
+    if os.environ != environ:
+        os.environ.clear()
+        os.environ.update(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):  # a platform or sandbox that refuses it: run as the server
         os.nice(WORKER_NICENESS)
-    _exit_with_parent(os.getppid())
+    _exit_with_server(server_pid)
     try:
         if initializer is not None:
             initializer()
@@ -66,14 +81,30 @@ def worker_main(sock: socket.socket, initializer: Callable[[], None] | None) -> 
             protocol.send_sync(sock, ("fail", type(exc).__name__, traceback.format_exc()))
 
 
-def _exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:
-    """Exit this process once its parent is gone (for example SIGKILLed), so a worker stuck
-    in a long task is not left behind; an idle worker already exits on end of stream."""
+def _exit_with_server(server_pid: int, every_s: float = 1.0) -> None:
+    """Exit this process once the server that started it is gone (for example SIGKILLed), so
+    a worker stuck in a long task is not left behind; an idle worker already exits on end of
+    stream.
+
+    The server is watched through a pidfd, readable once it has exited (a zombie not yet
+    reaped included): a worker forked by the fork server has that helper for its parent, and
+    the helper lives on while any worker does. Without pidfds (not Linux) the parent is
+    polled every ``every_s`` instead: the server under ``spawn``, the fork server otherwise."""
+    try:
+        pidfd: int | None = os.pidfd_open(server_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        pidfd = None
+    parent = os.getppid()
 
     def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+            os._exit(1)
         while True:
             time.sleep(every_s)
-            if os.getppid() != parent_pid:
+            if os.getppid() != parent:
                 os._exit(1)
 
-    threading.Thread(target=watch, name="pilu-parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="pilu-server-watch", daemon=True).start()

@@ -27,8 +27,8 @@ Functions and arguments cross by pickle, so ``fn`` must be importable by module 
 :meth:`ProcessPool.close` returns only once every process the pool ever started has been
 reaped, including one whose start or reaping was interrupted by the close itself (a replacement
 being spawned, a killed worker whose join was cancelled): the server must not exit before its
-workers are gone. :func:`stop_resource_tracker` ends the one other child that ``spawn`` leaves
-behind, for a process that is about to exit.
+workers are gone. :func:`stop_helper_processes` ends the other children that multiprocessing
+leaves behind (its resource tracker, the fork server), for a process that is about to exit.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
 import socket
 import time
 from collections import deque
@@ -119,6 +120,10 @@ class ProcessPool:
     max_tasks_per_child: int = 200
     queue_limit: int = 16
     start_method: Literal["spawn", "forkserver"] = "spawn"
+    preload: tuple[str, ...] = ()
+    """Modules the fork server imports before it forks the first worker (``forkserver``
+    only): what they load is built once and shared by every worker, instead of built by each.
+    The fork server is one per process, so the first pool to start it sets its preload."""
     start_timeout_s: float = 60.0
     retry_after_s: int = 2
     on_restart: Callable[[RestartReason], None] | None = None
@@ -159,6 +164,8 @@ class ProcessPool:
         self._ctx = cast(
             "SpawnContext | ForkServerContext", multiprocessing.get_context(self.start_method)
         )
+        if isinstance(self._ctx, ForkServerContext) and self.preload:
+            self._ctx.set_forkserver_preload(list(self.preload))
 
     async def start(self) -> None:
         """Start and warm every worker; raises WorkerStartFailed (after cleaning up) if one fails."""
@@ -384,7 +391,7 @@ class ProcessPool:
         parent_sock, child_sock = socket.socketpair()
         process = self._ctx.Process(
             target=worker_main,
-            args=(child_sock, self.initializer),
+            args=(child_sock, self.initializer, os.getpid(), dict(os.environ)),
             name=f"pilu-worker-{next(self._names)}",
             daemon=True,
         )
@@ -489,21 +496,24 @@ def _kill_and_join(processes: list[BaseProcess], timeout: float) -> None:
         process.join(max(0.0, deadline - time.monotonic()))
 
 
-def stop_resource_tracker() -> bool:
-    """End multiprocessing's resource tracker, for a process about to exit; True if it ended.
+def stop_helper_processes() -> bool:
+    """End multiprocessing's helper processes, for a process about to exit; True if they ended.
 
-    Starting a worker with ``spawn`` also starts that helper process (a child of ours, like the
-    workers), which exits only once every holder of its pipe has closed it: left alone it
-    outlives the server by a moment. Call this after every pool is closed; it does nothing (and
-    returns False) while any multiprocessing child is still alive, since the tracker could then
-    not exit and the wait would hang, and while a forkserver runs, for the same reason.
+    Starting a worker also starts the resource tracker and, with ``forkserver``, the fork
+    server: children of ours, like the workers, which exit only once we close their pipes, so
+    left alone they outlive the server by a moment. Call this after every pool is closed; it
+    does nothing (and returns False) while any multiprocessing child is still alive: a fork
+    server stopped under a live worker would end it (the worker exits once its parent is gone),
+    and the tracker cannot exit while a child holds its pipe.
     """
     from multiprocessing import forkserver, resource_tracker
 
     if multiprocessing.active_children():
         return False
-    if getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None:
-        return False  # a forkserver holds the tracker's pipe open for as long as it runs
+    server = getattr(forkserver, "_forkserver", None)
+    stop_server = getattr(server, "_stop", None)
+    if stop_server is not None and getattr(server, "_forkserver_pid", None) is not None:
+        stop_server()  # closes its pipe and reaps it
     tracker = getattr(resource_tracker, "_resource_tracker", None)
     stop = getattr(tracker, "_stop", None)
     if stop is None or getattr(tracker, "_fd", None) is None:

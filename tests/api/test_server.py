@@ -20,7 +20,7 @@ import pytest
 from service.server import base_url, is_loopback, with_local_dev_key
 from service.settings import Settings
 from tests.api import fakes
-from tests.hardening.support import children_of, command_line, free_port, is_running
+from tests.hardening.support import command_line, descendants_of, free_port, is_running, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,8 +166,8 @@ async def test_sigterm_cuts_renders_past_the_grace_period(
     process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
         inflight = await render_in_flight(session, url, sleep_s=30)
-        workers = children_of(process.pid)
-        assert workers, "the worker process should be a child of the server"
+        workers = descendants_of(process.pid)
+        assert worker_pids(process.pid), "the worker process should be the server's"
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         with pytest.raises(aiohttp.ClientError):
@@ -186,7 +186,8 @@ async def test_workers_do_not_outlive_a_killed_server(
     process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
         inflight = await render_in_flight(session, url, sleep_s=30)
-        workers = children_of(process.pid)
+        assert worker_pids(process.pid)
+        workers = descendants_of(process.pid)  # the fork server and resource tracker too
         process.kill()  # no cleanup at all: the worker is mid-task and its parent is gone
         with pytest.raises(aiohttp.ClientError):
             await (await inflight).read()

@@ -80,9 +80,26 @@ def command_line(pid: int) -> str:
         return ""
 
 
+def descendants_of(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        children = children_of(todo.pop())
+        found.extend(children)
+        todo.extend(children)
+    return sorted(found)
+
+
 def worker_pids(server_pid: int) -> list[int]:
-    """The render workers among the server's children (not spawn's resource tracker)."""
-    return [pid for pid in children_of(server_pid) if "spawn_main" in command_line(pid)]
+    """The render workers: the server's children that ``spawn`` started, or the children of
+    its fork server (not multiprocessing's resource tracker, nor the fork server itself)."""
+    found = []
+    for pid in children_of(server_pid):
+        line = command_line(pid)
+        if "spawn_main" in line:
+            found.append(pid)
+        elif "multiprocessing.forkserver" in line:
+            found.extend(children_of(pid))
+    return sorted(found)
 
 
 def is_running(pid: int) -> bool:

@@ -23,6 +23,7 @@ from tests.hardening.support import (
     auth,
     children_of,
     command_line,
+    descendants_of,
     dumps,
     example,
     exists,
@@ -110,8 +111,8 @@ def test_sigterm_finishes_running_and_queued_renders_then_exits_clean(tmp_path: 
     process = server.process
     assert process is not None
     try:
-        children = children_of(server.pid)
-        assert len([p for p in children if "spawn_main" in command_line(p)]) == 2
+        children = descendants_of(server.pid)
+        assert len(worker_pids(server.pid)) == 2
         body = {"company": {"id": "xiaokang-life"}, "sleep_s": 1.5}
         with ThreadPoolExecutor(max_workers=5) as pool:
             inflight = [

@@ -57,7 +57,8 @@ def test_overload_is_refused_cleanly_and_healthz_stays_fast(
     memory = figures["memory"]
     assert memory["server_peak_mib"] - memory["server_start_mib"] < 150, memory
     assert memory["worker_peak_mib"] < 1024, memory
-    assert memory["processes_peak"] <= 4, memory  # server, 2 workers, spawn's tracker
+    # the server, its fork server, 2 workers and multiprocessing's resource tracker
+    assert memory["processes_peak"] <= 5, memory
     assert run.returncode == 0, figures["problems"]
     real_server.wait_warm(2)
     status, _, _ = http("GET", f"{real_server.url}/readyz")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import shutil
 import time
 from pathlib import Path
+from typing import Literal
 
 import pikepdf
 import pytest
@@ -154,16 +156,20 @@ def test_resume_rewrites_exactly_the_outputs_missing_or_changed(tmp_path: Path) 
     assert not list(out.glob(".tmp-*"))
 
 
-def test_a_hanging_item_is_killed_and_fails_while_the_others_finish(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_a_hanging_item_is_killed_and_fails_while_the_others_finish(
+    tmp_path: Path, start_method: Literal["spawn", "forkserver"]
+) -> None:
     """The items render on the server's worker pool with its time limit: the worker of the
-    item that hangs is killed, the item fails with ``render_timeout``, the rest are written."""
+    item that hangs is killed, the item fails with ``render_timeout``, the rest are written;
+    no worker, and no fork server, is left running."""
     pid_file = tmp_path / "hung-worker.pid"
     source = tmp_path / "batch.ndjson"
     items = [payload(n=i, year=2019 + i) for i in range(4)]
     items.insert(1, payload(n=9, year=2018, hang=str(pid_file)))
     source.write_bytes(b"\n".join(items) + b"\n")
     out = tmp_path / "out"
-    settings = Settings(render_timeout_s=3.0, worker_start_method="spawn")
+    settings = Settings(render_timeout_s=3.0, worker_start_method=start_method)
     started = time.monotonic()
     code = run_batch(source, out, workers=2, settings=settings, task=item_tasks.render_or_hang,
                      warm_up=item_tasks.warm_up, console=console())  # fmt: skip
@@ -172,6 +178,7 @@ def test_a_hanging_item_is_killed_and_fails_while_the_others_finish(tmp_path: Pa
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)  # its worker is gone
     assert not multiprocessing.active_children(), "every worker is reaped"
+    assert multiprocessing.forkserver._forkserver._forkserver_pid is None  # type: ignore[attr-defined]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     states = [(row["index"], row["state"]) for row in manifest["items"]]
     assert states == [(0, "done"), (1, "failed"), (2, "done"), (3, "done"), (4, "done")]

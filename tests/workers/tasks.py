@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from service.errors import FieldError, PayloadInvalid, RenderFailed
@@ -54,3 +55,13 @@ def shared_font(n: int) -> dict[str, bytes]:
     from service.workers.protocol import Shared
 
     return {"font": Shared(b"\x01font" * 200_000), "own": n.to_bytes(4, "big")}
+
+
+def environment_variable(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def preloaded_in() -> int | None:
+    """The process that imported :mod:`tests.workers.preloaded`, if this one has it."""
+    module = sys.modules.get("tests.workers.preloaded")
+    return None if module is None else int(module.LOADED_IN)

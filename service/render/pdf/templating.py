@@ -57,3 +57,9 @@ def environment() -> jinja2.Environment:
 def template(name: str) -> jinja2.Template:
     """The compiled template ``name``, loaded once per process."""
     return environment().get_template(name)
+
+
+def warm_templates() -> None:
+    """Compile every template now (a worker's fork server, :mod:`service.jobs.preload`)."""
+    for name in environment().list_templates(extensions=["j2"]):
+        template(name)
