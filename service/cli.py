@@ -135,6 +135,24 @@ def _company_signer() -> CompanySigner | None:
     raise typer.Exit(2)
 
 
+def _start_fork_server_early() -> None:
+    """Start the render workers' fork server before this process imports the batch's modules:
+    its preload (~2 CPU-s, :mod:`service.jobs.preload`) then runs on the other core while this
+    process starts. Settings that do not load start nothing here; the batch reports them."""
+    from pydantic import ValidationError
+
+    from service.jobs import WORKER_PRELOAD
+    from service.settings import Settings
+    from service.workers.pool import start_fork_server
+
+    try:
+        settings = Settings.load()
+    except (ValidationError, FileNotFoundError):
+        return
+    if settings.worker_start_method == "forkserver":
+        start_fork_server(WORKER_PRELOAD)
+
+
 @app.command()
 def batch(
     input: Annotated[
@@ -162,6 +180,7 @@ def batch(
     """Render many payloads, resumably: a second run skips what is done. Exit 1 if any item failed.
 
     With a company certificate configured (PILU_SIGNING_PKCS12), every PDF is signed."""
+    _start_fork_server_early()
     from service.jobs.batch_cli import run_batch
     from service.style import as_pdf_variant
 

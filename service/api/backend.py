@@ -46,8 +46,7 @@ class Backend:
 def default_backend() -> Backend:
     """The real pipeline."""
     from service import pipeline
-    from service.jobs import tasks
-    from service.jobs.render import WORKER_PRELOAD
+    from service.jobs import WORKER_PRELOAD, tasks
 
     return Backend(
         render=tasks.render,

@@ -14,3 +14,8 @@ The package itself imports nothing: a worker process runs :func:`~.render.render
 not pay for the store, the archive and aiohttp the other modules import (~0.5 CPU-s).
 Import from the modules.
 """
+
+WORKER_PRELOAD = ("__main__", "service.jobs.preload")
+"""What the render workers' fork server imports before it forks them: the main module (as
+multiprocessing's own default does, so that no worker imports it again) and
+:mod:`.preload`."""

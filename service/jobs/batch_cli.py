@@ -49,6 +49,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service.errors import BatchInvalid, PiluError
+from service.jobs import WORKER_PRELOAD
 from service.jobs.archive import (
     ArchiveEntry,
     archive_entries,
@@ -59,7 +60,6 @@ from service.jobs.archive import (
 from service.jobs.owner import Locked, exclusive_lock
 from service.jobs.parse import ParsedBatch, parse_batch, parse_folder
 from service.jobs.render import (
-    WORKER_PRELOAD,
     RenderFn,
     RenderOutcome,
     batch_warm_up,
@@ -116,27 +116,27 @@ def run_batch(
     stops the batch before anything is rendered (the workers sign with it).
     """
     console = console or Console()
-    if settings is None:
+    try:
+        if settings is None:
+            try:
+                settings = Settings.load()
+            except (ValidationError, FileNotFoundError) as exc:
+                console.print(f"[red]配置有误（见 docs/configuration.md）：\n{exc}[/red]")
+                return EXIT_UNUSABLE
         try:
-            settings = Settings.load()
-        except (ValidationError, FileNotFoundError) as exc:
-            console.print(f"[red]配置有误（见 docs/configuration.md）：\n{exc}[/red]")
+            signer_from_settings(settings)
+        except SigningSetupError as exc:
+            console.print(f"[red]签章证书不可用（PILU_SIGNING_PKCS12）：{exc}[/red]")
             return EXIT_UNUSABLE
-    try:
-        signer_from_settings(settings)
-    except SigningSetupError as exc:
-        console.print(f"[red]签章证书不可用（PILU_SIGNING_PKCS12）：{exc}[/red]")
-        return EXIT_UNUSABLE
-    if pdf_variant is not None:
-        task = partial(task, pdf_variant=pdf_variant)
-    renderer = _Renderer(settings, task, warm_up, render)
-    try:
+        if pdf_variant is not None:
+            task = partial(task, pdf_variant=pdf_variant)
+        renderer = _Renderer(settings, task, warm_up, render)
         return asyncio.run(_run_batch(input, out, workers, renderer, lease_seconds, console))
     except KeyboardInterrupt:
         console.print("[yellow]已中断；再次运行同一命令可继续。[/yellow]")
         return EXIT_INTERRUPTED
     finally:
-        stop_helper_processes()  # the pool's workers are reaped; its fork server too
+        stop_helper_processes()  # the pool's workers are reaped; the fork server goes too
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 With ``PILU_WORKER_START_METHOD=forkserver`` (the default) every render worker is forked from
 one helper process, multiprocessing's fork server, which imports this module first
-(:data:`service.jobs.render.WORKER_PRELOAD`, passed to the pool). A worker started by
+(:data:`service.jobs.WORKER_PRELOAD`, passed to the pool). A worker started by
 ``spawn`` imports the service and loads its data on its own, ~1.9 CPU-s of its first item:
 WeasyPrint and both writers imported, jieba's dictionary, the faces' character maps, each
 house style's DOCX font parts, the compiled templates. Forked from a process that did it once,

@@ -38,9 +38,6 @@ class RenderOutcome:
     errors: tuple[FieldError, ...] = ()
 
 
-WORKER_PRELOAD = ("__main__", "service.jobs.preload")
-"""What a render worker's fork server imports before it forks the workers."""
-
 RenderFn = Callable[[bytes], Awaitable[RenderOutcome]]
 """What the runner calls per item: payload bytes in, outcome out. Raising means the render
 itself broke (worker crash, timeout) rather than the payload."""

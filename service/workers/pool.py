@@ -38,6 +38,7 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.forkserver as forkserver
 import os
 import socket
 import time
@@ -496,6 +497,14 @@ def _kill_and_join(processes: list[BaseProcess], timeout: float) -> None:
         process.join(max(0.0, deadline - time.monotonic()))
 
 
+def start_fork_server(preload: tuple[str, ...]) -> None:
+    """Start the fork server now with ``preload``, without waiting for it: a pool started
+    later with ``forkserver`` finds it ready or still preloading, so the preload runs beside
+    the caller's own start instead of after it."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    forkserver.ensure_running()
+
+
 def stop_helper_processes() -> bool:
     """End multiprocessing's helper processes, for a process about to exit; True if they ended.
 
@@ -506,7 +515,7 @@ def stop_helper_processes() -> bool:
     server stopped under a live worker would end it (the worker exits once its parent is gone),
     and the tracker cannot exit while a child holds its pipe.
     """
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import resource_tracker
 
     if multiprocessing.active_children():
         return False
