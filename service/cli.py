@@ -15,6 +15,7 @@ from rich.table import Table
 from service.errors import PayloadInvalid, PiluError
 
 if TYPE_CHECKING:
+    from service.settings import Settings
     from service.signing.pades import CompanySigner
 
 
@@ -135,10 +136,11 @@ def _company_signer() -> CompanySigner | None:
     raise typer.Exit(2)
 
 
-def _start_fork_server_early() -> None:
+def _start_fork_server_early() -> Settings | None:
     """Start the render workers' fork server before this process imports the batch's modules:
     its preload (~2 CPU-s, :mod:`service.jobs.preload`) then runs on the other core while this
-    process starts. Settings that do not load start nothing here; the batch reports them."""
+    process starts. The settings it read, for the batch; ``None`` if they do not load, which
+    the batch then reports."""
     from pydantic import ValidationError
 
     from service.jobs import WORKER_PRELOAD
@@ -148,9 +150,10 @@ def _start_fork_server_early() -> None:
     try:
         settings = Settings.load()
     except (ValidationError, FileNotFoundError):
-        return
+        return None
     if settings.worker_start_method == "forkserver":
         start_fork_server(WORKER_PRELOAD)
+    return settings
 
 
 @app.command()
@@ -180,12 +183,12 @@ def batch(
     """Render many payloads, resumably: a second run skips what is done. Exit 1 if any item failed.
 
     With a company certificate configured (PILU_SIGNING_PKCS12), every PDF is signed."""
-    _start_fork_server_early()
+    settings = _start_fork_server_early()
     from service.jobs.batch_cli import run_batch
     from service.style import as_pdf_variant
 
     variant = as_pdf_variant(pdf.value if pdf is not None else None)
-    raise typer.Exit(run_batch(input, out, workers, pdf_variant=variant))
+    raise typer.Exit(run_batch(input, out, workers, settings=settings, pdf_variant=variant))
 
 
 @app.command("import-docx")

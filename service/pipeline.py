@@ -198,9 +198,7 @@ def warm_up() -> None:
     The process's allocator is also told to keep the large buffers renders make
     (:mod:`service.render.allocator`)."""
     keep_large_buffers()
-    for kind in kinds.KINDS.values():
-        if kind.narrative:
-            template_versions(kind.name)
+    load_template_versions()
     sample = kinds.kind_named("consumer-protection-annual").sample
     payload = parse_payload(dict(sample))
     for name in list_house_styles():
@@ -209,6 +207,13 @@ def warm_up() -> None:
             _warm_writer(fmt, style)
         document = build_document(payload, house_style=name)
         render_document(document, FORMATS, source=dict(sample))
+
+
+def load_template_versions() -> None:
+    """Read every narrative kind's template versions now (they are read once per process)."""
+    for kind in kinds.KINDS.values():
+        if kind.narrative:
+            template_versions(kind.name)
 
 
 def _writer(fmt: str) -> Any:

@@ -28,12 +28,12 @@ class Backend:
     formats: tuple[str, ...]
     """Output formats offered, the first being the default: ``("pdf", "docx", "zip")``."""
     render_item: Callable[[bytes], Any] | None = None
-    preload: tuple[str, ...] = ()
-    """Modules the workers' fork server imports before it forks them (what they load is
-    shared by every worker: :mod:`service.jobs.preload`)."""
     """Runs in a worker: raw payload → :class:`service.jobs.render.RenderOutcome` (every format
     and the facts of the manifest), for stored documents and batch items. ``None``: the real
     :func:`service.jobs.render.render_item`."""
+    preload: tuple[str, ...] = ()
+    """Modules the workers' fork server imports before it forks them (what they load is
+    shared by every worker: :mod:`service.jobs.preload`)."""
 
     def item_renderer(self) -> Callable[[bytes], Any]:
         if self.render_item is not None:

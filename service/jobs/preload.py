@@ -27,21 +27,18 @@ import service.jobs.render  # noqa: F401
 import service.render.docx  # noqa: F401
 import service.render.pdf  # noqa: F401
 import service.workers.child  # noqa: F401
-from service import kinds
 from service.model.title import warm_tokenizer
+from service.pipeline import load_template_versions
 from service.render.docx.writer import warm_up as warm_docx_fonts
 from service.render.pdf.engine import user_agent_stylesheet
 from service.render.pdf.templating import warm_templates
-from service.report import template_versions
 from service.style import list_house_styles, load_house_style
 
 
 def load() -> None:
     """Load the data every render needs that is safe to share across ``fork``."""
     warm_tokenizer()
-    for kind in kinds.KINDS.values():
-        if kind.narrative:
-            template_versions(kind.name)
+    load_template_versions()
     warm_templates()
     user_agent_stylesheet()
     for name in list_house_styles():

@@ -511,9 +511,8 @@ def stop_helper_processes() -> bool:
     Starting a worker also starts the resource tracker and, with ``forkserver``, the fork
     server: children of ours, like the workers, which exit only once we close their pipes, so
     left alone they outlive the server by a moment. Call this after every pool is closed; it
-    does nothing (and returns False) while any multiprocessing child is still alive: a fork
-    server stopped under a live worker would end it (the worker exits once its parent is gone),
-    and the tracker cannot exit while a child holds its pipe.
+    does nothing (and returns False) while any multiprocessing child is still alive: neither
+    helper can exit while a child holds its pipe, so the wait for it would hang.
     """
     from multiprocessing import resource_tracker
 

@@ -17,10 +17,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.procs import descendants
 from service.server import base_url, is_loopback, with_local_dev_key
 from service.settings import Settings
 from tests.api import fakes
-from tests.hardening.support import command_line, descendants_of, free_port, is_running, worker_pids
+from tests.hardening.support import command_line, free_port, is_running, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,7 +167,7 @@ async def test_sigterm_cuts_renders_past_the_grace_period(
     process, url, key = await up(server)
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
         inflight = await render_in_flight(session, url, sleep_s=30)
-        workers = descendants_of(process.pid)
+        workers = descendants(process.pid)
         assert worker_pids(process.pid), "the worker process should be the server's"
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -187,7 +188,7 @@ async def test_workers_do_not_outlive_a_killed_server(
     async with aiohttp.ClientSession(headers={"X-API-Key": key}) as session:
         inflight = await render_in_flight(session, url, sleep_s=30)
         assert worker_pids(process.pid)
-        workers = descendants_of(process.pid)  # the fork server and resource tracker too
+        workers = descendants(process.pid)  # the fork server and resource tracker too
         process.kill()  # no cleanup at all: the worker is mid-task and its parent is gone
         with pytest.raises(aiohttp.ClientError):
             await (await inflight).read()

@@ -80,15 +80,6 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def descendants_of(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        children = children_of(todo.pop())
-        found.extend(children)
-        todo.extend(children)
-    return sorted(found)
-
-
 def worker_pids(server_pid: int) -> list[int]:
     """The render workers: the server's children that ``spawn`` started, or the children of
     its fork server (not multiprocessing's resource tracker, nor the fork server itself)."""

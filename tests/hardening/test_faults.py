@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bench.procs import descendants
 from service.errors import RenderTimeout
 from service.workers import ProcessPool
 from tests.hardening import backends
@@ -23,7 +24,6 @@ from tests.hardening.support import (
     auth,
     children_of,
     command_line,
-    descendants_of,
     dumps,
     example,
     exists,
@@ -111,7 +111,7 @@ def test_sigterm_finishes_running_and_queued_renders_then_exits_clean(tmp_path: 
     process = server.process
     assert process is not None
     try:
-        children = descendants_of(server.pid)
+        children = descendants(server.pid)
         assert len(worker_pids(server.pid)) == 2
         body = {"company": {"id": "xiaokang-life"}, "sleep_s": 1.5}
         with ThreadPoolExecutor(max_workers=5) as pool:
